@@ -1,0 +1,68 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use thiserror::Error;
+
+/// Failures of the Secret <-> SealedSecret conversions. Messages name keys
+/// and causes, never values.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used")]
+    EmptyData,
+    #[error("missing metadata.name in input Secret: add metadata.name, or pass --name")]
+    MissingName,
+    #[error("namespace mismatch: input secret is in namespace {secret:?} but {requested:?} was specified")]
+    NamespaceMismatch { secret: String, requested: String },
+    #[error("secret must declare a namespace: add metadata.namespace, pass -n/--namespace, or use --scope cluster-wide")]
+    MissingNamespace,
+    #[error(
+        "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time"
+    )]
+    BothDataFields,
+    #[error("using deprecated 'data' field, use 'encryptedData' or flip the feature flag")]
+    DeprecatedData,
+    #[error("the deprecated 'data' field holds no valid Secret: {0}")]
+    DeprecatedDataNotASecret(String),
+    #[error(transparent)]
+    Items(#[from] ItemErrors),
+    #[error(transparent)]
+    Crypto(#[from] sealed_secrets_crypto::Error),
+}
+
+/// One error per failed item; items failing for the same reason are grouped,
+/// so the message stays short however many keys there are.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ItemErrors {
+    by_key: BTreeMap<String, String>,
+}
+
+impl ItemErrors {
+    pub fn push(&mut self, key: &str, message: impl fmt::Display) {
+        self.by_key.insert(key.to_string(), message.to_string());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Failed keys and why, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.by_key.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl fmt::Display for ItemErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (key, message) in &self.by_key {
+            grouped.entry(message).or_default().push(key);
+        }
+        let parts: Vec<String> = grouped
+            .into_iter()
+            .map(|(message, keys)| format!("{}: {message}", keys.join(", ")))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for ItemErrors {}

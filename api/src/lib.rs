@@ -1,0 +1,17 @@
+//! The SealedSecret resource (`bitnami.com/v1alpha1`) and the pure
+//! conversions Secret -> SealedSecret -> Secret. No client, no I/O.
+
+mod error;
+mod seal;
+mod template;
+mod types;
+mod unseal;
+
+pub use error::{Error, ItemErrors};
+pub use seal::{seal_secret, SealOptions};
+pub use template::{GoTemplates, TemplateEngine};
+pub use types::*;
+pub use unseal::{unseal, UnsealOptions, Unsealed};
+
+pub use k8s_openapi::api::core::v1::Secret;
+pub use sealed_secrets_crypto as crypto;
