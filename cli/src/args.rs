@@ -1,0 +1,172 @@
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser};
+
+// Boolean flags take `--flag`, `--flag=true|false`, or `SEALED_SECRETS_FLAG=true`,
+// as Go's pflag does, hence `require_equals` and a missing value meaning true.
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubeseal",
+    about = "Seal a Kubernetes Secret so that only the cluster's sealed-secrets controller can open it.",
+    long_about = "Reads a Secret (JSON or YAML, several documents allowed) from stdin or -f, \
+and writes SealedSecrets, safe to commit to Git, to stdout or -w.\n\n\
+Every flag can also be set in the environment as SEALED_SECRETS_<FLAG_NAME>, e.g. SEALED_SECRETS_CERT.",
+    disable_version_flag = true,
+    max_term_width = 100
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub seal: SealArgs,
+    #[command(flatten)]
+    pub modes: ModeArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Print version information and exit
+    #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub version: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SealArgs {
+    /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
+    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL")]
+    pub cert: Option<String>,
+    /// Output format for sealed secret. Either json or yaml
+    #[arg(short = 'o', long, env = "SEALED_SECRETS_FORMAT", default_value = "json", value_parser = ["json", "yaml"], ignore_case = true)]
+    pub format: String,
+    /// Sealed-secret (output) file; a .yaml/.yml name implies -o yaml
+    #[arg(
+        short = 'w',
+        long = "sealed-secret-file",
+        env = "SEALED_SECRETS_SEALED_SECRET_FILE"
+    )]
+    pub output_file: Option<PathBuf>,
+    /// Secret (input) file
+    #[arg(short = 'f', long = "secret-file", env = "SEALED_SECRETS_SECRET_FILE")]
+    pub input_file: Option<PathBuf>,
+    /// Allow empty data in the secret object
+    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub allow_empty_data: bool,
+    /// Merge items from secret into an existing sealed secret file, updating the file in-place instead of writing to stdout.
+    #[arg(long, env = "SEALED_SECRETS_MERGE_INTO", value_name = "FILE")]
+    pub merge_into: Option<PathBuf>,
+    /// Encrypt a raw value passed via the --from-* flags instead of the whole secret object
+    #[arg(long, env = "SEALED_SECRETS_RAW", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub raw: bool,
+    /// Name of the sealed secret (required with --raw and default (strict) scope)
+    #[arg(long, env = "SEALED_SECRETS_NAME")]
+    pub name: Option<String>,
+    /// (only with --raw) Secret items can be sourced from files. Pro-tip: you can use /dev/stdin to read pipe input. This flag tries to follow the same syntax as in kubectl
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_FROM_FILE",
+        value_delimiter = ',',
+        value_name = "[KEY=]FILE"
+    )]
+    pub from_file: Vec<String>,
+    /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict). Mandatory for --raw, otherwise the 'sealedsecrets.bitnami.com/cluster-wide' and 'sealedsecrets.bitnami.com/namespace-wide' annotations on the input secret can be used to select the scope.
+    #[arg(long, env = "SEALED_SECRETS_SCOPE", default_value = "strict", value_parser = ["strict", "namespace-wide", "cluster-wide"])]
+    pub scope: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ModeArgs {
+    /// Write certificate to stdout. Useful for later use with --cert
+    #[arg(long, env = "SEALED_SECRETS_FETCH_CERT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub fetch_cert: bool,
+    /// Validate that the sealed secret can be decrypted
+    #[arg(long, env = "SEALED_SECRETS_VALIDATE", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub validate: bool,
+    /// Re-encrypt the given sealed secret to use the latest cluster key.
+    #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub re_encrypt: bool,
+    /// Decrypt a sealed secrets file obtained from stdin, using the private key passed with --recovery-private-key. Intended to be used in disaster recovery mode.
+    #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub recovery_unseal: bool,
+    /// Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub recovery_private_key: Vec<PathBuf>,
+}
+
+/// Where the controller is and how to reach the cluster: kubectl's flags.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    /// Name of sealed-secrets controller.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub controller_name: String,
+    /// Namespace of sealed-secrets controller.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub controller_namespace: String,
+    /// Path to a kube config. Only required if out-of-cluster
+    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// If present, the namespace scope for this CLI request
+    #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The name of the kubeconfig context to use
+    #[arg(long, env = "SEALED_SECRETS_CONTEXT")]
+    pub context: Option<String>,
+    /// The name of the kubeconfig cluster to use
+    #[arg(long, env = "SEALED_SECRETS_CLUSTER")]
+    pub cluster: Option<String>,
+    /// The name of the kubeconfig user to use
+    #[arg(long, env = "SEALED_SECRETS_USER")]
+    pub user: Option<String>,
+    /// The address and port of the Kubernetes API server
+    #[arg(long, env = "SEALED_SECRETS_SERVER", visible_short_alias = 's')]
+    pub server: Option<String>,
+    /// Bearer token for authentication to the API server
+    #[arg(long, env = "SEALED_SECRETS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Username to impersonate for the operation
+    #[arg(long = "as", env = "SEALED_SECRETS_AS")]
+    pub as_user: Option<String>,
+    /// Group to impersonate for the operation, this flag can be repeated to specify multiple groups.
+    #[arg(long = "as-group", env = "SEALED_SECRETS_AS_GROUP")]
+    pub as_group: Vec<String>,
+    /// UID to impersonate for the operation
+    #[arg(long = "as-uid", env = "SEALED_SECRETS_AS_UID")]
+    pub as_uid: Option<String>,
+    /// Path to a cert file for the certificate authority
+    #[arg(long, env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Path to a client certificate file for TLS
+    #[arg(long, env = "SEALED_SECRETS_CLIENT_CERTIFICATE")]
+    pub client_certificate: Option<PathBuf>,
+    /// Path to a client key file for TLS
+    #[arg(long, env = "SEALED_SECRETS_CLIENT_KEY")]
+    pub client_key: Option<PathBuf>,
+    /// If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure
+    #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub insecure_skip_tls_verify: bool,
+    /// If provided, this name will be used to validate server certificate.
+    #[arg(long, env = "SEALED_SECRETS_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
+    /// The length of time to wait before giving up on a single server request (e.g. 1s, 2m). 0 means no timeout
+    #[arg(long, env = "SEALED_SECRETS_REQUEST_TIMEOUT", default_value = "0")]
+    pub request_timeout: String,
+    /// Log verbosity (accepted for compatibility)
+    #[arg(
+        short = 'v',
+        long = "v",
+        env = "SEALED_SECRETS_V",
+        default_value = "0",
+        hide = true
+    )]
+    pub verbosity: u8,
+}

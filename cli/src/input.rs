@@ -1,0 +1,95 @@
+//! Reading Kubernetes objects from a YAML or JSON stream.
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _, Result};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Every non-empty document: YAML documents separated by `---`, or JSON
+/// objects one after another.
+pub fn documents(text: &str) -> Result<Vec<Value>> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let mut docs = Vec::new();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        for (index, doc) in serde_json::Deserializer::from_str(trimmed)
+            .into_iter::<Value>()
+            .enumerate()
+        {
+            docs.push(
+                doc.with_context(|| format!("input document {} is not valid JSON", index + 1))?,
+            );
+        }
+    } else {
+        for (index, doc) in serde_yaml::Deserializer::from_str(trimmed).enumerate() {
+            let value = Value::deserialize_yaml(doc)
+                .with_context(|| format!("input document {} is not valid YAML", index + 1))?;
+            docs.push(value);
+        }
+    }
+    docs.retain(|d| !d.is_null());
+    Ok(docs)
+}
+
+trait DeserializeYaml: Sized {
+    fn deserialize_yaml(doc: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error>;
+}
+
+impl DeserializeYaml for Value {
+    fn deserialize_yaml(doc: serde_yaml::Deserializer<'_>) -> Result<Self, serde_yaml::Error> {
+        serde::Deserialize::deserialize(doc)
+    }
+}
+
+/// Decodes each document as `T`, checking `kind` when the document has one.
+pub fn objects<T: DeserializeOwned>(text: &str, kind: &str) -> Result<Vec<T>> {
+    documents(text)?
+        .into_iter()
+        .enumerate()
+        .map(|(index, doc)| {
+            let n = index + 1;
+            match doc.get("kind").and_then(Value::as_str) {
+                Some(k) if k != kind => bail!("input document {n} is a {k}, expected a {kind}"),
+                _ => {}
+            }
+            serde_json::from_value(doc)
+                .with_context(|| format!("input document {n} is not a valid {kind}"))
+        })
+        .collect()
+}
+
+/// The text of `-f FILE`, or of stdin.
+pub fn read(file: Option<&Path>, what: &str) -> Result<String> {
+    use std::io::{IsTerminal as _, Read as _};
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {what} file {}", path.display())),
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!("(tty detected: expecting json/yaml k8s resource in stdin)");
+            }
+            let mut text = String::new();
+            stdin.lock().read_to_string(&mut text).with_context(|| {
+                format!("cannot read {what} from stdin (it must be UTF-8 JSON or YAML)")
+            })?;
+            Ok(text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_and_json_streams() {
+        let yaml = "---\na: 1\n---\n\n---\nb: 2\n";
+        assert_eq!(documents(yaml).unwrap().len(), 2);
+        let json = "{\"a\":1}\n{\"b\":2}{\"c\":3}";
+        assert_eq!(documents(json).unwrap().len(), 3);
+        assert!(documents("{\"a\":").is_err());
+        assert!(documents("a: [").is_err());
+        assert!(documents("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,28 @@
+//! `kubeseal`: seals Kubernetes Secrets into SealedSecrets that only the
+//! cluster's controller can open. Flag-compatible with Bitnami's kubeseal.
+
+mod args;
+mod cert;
+mod error;
+mod input;
+mod kubeconfig;
+mod modes;
+mod output;
+mod recovery;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = args::Args::parse();
+    match modes::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {}", error::render(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
