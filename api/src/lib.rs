@@ -2,12 +2,14 @@
 //! conversions Secret -> SealedSecret -> Secret. No client, no I/O.
 
 mod error;
+mod reencrypt;
 mod seal;
 mod template;
 mod types;
 mod unseal;
 
 pub use error::{Error, ItemErrors};
+pub use reencrypt::{reencrypt, verify};
 pub use seal::{seal_secret, SealOptions};
 pub use template::{GoTemplates, TemplateEngine};
 pub use types::*;

@@ -426,3 +426,31 @@ fn malformed_encrypted_data_does_not_fail_deserialization() {
     .unwrap();
     assert!(sealed.spec.encrypted_data.is_empty());
 }
+
+#[test]
+fn reencrypt_moves_every_item_to_the_new_key_without_rendering_templates() {
+    let old = key();
+    let new = PrivateKey::from_pem(&fixture("key-4096.pem")).unwrap();
+    let mut sealed = with_uid(
+        seal(
+            "metadata: {name: a, namespace: b}\nstringData: {k: v, x: y}\n",
+            &SealOptions::default(),
+        )
+        .unwrap(),
+    );
+    sealed.spec.template.data = Some(BTreeMap::from([("t".to_string(), "{{ .k }}".to_string())]));
+    let both = KeyRing::new(vec![new.clone(), old.clone()]);
+    sealed_secrets_api::verify(&sealed, &both).unwrap();
+
+    let rotated = sealed_secrets_api::reencrypt(&sealed, &both, new.public_key()).unwrap();
+    assert_eq!(
+        rotated.spec.template, sealed.spec.template,
+        "template kept verbatim"
+    );
+    let only_new = KeyRing::new(vec![new]);
+    let out = unseal(&rotated, &only_new, &options()).unwrap().secret;
+    assert_eq!(out.data.unwrap()["t"], ByteString(b"v".to_vec()));
+    assert!(sealed_secrets_api::verify(&sealed, &only_new).is_err());
+    let err = sealed_secrets_api::reencrypt(&sealed, &only_new, old.public_key()).unwrap_err();
+    assert_eq!(err.to_string(), "k, x: no key could decrypt secret");
+}

@@ -1,0 +1,160 @@
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser};
+
+fn duration(text: &str) -> Result<Duration, String> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}: use a Go-style duration such as 720h or 30m"))
+}
+
+/// Flags of the reference controller, each also read from `SEALED_SECRETS_<FLAG>`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "sealed-secrets-controller",
+    disable_version_flag = true,
+    max_term_width = 100
+)]
+pub struct Args {
+    /// Prefix used to name keys.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_PREFIX",
+        default_value = "sealed-secrets-key"
+    )]
+    pub key_prefix: String,
+    /// Size of encryption key.
+    #[arg(long, env = "SEALED_SECRETS_KEY_SIZE", default_value_t = 4096)]
+    pub key_size: usize,
+    /// Duration that certificate is valid for.
+    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h", value_parser = duration)]
+    pub key_ttl: Duration,
+    /// Common name to be used as issuer/subject DN in generated certificate.
+    #[arg(long, env = "SEALED_SECRETS_MY_CN", default_value = "")]
+    pub my_cn: String,
+    /// New key generation period (automatic rotation deactivated if 0)
+    #[arg(long, visible_alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = duration)]
+    pub key_renew_period: Duration,
+    /// Ordering of keys based on NotBefore certificate attribute or secret creation timestamp.
+    #[arg(long, env = "SEALED_SECRETS_KEY_ORDER_PRIORITY", default_value = "CertNotBefore", value_parser = ["CertNotBefore", "SecretCreationTimestamp"])]
+    pub key_order_priority: String,
+    /// Create a new key if latest one is older than this cutoff time. RFC1123 format with numeric timezone expected.
+    #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", default_value = "")]
+    pub key_cutoff_time: String,
+    /// Accept deprecated V1 data field.
+    #[arg(long = "accept-deprecated-v1-data", env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub accept_v1_data: bool,
+    /// Scan all namespaces or only the current namespace (default=true).
+    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub all_namespaces: bool,
+    /// Comma-separated list of additional namespaces to be scanned.
+    #[arg(long, env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES", default_value = "")]
+    pub additional_namespaces: String,
+    /// Label selector which can be used to filter sealed secrets.
+    #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR", default_value = "")]
+    pub label_selector: String,
+    /// Number of allowed sustained request per second for verify endpoint
+    #[arg(
+        long = "rate-limit",
+        env = "SEALED_SECRETS_RATE_LIMIT",
+        default_value_t = 2
+    )]
+    pub rate_limit: u32,
+    /// Number of requests allowed to exceed the rate limit per second for verify endpoint
+    #[arg(
+        long = "rate-limit-burst",
+        env = "SEALED_SECRETS_RATE_LIMIT_BURST",
+        default_value_t = 2
+    )]
+    pub rate_limit_burst: u32,
+    /// Comma-separated list of additional annotations to be put on renewed sealing keys.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS",
+        default_value = ""
+    )]
+    pub privatekey_annotations: String,
+    /// Comma-separated list of additional labels to be put on renewed sealing keys.
+    #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_LABELS", default_value = "")]
+    pub privatekey_labels: String,
+    /// Accepted for compatibility; Kubernetes garbage collection always deletes owned Secrets.
+    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide = true)]
+    pub old_gc_behavior: bool,
+    /// If true, the controller updates the status sub-resource whenever it processes a sealed secret
+    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub update_status: bool,
+    /// Key Secrets created by others are always picked up; accepted for compatibility.
+    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub watch_for_secrets: bool,
+    /// If true the controller will skip listening for managed secret changes to recreate them.
+    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub skip_recreate: bool,
+    /// Accepted for compatibility: info logs always go to stdout.
+    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", hide = true)]
+    pub log_info_stdout: bool,
+    /// Log level (INFO|ERROR, or any tracing filter such as debug).
+    #[arg(long, env = "SEALED_SECRETS_LOG_LEVEL", default_value = "INFO")]
+    pub log_level: String,
+    /// Log format (text|json).
+    #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// Max unseal retries.
+    #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
+    pub max_unseal_retries: u32,
+    /// Accepted for compatibility.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KUBECLIENT_QPS",
+        default_value_t = 5.0,
+        hide = true
+    )]
+    pub kubeclient_qps: f32,
+    /// Accepted for compatibility.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KUBECLIENT_BURST",
+        default_value_t = 10,
+        hide = true
+    )]
+    pub kubeclient_burst: u32,
+    /// HTTP serving address.
+    #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080")]
+    pub listen_addr: String,
+    /// HTTP metrics serving address.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LISTEN_METRICS_ADDR",
+        default_value = ":8081"
+    )]
+    pub listen_metrics_addr: String,
+    /// Print version information and exit
+    #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub version: bool,
+}
+
+/// `:8080` means every interface, as in Go.
+pub fn socket_addr(listen: &str) -> Result<std::net::SocketAddr, String> {
+    let full = if listen.starts_with(':') {
+        format!("0.0.0.0{listen}")
+    } else {
+        listen.to_string()
+    };
+    full.parse()
+        .map_err(|e| format!("invalid listen address {listen:?}: {e}"))
+}
+
+/// `a=b,c=d` into pairs.
+pub fn key_values(text: &str, flag: &str) -> Result<Vec<(String, String)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| format!("--{flag}: {pair:?} is not key=value"))
+        })
+        .collect()
+}

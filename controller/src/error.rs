@@ -1,0 +1,22 @@
+use thiserror::Error;
+
+/// Controller failures. Messages carry names and causes, never secret values.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("cannot list key Secrets: {0}")]
+    KeyLoad(#[source] kube::Error),
+    #[error("cannot store the new key Secret: {0}")]
+    KeyStore(#[source] kube::Error),
+    #[error("cannot generate a key: {0}")]
+    KeyGeneration(String),
+    #[error("cannot read Secret: {0}")]
+    SecretGet(#[source] kube::Error),
+    #[error("{0}")]
+    SecretWrite(String),
+    #[error("cannot update status: {0}")]
+    Status(#[source] kube::Error),
+    #[error("unsealing worker failed: {0}")]
+    Worker(String),
+    #[error("SealedSecret has no namespace")]
+    NoNamespace,
+}

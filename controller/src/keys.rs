@@ -1,0 +1,361 @@
+//! The key registry: every sealing key Secret in the controller's namespace,
+//! newest first. Loads at start, picks up keys others create, makes new ones
+//! on schedule or on demand, and never deletes any.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
+use kube::api::{Api, ListParams, PostParams};
+use kube::runtime::watcher;
+use kube::Client;
+use sealed_secrets_crypto::{Certificate, CertificateParams, Fingerprint, KeyRing, PrivateKey};
+use tokio::sync::{watch, Mutex};
+
+use crate::Error;
+
+/// Label that marks a Secret as a sealing key.
+pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+pub const KEY_LABEL_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
+const TLS_KEY: &str = "tls.key";
+const TLS_CRT: &str = "tls.crt";
+
+/// How keys are ordered to choose the one that seals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    CertNotBefore,
+    SecretCreationTimestamp,
+}
+
+/// What new keys look like (the reference's key flags).
+#[derive(Debug, Clone)]
+pub struct KeyConfig {
+    pub namespace: String,
+    pub prefix: String,
+    pub bits: usize,
+    pub ttl: Duration,
+    pub common_name: String,
+    pub order: KeyOrder,
+    pub extra_labels: Vec<(String, String)>,
+    pub extra_annotations: Vec<(String, String)>,
+}
+
+/// One sealing key and where it came from.
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    pub secret_name: String,
+    pub key: PrivateKey,
+    pub certificate: Certificate,
+    pub order_time: SystemTime,
+}
+
+/// A snapshot of all keys, newest first.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    entries: Vec<KeyEntry>,
+    ring: KeyRing,
+}
+
+impl KeySet {
+    fn new(mut entries: Vec<KeyEntry>) -> Self {
+        entries.sort_by_key(|e| std::cmp::Reverse(e.order_time));
+        let ring = KeyRing::new(entries.iter().map(|e| e.key.clone()).collect());
+        Self { entries, ring }
+    }
+
+    pub fn entries(&self) -> &[KeyEntry] {
+        &self.entries
+    }
+
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    /// The key that seals: the newest.
+    pub fn newest(&self) -> Option<&KeyEntry> {
+        self.entries.first()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn contains(&self, fingerprint: &Fingerprint) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.key.fingerprint() == fingerprint)
+    }
+}
+
+pub struct KeyRegistry {
+    api: Api<Secret>,
+    config: KeyConfig,
+    state: watch::Sender<Arc<KeySet>>,
+    // Serialises key creation so a timer and a signal never make two keys at once.
+    creating: Mutex<()>,
+}
+
+impl KeyRegistry {
+    pub fn new(client: Client, config: KeyConfig) -> Self {
+        let api = Api::namespaced(client, &config.namespace);
+        let (state, _) = watch::channel(Arc::new(KeySet::default()));
+        Self {
+            api,
+            config,
+            state,
+            creating: Mutex::new(()),
+        }
+    }
+
+    pub fn current(&self) -> Arc<KeySet> {
+        self.state.borrow().clone()
+    }
+
+    /// Notified whenever the set of keys changes.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<KeySet>> {
+        self.state.subscribe()
+    }
+
+    /// Loads every labelled key Secret and the legacy `<prefix>` Secret.
+    pub async fn load(&self) -> Result<(), Error> {
+        let mut secrets = self
+            .api
+            .list(&ListParams::default().labels(KEY_LABEL_SELECTOR))
+            .await
+            .map_err(Error::KeyLoad)?
+            .items;
+        if let Some(legacy) = self
+            .api
+            .get_opt(&self.config.prefix)
+            .await
+            .map_err(Error::KeyLoad)?
+        {
+            secrets.push(legacy);
+        }
+        for secret in &secrets {
+            self.register(secret);
+        }
+        tracing::info!(keys = self.current().entries().len(), namespace = %self.config.namespace, "loaded sealing keys");
+        Ok(())
+    }
+
+    /// Adds a key Secret if it holds a key not yet known; true when added.
+    /// A broken key Secret is logged and skipped: it must not stop the others.
+    pub fn register(&self, secret: &Secret) -> bool {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let entry = match parse_key_secret(secret, self.config.order) {
+            Ok(entry) => entry,
+            Err(reason) => {
+                tracing::error!(secret = %name, %reason, "skipping unreadable key Secret");
+                return false;
+            }
+        };
+        let mut added = false;
+        self.state.send_if_modified(|set| {
+            if set.contains(entry.key.fingerprint()) {
+                return false;
+            }
+            let mut entries = set.entries().to_vec();
+            tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered private key");
+            entries.push(entry.clone());
+            *set = Arc::new(KeySet::new(entries));
+            added = true;
+            true
+        });
+        added
+    }
+
+    /// Makes a key when there is none, or when the newest predates `cutoff`.
+    pub async fn ensure_key(&self, cutoff: Option<SystemTime>) -> Result<(), Error> {
+        let current = self.current();
+        let stale = match (current.newest(), cutoff) {
+            (None, _) => true,
+            (Some(newest), Some(cutoff)) => newest.order_time < cutoff,
+            (Some(_), None) => false,
+        };
+        if stale {
+            self.create_key().await?;
+        }
+        Ok(())
+    }
+
+    /// Generates a key, stores it as a new key Secret, and makes it the sealing key.
+    pub async fn create_key(&self) -> Result<KeyEntry, Error> {
+        let _guard = self.creating.lock().await;
+        let bits = self.config.bits;
+        let params = CertificateParams {
+            common_name: self.config.common_name.clone(),
+            not_before: SystemTime::now(),
+            valid_for: self.config.ttl,
+        };
+        // RSA generation takes a second or more: keep it off the async workers.
+        let (key, certificate) = tokio::task::spawn_blocking(move || {
+            let key = PrivateKey::generate(bits)?;
+            let cert = Certificate::self_signed(&key, &params)?;
+            Ok::<_, sealed_secrets_crypto::Error>((key, cert))
+        })
+        .await
+        .map_err(|e| Error::KeyGeneration(e.to_string()))?
+        .map_err(|e| Error::KeyGeneration(e.to_string()))?;
+
+        let secret = self.key_secret(&key, &certificate)?;
+        let created = self
+            .api
+            .create(&PostParams::default(), &secret)
+            .await
+            .map_err(Error::KeyStore)?;
+        let name = created.metadata.name.clone().unwrap_or_default();
+        tracing::info!(secret = %name, fingerprint = %key.fingerprint(), "created new sealing key");
+        self.register(&created);
+        Ok(KeyEntry {
+            secret_name: name,
+            key,
+            certificate: certificate.clone(),
+            order_time: certificate.not_before(),
+        })
+    }
+
+    fn key_secret(&self, key: &PrivateKey, cert: &Certificate) -> Result<Secret, Error> {
+        let mut labels: BTreeMap<String, String> =
+            self.config.extra_labels.iter().cloned().collect();
+        labels.insert(KEY_LABEL.into(), "active".into());
+        let annotations: BTreeMap<String, String> =
+            self.config.extra_annotations.iter().cloned().collect();
+        let key_pem = key
+            .to_pkcs1_pem()
+            .map_err(|e| Error::KeyGeneration(e.to_string()))?;
+        Ok(Secret {
+            metadata: ObjectMeta {
+                generate_name: Some(self.config.prefix.clone()),
+                namespace: Some(self.config.namespace.clone()),
+                labels: Some(labels),
+                annotations: (!annotations.is_empty()).then_some(annotations),
+                ..ObjectMeta::default()
+            },
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(BTreeMap::from([
+                (TLS_CRT.to_string(), ByteString(cert.to_pem().into_bytes())),
+                (TLS_KEY.to_string(), ByteString(key_pem.as_bytes().to_vec())),
+            ])),
+            ..Secret::default()
+        })
+    }
+
+    /// Follows key Secrets others create (an admin, a restore, another controller).
+    pub async fn watch(self: Arc<Self>) {
+        let config = watcher::Config::default().labels(KEY_LABEL_SELECTOR);
+        let mut events = watcher::watcher(self.api.clone(), config).boxed();
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(watcher::Event::Apply(secret) | watcher::Event::InitApply(secret)) => {
+                    self.register(&secret);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "key Secret watch failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        }
+    }
+
+    /// Renews the key every `period` after the newest one (never when zero),
+    /// and whenever `now` fires (SIGUSR1, the admin endpoint).
+    pub async fn renew(
+        self: Arc<Self>,
+        period: Duration,
+        mut now: tokio::sync::mpsc::Receiver<()>,
+    ) {
+        loop {
+            let wait = if period.is_zero() {
+                None
+            } else {
+                let newest = self
+                    .current()
+                    .newest()
+                    .map(|e| e.order_time)
+                    .unwrap_or_else(SystemTime::now);
+                Some(
+                    (newest + period)
+                        .duration_since(SystemTime::now())
+                        .unwrap_or(Duration::ZERO),
+                )
+            };
+            let reason = tokio::select! {
+                _ = async { match wait { Some(w) => tokio::time::sleep(w).await, None => std::future::pending().await } } => "renew period elapsed",
+                signal = now.recv() => match signal { Some(()) => "requested", None => return },
+            };
+            tracing::info!(reason, "generating a new sealing key");
+            if let Err(e) = self.create_key().await {
+                tracing::error!(error = %e, "cannot create a new sealing key; retrying in 1m");
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+        }
+    }
+}
+
+fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String> {
+    let data = secret.data.as_ref().ok_or("no data")?;
+    let key_pem = data.get(TLS_KEY).ok_or("no tls.key")?;
+    let cert_pem = data.get(TLS_CRT).ok_or("no tls.crt")?;
+    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
+    let certificate = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
+    if certificate.public_key().fingerprint() != key.fingerprint() {
+        return Err("tls.crt does not match tls.key".into());
+    }
+    let order_time = match order {
+        KeyOrder::CertNotBefore => certificate.not_before(),
+        KeyOrder::SecretCreationTimestamp => secret
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs(t.0.as_second().max(0) as u64))
+            .unwrap_or_else(|| certificate.not_before()),
+    };
+    Ok(KeyEntry {
+        secret_name: secret.metadata.name.clone().unwrap_or_default(),
+        key,
+        certificate,
+        order_time,
+    })
+}
+
+/// `--key-cutoff-time`: RFC 1123 with a numeric zone, e.g. `Mon, 02 Jan 2006 15:04:05 -0700`.
+pub fn parse_cutoff(text: &str) -> Result<Option<SystemTime>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let zoned = k8s_openapi::jiff::fmt::rfc2822::parse(text.trim()).map_err(|e| {
+        format!(
+            "--key-cutoff-time {text:?}: {e}; expected e.g. \"Mon, 02 Jan 2006 15:04:05 -0700\""
+        )
+    })?;
+    let secs = zoned.timestamp().as_second();
+    Ok(Some(if secs >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
+    } else {
+        SystemTime::UNIX_EPOCH
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cutoff_parses_rfc1123_with_numeric_zone() {
+        assert_eq!(parse_cutoff("").unwrap(), None);
+        let t = parse_cutoff("Mon, 02 Jan 2006 15:04:05 -0700")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            1136239445
+        );
+        assert!(parse_cutoff("yesterday").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! The sealed-secrets controller: key registry, SealedSecret reconciler,
+//! HTTP API and metrics.
+
+pub mod args;
+mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod plan;
+pub mod reconcile;
+pub mod telemetry;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use futures::{FutureExt as _, StreamExt as _};
+use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::{watcher, Controller, WatchStreamExt as _};
+use kube::{Api, Client};
+use sealed_secrets_api::SealedSecret;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub use args::Args;
+pub use error::Error;
+
+use crate::keys::{KeyConfig, KeyOrder, KeyRegistry};
+use crate::metrics::Metrics;
+use crate::reconcile::Context;
+
+/// `POD_NAMESPACE`, else the service account's namespace, else `default`.
+pub fn my_namespace() -> String {
+    if let Ok(ns) = std::env::var("POD_NAMESPACE") {
+        if !ns.is_empty() {
+            return ns;
+        }
+    }
+    std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        .ok()
+        .map(|ns| ns.trim().to_string())
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    let namespace = my_namespace();
+    let http_addr = args::socket_addr(&args.listen_addr).map_err(anyhow::Error::msg)?;
+    let metrics_addr = args::socket_addr(&args.listen_metrics_addr).map_err(anyhow::Error::msg)?;
+    let cutoff = keys::parse_cutoff(&args.key_cutoff_time).map_err(anyhow::Error::msg)?;
+    let key_config = KeyConfig {
+        namespace: namespace.clone(),
+        prefix: args.key_prefix.clone(),
+        bits: args.key_size,
+        ttl: args.key_ttl,
+        common_name: args.my_cn.clone(),
+        order: if args.key_order_priority == "SecretCreationTimestamp" {
+            KeyOrder::SecretCreationTimestamp
+        } else {
+            KeyOrder::CertNotBefore
+        },
+        extra_labels: args::key_values(&args.privatekey_labels, "privatekey-labels")
+            .map_err(anyhow::Error::msg)?,
+        extra_annotations: args::key_values(&args.privatekey_annotations, "privatekey-annotations")
+            .map_err(anyhow::Error::msg)?,
+    };
+
+    let client = Client::try_default()
+        .await
+        .context("cannot configure the Kubernetes client: run in a pod, or set KUBECONFIG")?;
+    let metrics = Arc::new(Metrics::default());
+    let registry = Arc::new(KeyRegistry::new(client.clone(), key_config));
+    registry
+        .load()
+        .await
+        .context("cannot load the sealing keys")?;
+    registry
+        .ensure_key(cutoff)
+        .await
+        .context("cannot create the first sealing key")?;
+
+    let (renew_now, renew_requests) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(registry.clone().watch());
+    tokio::spawn(
+        registry
+            .clone()
+            .renew(args.key_renew_period, renew_requests),
+    );
+    let mut usr1 = signal(SignalKind::user_defined1()).context("cannot listen for SIGUSR1")?;
+    tokio::spawn(async move {
+        while usr1.recv().await.is_some() {
+            tracing::info!("SIGUSR1: a new sealing key was requested");
+            let _ = renew_now.try_send(());
+        }
+    });
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let api_state = http::ApiState {
+        keys: registry.clone(),
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+        limiter: Arc::new(http::RateLimiter::new(
+            args.rate_limit,
+            args.rate_limit_burst,
+        )),
+    };
+    let http_listener = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {http_addr} (--listen-addr)"))?;
+    let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+        .await
+        .with_context(|| format!("cannot listen on {metrics_addr} (--listen-metrics-addr)"))?;
+    tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
+    let shutdown = shutdown_signal().shared();
+    let app = http::router(api_state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let http_server = axum::serve(http_listener, app).with_graceful_shutdown(shutdown.clone());
+    let metrics_server = axum::serve(metrics_listener, http::metrics_router(metrics.clone()))
+        .with_graceful_shutdown(shutdown.clone());
+
+    let reporter = Reporter {
+        controller: "sealed-secrets".into(),
+        instance: std::env::var("HOSTNAME").ok(),
+    };
+    let mut ctx = Context::new(
+        client.clone(),
+        registry.clone(),
+        metrics,
+        Recorder::new(client.clone(), reporter),
+    );
+    ctx.update_status = args.update_status;
+    ctx.accept_v1_data = args.accept_v1_data;
+    ctx.max_retries = args.max_unseal_retries;
+    let ctx = Arc::new(ctx);
+
+    let scopes = watched_namespaces(&args, &namespace);
+    let mut controllers = Vec::new();
+    let mut stores = Vec::new();
+    for scope in scopes {
+        let (sealed_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) =
+            match &scope {
+                None => (Api::all(client.clone()), Api::all(client.clone())),
+                Some(ns) => (
+                    Api::namespaced(client.clone(), ns),
+                    Api::namespaced(client.clone(), ns),
+                ),
+            };
+        let mut config = watcher::Config::default().any_semantic();
+        if !args.label_selector.is_empty() {
+            config = config.labels(&args.label_selector);
+        }
+        let mut controller = Controller::new(sealed_api, config);
+        if !args.skip_recreate {
+            // Metadata only: the controller never holds other Secrets' data in memory.
+            let secrets = watcher::watcher(secret_api, watcher::Config::default().any_semantic())
+                .default_backoff()
+                .touched_objects();
+            controller = controller.owns_stream(secrets);
+        }
+        let key_changes =
+            tokio_stream::wrappers::WatchStream::from_changes(registry.subscribe()).map(|_| ());
+        stores.push(controller.store());
+        let ctx = ctx.clone();
+        let shutdown = shutdown.clone();
+        controllers.push(
+            controller
+                .reconcile_all_on(key_changes)
+                .graceful_shutdown_on(shutdown)
+                .run(reconcile::reconcile, reconcile::error_policy, ctx)
+                .for_each(|result| async move {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "reconcile event");
+                    }
+                })
+                .boxed(),
+        );
+    }
+
+    let readiness = async move {
+        for store in stores {
+            // kube-runtime keeps one waker per store, and the controller's own
+            // runner waits on it too; re-poll so this waiter cannot be starved.
+            loop {
+                match tokio::time::timeout(
+                    std::time::Duration::from_millis(200),
+                    store.wait_until_ready(),
+                )
+                .await
+                {
+                    Ok(Ok(())) => break,
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "watch store closed before it synced");
+                        return;
+                    }
+                    Err(_elapsed) => continue,
+                }
+            }
+        }
+        ready.store(!registry.current().is_empty(), Ordering::Relaxed);
+        tracing::info!("watches synced; ready");
+    };
+    tokio::spawn(readiness);
+
+    let (http_result, metrics_result, _) = tokio::join!(
+        async { http_server.await },
+        async { metrics_server.await },
+        futures::future::join_all(controllers)
+    );
+    http_result.context("HTTP server failed")?;
+    metrics_result.context("metrics server failed")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// All namespaces (`None`), or the controller's plus `--additional-namespaces`.
+fn watched_namespaces(args: &Args, own: &str) -> Vec<Option<String>> {
+    if args.all_namespaces {
+        return vec![None];
+    }
+    let mut namespaces = vec![own.to_string()];
+    for ns in args
+        .additional_namespaces
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !namespaces.iter().any(|n| n == ns) {
+            namespaces.push(ns.to_string());
+        }
+    }
+    namespaces.into_iter().map(Some).collect()
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    tracing::info!("shutting down");
+}

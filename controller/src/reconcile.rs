@@ -1,0 +1,256 @@
+//! SealedSecret -> Secret. One object's failure is reported on that object
+//! (status, event, metric) and never stops the others.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Client, Resource as _, ResourceExt as _};
+use sealed_secrets_api::crypto::Fingerprint;
+use sealed_secrets_api::{unseal, GoTemplates, SealedSecret, UnsealOptions};
+
+use crate::keys::KeyRegistry;
+use crate::metrics::{ErrorReason, Metrics};
+use crate::plan::{next_status, plan_secret, SecretWrite};
+use crate::Error;
+
+const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
+/// Shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub keys: Arc<KeyRegistry>,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    pub update_status: bool,
+    pub accept_v1_data: bool,
+    pub max_retries: u32,
+    /// Which key opened each SealedSecret last time (by uid): tried first.
+    last_key: Mutex<HashMap<String, Fingerprint>>,
+    /// Consecutive write failures per SealedSecret (by uid).
+    retries: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        keys: Arc<KeyRegistry>,
+        metrics: Arc<Metrics>,
+        recorder: Recorder,
+    ) -> Self {
+        Self {
+            client,
+            keys,
+            metrics,
+            recorder,
+            update_status: true,
+            accept_v1_data: true,
+            max_retries: 5,
+            last_key: Mutex::default(),
+            retries: Mutex::default(),
+        }
+    }
+}
+
+/// Why a reconcile failed, to report it.
+enum Failure {
+    Unseal(String),
+    Unmanaged(String),
+    Update(String),
+    Immutable(String),
+}
+
+pub async fn reconcile(sealed: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.metrics.unseal_request();
+    let namespace = sealed.namespace().ok_or(Error::NoNamespace)?;
+    let uid = sealed.uid().unwrap_or_default();
+
+    let outcome = sync_secret(&sealed, &namespace, &uid, &ctx).await;
+    let (error, action) = match outcome {
+        Ok(changed) => {
+            if let Ok(mut r) = ctx.retries.lock() {
+                r.remove(&uid);
+            }
+            if changed {
+                publish(
+                    &ctx,
+                    &sealed,
+                    EventType::Normal,
+                    "Unsealed",
+                    "SealedSecret unsealed successfully",
+                )
+                .await;
+            }
+            (None, Action::await_change())
+        }
+        Err(failure) => report(&ctx, &sealed, &namespace, &uid, failure).await,
+    };
+    update_status(&ctx, &sealed, &namespace, error.as_deref()).await;
+    Ok(action)
+}
+
+/// Unseals and writes the Secret; true when the cluster changed.
+async fn sync_secret(
+    sealed: &Arc<SealedSecret>,
+    namespace: &str,
+    uid: &str,
+    ctx: &Context,
+) -> Result<bool, Failure> {
+    let keys = ctx.keys.current();
+    let preferred = ctx.last_key.lock().ok().and_then(|m| m.get(uid).cloned());
+    let accept_v1 = ctx.accept_v1_data;
+    let input = sealed.clone();
+    // RSA work runs on the blocking pool so the async workers stay responsive.
+    let unsealed = tokio::task::spawn_blocking(move || {
+        let options = UnsealOptions {
+            accept_deprecated_v1_data: accept_v1,
+            templates: &GoTemplates,
+            preferred_key: preferred.as_ref(),
+        };
+        unseal(&input, keys.ring(), &options)
+    })
+    .await
+    .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
+    .map_err(|e| Failure::Unseal(e.to_string()))?;
+    if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
+        m.insert(uid.to_string(), fp);
+    }
+
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let name = sealed.name_any();
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Failure::Update(format!("cannot read Secret {name:?}: {e}")))?;
+    match plan_secret(existing, unsealed.secret, sealed) {
+        Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
+        Ok(SecretWrite::Unchanged) => Ok(false),
+        Ok(SecretWrite::Create(secret)) => {
+            api.create(&PostParams::default(), &secret)
+                .await
+                .map_err(|e| write_failure(e, namespace, &name))?;
+            Ok(true)
+        }
+        Ok(SecretWrite::Replace(secret)) => {
+            api.replace(&name, &PostParams::default(), &secret)
+                .await
+                .map_err(|e| write_failure(e, namespace, &name))?;
+            Ok(true)
+        }
+    }
+}
+
+fn write_failure(err: kube::Error, namespace: &str, name: &str) -> Failure {
+    let immutable =
+        matches!(&err, kube::Error::Api(s) if s.code == 422 && s.message.contains("immutable"));
+    if immutable {
+        Failure::Immutable(format!(
+            "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
+        ))
+    } else {
+        Failure::Update(err.to_string())
+    }
+}
+
+/// Records a failure; returns the status message and when to try again.
+async fn report(
+    ctx: &Context,
+    sealed: &SealedSecret,
+    namespace: &str,
+    uid: &str,
+    failure: Failure,
+) -> (Option<String>, Action) {
+    let (reason, event_reason, message, retry) = match failure {
+        // A value no key opens will not open by retrying; a new key re-triggers every object.
+        Failure::Unseal(m) => (
+            ErrorReason::Unseal,
+            "ErrUnsealFailed",
+            format!("Failed to unseal: {m}"),
+            false,
+        ),
+        Failure::Unmanaged(m) => (ErrorReason::Unmanaged, "ErrUpdateFailed", m, false),
+        Failure::Immutable(m) => (ErrorReason::Update, "ErrUpdateFailed", m, false),
+        Failure::Update(m) => (ErrorReason::Update, "ErrUpdateFailed", m, true),
+    };
+    ctx.metrics.unseal_error(reason, namespace);
+    tracing::warn!(namespace, name = %sealed.name_any(), reason = event_reason, message = %message, "cannot unseal");
+    publish(ctx, sealed, EventType::Warning, event_reason, &message).await;
+    let action = if retry {
+        let attempt = ctx.retries.lock().map(|mut r| {
+            let n = r.entry(uid.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        });
+        match attempt {
+            Ok(n) if n <= ctx.max_retries => {
+                Action::requeue(Duration::from_millis(500 * 2u64.pow(n.min(10))))
+            }
+            _ => Action::await_change(),
+        }
+    } else {
+        Action::await_change()
+    };
+    let status_message = match reason {
+        ErrorReason::Unseal => message.trim_start_matches("Failed to unseal: ").to_string(),
+        _ => message,
+    };
+    (Some(status_message), action)
+}
+
+async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.into()),
+        action: "Unseal".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &sealed.object_ref(&())).await {
+        tracing::warn!(error = %e, "cannot publish event");
+    }
+}
+
+async fn update_status(ctx: &Context, sealed: &SealedSecret, namespace: &str, error: Option<&str>) {
+    let name = sealed.name_any();
+    let instance = sealed
+        .labels()
+        .get(INSTANCE_LABEL)
+        .cloned()
+        .unwrap_or_default();
+    if !ctx.update_status {
+        ctx.metrics
+            .condition(namespace, &name, &instance, Some(error.is_none()));
+        return;
+    }
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let Some(status) = next_status(sealed, error, now) else {
+        ctx.metrics
+            .condition(namespace, &name, &instance, Some(error.is_none()));
+        return;
+    };
+    let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
+    let patch = serde_json::json!({ "status": status });
+    match api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => ctx
+            .metrics
+            .condition(namespace, &name, &instance, Some(error.is_none())),
+        Err(e) => {
+            ctx.metrics.unseal_error(ErrorReason::Status, namespace);
+            tracing::warn!(namespace, name = %name, error = %e, "cannot update SealedSecret status");
+        }
+    }
+}
+
+/// Errors escaping `reconcile` (none expected): retry after a pause.
+pub fn error_policy(_sealed: Arc<SealedSecret>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(error = %error, "reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
