@@ -3,6 +3,7 @@
 
 mod args;
 mod cert;
+mod cluster;
 mod error;
 mod input;
 mod kubeconfig;

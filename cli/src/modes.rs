@@ -13,11 +13,20 @@ use sealed_secrets_api::{
 };
 
 use crate::args::Args;
+use crate::cluster::{Controller, Verdict};
 use crate::kubeconfig::{self, NamespaceChoice};
 use crate::output::{self, Destination, Format};
 use crate::{cert, input, recovery};
 
-const CLUSTER_NOT_YET: &str = "talking to the cluster is not available in this build yet: pass the controller's certificate with --cert FILE|URL (an admin can get it with `kubeseal --fetch-cert --cert ...` or from the controller's /v1/cert.pem)";
+/// Runs one cluster call on a small single-threaded runtime: the CLI needs
+/// async only to talk to the API server.
+fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
 
 /// What one invocation does, decided from the flags before any work starts.
 enum Mode {
@@ -69,7 +78,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match mode {
         Mode::Version => unreachable!("handled above"),
         Mode::RecoveryUnseal => run.recovery_unseal(),
-        Mode::Validate | Mode::ReEncrypt => bail!("{CLUSTER_NOT_YET}"),
+        Mode::Validate => run.validate(),
+        Mode::ReEncrypt => run.re_encrypt(),
         Mode::FetchCert => run.fetch_cert(),
         Mode::MergeInto(file) => run.merge_into(&file),
         Mode::Raw => run.raw(),
@@ -142,7 +152,10 @@ impl Run {
     fn cert_pem(&self) -> Result<Vec<u8>> {
         match &self.args.seal.cert {
             Some(location) => cert::read(location),
-            None => bail!("{CLUSTER_NOT_YET}"),
+            None => block_on(async {
+                let controller = Controller::connect(&self.args.cluster).await?;
+                controller.cert().await
+            }),
         }
     }
 
@@ -295,6 +308,59 @@ impl Run {
         let mut out = String::new();
         output::render(&mut out, &original, format)?;
         output::write_atomically(file, out.as_bytes())
+    }
+
+    fn sealed_input(&self) -> Result<Vec<SealedSecret>> {
+        let text = self.read_input("sealed secret")?;
+        let sealed: Vec<SealedSecret> = input::objects(&text, "SealedSecret")?;
+        if sealed.is_empty() {
+            bail!("no SealedSecret found in the input");
+        }
+        Ok(sealed)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let sealed = self.sealed_input()?;
+        block_on(async {
+            let controller = Controller::connect(&self.args.cluster).await?;
+            for s in &sealed {
+                if let Verdict::CannotDecrypt = controller.verify(s).await? {
+                    bail!(
+                        "unable to decrypt sealed secret: {}",
+                        s.metadata.name.as_deref().unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn re_encrypt(&self) -> Result<()> {
+        let sealed = self.sealed_input()?;
+        let rotated = block_on(async {
+            let controller = Controller::connect(&self.args.cluster).await?;
+            let mut out = Vec::with_capacity(sealed.len());
+            for s in &sealed {
+                match controller.rotate(s).await? {
+                    Verdict::Ok(mut r) => {
+                        r.metadata.creation_timestamp = None;
+                        r.metadata.deletion_timestamp = None;
+                        r.metadata.generation = None;
+                        out.push(r);
+                    }
+                    Verdict::CannotDecrypt => bail!(
+                        "unable to rotate secret {}: no key of the controller opens it",
+                        s.metadata.name.as_deref().unwrap_or_default()
+                    ),
+                }
+            }
+            Ok(out)
+        })?;
+        let mut out = String::new();
+        for r in &rotated {
+            output::render(&mut out, r, self.format)?;
+        }
+        self.destination.write(out.as_bytes())
     }
 
     fn recovery_unseal(&self) -> Result<()> {

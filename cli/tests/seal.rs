@@ -413,14 +413,18 @@ fn fetch_cert_with_cert_prints_it() {
 #[test]
 fn flags_that_need_a_cluster_say_so() {
     let home = tempfile::tempdir().unwrap();
+    let sealed = std::fs::read_to_string(fixture("reference-sealed.yaml")).unwrap();
     for flag in ["--validate", "--re-encrypt", "--rotate", "--fetch-cert"] {
         let out = kubeseal(home.path())
             .arg(flag)
-            .write_stdin("")
+            .write_stdin(sealed.clone())
             .output()
             .unwrap();
-        assert_refused(&out, "--cert");
+        assert_refused(&out, "no usable kubeconfig");
+        assert_refused(&out, "set KUBECONFIG or --kubeconfig, or seal offline with --cert");
     }
+    let out = kubeseal(home.path()).write_stdin(SECRET_YAML).output().unwrap();
+    assert_refused(&out, "set KUBECONFIG or --kubeconfig, or seal offline with --cert");
 }
 
 #[test]

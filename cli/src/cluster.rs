@@ -1,0 +1,206 @@
+//! Reaching the controller through the API server's service proxy, exactly
+//! as the reference kubeseal does: look up the Service's first port name, then
+//! `/api/v1/namespaces/NS/services/http:NAME:PORT/proxy/v1/...`.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _, Result};
+use k8s_openapi::api::core::v1::Service;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+use sealed_secrets_api::SealedSecret;
+
+use crate::args::ClusterArgs;
+
+pub struct Controller {
+    client: Client,
+    namespace: String,
+    name: String,
+}
+
+/// What a call to the controller answered.
+pub enum Verdict<T> {
+    Ok(T),
+    /// 409: the controller holds no key that opens it.
+    CannotDecrypt,
+}
+
+impl Controller {
+    pub async fn connect(args: &ClusterArgs) -> Result<Self> {
+        let config = client_config(args).await?;
+        let client = Client::try_from(config).context("cannot build the Kubernetes client")?;
+        Ok(Self {
+            client,
+            namespace: args.controller_namespace.clone(),
+            name: args.controller_name.clone(),
+        })
+    }
+
+    async fn proxy_path(&self, path: &str) -> Result<String> {
+        let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
+        let service = services.get(&self.name).await.map_err(|e| {
+            let hint = match &e {
+                kube::Error::Api(s) if s.code == 403 => format!(
+                    "you may not read Services in {:?}: ask a cluster admin for `get services` there, or seal offline with --cert",
+                    self.namespace
+                ),
+                _ => "Please, use the flag --controller-name and --controller-namespace to set up the name and namespace of the sealed secrets controller".to_string(),
+            };
+            anyhow!("cannot get sealed secret service: {}.\n{hint}", api_message(&e))
+        })?;
+        let port = service
+            .spec
+            .and_then(|s| s.ports)
+            .and_then(|p| p.into_iter().next())
+            .and_then(|p| p.name)
+            .unwrap_or_default();
+        Ok(format!(
+            "/api/v1/namespaces/{}/services/http:{}:{port}/proxy{path}",
+            self.namespace, self.name
+        ))
+    }
+
+    fn explain(&self, err: kube::Error, what: &str) -> anyhow::Error {
+        let message = api_message(&err);
+        let hint = match &err {
+            kube::Error::Api(s) if s.code == 403 => format!(
+                "\nyou may not use the service proxy of {}/{}: ask a cluster admin for `get services/proxy` there, or seal offline with --cert",
+                self.namespace, self.name
+            ),
+            // The Service was just read, so a 404 or 503 from its proxy means nothing serves it.
+            kube::Error::Api(s) if s.code == 503 || s.code == 404 || message.contains("no endpoints") => format!(
+                "\nthe controller is not running or not ready: check `kubectl -n {} get pods,endpoints {}`",
+                self.namespace, self.name
+            ),
+            _ => String::new(),
+        };
+        anyhow!("cannot {what}: {message}{hint}")
+    }
+
+    /// The newest certificate, PEM.
+    pub async fn cert(&self) -> Result<Vec<u8>> {
+        let path = self.proxy_path("/v1/cert.pem").await?;
+        let request = http::Request::get(path)
+            .header(http::header::ACCEPT, "application/x-pem-file, */*")
+            .body(Vec::new())
+            .context("cannot build the request")?;
+        let text = self
+            .client
+            .request_text(request)
+            .await
+            .map_err(|e| self.explain(e, "fetch certificate"))?;
+        Ok(text.into_bytes())
+    }
+
+    async fn post(&self, path: &str, sealed: &SealedSecret) -> Result<Verdict<String>> {
+        let path = self.proxy_path(path).await?;
+        let body = serde_json::to_vec(sealed).context("cannot encode the SealedSecret")?;
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .context("cannot build the request")?;
+        match self.client.request_text(request).await {
+            Ok(text) => Ok(Verdict::Ok(text)),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Verdict::CannotDecrypt),
+            Err(e) => Err(self.explain(e, "reach the controller")),
+        }
+    }
+
+    pub async fn verify(&self, sealed: &SealedSecret) -> Result<Verdict<()>> {
+        Ok(match self.post("/v1/verify", sealed).await? {
+            Verdict::Ok(_) => Verdict::Ok(()),
+            Verdict::CannotDecrypt => Verdict::CannotDecrypt,
+        })
+    }
+
+    pub async fn rotate(&self, sealed: &SealedSecret) -> Result<Verdict<SealedSecret>> {
+        Ok(match self.post("/v1/rotate", sealed).await? {
+            Verdict::Ok(text) => Verdict::Ok(
+                serde_json::from_str(&text)
+                    .context("the controller answered something that is not a SealedSecret")?,
+            ),
+            Verdict::CannotDecrypt => Verdict::CannotDecrypt,
+        })
+    }
+}
+
+fn api_message(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// kubectl's rules: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else
+/// in-cluster; then --context/--cluster/--user and the connection overrides.
+async fn client_config(args: &ClusterArgs) -> Result<Config> {
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        cluster: args.cluster.clone(),
+        user: args.user.clone(),
+    };
+    let mut config = match &args.kubeconfig {
+        Some(path) => {
+            let file = Kubeconfig::read_from(path).with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            Config::from_custom_kubeconfig(file, &options).await.context("invalid kubeconfig")?
+        }
+        None => match Config::from_kubeconfig(&options).await {
+            Ok(config) => config,
+            Err(file_error) => Config::incluster().map_err(|_| {
+                anyhow!(
+                    "no usable kubeconfig ({file_error}) and not running in a cluster: set KUBECONFIG or --kubeconfig, or seal offline with --cert"
+                )
+            })?,
+        },
+    };
+    if let Some(server) = &args.server {
+        config.cluster_url = server
+            .parse()
+            .with_context(|| format!("invalid --server {server:?}"))?;
+    }
+    if let Some(token) = &args.token {
+        config.auth_info.token = Some(token.clone().into());
+    }
+    if args.insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+    }
+    if let Some(ca) = &args.certificate_authority {
+        let pem = std::fs::read(ca)
+            .with_context(|| format!("cannot read --certificate-authority {}", ca.display()))?;
+        let ders = pem::parse_many(&pem)
+            .with_context(|| format!("--certificate-authority {} is not PEM", ca.display()))?
+            .into_iter()
+            .map(|p| p.into_contents())
+            .collect();
+        config.root_cert = Some(ders);
+    }
+    if let Some(name) = &args.tls_server_name {
+        config.tls_server_name = Some(name.clone());
+    }
+    if let Some(user) = &args.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+        if !args.as_group.is_empty() {
+            config.auth_info.impersonate_groups = Some(args.as_group.clone());
+        }
+    }
+    let timeout = parse_timeout(&args.request_timeout)?;
+    if timeout.is_some() {
+        config.read_timeout = timeout;
+        config.write_timeout = timeout;
+        config.connect_timeout = timeout;
+    }
+    Ok(config)
+}
+
+fn parse_timeout(text: &str) -> Result<Option<Duration>> {
+    if text.is_empty() || text == "0" {
+        return Ok(None);
+    }
+    let seconds: Option<f64> = text.parse().ok();
+    let duration = match seconds {
+        Some(s) => Duration::from_secs_f64(s),
+        None => humantime::parse_duration(text)
+            .with_context(|| format!("invalid --request-timeout {text:?}: use e.g. 10s or 1m"))?,
+    };
+    Ok(Some(duration))
+}

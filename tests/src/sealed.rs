@@ -1,0 +1,538 @@
+//! Our binaries in end-to-end tests: a controller process per test, scoped to
+//! the test's own namespace so concurrent tests never share a controller, and
+//! the `kubeseal` CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::control_plane::{poll, unique_name, ControlPlane, Error, TestNamespace};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// Builds the workspace binaries once per test process; returns their directory.
+pub fn binaries() -> Result<&'static Path> {
+    BUILT
+        .get_or_init(|| {
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .current_dir(&repo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "kubeseal",
+                    "-p",
+                    "sealed-secrets-controller",
+                    "--bins",
+                ])
+                .status()
+                .map_err(|e| format!("cannot run cargo build: {e}"))?;
+            if !status.success() {
+                return Err(format!("cargo build of the binaries failed ({status})"));
+            }
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo.join("target"));
+            Ok(target.join("debug"))
+        })
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(|e| Error::ControlPlane(e.clone()))
+}
+
+/// Installs our CRD (manifests/crd.yaml) once per process and waits until it is served.
+pub fn install_crd(cp: &ControlPlane) -> Result<()> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let crd = cp.repo_dir().join("manifests").join("crd.yaml");
+        let kubectl = cp.kubectl();
+        kubectl
+            .run([
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "-f",
+                &crd.to_string_lossy(),
+            ])
+            .map_err(|e| e.to_string())?;
+        kubectl
+            .run([
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/sealedsecrets.bitnami.com",
+            ])
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+    .clone()
+    .map_err(Error::ControlPlane)
+}
+
+/// A controller process, killed on drop.
+pub struct ControllerProcess {
+    child: Child,
+    pub http_port: u16,
+    pub metrics_port: u16,
+    log: PathBuf,
+    /// Service-account files of [`ControllerProcess::start_in_cluster`], removed on drop.
+    _in_cluster: Option<InCluster>,
+}
+
+/// How to start a controller for one test.
+pub struct ControllerOptions<'a> {
+    /// Where its keys live (`POD_NAMESPACE`).
+    pub key_namespace: &'a str,
+    /// Namespaces it watches (never all, so tests stay apart).
+    pub watch: Vec<String>,
+    pub extra_args: Vec<String>,
+    /// `None`: ours. `Some(path)`: another binary with the same flags (the reference).
+    pub binary: Option<PathBuf>,
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl<'a> ControllerOptions<'a> {
+    pub fn for_namespace(ns: &'a TestNamespace) -> Self {
+        Self {
+            key_namespace: ns.name(),
+            watch: vec![ns.name().to_string()],
+            extra_args: vec!["--key-size=2048".into()],
+            binary: None,
+            kubeconfig: None,
+        }
+    }
+}
+
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|source| Error::Io {
+            context: "finding a free port".into(),
+            source,
+        })
+}
+
+impl ControllerProcess {
+    pub fn start(cp: &ControlPlane, options: ControllerOptions<'_>) -> Result<Self> {
+        Self::launch(cp, options, None)
+    }
+
+    /// Starts a controller the way it runs in a Pod, with in-cluster
+    /// credentials: the reference controller only knows
+    /// `rest.InClusterConfig()` (no kubeconfig flag or variable), which reads
+    /// `KUBERNETES_SERVICE_HOST`/`_PORT` and a service-account token and CA
+    /// under `/var/run/secrets/kubernetes.io/serviceaccount/`.
+    ///
+    /// This creates a ServiceAccount `sealed-secrets-controller` in
+    /// `options.key_namespace` with a RoleBinding to `cluster-admin` there
+    /// (namespace-scoped, removed with the namespace), issues a token for it,
+    /// and runs the binary (default: the reference controller) under
+    /// `unshare --mount` with a private tmpfs on `/var/run` holding those
+    /// files, so nothing on the host changes.
+    ///
+    /// The credentials reach only the key namespace, which both controllers
+    /// watch anyway with `--all-namespaces=false`; `options.watch` may
+    /// therefore only name that namespace (the reference looks up every
+    /// `--additional-namespaces` entry, a cluster-scoped read), and it is
+    /// passed as an empty `--additional-namespaces=`.
+    pub fn start_in_cluster(cp: &ControlPlane, mut options: ControllerOptions<'_>) -> Result<Self> {
+        if let Some(other) = options.watch.iter().find(|n| *n != options.key_namespace) {
+            return Err(Error::ControlPlane(format!(
+                "start_in_cluster: the in-cluster credentials cover only {}, not {other}",
+                options.key_namespace
+            )));
+        }
+        options.watch.clear();
+        if options.binary.is_none() {
+            options.binary = Some(cp.reference_bin_dir().join("controller"));
+        }
+        let in_cluster = InCluster::prepare(cp, options.key_namespace)?;
+        Self::launch(cp, options, Some(in_cluster))
+    }
+
+    fn launch(
+        cp: &ControlPlane,
+        options: ControllerOptions<'_>,
+        in_cluster: Option<InCluster>,
+    ) -> Result<Self> {
+        install_crd(cp)?;
+        let binary = match options.binary {
+            Some(b) => b,
+            None => binaries()?.join("sealed-secrets-controller"),
+        };
+        let http_port = free_port()?;
+        let metrics_port = free_port()?;
+        let log = std::env::temp_dir().join(format!(
+            "controller-{}-{http_port}.log",
+            options.key_namespace
+        ));
+        let log_file = std::fs::File::create(&log).map_err(|source| Error::Io {
+            context: format!("creating {}", log.display()),
+            source,
+        })?;
+        let err_file = log_file.try_clone().map_err(|source| Error::Io {
+            context: "cloning log file".into(),
+            source,
+        })?;
+        let mut cmd = match &in_cluster {
+            None => {
+                let mut cmd = Command::new(&binary);
+                cmd.env(
+                    "KUBECONFIG",
+                    options.kubeconfig.as_deref().unwrap_or(cp.kubeconfig()),
+                );
+                cmd
+            }
+            Some(ic) => ic.command(&binary),
+        };
+        cmd.env("POD_NAMESPACE", options.key_namespace)
+            .env("NO_COLOR", "1")
+            .arg(format!("--listen-addr=127.0.0.1:{http_port}"))
+            .arg(format!("--listen-metrics-addr=127.0.0.1:{metrics_port}"))
+            .arg("--all-namespaces=false")
+            .arg(format!(
+                "--additional-namespaces={}",
+                options.watch.join(",")
+            ))
+            .args(&options.extra_args)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(err_file);
+        let child = cmd.spawn().map_err(|source| Error::Io {
+            context: format!("starting {}", binary.display()),
+            source,
+        })?;
+        let mut process = Self {
+            child,
+            http_port,
+            metrics_port,
+            log,
+            _in_cluster: in_cluster,
+        };
+        process.wait_ready()?;
+        Ok(process)
+    }
+
+    /// The controller's process id (for /proc/PID/status and the like).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let url = format!("http://127.0.0.1:{}/healthz", self.http_port);
+        let child = &mut self.child;
+        let log = self.log.clone();
+        poll(
+            "controller to serve /healthz",
+            Duration::from_secs(90),
+            Duration::from_millis(200),
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    return Err(Error::ControlPlane(format!(
+                        "controller exited early ({status}):\n{text}"
+                    )));
+                }
+                Ok(http_get(&url)
+                    .ok()
+                    .filter(|(code, _)| *code == 200)
+                    .map(|_| ()))
+            },
+        )
+    }
+
+    /// The controller's log so far (for assertions and failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> Result<(u16, String)> {
+        http_get(&format!("http://127.0.0.1:{}{path}", self.http_port))
+    }
+
+    pub fn metrics(&self) -> Result<String> {
+        http_get(&format!("http://127.0.0.1:{}/metrics", self.metrics_port)).map(|(_, body)| body)
+    }
+
+    /// Stops it with SIGTERM (graceful) and waits.
+    pub fn stop(mut self) -> Result<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        poll(
+            "controller to exit",
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || {
+                self.child.try_wait().map_err(|source| Error::Io {
+                    context: "waiting".into(),
+                    source,
+                })
+            },
+        )
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status();
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Service-account credentials laid out as in a Pod, for a controller that
+/// only supports in-cluster configuration.
+struct InCluster {
+    dir: PathBuf,
+    host: String,
+    port: String,
+}
+
+impl InCluster {
+    const ACCOUNT: &'static str = "sealed-secrets-controller";
+
+    fn prepare(cp: &ControlPlane, namespace: &str) -> Result<Self> {
+        let kubectl = cp.kubectl().namespace(namespace);
+        kubectl.apply(&format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {sa}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {sa}\n\
+             roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\n\
+             subjects:\n- kind: ServiceAccount\n  name: {sa}\n  namespace: {namespace}\n",
+            sa = Self::ACCOUNT
+        ))?;
+        let token = kubectl.run(["create", "token", Self::ACCOUNT, "--duration=6h"])?;
+        // What a Pod gets: kube-root-ca.crt, published into every namespace
+        // by kube-controller-manager shortly after the namespace appears.
+        let ca = poll(
+            "kube-root-ca.crt ConfigMap",
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || {
+                Ok(kubectl
+                    .get_optional("configmap", "kube-root-ca.crt")?
+                    .and_then(|cm| cm["data"]["ca.crt"].as_str().map(str::to_string)))
+            },
+        )?;
+        let server = cp.kubectl().run([
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ])?;
+        let authority = server
+            .trim()
+            .strip_prefix("https://")
+            .map(|rest| rest.trim_end_matches('/'))
+            .ok_or_else(|| Error::ControlPlane(format!("unexpected API server URL {server:?}")))?;
+        let (host, port) = authority
+            .rsplit_once(':')
+            .map(|(h, p)| (h.to_string(), p.to_string()))
+            .unwrap_or_else(|| (authority.to_string(), "443".into()));
+        let dir = std::env::temp_dir().join(unique_name(&format!("serviceaccount-{namespace}")));
+        let write = |name: &str, text: &str| {
+            std::fs::create_dir_all(&dir)
+                .and_then(|_| std::fs::write(dir.join(name), text))
+                .map_err(|source| Error::Io {
+                    context: format!("writing {}", dir.join(name).display()),
+                    source,
+                })
+        };
+        write("token", token.trim())?;
+        write("ca.crt", &ca)?;
+        write("namespace", namespace)?;
+        Ok(Self { dir, host, port })
+    }
+
+    /// `binary` in a private mount namespace where
+    /// `/var/run/secrets/kubernetes.io/serviceaccount` holds our files. The
+    /// shell `exec`s the binary, so the child's pid is the controller's.
+    fn command(&self, binary: &Path) -> Command {
+        let mut cmd = Command::new("unshare");
+        cmd.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-euc",
+            r#"run=$(readlink -f /var/run)
+mount -t tmpfs -o mode=0755 ssrs-in-cluster "$run"
+mkdir -p "$run/secrets/kubernetes.io/serviceaccount"
+mount --bind -o ro "$SSRS_SA_DIR" "$run/secrets/kubernetes.io/serviceaccount"
+exec "$0" "$@""#,
+        ])
+        .arg(binary)
+        .env("SSRS_SA_DIR", &self.dir)
+        .env("KUBERNETES_SERVICE_HOST", &self.host)
+        .env("KUBERNETES_SERVICE_PORT", &self.port)
+        .env_remove("KUBECONFIG");
+        cmd
+    }
+}
+
+impl Drop for InCluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A tiny blocking HTTP/1.0 GET for loopback servers; returns status and body.
+pub fn http_get(url: &str) -> Result<(u16, String)> {
+    http_request("GET", url, None)
+}
+
+pub fn http_post(url: &str, body: &[u8]) -> Result<(u16, String)> {
+    http_request("POST", url, Some(body))
+}
+
+fn http_request(method: &str, url: &str, body: Option<&[u8]>) -> Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let io = |context: &str| {
+        let context = context.to_string();
+        move |source| Error::Io {
+            context: context.clone(),
+            source,
+        }
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| Error::ControlPlane(format!("not an http URL: {url}")))?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).map_err(io(url))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(io(url))?;
+    let body = body.unwrap_or_default();
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\r\n", body.len()).map_err(io(url))?;
+    stream.write_all(body).map_err(io(url))?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(io(url))?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
+/// Runs our `kubeseal` with `args` and `stdin`, with a clean environment.
+pub fn kubeseal(cp: &ControlPlane, args: &[&str], stdin: &str) -> Result<std::process::Output> {
+    run_with_stdin(binaries()?.join("kubeseal"), cp, args, stdin)
+}
+
+/// Runs the reference `kubeseal` the same way.
+pub fn reference_kubeseal(
+    cp: &ControlPlane,
+    args: &[&str],
+    stdin: &str,
+) -> Result<std::process::Output> {
+    run_with_stdin(cp.reference_bin_dir().join("kubeseal"), cp, args, stdin)
+}
+
+fn run_with_stdin(
+    binary: PathBuf,
+    cp: &ControlPlane,
+    args: &[&str],
+    stdin: &str,
+) -> Result<std::process::Output> {
+    use std::io::Write;
+    let mut child = Command::new(&binary)
+        .args(args)
+        .env("KUBECONFIG", cp.kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| Error::Io {
+            context: format!("starting {}", binary.display()),
+            source,
+        })?;
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.as_bytes())
+            .map_err(|source| Error::Io {
+                context: "writing stdin".into(),
+                source,
+            })?;
+    }
+    child.wait_with_output().map_err(|source| Error::Io {
+        context: format!("running {}", binary.display()),
+        source,
+    })
+}
+
+/// Our controller inside the node network namespace, reachable as the Service
+/// `sealed-secrets-controller` (port 8080, named `http`) in `namespace`,
+/// which is also where its keys live.
+pub struct ControllerInNode {
+    _process: crate::NodeProcess,
+    pub service: String,
+}
+
+impl ControllerInNode {
+    pub fn start(cp: &ControlPlane, namespace: &str, binary: Option<PathBuf>) -> Result<Self> {
+        install_crd(cp)?;
+        let binary = match binary {
+            Some(b) => b,
+            None => binaries()?.join("sealed-secrets-controller"),
+        };
+        // Each test gets its own port inside the shared node namespace.
+        let port = 20000
+            + (std::process::id() as u16 % 1000) * 20
+            + (crate::unique_name("p").len() as u16 % 20);
+        let port = free_node_port(cp, port)?;
+        let process = cp.spawn_in_node(
+            "env",
+            [
+                format!("POD_NAMESPACE={namespace}"),
+                "NO_COLOR=1".into(),
+                binary.to_string_lossy().into_owned(),
+                format!("--listen-addr=0.0.0.0:{port}"),
+                format!("--listen-metrics-addr=127.0.0.1:{}", port + 1),
+                "--all-namespaces=false".into(),
+                format!("--additional-namespaces={namespace}"),
+                "--key-size=2048".into(),
+            ],
+            None,
+        )?;
+        cp.expose_named(namespace, "sealed-secrets-controller", 8080, port, "http")?;
+        let kubectl = cp.kubectl().namespace(namespace);
+        let path = format!("/api/v1/namespaces/{namespace}/services/http:sealed-secrets-controller:http/proxy/healthz");
+        poll(
+            "controller to answer through the service proxy",
+            Duration::from_secs(90),
+            Duration::from_millis(300),
+            || Ok(kubectl.get_raw(&path).ok().map(|_| ())),
+        )?;
+        Ok(Self {
+            _process: process,
+            service: "sealed-secrets-controller".into(),
+        })
+    }
+}
+
+static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+fn free_node_port(_cp: &ControlPlane, base: u16) -> Result<u16> {
+    let offset = NEXT_PORT.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+    Ok(base.wrapping_add(offset).max(20000))
+}

@@ -1,0 +1,598 @@
+//! The controller against a real kube-apiserver (+ kube-controller-manager):
+//! every test runs its own controller scoped to its own namespace.
+
+use std::time::Duration;
+
+use sealed_secrets_e2e::sealed::{
+    http_post, kubeseal, reference_kubeseal, ControllerOptions, ControllerProcess,
+};
+use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+const TICK: Duration = Duration::from_millis(250);
+
+fn setup(
+    prefix: &str,
+) -> (
+    &'static ControlPlane,
+    TestNamespace,
+    ControllerProcess,
+    tempfile::TempDir,
+) {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, prefix).expect("namespace");
+    let controller = ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns))
+        .expect("controller starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    (cp, ns, controller, dir)
+}
+
+fn cert_file(controller: &ControllerProcess, dir: &tempfile::TempDir) -> String {
+    let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");
+    assert_eq!(code, 200);
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let path = dir
+        .path()
+        .join(format!("cert-{}.pem", controller.http_port));
+    std::fs::write(&path, pem).expect("write cert");
+    path.to_string_lossy().into_owned()
+}
+
+fn secret_yaml(ns: &str, name: &str, items: &[(&str, &str)]) -> String {
+    let type_ = if items.iter().any(|(k, _)| *k == "username") {
+        "kubernetes.io/basic-auth"
+    } else {
+        "Opaque"
+    };
+    let mut y = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{app: demo}}\n  annotations: {{team: platform}}\ntype: {type_}\nstringData:\n");
+    for (k, v) in items {
+        y.push_str(&format!("  {k}: {v}\n"));
+    }
+    y
+}
+
+fn seal(cp: &ControlPlane, cert: &str, yaml: &str, extra: &[&str]) -> String {
+    let mut args = vec!["--cert", cert, "-o", "yaml"];
+    args.extend_from_slice(extra);
+    let out = kubeseal(cp, &args, yaml).expect("kubeseal runs");
+    assert!(
+        out.status.success(),
+        "kubeseal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String> {
+    let secret = ns.kubectl().get_optional("secret", name).ok()??;
+    let b64 = secret["data"][key].as_str()?;
+    let out = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin_from(b64)?;
+    Some(out)
+}
+
+trait StdinFrom {
+    fn stdin_from(&mut self, input: &str) -> Option<String>;
+}
+
+impl StdinFrom for std::process::Command {
+    fn stdin_from(&mut self, input: &str) -> Option<String> {
+        use std::io::Write;
+        let mut child = self
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+        let out = child.wait_with_output().ok()?;
+        String::from_utf8(out.stdout).ok()
+    }
+}
+
+fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) {
+    poll(
+        &format!("secret {name}.{key} == {expected:?}"),
+        WAIT,
+        TICK,
+        || {
+            Ok(secret_value(ns, name, key)
+                .filter(|v| v == expected)
+                .map(|_| ()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String, Value)> {
+    let ss = ns.kubectl().get_optional("sealedsecret", name).ok()??;
+    let cond = ss["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Synced")?
+        .clone();
+    Some((
+        cond["status"].as_str()?.to_string(),
+        cond["message"].as_str().unwrap_or_default().to_string(),
+        ss,
+    ))
+}
+
+fn wait_synced(ns: &TestNamespace, name: &str, status: &str, message_contains: &str) -> Value {
+    poll(
+        &format!("{name} Synced={status} with {message_contains:?}"),
+        WAIT,
+        TICK,
+        || {
+            Ok(synced(ns, name)
+                .filter(|(s, m, _)| s == status && m.contains(message_contains))
+                .map(|(_, _, ss)| ss))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn events(ns: &TestNamespace, reason: &str) -> Vec<Value> {
+    ns.kubectl()
+        .get_json(["get", "events", "-o", "json"])
+        .map(|v| v["items"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["reason"] == reason)
+        .collect()
+}
+
+#[test]
+fn seal_apply_unseal_update_recreate_and_collect() {
+    let (cp, ns, controller, dir) = setup("unseal");
+    let cert = cert_file(&controller, &dir);
+    let sealed = seal(
+        cp,
+        &cert,
+        &secret_yaml(
+            ns.name(),
+            "db",
+            &[("username", "admin"), ("password", "hunter2")],
+        ),
+        &[],
+    );
+    ns.kubectl().apply(&sealed).expect("apply");
+    wait_value(&ns, "db", "password", "hunter2");
+
+    let secret = ns
+        .kubectl()
+        .get_json(["get", "secret", "db", "-o", "json"])
+        .expect("secret");
+    assert_eq!(secret["type"], "kubernetes.io/basic-auth");
+    assert_eq!(secret["metadata"]["labels"]["app"], "demo");
+    assert_eq!(secret["metadata"]["annotations"]["team"], "platform");
+    let owner = &secret["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "SealedSecret");
+    assert_eq!(owner["apiVersion"], "bitnami.com/v1alpha1");
+    assert_eq!(owner["controller"], true);
+    let ss = wait_synced(&ns, "db", "True", "");
+    assert_eq!(
+        ss["status"]["observedGeneration"],
+        ss["metadata"]["generation"]
+    );
+    assert_eq!(owner["uid"], ss["metadata"]["uid"]);
+    poll("Unsealed event", WAIT, TICK, || {
+        Ok((!events(&ns, "Unsealed").is_empty()).then_some(()))
+    })
+    .expect("event");
+
+    // Update: a new value replaces the old one.
+    let sealed = seal(
+        cp,
+        &cert,
+        &secret_yaml(
+            ns.name(),
+            "db",
+            &[("username", "admin"), ("password", "changed")],
+        ),
+        &[],
+    );
+    ns.kubectl().apply(&sealed).expect("apply update");
+    wait_value(&ns, "db", "password", "changed");
+
+    // A deleted Secret comes back.
+    ns.kubectl()
+        .run(["delete", "secret", "db"])
+        .expect("delete secret");
+    wait_value(&ns, "db", "password", "changed");
+
+    // Deleting the SealedSecret garbage-collects the Secret (kube-controller-manager).
+    ns.kubectl()
+        .run(["delete", "sealedsecret", "db"])
+        .expect("delete sealedsecret");
+    poll(
+        "Secret to be garbage-collected",
+        Duration::from_secs(90),
+        TICK,
+        || {
+            Ok(ns
+                .kubectl()
+                .get_optional("secret", "db")?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .expect("gc");
+    drop(controller);
+}
+
+#[test]
+fn scopes_are_enforced() {
+    let (cp, ns, controller, dir) = setup("scopes");
+    let cert = cert_file(&controller, &dir);
+    let base = secret_yaml(ns.name(), "orig", &[("k", "v")]);
+    // Namespace-wide: may be renamed within the namespace.
+    let nsw = seal(cp, &cert, &base, &["--scope", "namespace-wide"])
+        .replace("name: orig", "name: renamed-ns");
+    // Cluster-wide: may be renamed too.
+    let cw = seal(cp, &cert, &base, &["--scope", "cluster-wide"])
+        .replace("name: orig", "name: renamed-cw");
+    // Strict: renaming breaks it.
+    let strict = seal(cp, &cert, &base, &[]).replace("name: orig", "name: renamed-strict");
+    for doc in [&nsw, &cw, &strict] {
+        ns.kubectl().apply(doc).expect("apply");
+    }
+    wait_value(&ns, "renamed-ns", "k", "v");
+    wait_value(&ns, "renamed-cw", "k", "v");
+    wait_synced(
+        &ns,
+        "renamed-strict",
+        "False",
+        "no key could decrypt secret",
+    );
+    assert!(ns
+        .kubectl()
+        .get_optional("secret", "renamed-strict")
+        .expect("get")
+        .is_none());
+    poll("ErrUnsealFailed event", WAIT, TICK, || {
+        Ok((!events(&ns, "ErrUnsealFailed").is_empty()).then_some(()))
+    })
+    .expect("event");
+    drop(controller);
+}
+
+#[test]
+fn existing_secrets_unmanaged_managed_and_patch() {
+    let (cp, ns, controller, dir) = setup("owners");
+    let cert = cert_file(&controller, &dir);
+    let k = ns.kubectl();
+    k.run([
+        "create",
+        "secret",
+        "generic",
+        "foreign",
+        "--from-literal=k=original",
+    ])
+    .expect("foreign");
+    k.run([
+        "create",
+        "secret",
+        "generic",
+        "managed",
+        "--from-literal=k=original",
+        "--from-literal=extra=x",
+    ])
+    .expect("managed");
+    k.run([
+        "annotate",
+        "secret",
+        "managed",
+        "sealedsecrets.bitnami.com/managed=true",
+    ])
+    .expect("annotate");
+    k.run([
+        "create",
+        "secret",
+        "generic",
+        "patched",
+        "--from-literal=keep=yes",
+        "--from-literal=k=original",
+    ])
+    .expect("patched");
+    k.run([
+        "annotate",
+        "secret",
+        "patched",
+        "sealedsecrets.bitnami.com/patch=true",
+    ])
+    .expect("annotate");
+    for name in ["foreign", "managed", "patched"] {
+        let doc = seal(
+            cp,
+            &cert,
+            &secret_yaml(ns.name(), name, &[("k", "sealed")]),
+            &[],
+        );
+        k.apply(&doc).expect("apply");
+    }
+    wait_synced(
+        &ns,
+        "foreign",
+        "False",
+        "Resource \"foreign\" already exists and is not managed by SealedSecret",
+    );
+    assert_eq!(
+        secret_value(&ns, "foreign", "k").as_deref(),
+        Some("original"),
+        "never touched"
+    );
+
+    wait_value(&ns, "managed", "k", "sealed");
+    assert_eq!(
+        secret_value(&ns, "managed", "extra"),
+        None,
+        "managed: replaced whole"
+    );
+
+    wait_value(&ns, "patched", "k", "sealed");
+    assert_eq!(
+        secret_value(&ns, "patched", "keep").as_deref(),
+        Some("yes"),
+        "patch: merged"
+    );
+    drop(controller);
+}
+
+#[test]
+fn bad_input_is_reported_and_does_not_stop_others() {
+    let (cp, ns, controller, dir) = setup("badinput");
+    let cert = cert_file(&controller, &dir);
+    let good = seal(
+        cp,
+        &cert,
+        &secret_yaml(ns.name(), "good", &[("k", "v")]),
+        &[],
+    );
+    let truncate = seal(
+        cp,
+        &cert,
+        &secret_yaml(ns.name(), "truncated", &[("k", "v")]),
+        &[],
+    );
+    let truncated = truncate
+        .lines()
+        .map(|l| {
+            if l.starts_with("    k: ") {
+                "    k: AgBy".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let bad_b64 = truncate
+        .replace("name: truncated", "name: badb64")
+        .lines()
+        .map(|l| {
+            if l.starts_with("    k: ") {
+                "    k: '%%%not base64'".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let template = seal(
+        cp,
+        &cert,
+        &secret_yaml(ns.name(), "tmpl", &[("k", "v")]),
+        &[],
+    )
+    .replace(
+        "  template:\n",
+        "  template:\n    data:\n      broken: '{{ .k '\n",
+    );
+    // Missing required fields never reach the controller: the CRD schema refuses them.
+    let missing = format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: missing, namespace: {}}}\nspec: {{}}\n", ns.name());
+    let err = ns
+        .kubectl()
+        .apply(&missing)
+        .expect_err("schema rejects a spec without encryptedData");
+    assert!(
+        err.to_string()
+            .contains("spec.encryptedData: Required value"),
+        "{err}"
+    );
+    let empty = format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: empty, namespace: {}}}\nspec: {{encryptedData: {{}}}}\n", ns.name());
+    for doc in [&truncated, &bad_b64, &template, &empty, &good] {
+        ns.kubectl().apply(doc).expect("apply");
+    }
+    wait_value(&ns, "good", "k", "v");
+    wait_synced(&ns, "truncated", "False", "k: ");
+    wait_synced(&ns, "badb64", "False", "invalid base64");
+    wait_synced(&ns, "tmpl", "False", "template");
+    // No items: an empty Secret, as the reference makes.
+    wait_synced(&ns, "empty", "True", "");
+    let log = controller.log();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(!log.contains("hunter2"));
+    drop(controller);
+}
+
+#[test]
+fn reference_kubeseal_output_unseals_here() {
+    let (cp, ns, controller, dir) = setup("refseal");
+    let cert = cert_file(&controller, &dir);
+    let out = reference_kubeseal(
+        cp,
+        &["--cert", &cert, "-o", "yaml"],
+        &secret_yaml(ns.name(), "fromref", &[("k", "reference")]),
+    )
+    .expect("reference kubeseal");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ns.kubectl()
+        .apply(&String::from_utf8_lossy(&out.stdout))
+        .expect("apply");
+    wait_value(&ns, "fromref", "k", "reference");
+    drop(controller);
+}
+
+#[test]
+fn restart_keeps_keys_and_secrets_and_sigusr1_rotates() {
+    let (cp, ns, controller, dir) = setup("restart");
+    let cert = cert_file(&controller, &dir);
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            &cert,
+            &secret_yaml(ns.name(), "db", &[("k", "v")]),
+            &[],
+        ))
+        .expect("apply");
+    wait_value(&ns, "db", "k", "v");
+    let key_count = || {
+        ns.kubectl()
+            .get_json([
+                "get",
+                "secrets",
+                "-l",
+                "sealedsecrets.bitnami.com/sealed-secrets-key=active",
+                "-o",
+                "json",
+            ])
+            .map(|v| v["items"].as_array().map(Vec::len).unwrap_or(0))
+            .expect("list keys")
+    };
+    assert_eq!(key_count(), 1);
+    let before = ns
+        .kubectl()
+        .get_json(["get", "secret", "db", "-o", "json"])
+        .expect("secret");
+    let status = controller.stop().expect("graceful stop");
+    assert!(status.success(), "SIGTERM exits cleanly: {status}");
+
+    let controller =
+        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("restart");
+    poll("ready after restart", WAIT, TICK, || {
+        Ok((controller.get("/readyz")?.0 == 200).then_some(()))
+    })
+    .expect("ready");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(key_count(), 1, "no new key on restart");
+    let after = ns
+        .kubectl()
+        .get_json(["get", "secret", "db", "-o", "json"])
+        .expect("secret");
+    assert_eq!(
+        before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"],
+        "nothing rewritten"
+    );
+
+    controller.signal("USR1");
+    poll("a second key after SIGUSR1", WAIT, TICK, || {
+        Ok((key_count() == 2).then_some(()))
+    })
+    .expect("rotated");
+    let new_cert = cert_file(&controller, &dir);
+    assert_ne!(
+        std::fs::read(&new_cert).ok(),
+        std::fs::read(&cert).ok(),
+        "cert.pem serves the newest key"
+    );
+    // Old and new keys both unseal.
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            &new_cert,
+            &secret_yaml(ns.name(), "db2", &[("k", "new")]),
+            &[],
+        ))
+        .expect("apply");
+    wait_value(&ns, "db2", "k", "new");
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            &cert,
+            &secret_yaml(ns.name(), "db3", &[("k", "old")]),
+            &[],
+        ))
+        .expect("apply");
+    wait_value(&ns, "db3", "k", "old");
+}
+
+#[test]
+fn http_api_verify_rotate_limits_and_metrics() {
+    let (cp, ns, controller, dir) = setup("httpapi");
+    let cert = cert_file(&controller, &dir);
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            &cert,
+            &secret_yaml(ns.name(), "db", &[("k", "v")]),
+            &[],
+        ))
+        .expect("apply");
+    wait_value(&ns, "db", "k", "v");
+    let json = ns
+        .kubectl()
+        .run(["get", "sealedsecret", "db", "-o", "json"])
+        .expect("json");
+    let base = format!("http://127.0.0.1:{}", controller.http_port);
+    assert_eq!(
+        http_post(&format!("{base}/v1/verify"), json.as_bytes())
+            .expect("verify")
+            .0,
+        200
+    );
+    let renamed = json.replacen("\"name\": \"db\"", "\"name\": \"other\"", 1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        http_post(&format!("{base}/v1/verify"), renamed.as_bytes())
+            .expect("verify")
+            .0,
+        409
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, rotated) = http_post(&format!("{base}/v1/rotate"), json.as_bytes()).expect("rotate");
+    assert_eq!(code, 200, "{rotated}");
+    let rotated: Value = serde_json::from_str(&rotated).expect("rotated json");
+    assert_ne!(
+        rotated["spec"]["encryptedData"]["k"],
+        serde_json::from_str::<Value>(&json).expect("json")["spec"]["encryptedData"]["k"]
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        http_post(&format!("{base}/v1/verify"), b"{not json")
+            .expect("bad")
+            .0,
+        400
+    );
+    let big = vec![b' '; 11 << 20];
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        http_post(&format!("{base}/v1/verify"), &big)
+            .map(|r| r.0)
+            .unwrap_or(413),
+        413
+    );
+    let codes: Vec<u16> = (0..8)
+        .map(|_| {
+            http_post(&format!("{base}/v1/verify"), json.as_bytes())
+                .expect("verify")
+                .0
+        })
+        .collect();
+    assert!(codes.contains(&429), "rate limited: {codes:?}");
+
+    let metrics = controller.metrics().expect("metrics");
+    for name in [
+        "sealed_secrets_controller_build_info",
+        "sealed_secrets_controller_unseal_requests_total",
+        "sealed_secrets_controller_condition_info{",
+        "sealed_secrets_controller_http_requests_total{",
+        "sealed_secrets_controller_http_request_duration_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} in:\n{metrics}");
+    }
+}

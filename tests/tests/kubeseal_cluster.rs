@@ -1,0 +1,178 @@
+//! kubeseal's default path: the certificate, verify and rotate through the API
+//! server's service proxy to a controller running in the node.
+
+use std::time::Duration;
+
+use sealed_secrets_e2e::sealed::{kubeseal, reference_kubeseal, ControllerInNode};
+use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
+
+fn secret(ns: &str, name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData: {{k: {value}}}\n")
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8")
+}
+
+fn refused(out: &std::process::Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+fn wait_secret(ns: &TestNamespace, name: &str) {
+    poll(
+        &format!("secret {name}"),
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || Ok(ns.kubectl().get_optional("secret", name)?.map(|_| ())),
+    )
+    .expect("secret appears");
+}
+
+#[test]
+fn seal_validate_and_reencrypt_through_the_service_proxy() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "proxy").expect("namespace");
+    let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in node");
+    let target = ["--controller-namespace", ns.name()];
+
+    let cert =
+        ok(&kubeseal(cp, &[&target[..], &["--fetch-cert"]].concat(), "").expect("fetch-cert"));
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // Ours and the reference, both with no --cert.
+    let sealed = ok(&kubeseal(
+        cp,
+        &[&target[..], &["-o", "yaml"]].concat(),
+        &secret(ns.name(), "ours", "v1"),
+    )
+    .expect("seal"));
+    ns.kubectl().apply(&sealed).expect("apply");
+    wait_secret(&ns, "ours");
+    if cp.reference_bin_dir().join("kubeseal").is_file() {
+        let by_ref = ok(&reference_kubeseal(
+            cp,
+            &[&target[..], &["-o", "yaml"]].concat(),
+            &secret(ns.name(), "theirs", "v2"),
+        )
+        .expect("ref seal"));
+        ns.kubectl().apply(&by_ref).expect("apply");
+        wait_secret(&ns, "theirs");
+        ok(
+            &reference_kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed)
+                .expect("ref validate"),
+        );
+    } else {
+        eprintln!("SKIPPED: reference kubeseal not installed; run scripts/install-tools");
+    }
+
+    ok(&kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed).expect("validate"));
+    let moved = sealed.replace("name: ours", "name: moved");
+    refused(
+        &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &moved).expect("validate"),
+        "unable to decrypt sealed secret: moved",
+    );
+
+    // --re-encrypt -f rewrites the file in place, and the result still unseals.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("ours.yaml");
+    std::fs::write(&file, &sealed).expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let out = kubeseal(
+        cp,
+        &[&target[..], &["--re-encrypt", "-f", &path]].concat(),
+        "",
+    )
+    .expect("re-encrypt");
+    assert!(ok(&out).is_empty(), "writes the file, not stdout");
+    let rotated = std::fs::read_to_string(&file).expect("read");
+    assert!(rotated.starts_with("---\n") && rotated != sealed);
+    ok(&kubeseal(
+        cp,
+        &[&target[..], &["--validate", "-f", &path]].concat(),
+        "",
+    )
+    .expect("validate rotated"));
+}
+
+#[test]
+fn errors_say_what_went_wrong_and_what_to_try() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "proxyerr").expect("namespace");
+    let input = secret(ns.name(), "x", "v");
+
+    let out = kubeseal(cp, &["--controller-namespace", ns.name()], &input).expect("run");
+    refused(&out, "--controller-name and --controller-namespace");
+
+    // A Service with no endpoints behind it.
+    ns.kubectl()
+        .apply("apiVersion: v1\nkind: Service\nmetadata: {name: sealed-secrets-controller}\nspec: {ports: [{name: http, port: 8080}]}\n")
+        .expect("service");
+    let out = kubeseal(cp, &["--controller-namespace", ns.name()], &input).expect("run");
+    refused(&out, "the controller is not running or not ready");
+
+    // A user without rights.
+    ns.kubectl()
+        .run(["create", "serviceaccount", "nobody"])
+        .expect("sa");
+    let token = ns
+        .kubectl()
+        .run(["create", "token", "nobody"])
+        .expect("token");
+    let server = cp
+        .kubectl()
+        .run([
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ])
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir
+        .path()
+        .join("nobody.kubeconfig")
+        .to_string_lossy()
+        .into_owned();
+    let kc = |args: &[&str]| {
+        let status = std::process::Command::new(cp.bin_dir().join("kubectl"))
+            .args(["config", "--kubeconfig", &config])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("kubectl config");
+        assert!(status.success());
+    };
+    kc(&[
+        "set-cluster",
+        "local",
+        "--server",
+        server.trim(),
+        "--insecure-skip-tls-verify=true",
+    ]);
+    kc(&["set-credentials", "nobody", "--token", token.trim()]);
+    kc(&[
+        "set-context",
+        "nobody",
+        "--cluster",
+        "local",
+        "--user",
+        "nobody",
+    ]);
+    kc(&["use-context", "nobody"]);
+    let out = kubeseal(
+        cp,
+        &["--controller-namespace", ns.name(), "--kubeconfig", &config],
+        &input,
+    )
+    .expect("run");
+    refused(&out, "forbidden");
+    refused(&out, "--cert");
+}
