@@ -1,0 +1,22 @@
+//! Support code for the end-to-end tests.
+//!
+//! The tests run against a real local control plane (etcd, kube-apiserver,
+//! kube-controller-manager) started by `scripts/control-plane up` and a
+//! "node" network namespace next to it; see `docs/control-plane.md`.
+//!
+//! ```no_run
+//! use sealed_secrets_e2e::{ControlPlane, TestNamespace};
+//!
+//! let cp = ControlPlane::shared().expect("control plane");
+//! let ns = TestNamespace::create(cp, "example").expect("namespace");
+//! ns.kubectl()
+//!     .run(["create", "configmap", "c", "--from-literal=k=v"])
+//!     .expect("create configmap");
+//! ```
+
+pub mod control_plane;
+
+pub use control_plane::{
+    poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
+};
+pub mod sealed;

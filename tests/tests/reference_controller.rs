@@ -1,0 +1,405 @@
+//! Our controller and the reference controller (v0.36.6) on the same cluster,
+//! in turn (never at once), sharing one namespace as key namespace and
+//! watched namespace: each must load the other's sealing key instead of
+//! creating one, unseal what was sealed for the other, and take over the
+//! Secrets the other created.
+//!
+//! The reference controller only supports in-cluster configuration; it runs
+//! through [`ControllerProcess::start_in_cluster`]. Without its binary the
+//! tests print `SKIPPED: ...` and pass, unless `REQUIRE_REFERENCE=1`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sealed_secrets_e2e::sealed::{
+    kubeseal, reference_kubeseal, ControllerOptions, ControllerProcess,
+};
+use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+const TICK: Duration = Duration::from_millis(250);
+const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+
+/// The reference controller binary, or `None` (after saying so) when it is
+/// absent; `REQUIRE_REFERENCE=1` turns absence into a failure.
+fn reference_controller(cp: &ControlPlane) -> Option<PathBuf> {
+    let path = match std::env::var_os("CONTROLLER_REFERENCE") {
+        Some(p) => PathBuf::from(p),
+        None => cp.reference_bin_dir().join("controller"),
+    };
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("REQUIRE_REFERENCE").as_deref() == Ok("1") {
+        panic!(
+            "REQUIRE_REFERENCE=1 but the reference controller {} is missing (run scripts/install-tools ref)",
+            path.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: reference controller {} not found (run scripts/install-tools ref, or set REQUIRE_REFERENCE=1 to fail)",
+        path.display()
+    );
+    None
+}
+
+fn start_reference(cp: &ControlPlane, ns: &TestNamespace, binary: PathBuf) -> ControllerProcess {
+    let options = ControllerOptions {
+        binary: Some(binary),
+        ..ControllerOptions::for_namespace(ns)
+    };
+    ControllerProcess::start_in_cluster(cp, options).expect("reference controller starts")
+}
+
+fn start_ours(cp: &ControlPlane, ns: &TestNamespace) -> ControllerProcess {
+    ControllerProcess::start(cp, ControllerOptions::for_namespace(ns))
+        .expect("our controller starts")
+}
+
+/// Names of the key Secrets in the namespace, sorted.
+fn key_names(ns: &TestNamespace) -> Vec<String> {
+    let list = ns
+        .kubectl()
+        .get_json(["get", "secrets", "-l", KEY_LABEL])
+        .expect("list key secrets");
+    let mut names: Vec<String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+fn wait_one_key(ns: &TestNamespace) -> String {
+    poll("one key Secret", WAIT, TICK, || {
+        let names = key_names(ns);
+        Ok((names.len() == 1).then(|| names[0].clone()))
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn cert(controller: &ControllerProcess) -> String {
+    let (code, pem) = controller.get("/v1/cert.pem").expect("GET /v1/cert.pem");
+    assert_eq!(code, 200, "{pem}");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    pem
+}
+
+/// The PEM text with LF line endings. Ours currently serves CRLF (the `pem`
+/// crate's default) where the reference serves LF; the certificate is the same.
+fn lf(pem: &str) -> String {
+    pem.replace("\r\n", "\n").trim().to_string()
+}
+
+fn write_cert(dir: &tempfile::TempDir, name: &str, pem: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, pem).expect("write cert");
+    path.to_string_lossy().into_owned()
+}
+
+fn secret_yaml(ns: &str, name: &str, key: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{app: demo}}\ntype: Opaque\nstringData:\n  {key}: {value}\n"
+    )
+}
+
+enum Sealer {
+    Ours,
+    Reference,
+}
+
+fn seal(cp: &ControlPlane, sealer: Sealer, cert: &str, yaml: &str) -> String {
+    let args = ["--cert", cert, "-o", "yaml"];
+    let out = match sealer {
+        Sealer::Ours => kubeseal(cp, &args, yaml),
+        Sealer::Reference => reference_kubeseal(cp, &args, yaml),
+    }
+    .expect("kubeseal runs");
+    assert!(
+        out.status.success(),
+        "kubeseal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn secret(ns: &TestNamespace, name: &str) -> Option<Value> {
+    ns.kubectl().get_optional("secret", name).ok()?
+}
+
+/// Decodes `data[key]` of Secret `name` (standard base64, as the API returns it).
+fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String> {
+    let b64 = secret(ns, name)?["data"][key].as_str()?.to_string();
+    String::from_utf8(base64_decode(&b64)?).ok()
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str, who: &ControllerProcess) {
+    poll(
+        &format!("secret {name}.{key} == {expected:?}"),
+        WAIT,
+        TICK,
+        || {
+            Ok(secret_value(ns, name, key)
+                .filter(|v| v == expected)
+                .map(|_| ()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()));
+}
+
+/// Waits for Synced=True with `observedGeneration` = `generation`; returns the SealedSecret.
+fn wait_synced(ns: &TestNamespace, name: &str, who: &ControllerProcess) -> Value {
+    poll(&format!("{name} Synced=True"), WAIT, TICK, || {
+        let Some(ss) = ns.kubectl().get_optional("sealedsecret", name)? else {
+            return Ok(None);
+        };
+        let synced = ss["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Synced" && c["status"] == "True");
+        let current = ss["status"]["observedGeneration"] == ss["metadata"]["generation"];
+        Ok((synced && current).then_some(ss))
+    })
+    .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()))
+}
+
+fn events(ns: &TestNamespace) -> Vec<Value> {
+    ns.kubectl()
+        .get_json(["get", "events"])
+        .map(|v| v["items"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// Asserts the Secret is controlled by the SealedSecret, exactly once.
+fn assert_owned(ns: &TestNamespace, name: &str) {
+    let secret = secret(ns, name).expect("secret exists");
+    let ss = ns
+        .kubectl()
+        .get_optional("sealedsecret", name)
+        .expect("get")
+        .expect("sealedsecret exists");
+    let owners = secret["metadata"]["ownerReferences"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(owners.len(), 1, "one owner: {owners:?}");
+    let owner = &owners[0];
+    assert_eq!(owner["apiVersion"], "bitnami.com/v1alpha1");
+    assert_eq!(owner["kind"], "SealedSecret");
+    assert_eq!(owner["name"], name);
+    assert_eq!(owner["uid"], ss["metadata"]["uid"]);
+    assert_eq!(owner["controller"], true);
+}
+
+fn assert_no_failures(ns: &TestNamespace, who: &ControllerProcess) {
+    let bad: Vec<Value> = events(ns)
+        .into_iter()
+        .filter(|e| {
+            e["type"] == "Warning" || e["reason"].as_str().is_some_and(|r| r.starts_with("Err"))
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "warning events: {bad:#?}\ncontroller log:\n{}",
+        who.log()
+    );
+    let log = who.log();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// 1 and 3: the reference creates the key and a Secret; ours loads that key,
+/// unseals with it, and takes over the reference's Secret on a re-seal.
+#[test]
+fn ours_loads_reference_key_and_takes_over_its_secrets() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let Some(binary) = reference_controller(cp) else {
+        return;
+    };
+    let ns = TestNamespace::create(cp, "ref2ours").expect("namespace");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let reference = start_reference(cp, &ns, binary);
+    let key = wait_one_key(&ns);
+    let ref_pem = cert(&reference);
+    let ref_cert = write_cert(&dir, "reference.pem", &ref_pem);
+    // A Secret the reference creates (sealed by the reference kubeseal).
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Reference,
+            &ref_cert,
+            &secret_yaml(ns.name(), "db", "password", "by-reference"),
+        ))
+        .expect("apply db");
+    wait_value(&ns, "db", "password", "by-reference", &reference);
+    wait_synced(&ns, "db", &reference);
+    assert_owned(&ns, "db");
+    let before = secret(&ns, "db").expect("db");
+    reference.stop().expect("reference stops");
+
+    let ours = start_ours(cp, &ns);
+    poll("ours ready", WAIT, TICK, || {
+        Ok((ours.get("/readyz")?.0 == 200).then_some(()))
+    })
+    .expect("ready");
+    assert_eq!(
+        lf(&cert(&ours)),
+        lf(&ref_pem),
+        "ours serves the reference's certificate"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        key_names(&ns),
+        vec![key.clone()],
+        "ours created no key of its own"
+    );
+
+    // Sealed by our kubeseal with the reference's certificate: unseals under ours.
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Ours,
+            &ref_cert,
+            &secret_yaml(ns.name(), "db2", "token", "sealed-by-ours"),
+        ))
+        .expect("apply db2");
+    wait_value(&ns, "db2", "token", "sealed-by-ours", &ours);
+    wait_synced(&ns, "db2", &ours);
+    assert_owned(&ns, "db2");
+
+    // The reference's Secret, untouched by a mere restart...
+    let after = secret(&ns, "db").expect("db");
+    assert_eq!(
+        before["metadata"]["uid"], after["metadata"]["uid"],
+        "ours kept the reference's Secret"
+    );
+    // ... and updated by ours after a re-seal, without complaint.
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Ours,
+            &ref_cert,
+            &secret_yaml(ns.name(), "db", "password", "by-ours"),
+        ))
+        .expect("re-seal db");
+    wait_value(&ns, "db", "password", "by-ours", &ours);
+    wait_synced(&ns, "db", &ours);
+    assert_owned(&ns, "db");
+    let updated = secret(&ns, "db").expect("db");
+    assert_eq!(
+        before["metadata"]["uid"], updated["metadata"]["uid"],
+        "updated in place, not recreated"
+    );
+    assert_eq!(updated["metadata"]["labels"]["app"], "demo");
+    assert_no_failures(&ns, &ours);
+    assert_eq!(key_names(&ns), vec![key], "still the reference's key only");
+    ours.stop().expect("ours stops");
+}
+
+/// 2 (and 3 the other way): ours creates the key and a Secret; the reference
+/// loads that key, unseals with it, and takes over our Secret on a re-seal.
+#[test]
+fn reference_loads_our_key_and_takes_over_our_secrets() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let Some(binary) = reference_controller(cp) else {
+        return;
+    };
+    let ns = TestNamespace::create(cp, "ours2ref").expect("namespace");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let ours = start_ours(cp, &ns);
+    let key = wait_one_key(&ns);
+    let our_pem = cert(&ours);
+    let our_cert = write_cert(&dir, "ours.pem", &our_pem);
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Ours,
+            &our_cert,
+            &secret_yaml(ns.name(), "db", "password", "by-ours"),
+        ))
+        .expect("apply db");
+    wait_value(&ns, "db", "password", "by-ours", &ours);
+    wait_synced(&ns, "db", &ours);
+    assert_owned(&ns, "db");
+    let before = secret(&ns, "db").expect("db");
+    ours.stop().expect("ours stops");
+
+    let reference = start_reference(cp, &ns, binary);
+    assert_eq!(
+        lf(&cert(&reference)),
+        lf(&our_pem),
+        "the reference serves our certificate"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        key_names(&ns),
+        vec![key.clone()],
+        "the reference created no key of its own"
+    );
+
+    // Sealed with our key's certificate, by the reference kubeseal and by ours.
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Reference,
+            &our_cert,
+            &secret_yaml(ns.name(), "db2", "token", "reference-kubeseal"),
+        ))
+        .expect("apply db2");
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Ours,
+            &our_cert,
+            &secret_yaml(ns.name(), "db3", "token", "our-kubeseal"),
+        ))
+        .expect("apply db3");
+    wait_value(&ns, "db2", "token", "reference-kubeseal", &reference);
+    wait_value(&ns, "db3", "token", "our-kubeseal", &reference);
+    wait_synced(&ns, "db2", &reference);
+    wait_synced(&ns, "db3", &reference);
+    assert_owned(&ns, "db2");
+    assert_owned(&ns, "db3");
+
+    // Our Secret, updated by the reference after a re-seal.
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            Sealer::Reference,
+            &our_cert,
+            &secret_yaml(ns.name(), "db", "password", "by-reference"),
+        ))
+        .expect("re-seal db");
+    wait_value(&ns, "db", "password", "by-reference", &reference);
+    wait_synced(&ns, "db", &reference);
+    assert_owned(&ns, "db");
+    let updated = secret(&ns, "db").expect("db");
+    assert_eq!(
+        before["metadata"]["uid"], updated["metadata"]["uid"],
+        "updated in place, not recreated"
+    );
+    assert_no_failures(&ns, &reference);
+    assert_eq!(key_names(&ns), vec![key], "still our key only");
+    reference.stop().expect("reference stops");
+}
