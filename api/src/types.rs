@@ -34,19 +34,23 @@ pub const LAST_APPLIED_ANNOTATIONS: [&str; 2] = [
 
 /// The specification of a SealedSecret: encrypted items and the shape of the
 /// Secret to create from them.
+// `manifests/crd.yaml` is generated from these types: see `api/tests/crd.rs`.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "bitnami.com",
     version = "v1alpha1",
     kind = "SealedSecret",
     plural = "sealedsecrets",
+    singular = "sealedsecret",
     namespaced,
+    doc = "A Secret sealed (encrypted) with the controller's public key, which only the controller can turn back into a Secret.",
     status = "SealedSecretStatus",
     printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[0].message"}"#,
     printcolumn = r#"{"name":"Synced","type":"string","jsonPath":".status.conditions[0].status"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::types::reference_spec_schema)]
 pub struct SealedSecretSpec {
     /// Template defines the structure of the Secret that will be created from this sealed secret.
     #[serde(default)]
@@ -89,6 +93,10 @@ pub struct SealedSecretStatus {
     /// The latest available observations of a sealed secret's current state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<SealedSecretCondition>,
+    /// Fingerprint (`SHA256:...`) of the key that last unsealed it. An
+    /// extension: optional, so the reference controller works with this CRD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
 }
 
 /// SealedSecretCondition describes the state of a sealed secret at a certain point.
@@ -164,6 +172,38 @@ where
 {
     let value = serde_json::Value::deserialize(deserializer)?;
     Ok(serde_json::from_value(value).unwrap_or_default())
+}
+
+/// Shapes the spec schema like the reference CRD: `encryptedData` is required
+/// and no `default` is published. The serde defaults only let us read
+/// incomplete objects; as schema defaults the API server would write them into
+/// every stored object, which the reference never does.
+fn reference_spec_schema(schema: &mut schemars::Schema) {
+    strip_defaults(schema.as_object_mut());
+    if let Some(object) = schema.as_object_mut() {
+        let required = object
+            .entry("required")
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let Some(list) = required.as_array_mut() {
+            if !list.iter().any(|v| v == "encryptedData") {
+                list.push("encryptedData".into());
+            }
+        }
+    }
+}
+
+/// Removes `default` from a schema and every schema nested in it.
+fn strip_defaults(schema: Option<&mut serde_json::Map<String, serde_json::Value>>) {
+    let Some(schema) = schema else { return };
+    schema.remove("default");
+    if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        for property in properties.values_mut() {
+            strip_defaults(property.as_object_mut());
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        strip_defaults(schema.get_mut(key).and_then(|s| s.as_object_mut()));
+    }
 }
 
 fn encrypted_data_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

@@ -124,9 +124,14 @@ fn normalized(secret: &Secret) -> Secret {
 pub fn next_status(
     sealed: &SealedSecret,
     error: Option<&str>,
+    key: Option<&str>,
     now: Time,
 ) -> Option<SealedSecretStatus> {
     let mut status = sealed.status.clone().unwrap_or_default();
+    let key_changed = key.is_some() && status.key_fingerprint.as_deref() != key;
+    if key_changed {
+        status.key_fingerprint = key.map(str::to_string);
+    }
     let generation = sealed.metadata.generation;
     let wanted = if error.is_none() { "True" } else { "False" };
     let message = error.map(str::to_string).filter(|m| !m.is_empty());
@@ -141,7 +146,8 @@ pub fn next_status(
         }
     };
     let condition = &mut status.conditions[index];
-    let changed = condition.status != wanted
+    let changed = key_changed
+        || condition.status != wanted
         || condition.message != message
         || status.observed_generation != generation;
     if !changed {
@@ -293,17 +299,18 @@ mod tests {
     fn status_changes_only_when_something_changed() {
         let now = Time(k8s_openapi::jiff::Timestamp::from_second(1000).unwrap());
         let mut sealed = owner();
-        let status = next_status(&sealed, None, now.clone()).expect("first status");
+        let status = next_status(&sealed, None, Some("SHA256:k"), now.clone()).expect("first status");
         assert_eq!(status.observed_generation, Some(2));
         assert_eq!(status.conditions[0].status, "True");
         assert_eq!(status.conditions[0].message, None);
+        assert_eq!(status.key_fingerprint.as_deref(), Some("SHA256:k"));
         sealed.status = Some(status);
-        assert_eq!(next_status(&sealed, None, now.clone()), None);
-        let failed = next_status(&sealed, Some("boom"), now.clone()).expect("failure");
+        assert_eq!(next_status(&sealed, None, Some("SHA256:k"), now.clone()), None);
+        let failed = next_status(&sealed, Some("boom"), None, now.clone()).expect("failure");
         assert_eq!(failed.conditions[0].status, "False");
         assert_eq!(failed.conditions[0].message.as_deref(), Some("boom"));
         sealed.status = Some(failed);
-        let other = next_status(&sealed, Some("other"), now).expect("message change");
+        let other = next_status(&sealed, Some("other"), None, now).expect("message change");
         assert_eq!(other.conditions.len(), 1);
         let _ = BTreeMap::<String, String>::new();
     }

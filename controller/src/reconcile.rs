@@ -71,8 +71,10 @@ pub async fn reconcile(sealed: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
     let uid = sealed.uid().unwrap_or_default();
 
     let outcome = sync_secret(&sealed, &namespace, &uid, &ctx).await;
+    let mut key = None;
     let (error, action) = match outcome {
-        Ok(changed) => {
+        Ok((changed, used)) => {
+            key = used;
             if let Ok(mut r) = ctx.retries.lock() {
                 r.remove(&uid);
             }
@@ -90,19 +92,29 @@ pub async fn reconcile(sealed: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         }
         Err(failure) => report(&ctx, &sealed, &namespace, &uid, failure).await,
     };
-    update_status(&ctx, &sealed, &namespace, error.as_deref()).await;
+    let key = key.map(|k| k.to_string());
+    update_status(&ctx, &sealed, &namespace, error.as_deref(), key.as_deref()).await;
     Ok(action)
 }
 
-/// Unseals and writes the Secret; true when the cluster changed.
+/// Unseals and writes the Secret; whether the cluster changed, and which key opened it.
 async fn sync_secret(
     sealed: &Arc<SealedSecret>,
     namespace: &str,
     uid: &str,
     ctx: &Context,
-) -> Result<bool, Failure> {
+) -> Result<(bool, Option<Fingerprint>), Failure> {
     let keys = ctx.keys.current();
-    let preferred = ctx.last_key.lock().ok().and_then(|m| m.get(uid).cloned());
+    // The key that opened it last: remembered, or recorded in its status by a previous run.
+    let preferred = ctx
+        .last_key
+        .lock()
+        .ok()
+        .and_then(|m| m.get(uid).cloned())
+        .or_else(|| {
+            let recorded = sealed.status.as_ref()?.key_fingerprint.as_deref()?;
+            keys.ring().keys().iter().map(|k| k.fingerprint()).find(|fp| fp.as_str() == recorded).cloned()
+        });
     let accept_v1 = ctx.accept_v1_data;
     let input = sealed.clone();
     // RSA work runs on the blocking pool so the async workers stay responsive.
@@ -117,6 +129,7 @@ async fn sync_secret(
     .await
     .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
     .map_err(|e| Failure::Unseal(e.to_string()))?;
+    let used = unsealed.key.clone();
     if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
         m.insert(uid.to_string(), fp);
     }
@@ -129,18 +142,18 @@ async fn sync_secret(
         .map_err(|e| Failure::Update(format!("cannot read Secret {name:?}: {e}")))?;
     match plan_secret(existing, unsealed.secret, sealed) {
         Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
-        Ok(SecretWrite::Unchanged) => Ok(false),
+        Ok(SecretWrite::Unchanged) => Ok((false, used)),
         Ok(SecretWrite::Create(secret)) => {
             api.create(&PostParams::default(), &secret)
                 .await
                 .map_err(|e| write_failure(e, namespace, &name))?;
-            Ok(true)
+            Ok((true, used))
         }
         Ok(SecretWrite::Replace(secret)) => {
             api.replace(&name, &PostParams::default(), &secret)
                 .await
                 .map_err(|e| write_failure(e, namespace, &name))?;
-            Ok(true)
+            Ok((true, used))
         }
     }
 }
@@ -215,7 +228,13 @@ async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason:
     }
 }
 
-async fn update_status(ctx: &Context, sealed: &SealedSecret, namespace: &str, error: Option<&str>) {
+async fn update_status(
+    ctx: &Context,
+    sealed: &SealedSecret,
+    namespace: &str,
+    error: Option<&str>,
+    key: Option<&str>,
+) {
     let name = sealed.name_any();
     let instance = sealed
         .labels()
@@ -228,7 +247,7 @@ async fn update_status(ctx: &Context, sealed: &SealedSecret, namespace: &str, er
         return;
     }
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let Some(status) = next_status(sealed, error, now) else {
+    let Some(status) = next_status(sealed, error, key, now) else {
         ctx.metrics
             .condition(namespace, &name, &instance, Some(error.is_none()));
         return;
