@@ -4,6 +4,7 @@
 mod error;
 mod reencrypt;
 mod seal;
+mod sprig;
 mod template;
 mod types;
 mod unseal;

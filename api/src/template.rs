@@ -12,7 +12,7 @@ pub trait TemplateEngine: Send + Sync {
 }
 
 /// Go `text/template` syntax (`{{ .key }}`, pipelines, `if`, `range`, and Go's
-/// built-in functions) through `gtmpl`.
+/// built-in functions) through `gtmpl`, plus the common sprig functions.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GoTemplates;
 
@@ -25,6 +25,7 @@ impl TemplateEngine for GoTemplates {
     ) -> Result<String, String> {
         check_delimiters(template)?;
         let mut tmpl = gtmpl::Template::with_name(name);
+        tmpl.add_funcs(crate::sprig::FUNCTIONS);
         tmpl.parse(template).map_err(|e| format!("template: {e}"))?;
         let context = gtmpl::Context::from(
             values
@@ -72,5 +73,40 @@ mod tests {
             assert!(render(bad).is_err(), "{bad:?} should fail");
         }
         assert_eq!(render("<{{ .a }}>").unwrap(), "<1>");
+    }
+
+    #[test]
+    fn sprig_functions_take_the_piped_value_last() {
+        let cases = [
+            ("{{ .a | b64enc }}", "MQ=="),
+            ("{{ \"MQ==\" | b64dec }}", "1"),
+            ("{{ \"Ab\" | upper }}-{{ \"Ab\" | lower }}", "AB-ab"),
+            ("{{ \"hello world\" | title }}", "Hello World"),
+            ("{{ \" x \" | trim }}", "x"),
+            (
+                "{{ \"v1.2\" | trimPrefix \"v\" }}{{ \"a-\" | trimSuffix \"-\" }}",
+                "1.2a",
+            ),
+            ("{{ .a | quote }} {{ .a | squote }}", "\"1\" '1'"),
+            ("{{ \"a-b\" | replace \"-\" \"_\" }}", "a_b"),
+            (
+                "{{ .missing | default \"d\" }} {{ .a | default \"d\" }}",
+                "d 1",
+            ),
+            ("{{ \"x\\ny\" | indent 2 }}", "  x\n  y"),
+            ("{{ cat \"a\" .a }}", "a 1"),
+            (
+                "{{ .a | sha256sum }}",
+                "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+            ),
+            ("{{ printf \"%s:%s\" .a .a }}", "1:1"),
+        ];
+        for (template, want) in cases {
+            assert_eq!(render(template).unwrap(), want, "{template}");
+        }
+        assert!(
+            render("{{ env \"HOME\" }}").is_err(),
+            "no environment access"
+        );
     }
 }
