@@ -421,10 +421,19 @@ fn flags_that_need_a_cluster_say_so() {
             .output()
             .unwrap();
         assert_refused(&out, "no usable kubeconfig");
-        assert_refused(&out, "set KUBECONFIG or --kubeconfig, or seal offline with --cert");
+        assert_refused(
+            &out,
+            "set KUBECONFIG or --kubeconfig, or seal offline with --cert",
+        );
     }
-    let out = kubeseal(home.path()).write_stdin(SECRET_YAML).output().unwrap();
-    assert_refused(&out, "set KUBECONFIG or --kubeconfig, or seal offline with --cert");
+    let out = kubeseal(home.path())
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        "set KUBECONFIG or --kubeconfig, or seal offline with --cert",
+    );
 }
 
 #[test]

@@ -299,13 +299,17 @@ mod tests {
     fn status_changes_only_when_something_changed() {
         let now = Time(k8s_openapi::jiff::Timestamp::from_second(1000).unwrap());
         let mut sealed = owner();
-        let status = next_status(&sealed, None, Some("SHA256:k"), now.clone()).expect("first status");
+        let status =
+            next_status(&sealed, None, Some("SHA256:k"), now.clone()).expect("first status");
         assert_eq!(status.observed_generation, Some(2));
         assert_eq!(status.conditions[0].status, "True");
         assert_eq!(status.conditions[0].message, None);
         assert_eq!(status.key_fingerprint.as_deref(), Some("SHA256:k"));
         sealed.status = Some(status);
-        assert_eq!(next_status(&sealed, None, Some("SHA256:k"), now.clone()), None);
+        assert_eq!(
+            next_status(&sealed, None, Some("SHA256:k"), now.clone()),
+            None
+        );
         let failed = next_status(&sealed, Some("boom"), None, now.clone()).expect("failure");
         assert_eq!(failed.conditions[0].status, "False");
         assert_eq!(failed.conditions[0].message.as_deref(), Some("boom"));

@@ -113,7 +113,12 @@ async fn sync_secret(
         .and_then(|m| m.get(uid).cloned())
         .or_else(|| {
             let recorded = sealed.status.as_ref()?.key_fingerprint.as_deref()?;
-            keys.ring().keys().iter().map(|k| k.fingerprint()).find(|fp| fp.as_str() == recorded).cloned()
+            keys.ring()
+                .keys()
+                .iter()
+                .map(|k| k.fingerprint())
+                .find(|fp| fp.as_str() == recorded)
+                .cloned()
         });
     let accept_v1 = ctx.accept_v1_data;
     let input = sealed.clone();

@@ -177,7 +177,10 @@ fn seal_apply_unseal_update_recreate_and_collect() {
         ss["metadata"]["generation"]
     );
     let recorded = ss["status"]["keyFingerprint"].as_str().unwrap_or_default();
-    assert!(recorded.starts_with("SHA256:"), "status records the key that unsealed it: {ss}");
+    assert!(
+        recorded.starts_with("SHA256:"),
+        "status records the key that unsealed it: {ss}"
+    );
     assert_eq!(owner["uid"], ss["metadata"]["uid"]);
     poll("Unsealed event", WAIT, TICK, || {
         Ok((!events(&ns, "Unsealed").is_empty()).then_some(()))
