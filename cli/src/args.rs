@@ -23,9 +23,19 @@ pub struct Args {
     pub modes: ModeArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Administration: `kubeseal admin keys ...`, `kubeseal admin reencrypt ...`
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Print version information and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub version: bool,
+}
+
+/// Subcommands beside the reference-compatible flags.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Administer the controller: list, rotate, back up, restore and prune its keys; re-encrypt SealedSecret files
+    Admin(crate::admin::AdminArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,10 +106,12 @@ pub struct ModeArgs {
 }
 
 /// Where the controller is and how to reach the cluster: kubectl's flags.
+/// Global, so they also work after `admin ...` subcommands.
 #[derive(Debug, clap::Args)]
 pub struct ClusterArgs {
     /// Name of sealed-secrets controller.
     #[arg(
+        global = true,
         long,
         env = "SEALED_SECRETS_CONTROLLER_NAME",
         default_value = "sealed-secrets-controller"
@@ -107,61 +119,78 @@ pub struct ClusterArgs {
     pub controller_name: String,
     /// Namespace of sealed-secrets controller.
     #[arg(
+        global = true,
         long,
         env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
         default_value = "kube-system"
     )]
     pub controller_namespace: String,
     /// Path to a kube config. Only required if out-of-cluster
-    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
     /// If present, the namespace scope for this CLI request
-    #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
+    #[arg(global = true, short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
     pub namespace: Option<String>,
     /// The name of the kubeconfig context to use
-    #[arg(long, env = "SEALED_SECRETS_CONTEXT")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_CONTEXT")]
     pub context: Option<String>,
     /// The name of the kubeconfig cluster to use
-    #[arg(long, env = "SEALED_SECRETS_CLUSTER")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_CLUSTER")]
     pub cluster: Option<String>,
     /// The name of the kubeconfig user to use
-    #[arg(long, env = "SEALED_SECRETS_USER")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_USER")]
     pub user: Option<String>,
     /// The address and port of the Kubernetes API server
-    #[arg(long, env = "SEALED_SECRETS_SERVER", visible_short_alias = 's')]
+    #[arg(
+        global = true,
+        long,
+        env = "SEALED_SECRETS_SERVER",
+        visible_short_alias = 's'
+    )]
     pub server: Option<String>,
     /// Bearer token for authentication to the API server
-    #[arg(long, env = "SEALED_SECRETS_TOKEN", hide_env_values = true)]
+    #[arg(
+        global = true,
+        long,
+        env = "SEALED_SECRETS_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// Username to impersonate for the operation
-    #[arg(long = "as", env = "SEALED_SECRETS_AS")]
+    #[arg(global = true, long = "as", env = "SEALED_SECRETS_AS")]
     pub as_user: Option<String>,
     /// Group to impersonate for the operation, this flag can be repeated to specify multiple groups.
-    #[arg(long = "as-group", env = "SEALED_SECRETS_AS_GROUP")]
+    #[arg(global = true, long = "as-group", env = "SEALED_SECRETS_AS_GROUP")]
     pub as_group: Vec<String>,
     /// UID to impersonate for the operation
-    #[arg(long = "as-uid", env = "SEALED_SECRETS_AS_UID")]
+    #[arg(global = true, long = "as-uid", env = "SEALED_SECRETS_AS_UID")]
     pub as_uid: Option<String>,
     /// Path to a cert file for the certificate authority
-    #[arg(long, env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY")]
     pub certificate_authority: Option<PathBuf>,
     /// Path to a client certificate file for TLS
-    #[arg(long, env = "SEALED_SECRETS_CLIENT_CERTIFICATE")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_CLIENT_CERTIFICATE")]
     pub client_certificate: Option<PathBuf>,
     /// Path to a client key file for TLS
-    #[arg(long, env = "SEALED_SECRETS_CLIENT_KEY")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_CLIENT_KEY")]
     pub client_key: Option<PathBuf>,
     /// If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure
-    #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub insecure_skip_tls_verify: bool,
     /// If provided, this name will be used to validate server certificate.
-    #[arg(long, env = "SEALED_SECRETS_TLS_SERVER_NAME")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_TLS_SERVER_NAME")]
     pub tls_server_name: Option<String>,
     /// The length of time to wait before giving up on a single server request (e.g. 1s, 2m). 0 means no timeout
-    #[arg(long, env = "SEALED_SECRETS_REQUEST_TIMEOUT", default_value = "0")]
+    #[arg(
+        global = true,
+        long,
+        env = "SEALED_SECRETS_REQUEST_TIMEOUT",
+        default_value = "0"
+    )]
     pub request_timeout: String,
     /// Log verbosity (accepted for compatibility)
     #[arg(
+        global = true,
         short = 'v',
         long = "v",
         env = "SEALED_SECRETS_V",

@@ -133,7 +133,7 @@ fn api_message(err: &kube::Error) -> String {
 
 /// kubectl's rules: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else
 /// in-cluster; then --context/--cluster/--user and the connection overrides.
-async fn client_config(args: &ClusterArgs) -> Result<Config> {
+pub(crate) async fn client_config(args: &ClusterArgs) -> Result<Config> {
     let options = KubeConfigOptions {
         context: args.context.clone(),
         cluster: args.cluster.clone(),

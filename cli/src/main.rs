@@ -1,6 +1,7 @@
 //! `kubeseal`: seals Kubernetes Secrets into SealedSecrets that only the
 //! cluster's controller can open. Flag-compatible with Bitnami's kubeseal.
 
+mod admin;
 mod args;
 mod cert;
 mod cluster;
@@ -17,8 +18,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let args = args::Args::parse();
-    match modes::run(args) {
+    let mut args = args::Args::parse();
+    let result = match args.command.take() {
+        Some(args::Command::Admin(admin)) => admin::run(admin, &args.cluster),
+        None => modes::run(args),
+    };
+    match result {
         Ok(code) => code,
         Err(err) => {
             let mut stderr = std::io::stderr().lock();

@@ -20,7 +20,7 @@ use crate::{cert, input, recovery};
 
 /// Runs one cluster call on a small single-threaded runtime: the CLI needs
 /// async only to talk to the API server.
-fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

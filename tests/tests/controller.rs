@@ -601,3 +601,74 @@ fn http_api_verify_rotate_limits_and_metrics() {
         assert!(metrics.contains(name), "{name} in:\n{metrics}");
     }
 }
+
+#[test]
+fn label_selector_limits_what_is_unsealed() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "selector").expect("namespace");
+    let mut options = ControllerOptions::for_namespace(&ns);
+    options.extra_args.push("--label-selector=team=a".into());
+    let controller = ControllerProcess::start(cp, options).expect("controller");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = cert_file(&controller, &dir);
+    let mine = seal(
+        cp,
+        &cert,
+        &secret_yaml(ns.name(), "mine", &[("k", "v")]),
+        &[],
+    )
+    .replacen("metadata:\n", "metadata:\n  labels: {team: a}\n", 1);
+    let other = seal(
+        cp,
+        &cert,
+        &secret_yaml(ns.name(), "other", &[("k", "v")]),
+        &[],
+    );
+    ns.kubectl().apply(&other).expect("apply other");
+    ns.kubectl().apply(&mine).expect("apply mine");
+    wait_value(&ns, "mine", "k", "v");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        ns.kubectl()
+            .get_optional("secret", "other")
+            .expect("get")
+            .is_none(),
+        "not selected"
+    );
+    assert!(synced(&ns, "other").is_none(), "not touched at all");
+}
+
+#[test]
+fn immutable_secrets_are_reported_not_retried_forever() {
+    let (cp, ns, controller, dir) = setup("immutable");
+    let cert = cert_file(&controller, &dir);
+    let immutable = |value: &str| {
+        seal(
+            cp,
+            &cert,
+            &secret_yaml(ns.name(), "frozen", &[("k", value)]),
+            &[],
+        )
+        .replacen("  template:\n", "  template:\n    immutable: true\n", 1)
+    };
+    ns.kubectl().apply(&immutable("v1")).expect("apply");
+    wait_value(&ns, "frozen", "k", "v1");
+    let secret = ns
+        .kubectl()
+        .get_json(["get", "secret", "frozen", "-o", "json"])
+        .expect("secret");
+    assert_eq!(secret["immutable"], true);
+
+    ns.kubectl().apply(&immutable("v2")).expect("apply change");
+    wait_synced(&ns, "frozen", "False", "the target Secret is immutable");
+    assert_eq!(secret_value(&ns, "frozen", "k").as_deref(), Some("v1"));
+    // Reported once per change, not in a hot loop.
+    std::thread::sleep(Duration::from_secs(3));
+    let failures = events(&ns, "ErrUpdateFailed");
+    let count: u64 = failures
+        .iter()
+        .map(|e| e["count"].as_u64().unwrap_or(1))
+        .sum();
+    assert!(count <= 3, "{count} ErrUpdateFailed events");
+    drop(controller);
+}

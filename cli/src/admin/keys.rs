@@ -1,0 +1,965 @@
+//! `kubeseal admin keys ...`: the controller's key Secrets. They live in the
+//! controller's namespace, labelled `sealedsecrets.bitnami.com/sealed-secrets-key=active`
+//! (plus a legacy unlabelled one named exactly like the prefix), type
+//! `kubernetes.io/tls` with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1
+//! PEM). The newest certificate NotBefore seals. Our controller records in
+//! each SealedSecret's `status.keyFingerprint` the key that opened it, which
+//! tells which keys are still needed.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams, Preconditions,
+};
+use kube::Client;
+use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEFAULT_KEY_BITS};
+use sealed_secrets_api::SealedSecret;
+use serde_json::{json, Value};
+
+use super::{api_error, client, parse_duration, Scope};
+use crate::args::ClusterArgs;
+use crate::input;
+use crate::modes::block_on;
+use crate::output::{self, Format};
+
+pub const DEFAULT_PREFIX: &str = "sealed-secrets-key";
+const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+const KEY_LABEL_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
+const TLS_CRT: &str = "tls.crt";
+const TLS_KEY: &str = "tls.key";
+/// How many SealedSecrets a message names before saying "and N more".
+const NAMED: usize = 10;
+
+/// What every `keys` command needs.
+pub struct Context<'a> {
+    pub cluster: &'a ClusterArgs,
+    pub namespace: String,
+    pub prefix: String,
+}
+
+impl Context<'_> {
+    fn scope(&self) -> Scope<'_> {
+        Scope::Namespace(&self.namespace)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Count only SealedSecrets in these namespaces (e.g. those the controller watches). Default: all namespaces
+    #[arg(long, value_delimiter = ',', value_name = "NS[,NS...]")]
+    watched_namespaces: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(short = 'o', long = "output", default_value = "table", value_parser = ["table", "json"])]
+    output: String,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    /// Size of the new key in bits (2048, 3072, 4096 or 8192), as the controller's --key-size
+    #[arg(long, default_value_t = DEFAULT_KEY_BITS, value_parser = key_size, value_name = "BITS")]
+    key_size: usize,
+    /// Common name (issuer and subject) of the new certificate, as the controller's --my-cn
+    #[arg(long, default_value = "", value_name = "CN")]
+    my_cn: String,
+    /// How long the new certificate is valid, as the controller's --key-ttl
+    #[arg(long, default_value = "87600h", value_parser = parse_duration, value_name = "DURATION")]
+    key_ttl: Duration,
+    /// Create the key even though the namespace holds no key Secret yet
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// File to write: YAML, or JSON when the name ends in .json. Created with mode 0600
+    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
+    output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A backup from `kubeseal admin keys backup` (a v1 List of Secrets), or Secret documents (YAML or JSON)
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Only keys whose certificate NotBefore is older than this, e.g. 720h, 90d, 1y
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", required = true)]
+    older_than: Duration,
+    /// Delete for real; without it, only print what would be deleted
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Delete even though some SealedSecrets record no key (no status.keyFingerprint) and so might need a pruned key
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+fn key_size(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
+        _ => Err("supported key sizes: 2048, 3072, 4096, 8192".into()),
+    }
+}
+
+/// One key Secret, readable or not.
+struct KeySecret {
+    name: String,
+    secret: Secret,
+    key: Result<Key, String>,
+}
+
+/// What a readable key Secret holds (the private key itself is only checked).
+struct Key {
+    fingerprint: String,
+    not_before: SystemTime,
+    not_after: SystemTime,
+    certificate: Certificate,
+}
+
+fn parse_key(secret: &Secret) -> Result<Key, String> {
+    let data = secret.data.as_ref().ok_or("it has no data")?;
+    let key_pem = data.get(TLS_KEY).ok_or("it has no tls.key")?;
+    let cert_pem = data.get(TLS_CRT).ok_or("it has no tls.crt")?;
+    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
+    let certificate = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
+    if certificate.public_key().fingerprint() != key.fingerprint() {
+        return Err("its tls.crt does not belong to its tls.key".into());
+    }
+    Ok(Key {
+        fingerprint: key.fingerprint().to_string(),
+        not_before: certificate.not_before(),
+        not_after: certificate.not_after(),
+        certificate,
+    })
+}
+
+fn secret_name(secret: &Secret) -> String {
+    secret
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_else(|| "<unnamed>".into())
+}
+
+/// Every key Secret in the controller's namespace: readable ones newest
+/// first (the first seals), then the unreadable ones.
+async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
+    let mut secrets = api
+        .list(&ListParams::default().labels(KEY_LABEL_SELECTOR))
+        .await
+        .map_err(|e| api_error(e, "list", "secrets", ctx.scope()))?
+        .items;
+    if !secrets
+        .iter()
+        .any(|s| s.metadata.name.as_deref() == Some(ctx.prefix.as_str()))
+    {
+        let legacy = api
+            .get_opt(&ctx.prefix)
+            .await
+            .map_err(|e| api_error(e, "get", "secrets", ctx.scope()))?;
+        secrets.extend(legacy);
+    }
+    let mut keys: Vec<KeySecret> = secrets
+        .into_iter()
+        .map(|secret| KeySecret {
+            name: secret_name(&secret),
+            key: parse_key(&secret),
+            secret,
+        })
+        .collect();
+    keys.sort_by(|a, b| match (&a.key, &b.key) {
+        (Ok(x), Ok(y)) => y.not_before.cmp(&x.not_before).then(a.name.cmp(&b.name)),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => a.name.cmp(&b.name),
+    });
+    Ok(keys)
+}
+
+fn newest(keys: &[KeySecret]) -> Option<&Key> {
+    keys.iter().find_map(|k| k.key.as_ref().ok())
+}
+
+fn no_keys(ctx: &Context<'_>) -> anyhow::Error {
+    anyhow!(
+        "no sealing keys found in namespace {:?}: wrong --controller-namespace? The controller keeps its keys in its own namespace \
+         (kube-system unless installed elsewhere), as Secrets labelled {KEY_LABEL_SELECTOR}",
+        ctx.namespace
+    )
+}
+
+async fn connect(ctx: &Context<'_>) -> Result<(Client, Api<Secret>)> {
+    let client = client(ctx.cluster).await?;
+    let api = Api::namespaced(client.clone(), &ctx.namespace);
+    Ok((client, api))
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Which keys the SealedSecrets in the cluster still need, from `status.keyFingerprint`.
+#[derive(Default)]
+struct Usage {
+    /// Fingerprint -> `namespace/name` of the SealedSecrets it opened last.
+    by_key: BTreeMap<String, Vec<String>>,
+    /// SealedSecrets whose key is unknown: no keyFingerprint, or a status
+    /// older than their latest change.
+    unknown: Vec<String>,
+    total: usize,
+}
+
+impl Usage {
+    fn add(&mut self, object: &DynamicObject) {
+        let id = format!(
+            "{}/{}",
+            object.metadata.namespace.as_deref().unwrap_or_default(),
+            object.metadata.name.as_deref().unwrap_or_default()
+        );
+        self.total += 1;
+        let status = object.data.get("status");
+        let fingerprint = status
+            .and_then(|s| s.get("keyFingerprint"))
+            .and_then(Value::as_str)
+            .filter(|f| !f.is_empty());
+        let observed = status
+            .and_then(|s| s.get("observedGeneration"))
+            .and_then(Value::as_i64);
+        let stale = matches!((observed, object.metadata.generation), (Some(o), Some(g)) if o < g);
+        match fingerprint {
+            Some(fp) if !stale => self.by_key.entry(fp.to_string()).or_default().push(id),
+            _ => self.unknown.push(id),
+        }
+    }
+
+    fn count(&self, fingerprint: &str) -> usize {
+        self.by_key.get(fingerprint).map_or(0, Vec::len)
+    }
+
+    /// SealedSecrets naming a key not among `keys` (another controller's, or a deleted one).
+    fn elsewhere(&self, keys: &[KeySecret]) -> usize {
+        self.by_key
+            .iter()
+            .filter(|(fp, _)| {
+                !keys
+                    .iter()
+                    .any(|k| k.key.as_ref().is_ok_and(|k| &k.fingerprint == *fp))
+            })
+            .map(|(_, users)| users.len())
+            .sum()
+    }
+}
+
+/// Lists SealedSecrets (everywhere, or in `namespaces`) as untyped objects,
+/// so one malformed object cannot stop the count.
+async fn scan(client: &Client, namespaces: &[String]) -> Result<Usage> {
+    let resource = ApiResource::erase::<SealedSecret>(&());
+    let apis: Vec<(Api<DynamicObject>, Scope<'_>)> = if namespaces.is_empty() {
+        vec![(Api::all_with(client.clone(), &resource), Scope::Cluster)]
+    } else {
+        namespaces
+            .iter()
+            .map(|ns| {
+                (
+                    Api::namespaced_with(client.clone(), ns, &resource),
+                    Scope::Namespace(ns),
+                )
+            })
+            .collect()
+    };
+    let mut usage = Usage::default();
+    for (api, scope) in apis {
+        let mut params = ListParams::default().limit(500);
+        loop {
+            let page = api
+                .list(&params)
+                .await
+                .map_err(|e| api_error(e, "list", "sealedsecrets.bitnami.com", scope))?;
+            for object in &page.items {
+                usage.add(object);
+            }
+            match page.metadata.continue_.filter(|t| !t.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => break,
+            }
+        }
+    }
+    Ok(usage)
+}
+
+fn scanned(namespaces: &[String]) -> String {
+    if namespaces.is_empty() {
+        "all namespaces".into()
+    } else {
+        format!("namespaces {}", namespaces.join(", "))
+    }
+}
+
+fn some_of(ids: &[String]) -> String {
+    let mut text = ids
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > NAMED {
+        text.push_str(&format!(" and {} more", ids.len() - NAMED));
+    }
+    text
+}
+
+pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
+    let namespaces = &args.scan.watched_namespaces;
+    let (keys, usage) = block_on(async {
+        let (client, api) = connect(ctx).await?;
+        let keys = load(&api, ctx).await?;
+        if keys.is_empty() {
+            return Err(no_keys(ctx));
+        }
+        // The keys are the answer; the counts only add to it.
+        let usage = scan(&client, namespaces).await;
+        Ok((keys, usage))
+    })?;
+    let usage = match usage {
+        Ok(usage) => Some(usage),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot count SealedSecrets per key: {}",
+                crate::error::render(&e)
+            );
+            None
+        }
+    };
+    let sealing = newest(&keys).map(|k| k.fingerprint.clone());
+    let now = SystemTime::now();
+    let mut out = String::new();
+    if args.output == "json" {
+        let items: Vec<Value> = keys
+            .iter()
+            .map(|k| match &k.key {
+                Ok(key) => json!({
+                    "secret": k.name,
+                    "fingerprint": key.fingerprint,
+                    "created": rfc3339(key.not_before),
+                    "expires": rfc3339(key.not_after),
+                    "expired": key.certificate.is_expired_at(now),
+                    "sealing": sealing.as_deref() == Some(key.fingerprint.as_str()),
+                    "sealedSecrets": usage.as_ref().map(|u| u.count(&key.fingerprint)),
+                }),
+                Err(reason) => json!({
+                    "secret": k.name,
+                    "fingerprint": null,
+                    "sealing": false,
+                    "error": reason,
+                }),
+            })
+            .collect();
+        let report = json!({
+            "namespace": ctx.namespace,
+            "keys": items,
+            "scanned": if namespaces.is_empty() { json!("all") } else { json!(namespaces) },
+            "totalSealedSecrets": usage.as_ref().map(|u| u.total),
+            "unknownSealedSecrets": usage.as_ref().map(|u| u.unknown.len()),
+            "otherKeySealedSecrets": usage.as_ref().map(|u| u.elsewhere(&keys)),
+        });
+        output::render(&mut out, &report, Format::Json)?;
+    } else {
+        let mut rows = vec![[
+            "NAME".to_string(),
+            "FINGERPRINT".into(),
+            "CREATED".into(),
+            "EXPIRES".into(),
+            "SEALING".into(),
+            "SEALEDSECRETS".into(),
+        ]];
+        for k in &keys {
+            rows.push(match &k.key {
+                Ok(key) => [
+                    k.name.clone(),
+                    key.fingerprint.clone(),
+                    rfc3339(key.not_before),
+                    if key.certificate.is_expired_at(now) {
+                        format!("{} (expired)", rfc3339(key.not_after))
+                    } else {
+                        rfc3339(key.not_after)
+                    },
+                    if sealing.as_deref() == Some(key.fingerprint.as_str()) {
+                        "*".into()
+                    } else {
+                        String::new()
+                    },
+                    usage
+                        .as_ref()
+                        .map_or("?".into(), |u| u.count(&key.fingerprint).to_string()),
+                ],
+                Err(_) => [
+                    k.name.clone(),
+                    "<unreadable>".into(),
+                    "-".into(),
+                    "-".into(),
+                    String::new(),
+                    "-".into(),
+                ],
+            });
+        }
+        let widths: Vec<usize> = (0..6)
+            .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+            .collect();
+        for row in &rows {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            out.push_str(line.join("   ").trim_end());
+            out.push('\n');
+        }
+        for k in &keys {
+            if let Err(reason) = &k.key {
+                out.push_str(&format!(
+                    "warning: secret {} is not a usable key: {reason}\n",
+                    k.name
+                ));
+            }
+        }
+        if let Some(u) = &usage {
+            out.push_str(&format!(
+                "{} SealedSecret{} in {}",
+                u.total,
+                if u.total == 1 { "" } else { "s" },
+                scanned(namespaces)
+            ));
+            out.push_str(&format!(
+                "; unknown: {} (no status.keyFingerprint: not yet unsealed by this controller, or handled only by the reference controller)",
+                u.unknown.len()
+            ));
+            let elsewhere = u.elsewhere(&keys);
+            if elsewhere > 0 {
+                out.push_str(&format!(
+                    "; {elsewhere} opened by keys not in {} (another controller's, or deleted)",
+                    ctx.namespace
+                ));
+            }
+            out.push('\n');
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        .context("cannot write to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A key Secret shaped as the controller makes them.
+fn new_key_secret(ctx: &Context<'_>, key: &PrivateKey, cert: &Certificate) -> Result<Secret> {
+    let key_pem = key
+        .to_pkcs1_pem()
+        .context("cannot encode the new private key")?;
+    Ok(Secret {
+        metadata: ObjectMeta {
+            generate_name: Some(ctx.prefix.clone()),
+            namespace: Some(ctx.namespace.clone()),
+            labels: Some(BTreeMap::from([(KEY_LABEL.into(), "active".into())])),
+            ..ObjectMeta::default()
+        },
+        type_: Some("kubernetes.io/tls".into()),
+        data: Some(BTreeMap::from([
+            (TLS_CRT.to_string(), ByteString(cert.to_pem().into_bytes())),
+            (TLS_KEY.to_string(), ByteString(key_pem.as_bytes().to_vec())),
+        ])),
+        ..Secret::default()
+    })
+}
+
+pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
+    if args.key_ttl.is_zero() {
+        bail!("--key-ttl must be longer than 0: it is how long the new certificate is valid");
+    }
+    let (name, key, certificate, newest_before) = block_on(async {
+        let (_, api) = connect(ctx).await?;
+        // Reading the keys first checks the namespace and access before the slow key generation.
+        let existing = load(&api, ctx).await?;
+        if existing.is_empty() && !args.force {
+            return Err(no_keys(ctx).context(
+                "refusing to create a first key here: pass --force if this namespace is right",
+            ));
+        }
+        let newest_before = newest(&existing).map(|k| k.not_before);
+        let key = PrivateKey::generate(args.key_size).context("cannot generate the key")?;
+        let params = CertificateParams {
+            common_name: args.my_cn.clone(),
+            not_before: SystemTime::now(),
+            valid_for: args.key_ttl,
+        };
+        let certificate =
+            Certificate::self_signed(&key, &params).context("cannot make the certificate")?;
+        let secret = new_key_secret(ctx, &key, &certificate)?;
+        let created = api
+            .create(&PostParams::default(), &secret)
+            .await
+            .map_err(|e| api_error(e, "create", "secrets", ctx.scope()))?;
+        Ok((secret_name(&created), key, certificate, newest_before))
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(certificate.to_pem().replace("\r\n", "\n").as_bytes())
+        .and_then(|_| stdout.flush())
+        .context("cannot write to stdout")?;
+    eprintln!(
+        "created key Secret {}/{name} ({}, valid until {}). A running controller seals with it as soon as it sees the Secret; \
+         SealedSecrets sealed with older keys still open.",
+        ctx.namespace,
+        key.fingerprint(),
+        rfc3339(certificate.not_after())
+    );
+    if newest_before.is_some_and(|t| t >= certificate.not_before()) {
+        eprintln!(
+            "warning: an existing key's certificate starts at the same time or later ({}): the controller may keep sealing with it. Is this machine's clock behind?",
+            newest_before.map(rfc3339).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The Secret as it can be created again: no server-set fields.
+fn backup_item(secret: &Secret) -> Result<Value> {
+    let mut value = serde_json::to_value(secret).context("cannot encode a key Secret")?;
+    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+            "ownerReferences",
+            "selfLink",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            meta.remove(field);
+        }
+    }
+    if let Some(object) = value.as_object_mut() {
+        object.insert("apiVersion".into(), "v1".into());
+        object.insert("kind".into(), "Secret".into());
+    }
+    Ok(value)
+}
+
+/// Replaces `path` atomically with a file only its owner can read.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kubeseal-backup-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict permissions in {}", dir.display()))?;
+    }
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
+    if args.output.as_os_str() == "-" {
+        bail!("backup writes private keys only to a file: give -o FILE");
+    }
+    let keys = block_on(async {
+        let (_, api) = connect(ctx).await?;
+        load(&api, ctx).await
+    })?;
+    if keys.is_empty() {
+        return Err(no_keys(ctx));
+    }
+    let mut items = Vec::new();
+    for k in &keys {
+        match &k.key {
+            Ok(_) => items.push(backup_item(&k.secret)?),
+            Err(reason) => eprintln!(
+                "warning: not backing up secret {}: not a usable key ({reason})",
+                k.name
+            ),
+        }
+    }
+    if items.is_empty() {
+        bail!(
+            "none of the key Secrets in {:?} holds a usable key: nothing written",
+            ctx.namespace
+        );
+    }
+    let count = items.len();
+    let list = json!({ "apiVersion": "v1", "kind": "List", "items": items });
+    let format = match args.output.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+        _ => Format::Yaml,
+    };
+    let mut out = String::new();
+    output::render(&mut out, &list, format)?;
+    write_private(&args.output, out.as_bytes())?;
+    println!(
+        "backed up {count} key Secret{} from {} to {} (mode 0600: it holds private keys, keep it safe)",
+        if count == 1 { "" } else { "s" },
+        ctx.namespace,
+        args.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Secrets in a backup: `List`/`SecretList` items, or Secret documents.
+fn secrets_in(text: &str) -> Result<Vec<Secret>> {
+    fn collect(doc: Value, place: &str, out: &mut Vec<Secret>) -> Result<()> {
+        match doc.get("kind").and_then(Value::as_str).unwrap_or("Secret") {
+            "List" | "SecretList" => {
+                let items = doc
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for (i, item) in items.into_iter().enumerate() {
+                    collect(item, &format!("{place}, item {}", i + 1), out)?;
+                }
+            }
+            "Secret" => out.push(
+                serde_json::from_value(doc)
+                    .with_context(|| format!("{place}: not a valid Secret"))?,
+            ),
+            other => bail!("{place} is a {other}: expected key Secrets"),
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for (i, doc) in input::documents(text)?.into_iter().enumerate() {
+        collect(doc, &format!("document {}", i + 1), &mut out)?;
+    }
+    Ok(out)
+}
+
+/// `secret` as a new key Secret in the controller's namespace.
+fn restored(ctx: &Context<'_>, secret: &Secret) -> Secret {
+    let mut labels = secret.metadata.labels.clone().unwrap_or_default();
+    labels.insert(KEY_LABEL.into(), "active".into());
+    let name = secret.metadata.name.clone().filter(|n| !n.is_empty());
+    Secret {
+        metadata: ObjectMeta {
+            generate_name: name.is_none().then(|| ctx.prefix.clone()),
+            name,
+            namespace: Some(ctx.namespace.clone()),
+            labels: Some(labels),
+            annotations: secret.metadata.annotations.clone(),
+            ..ObjectMeta::default()
+        },
+        type_: Some(
+            secret
+                .type_
+                .clone()
+                .unwrap_or_else(|| "kubernetes.io/tls".into()),
+        ),
+        data: secret.data.clone(),
+        ..Secret::default()
+    }
+}
+
+pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
+    let file = args.file.display();
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read backup file {file}"))?;
+    let secrets =
+        secrets_in(&text).with_context(|| format!("cannot read key Secrets from {file}"))?;
+    if secrets.is_empty() {
+        bail!("{file} holds no Secrets: expected a backup from `kubeseal admin keys backup` (a v1 List of Secrets) or Secret documents");
+    }
+    // Every key must be usable before anything is created.
+    let mut incoming = Vec::with_capacity(secrets.len());
+    for secret in secrets {
+        let key = parse_key(&secret).map_err(|reason| {
+            anyhow!(
+                "{file}: secret {} is not a sealing key: {reason}; nothing was restored",
+                secret_name(&secret)
+            )
+        })?;
+        incoming.push((secret, key));
+    }
+    block_on(async {
+        let (_, api) = connect(ctx).await?;
+        let mut present: BTreeMap<String, String> = load(&api, ctx)
+            .await?
+            .into_iter()
+            .filter_map(|k| k.key.ok().map(|key| (key.fingerprint, k.name)))
+            .collect();
+        let (mut created, mut skipped) = (0, 0);
+        for (secret, key) in &incoming {
+            let name = secret_name(secret);
+            if let Some(existing) = present.get(&key.fingerprint) {
+                println!(
+                    "skipped {name}: key {} is already present as {}/{existing}",
+                    key.fingerprint, ctx.namespace
+                );
+                skipped += 1;
+                continue;
+            }
+            let new = restored(ctx, secret);
+            let result = match api.create(&PostParams::default(), &new).await {
+                // Its name is taken by some other Secret: never overwrite, take a fresh name.
+                Err(kube::Error::Api(s)) if s.code == 409 && new.metadata.name.is_some() => {
+                    let mut renamed = new.clone();
+                    renamed.metadata.name = None;
+                    renamed.metadata.generate_name = Some(ctx.prefix.clone());
+                    api.create(&PostParams::default(), &renamed).await
+                }
+                other => other,
+            };
+            let made = result.map_err(|e| {
+                api_error(e, "create", "secrets", ctx.scope()).context(format!(
+                    "cannot restore {name} ({created} created before this failure)"
+                ))
+            })?;
+            let made_name = secret_name(&made);
+            let renamed = if made_name != name {
+                format!(" (the name {name} was taken)")
+            } else {
+                String::new()
+            };
+            println!(
+                "created {}/{made_name} ({}){renamed}",
+                ctx.namespace, key.fingerprint
+            );
+            present.insert(key.fingerprint.clone(), made_name);
+            created += 1;
+        }
+        println!(
+            "{created} created, {skipped} skipped (already present) in {}",
+            ctx.namespace
+        );
+        if created > 0 {
+            println!("a running controller picks up new key Secrets by itself; if it was started without any key, restart it");
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
+    let namespaces = &args.scan.watched_namespaces;
+    let age = humantime::format_duration(args.older_than);
+    let cutoff = SystemTime::now()
+        .checked_sub(args.older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    block_on(async {
+        let (client, api) = connect(ctx).await?;
+        let keys = load(&api, ctx).await?;
+        let Some(newest_key) = newest(&keys) else {
+            return Err(no_keys(ctx));
+        };
+        let candidates: Vec<(&KeySecret, &Key)> = keys
+            .iter()
+            .filter_map(|k| k.key.as_ref().ok().map(|key| (k, key)))
+            .filter(|(_, key)| key.not_before < cutoff && key.fingerprint != newest_key.fingerprint)
+            .collect();
+        if candidates.is_empty() {
+            println!(
+                "nothing to prune: no key in {} other than the newest is older than {age}",
+                ctx.namespace
+            );
+            return Ok(());
+        }
+        let usage = scan(&client, namespaces).await.context(
+            "cannot tell which SealedSecrets still need the old keys, so nothing was deleted",
+        )?;
+        if !usage.unknown.is_empty() {
+            let what = format!(
+                "{} SealedSecret{} in {} record{} no key (status.keyFingerprint), e.g. {}: they are not yet unsealed by this controller \
+                 (or changed since), or are handled only by the reference controller, so they may need any key",
+                usage.unknown.len(),
+                if usage.unknown.len() == 1 { "" } else { "s" },
+                scanned(namespaces),
+                if usage.unknown.len() == 1 { "s" } else { "" },
+                some_of(&usage.unknown)
+            );
+            if !args.force {
+                bail!(
+                    "refusing to delete any of the {} candidate key(s): {what}. Wait until this controller has unsealed them, \
+                     count only the namespaces it watches with --watched-namespaces, \
+                     or pass --force if you are sure they do not need the old keys",
+                    candidates.len()
+                );
+            }
+            eprintln!("warning: --force: {what}");
+        }
+        let mut refused = 0;
+        let mut deleted = 0;
+        for (k, key) in &candidates {
+            let about = format!(
+                "{} ({}, created {})",
+                k.name,
+                key.fingerprint,
+                rfc3339(key.not_before)
+            );
+            if let Some(users) = usage.by_key.get(&key.fingerprint) {
+                refused += 1;
+                println!(
+                    "refused {about}: it still opens {} SealedSecret{}: {}",
+                    users.len(),
+                    if users.len() == 1 { "" } else { "s" },
+                    some_of(users)
+                );
+                continue;
+            }
+            if !args.yes {
+                println!("would delete {about}");
+                continue;
+            }
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: k.secret.metadata.uid.clone(),
+                    resource_version: k.secret.metadata.resource_version.clone(),
+                }),
+                ..DeleteParams::default()
+            };
+            api.delete(&k.name, &params).await.map_err(|e| {
+                api_error(e, "delete", "secrets", ctx.scope()).context(format!(
+                    "cannot delete {about} ({deleted} deleted before this failure)"
+                ))
+            })?;
+            deleted += 1;
+            println!("deleted {about}");
+        }
+        if !args.yes && candidates.len() > refused {
+            println!("dry run: nothing deleted; run again with --yes to delete");
+        }
+        if deleted > 0 {
+            println!("a running controller keeps deleted keys in memory until it restarts");
+        }
+        if refused > 0 {
+            bail!(
+                "refused to delete {refused} key(s) still in use: re-encrypt those SealedSecrets with the newest key \
+                 (`kubeseal admin reencrypt FILES`, then apply them), let the controller unseal them, then prune again"
+            );
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed(ns: &str, name: &str, status: Value, generation: i64) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": {"namespace": ns, "name": name, "generation": generation},
+            "spec": {"encryptedData": {}},
+            "status": status,
+        }))
+        .expect("object")
+    }
+
+    #[test]
+    fn usage_counts_recorded_keys_and_unknowns() {
+        let mut usage = Usage::default();
+        usage.add(&sealed(
+            "a",
+            "x",
+            json!({"keyFingerprint": "SHA256:k1", "observedGeneration": 1}),
+            1,
+        ));
+        usage.add(&sealed("b", "y", json!({"keyFingerprint": "SHA256:k1"}), 3));
+        usage.add(&sealed(
+            "a",
+            "z",
+            json!({"keyFingerprint": "SHA256:k2", "observedGeneration": 1}),
+            2,
+        ));
+        usage.add(&sealed("a", "w", json!({"conditions": []}), 1));
+        usage.add(&sealed("a", "v", json!({"keyFingerprint": ""}), 1));
+        assert_eq!(usage.total, 5);
+        assert_eq!(usage.count("SHA256:k1"), 2);
+        assert_eq!(usage.by_key["SHA256:k1"], ["a/x", "b/y"]);
+        // Changed since the controller last looked: its key is unknown.
+        assert_eq!(usage.count("SHA256:k2"), 0);
+        assert_eq!(usage.unknown, ["a/z", "a/w", "a/v"]);
+        assert_eq!(usage.elsewhere(&[]), 2);
+    }
+
+    #[test]
+    fn backups_are_lists_secrets_or_documents() {
+        let one = "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ndata: {x: eQ==}\n";
+        assert_eq!(secrets_in(one).expect("secret").len(), 1);
+        let docs = format!("---\n{one}---\n{}", one.replace("name: a", "name: b"));
+        assert_eq!(secrets_in(&docs).expect("documents").len(), 2);
+        let list = r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Secret","metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#;
+        let names: Vec<String> = secrets_in(list)
+            .expect("list")
+            .iter()
+            .map(secret_name)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        let err = secrets_in(r#"{"kind":"List","items":[{"kind":"ConfigMap"}]}"#)
+            .expect_err("not a Secret");
+        assert!(
+            err.to_string()
+                .contains("document 1, item 1 is a ConfigMap"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn backup_items_lose_server_fields_only() {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "k", "namespace": "ns", "uid": "u", "resourceVersion": "1",
+                "creationTimestamp": "2024-01-01T00:00:00Z", "managedFields": [{"manager": "m"}],
+                "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "o", "uid": "p"}],
+                "labels": {"l": "v"}},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": "eA=="},
+        }))
+        .expect("secret");
+        let item = backup_item(&secret).expect("item");
+        assert_eq!(
+            item["metadata"],
+            json!({"name": "k", "namespace": "ns", "labels": {"l": "v"}})
+        );
+        assert_eq!(item["kind"], "Secret");
+        assert_eq!(item["apiVersion"], "v1");
+        assert_eq!(item["data"]["tls.crt"], "eA==");
+    }
+
+    #[test]
+    fn key_sizes_are_the_supported_ones() {
+        assert_eq!(key_size("4096"), Ok(4096));
+        assert!(key_size("1024").is_err());
+        assert!(key_size("big").is_err());
+    }
+}
