@@ -495,44 +495,60 @@ impl ControllerInNode {
             Some(b) => b,
             None => binaries()?.join("sealed-secrets-controller"),
         };
-        // Each test gets its own port inside the shared node namespace.
-        let port = 20000
-            + (std::process::id() as u16 % 1000) * 20
-            + (crate::unique_name("p").len() as u16 % 20);
-        let port = free_node_port(cp, port)?;
-        let process = cp.spawn_in_node(
-            "env",
-            [
-                format!("POD_NAMESPACE={namespace}"),
-                "NO_COLOR=1".into(),
-                binary.to_string_lossy().into_owned(),
-                format!("--listen-addr=0.0.0.0:{port}"),
-                format!("--listen-metrics-addr=127.0.0.1:{}", port + 1),
-                "--all-namespaces=false".into(),
-                format!("--additional-namespaces={namespace}"),
-                "--key-size=2048".into(),
-            ],
-            None,
-        )?;
-        cp.expose_named(namespace, "sealed-secrets-controller", 8080, port, "http")?;
-        let kubectl = cp.kubectl().namespace(namespace);
-        let path = format!("/api/v1/namespaces/{namespace}/services/http:sealed-secrets-controller:http/proxy/healthz");
-        poll(
-            "controller to answer through the service proxy",
-            Duration::from_secs(90),
-            Duration::from_millis(300),
-            || Ok(kubectl.get_raw(&path).ok().map(|_| ())),
-        )?;
-        Ok(Self {
-            _process: process,
-            service: "sealed-secrets-controller".into(),
-        })
+        // Ports inside the node are shared by every test process: a port that
+        // turns out to be taken makes the controller exit, so check that it
+        // is still alive once the Service answers, and move on if not.
+        let mut last_error = None;
+        for _attempt in 0..5 {
+            let port = next_node_port();
+            let mut process = cp.spawn_in_node(
+                "env",
+                [
+                    format!("POD_NAMESPACE={namespace}"),
+                    "NO_COLOR=1".into(),
+                    binary.to_string_lossy().into_owned(),
+                    format!("--listen-addr=0.0.0.0:{port}"),
+                    format!("--listen-metrics-addr=127.0.0.1:{}", port + 1),
+                    "--all-namespaces=false".into(),
+                    format!("--additional-namespaces={namespace}"),
+                    "--key-size=2048".into(),
+                ],
+                None,
+            )?;
+            cp.expose_named(namespace, "sealed-secrets-controller", 8080, port, "http")?;
+            let kubectl = cp.kubectl().namespace(namespace);
+            let path = format!(
+                "/api/v1/namespaces/{namespace}/services/http:sealed-secrets-controller:http/proxy/healthz"
+            );
+            let answered = poll(
+                "controller to answer through the service proxy",
+                Duration::from_secs(90),
+                Duration::from_millis(300),
+                || {
+                    process.check_running()?;
+                    Ok(kubectl.get_raw(&path).ok().map(|_| ()))
+                },
+            );
+            std::thread::sleep(Duration::from_millis(300));
+            match answered.and_then(|()| process.check_running()) {
+                Ok(()) => {
+                    return Ok(Self {
+                        _process: process,
+                        service: "sealed-secrets-controller".into(),
+                    })
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::ControlPlane("no free port in the node".into())))
     }
 }
 
 static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
 
-fn free_node_port(_cp: &ControlPlane, base: u16) -> Result<u16> {
-    let offset = NEXT_PORT.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
-    Ok(base.wrapping_add(offset).max(20000))
+/// A port for a server in the node: a per-process block, then the next in it.
+fn next_node_port() -> u16 {
+    let block = 20000 + (std::process::id() % 400) as u16 * 100;
+    let offset = NEXT_PORT.fetch_add(2, std::sync::atomic::Ordering::Relaxed) % 100;
+    block + offset
 }
