@@ -51,7 +51,12 @@ pub struct KeyEntry {
     pub key: PrivateKey,
     pub certificate: Certificate,
     pub order_time: SystemTime,
+    /// Registration order: breaks ties between keys made in the same second
+    /// (certificate times have one-second resolution) in favour of the later.
+    registered: u64,
 }
+
+static REGISTRATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A snapshot of all keys, newest first.
 #[derive(Debug, Default)]
@@ -62,7 +67,7 @@ pub struct KeySet {
 
 impl KeySet {
     fn new(mut entries: Vec<KeyEntry>) -> Self {
-        entries.sort_by_key(|e| std::cmp::Reverse(e.order_time));
+        entries.sort_by_key(|e| std::cmp::Reverse((e.order_time, e.registered)));
         let ring = KeyRing::new(entries.iter().map(|e| e.key.clone()).collect());
         Self { entries, ring }
     }
@@ -148,7 +153,10 @@ impl KeyRegistry {
     pub fn register(&self, secret: &Secret) -> bool {
         let name = secret.metadata.name.clone().unwrap_or_default();
         let entry = match parse_key_secret(secret, self.config.order) {
-            Ok(entry) => entry,
+            Ok(mut entry) => {
+                entry.registered = REGISTRATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                entry
+            }
             Err(reason) => {
                 tracing::error!(secret = %name, %reason, "skipping unreadable key Secret");
                 return false;
@@ -184,7 +192,7 @@ impl KeyRegistry {
     }
 
     /// Generates a key, stores it as a new key Secret, and makes it the sealing key.
-    pub async fn create_key(&self) -> Result<KeyEntry, Error> {
+    pub async fn create_key(&self) -> Result<(), Error> {
         let _guard = self.creating.lock().await;
         let bits = self.config.bits;
         let params = CertificateParams {
@@ -211,12 +219,7 @@ impl KeyRegistry {
         let name = created.metadata.name.clone().unwrap_or_default();
         tracing::info!(secret = %name, fingerprint = %key.fingerprint(), "created new sealing key");
         self.register(&created);
-        Ok(KeyEntry {
-            secret_name: name,
-            key,
-            certificate: certificate.clone(),
-            order_time: certificate.not_before(),
-        })
+        Ok(())
     }
 
     fn key_secret(&self, key: &PrivateKey, cert: &Certificate) -> Result<Secret, Error> {
@@ -321,6 +324,7 @@ fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String
         key,
         certificate,
         order_time,
+        registered: 0,
     })
 }
 
@@ -345,6 +349,33 @@ pub fn parse_cutoff(text: &str) -> Result<Option<SystemTime>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_second_keys_prefer_the_one_registered_last() {
+        let entry = |registered| {
+            let key = PrivateKey::generate(2048).expect("keygen");
+            let certificate =
+                Certificate::self_signed(&key, &CertificateParams::default()).expect("cert");
+            KeyEntry {
+                secret_name: format!("k{registered}"),
+                key,
+                order_time: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
+                certificate,
+                registered,
+            }
+        };
+        let set = KeySet::new(vec![entry(1), entry(2), entry(0)]);
+        let names: Vec<_> = set
+            .entries()
+            .iter()
+            .map(|e| e.secret_name.as_str())
+            .collect();
+        assert_eq!(names, ["k2", "k1", "k0"]);
+        assert_eq!(
+            set.ring().keys()[0].fingerprint(),
+            set.entries()[0].key.fingerprint()
+        );
+    }
 
     #[test]
     fn cutoff_parses_rfc1123_with_numeric_zone() {
