@@ -33,12 +33,8 @@ fn keys_in_file(path: &Path) -> Result<Vec<PrivateKey>> {
     }
     let text = String::from_utf8(bytes)
         .context("neither a PEM private key nor a JSON/YAML backup of key Secrets")?;
-    let mut secrets = Vec::new();
-    for doc in input::documents(&text)
-        .context("neither a PEM private key nor a JSON/YAML backup of key Secrets")?
-    {
-        collect_secrets(doc, &mut secrets)?;
-    }
+    let secrets = secrets_in(&text)
+        .context("neither a PEM private key nor a JSON/YAML backup of key Secrets")?;
     if secrets.is_empty() {
         bail!("no key Secret found: expected a PEM private key, a Secret, or a v1.List of Secrets");
     }
@@ -56,21 +52,31 @@ fn keys_in_file(path: &Path) -> Result<Vec<PrivateKey>> {
         .collect()
 }
 
-fn collect_secrets(doc: Value, out: &mut Vec<Secret>) -> Result<()> {
-    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("Secret");
-    match kind {
-        "List" | "SecretList" => {
-            let items = doc
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for item in items {
-                collect_secrets(item, out)?;
+/// Secrets in a backup: `List`/`SecretList` items, or Secret documents.
+pub fn secrets_in(text: &str) -> Result<Vec<Secret>> {
+    fn collect(doc: Value, place: &str, out: &mut Vec<Secret>) -> Result<()> {
+        match doc.get("kind").and_then(Value::as_str).unwrap_or("Secret") {
+            "List" | "SecretList" => {
+                let items = doc
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for (i, item) in items.into_iter().enumerate() {
+                    collect(item, &format!("{place}, item {}", i + 1), out)?;
+                }
             }
+            "Secret" => out.push(
+                serde_json::from_value(doc)
+                    .with_context(|| format!("{place}: not a valid Secret"))?,
+            ),
+            other => bail!("{place} is a {other}: expected key Secrets"),
         }
-        "Secret" => out.push(serde_json::from_value(doc).context("not a valid Secret")?),
-        other => bail!("found a {other}, expected Secrets holding tls.key"),
+        Ok(())
     }
-    Ok(())
+    let mut out = Vec::new();
+    for (i, doc) in input::documents(text)?.into_iter().enumerate() {
+        collect(doc, &format!("document {}", i + 1), &mut out)?;
+    }
+    Ok(out)
 }

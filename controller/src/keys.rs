@@ -2,14 +2,11 @@
 //! newest first. Loads at start, picks up keys others create, makes new ones
 //! on schedule or on demand, and never deletes any.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::ByteString;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::watcher;
 use kube::Client;
@@ -18,11 +15,7 @@ use tokio::sync::{watch, Mutex};
 
 use crate::Error;
 
-/// Label that marks a Secret as a sealing key.
-pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
-pub const KEY_LABEL_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
-const TLS_KEY: &str = "tls.key";
-const TLS_CRT: &str = "tls.crt";
+pub use sealed_secrets_api::keys::{KEY_LABEL, KEY_LABEL_SELECTOR};
 
 /// How keys are ordered to choose the one that seals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,29 +216,15 @@ impl KeyRegistry {
     }
 
     fn key_secret(&self, key: &PrivateKey, cert: &Certificate) -> Result<Secret, Error> {
-        let mut labels: BTreeMap<String, String> =
-            self.config.extra_labels.iter().cloned().collect();
-        labels.insert(KEY_LABEL.into(), "active".into());
-        let annotations: BTreeMap<String, String> =
-            self.config.extra_annotations.iter().cloned().collect();
-        let key_pem = key
-            .to_pkcs1_pem()
-            .map_err(|e| Error::KeyGeneration(e.to_string()))?;
-        Ok(Secret {
-            metadata: ObjectMeta {
-                generate_name: Some(self.config.prefix.clone()),
-                namespace: Some(self.config.namespace.clone()),
-                labels: Some(labels),
-                annotations: (!annotations.is_empty()).then_some(annotations),
-                ..ObjectMeta::default()
-            },
-            type_: Some("kubernetes.io/tls".into()),
-            data: Some(BTreeMap::from([
-                (TLS_CRT.to_string(), ByteString(cert.to_pem().into_bytes())),
-                (TLS_KEY.to_string(), ByteString(key_pem.as_bytes().to_vec())),
-            ])),
-            ..Secret::default()
-        })
+        sealed_secrets_api::keys::key_secret(
+            &self.config.namespace,
+            &self.config.prefix,
+            key,
+            cert,
+            &self.config.extra_labels,
+            &self.config.extra_annotations,
+        )
+        .map_err(|e| Error::KeyGeneration(e.to_string()))
     }
 
     /// Follows key Secrets others create (an admin, a restore, another controller).
@@ -302,14 +281,7 @@ impl KeyRegistry {
 }
 
 fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String> {
-    let data = secret.data.as_ref().ok_or("no data")?;
-    let key_pem = data.get(TLS_KEY).ok_or("no tls.key")?;
-    let cert_pem = data.get(TLS_CRT).ok_or("no tls.crt")?;
-    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
-    let certificate = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
-    if certificate.public_key().fingerprint() != key.fingerprint() {
-        return Err("tls.crt does not match tls.key".into());
-    }
+    let (key, certificate) = sealed_secrets_api::keys::read_key_secret(secret)?;
     let order_time = match order {
         KeyOrder::CertNotBefore => certificate.not_before(),
         KeyOrder::SecretCreationTimestamp => secret

@@ -15,7 +15,6 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, bail, Context as _, Result};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::ByteString;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams, Preconditions,
 };
@@ -26,15 +25,13 @@ use serde_json::{json, Value};
 
 use super::{api_error, client, parse_duration, Scope};
 use crate::args::ClusterArgs;
-use crate::input;
 use crate::modes::block_on;
 use crate::output::{self, Format};
 
 pub const DEFAULT_PREFIX: &str = "sealed-secrets-key";
-const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
-const KEY_LABEL_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
-const TLS_CRT: &str = "tls.crt";
-const TLS_KEY: &str = "tls.key";
+use sealed_secrets_api::keys::{read_key_secret, KEY_LABEL, KEY_LABEL_SELECTOR};
+
+use crate::recovery::secrets_in;
 /// How many SealedSecrets a message names before saying "and N more".
 const NAMED: usize = 10;
 
@@ -135,14 +132,7 @@ struct Key {
 }
 
 fn parse_key(secret: &Secret) -> Result<Key, String> {
-    let data = secret.data.as_ref().ok_or("it has no data")?;
-    let key_pem = data.get(TLS_KEY).ok_or("it has no tls.key")?;
-    let cert_pem = data.get(TLS_CRT).ok_or("it has no tls.crt")?;
-    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
-    let certificate = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
-    if certificate.public_key().fingerprint() != key.fingerprint() {
-        return Err("its tls.crt does not belong to its tls.key".into());
-    }
+    let (key, certificate) = read_key_secret(secret)?;
     Ok(Key {
         fingerprint: key.fingerprint().to_string(),
         not_before: certificate.not_before(),
@@ -473,23 +463,8 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
 
 /// A key Secret shaped as the controller makes them.
 fn new_key_secret(ctx: &Context<'_>, key: &PrivateKey, cert: &Certificate) -> Result<Secret> {
-    let key_pem = key
-        .to_pkcs1_pem()
-        .context("cannot encode the new private key")?;
-    Ok(Secret {
-        metadata: ObjectMeta {
-            generate_name: Some(ctx.prefix.clone()),
-            namespace: Some(ctx.namespace.clone()),
-            labels: Some(BTreeMap::from([(KEY_LABEL.into(), "active".into())])),
-            ..ObjectMeta::default()
-        },
-        type_: Some("kubernetes.io/tls".into()),
-        data: Some(BTreeMap::from([
-            (TLS_CRT.to_string(), ByteString(cert.to_pem().into_bytes())),
-            (TLS_KEY.to_string(), ByteString(key_pem.as_bytes().to_vec())),
-        ])),
-        ..Secret::default()
-    })
+    sealed_secrets_api::keys::key_secret(&ctx.namespace, &ctx.prefix, key, cert, &[], &[])
+        .context("cannot encode the new private key")
 }
 
 pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
@@ -634,35 +609,6 @@ pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Secrets in a backup: `List`/`SecretList` items, or Secret documents.
-fn secrets_in(text: &str) -> Result<Vec<Secret>> {
-    fn collect(doc: Value, place: &str, out: &mut Vec<Secret>) -> Result<()> {
-        match doc.get("kind").and_then(Value::as_str).unwrap_or("Secret") {
-            "List" | "SecretList" => {
-                let items = doc
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for (i, item) in items.into_iter().enumerate() {
-                    collect(item, &format!("{place}, item {}", i + 1), out)?;
-                }
-            }
-            "Secret" => out.push(
-                serde_json::from_value(doc)
-                    .with_context(|| format!("{place}: not a valid Secret"))?,
-            ),
-            other => bail!("{place} is a {other}: expected key Secrets"),
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for (i, doc) in input::documents(text)?.into_iter().enumerate() {
-        collect(doc, &format!("document {}", i + 1), &mut out)?;
-    }
-    Ok(out)
 }
 
 /// `secret` as a new key Secret in the controller's namespace.
