@@ -43,9 +43,9 @@ pub struct SealArgs {
     /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
     #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL")]
     pub cert: Option<String>,
-    /// Output format for sealed secret. Either json or yaml
-    #[arg(short = 'o', long, env = "SEALED_SECRETS_FORMAT", default_value = "json", value_parser = ["json", "yaml"], ignore_case = true)]
-    pub format: String,
+    /// Output format for sealed secret. Either json or yaml [default: json]
+    #[arg(short = 'o', long, env = "SEALED_SECRETS_FORMAT", value_parser = ["json", "yaml"], ignore_case = true)]
+    pub format: Option<String>,
     /// Sealed-secret (output) file; a .yaml/.yml name implies -o yaml
     #[arg(
         short = 'w',

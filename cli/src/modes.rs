@@ -58,10 +58,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if matches!(mode, Mode::ReEncrypt) && output_file.is_none() {
         output_file = args.seal.input_file.clone();
     }
-    let mut format = Format::parse(&args.seal.format);
-    let format_explicit = std::env::args()
-        .any(|a| a == "-o" || a.starts_with("--format") || a.starts_with("-o"))
-        || std::env::var_os("SEALED_SECRETS_FORMAT").is_some();
+    // Absent means JSON, except that --merge-into keeps its file's own format.
+    let format_explicit = args.seal.format.is_some();
+    let mut format = Format::parse(args.seal.format.as_deref().unwrap_or("json"));
     let destination = match output_file {
         Some(path) => {
             format = Format::for_file(&path, format);
