@@ -293,6 +293,14 @@ impl Drop for ControllerProcess {
 
 /// Service-account credentials laid out as in a Pod, for a controller that
 /// only supports in-cluster configuration.
+/// Mounts the service-account files where in-cluster clients look, then
+/// `exec`s the program given as its arguments.
+const IN_CLUSTER_SCRIPT: &str = r#"run=$(readlink -f /var/run)
+mount -t tmpfs -o mode=0755 ssrs-in-cluster "$run"
+mkdir -p "$run/secrets/kubernetes.io/serviceaccount"
+mount --bind -o ro "$SSRS_SA_DIR" "$run/secrets/kubernetes.io/serviceaccount"
+exec "$0" "$@""#;
+
 struct InCluster {
     dir: PathBuf,
     host: String,
@@ -366,11 +374,7 @@ impl InCluster {
             "private",
             "sh",
             "-euc",
-            r#"run=$(readlink -f /var/run)
-mount -t tmpfs -o mode=0755 ssrs-in-cluster "$run"
-mkdir -p "$run/secrets/kubernetes.io/serviceaccount"
-mount --bind -o ro "$SSRS_SA_DIR" "$run/secrets/kubernetes.io/serviceaccount"
-exec "$0" "$@""#,
+            IN_CLUSTER_SCRIPT,
         ])
         .arg(binary)
         .env("SSRS_SA_DIR", &self.dir)
@@ -485,12 +489,20 @@ fn run_with_stdin(
 /// which is also where its keys live.
 pub struct ControllerInNode {
     _process: crate::NodeProcess,
+    _in_cluster: Option<InCluster>,
     pub service: String,
 }
 
 impl ControllerInNode {
+    /// `binary`: `None` for ours (it reads the node's KUBECONFIG); the
+    /// reference controller's path to run that instead, with in-cluster
+    /// credentials, which is all the reference accepts.
     pub fn start(cp: &ControlPlane, namespace: &str, binary: Option<PathBuf>) -> Result<Self> {
         install_crd(cp)?;
+        let in_cluster = match &binary {
+            Some(_) => Some(InCluster::prepare(cp, namespace)?),
+            None => None,
+        };
         let binary = match binary {
             Some(b) => b,
             None => binaries()?.join("sealed-secrets-controller"),
@@ -501,20 +513,39 @@ impl ControllerInNode {
         let mut last_error = None;
         for _attempt in 0..5 {
             let port = next_node_port();
-            let mut process = cp.spawn_in_node(
-                "env",
-                [
-                    format!("POD_NAMESPACE={namespace}"),
-                    "NO_COLOR=1".into(),
-                    binary.to_string_lossy().into_owned(),
-                    format!("--listen-addr=0.0.0.0:{port}"),
-                    format!("--listen-metrics-addr=127.0.0.1:{}", port + 1),
-                    "--all-namespaces=false".into(),
-                    format!("--additional-namespaces={namespace}"),
-                    "--key-size=2048".into(),
-                ],
-                None,
-            )?;
+            // env's options come before its assignments.
+            let mut argv = match in_cluster {
+                Some(_) => vec!["-u".to_string(), "KUBECONFIG".to_string()],
+                None => Vec::new(),
+            };
+            argv.extend([
+                format!("POD_NAMESPACE={namespace}"),
+                "NO_COLOR=1".to_string(),
+            ]);
+            if let Some(ic) = &in_cluster {
+                argv.extend([
+                    format!("SSRS_SA_DIR={}", ic.dir.display()),
+                    // From the node, the API server is at the host end of the veth.
+                    format!("KUBERNETES_SERVICE_HOST={}", cp.host_ip()),
+                    format!("KUBERNETES_SERVICE_PORT={}", ic.port),
+                    "unshare".into(),
+                    "--mount".into(),
+                    "--propagation".into(),
+                    "private".into(),
+                    "sh".into(),
+                    "-euc".into(),
+                    IN_CLUSTER_SCRIPT.into(),
+                ]);
+            }
+            argv.extend([
+                binary.to_string_lossy().into_owned(),
+                format!("--listen-addr=0.0.0.0:{port}"),
+                format!("--listen-metrics-addr=127.0.0.1:{}", port + 1),
+                "--all-namespaces=false".into(),
+                format!("--additional-namespaces={namespace}"),
+                "--key-size=2048".into(),
+            ]);
+            let mut process = cp.spawn_in_node("env", argv, None)?;
             cp.expose_named(namespace, "sealed-secrets-controller", 8080, port, "http")?;
             let kubectl = cp.kubectl().namespace(namespace);
             let path = format!(
@@ -525,18 +556,22 @@ impl ControllerInNode {
                 Duration::from_secs(90),
                 Duration::from_millis(300),
                 || {
-                    process.check_running()?;
-                    Ok(kubectl.get_raw(&path).ok().map(|_| ()))
+                    if process.check_running().is_err() {
+                        return Ok(Some(false));
+                    }
+                    Ok(kubectl.get_raw(&path).ok().map(|_| true))
                 },
             );
             std::thread::sleep(Duration::from_millis(300));
-            match answered.and_then(|()| process.check_running()) {
-                Ok(()) => {
+            match answered {
+                Ok(true) if process.check_running().is_ok() => {
                     return Ok(Self {
                         _process: process,
+                        _in_cluster: in_cluster,
                         service: "sealed-secrets-controller".into(),
                     })
                 }
+                Ok(_) => last_error = process.check_running().err(),
                 Err(e) => last_error = Some(e),
             }
         }

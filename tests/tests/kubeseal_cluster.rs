@@ -176,3 +176,52 @@ fn errors_say_what_went_wrong_and_what_to_try() {
     refused(&out, "forbidden");
     refused(&out, "--cert");
 }
+
+#[test]
+fn our_kubeseal_against_the_reference_controller() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let reference = cp.reference_bin_dir().join("controller");
+    if !reference.is_file() {
+        assert_ne!(
+            std::env::var("REQUIRE_REFERENCE").as_deref(),
+            Ok("1"),
+            "REQUIRE_REFERENCE=1 but {} is missing: run scripts/install-tools",
+            reference.display()
+        );
+        eprintln!("SKIPPED: reference controller not installed; run scripts/install-tools");
+        return;
+    }
+    let ns = TestNamespace::create(cp, "refctl").expect("namespace");
+    let _controller = ControllerInNode::start(cp, ns.name(), Some(reference))
+        .expect("reference controller in node");
+    let target = ["--controller-namespace", ns.name()];
+
+    let cert =
+        ok(&kubeseal(cp, &[&target[..], &["--fetch-cert"]].concat(), "").expect("fetch-cert"));
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    let sealed = ok(&kubeseal(
+        cp,
+        &[&target[..], &["-o", "yaml"]].concat(),
+        &secret(ns.name(), "ours", "v1"),
+    )
+    .expect("seal"));
+    ns.kubectl().apply(&sealed).expect("apply");
+    wait_secret(&ns, "ours");
+    ok(&kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed).expect("validate"));
+    let moved = sealed.replace("name: ours", "name: moved");
+    refused(
+        &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &moved).expect("validate"),
+        "unable to decrypt sealed secret: moved",
+    );
+    let rotated = ok(&kubeseal(
+        cp,
+        &[&target[..], &["--re-encrypt", "-o", "yaml"]].concat(),
+        &sealed,
+    )
+    .expect("re-encrypt"));
+    assert!(rotated.contains("kind: SealedSecret") && rotated != sealed);
+    ok(
+        &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &rotated)
+            .expect("validate rotated"),
+    );
+}
