@@ -587,3 +587,41 @@ fn next_node_port() -> u16 {
     let offset = NEXT_PORT.fetch_add(2, std::sync::atomic::Ordering::Relaxed) % 100;
     block + offset
 }
+
+/// `data[key]` of Secret `name` in `ns`, decoded; `None` while it is absent.
+pub fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String> {
+    use base64::Engine as _;
+    let secret = ns.kubectl().get_optional("secret", name).ok()??;
+    let encoded = secret["data"][key].as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Writes a kubeconfig at `path` that authenticates only with `token`, as a
+/// user with nothing but that token would have; returns the path.
+pub fn token_kubeconfig(cp: &ControlPlane, path: &Path, user: &str, token: &str) -> Result<String> {
+    let server = cp.kubectl().run([
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ])?;
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": {"server": server.trim(), "insecure-skip-tls-verify": true}}],
+        "users": [{"name": user, "user": {"token": token.trim()}}],
+        "contexts": [{"name": user, "context": {"cluster": "local", "user": user}}],
+        "current-context": user,
+    });
+    let text = serde_json::to_vec_pretty(&config)
+        .map_err(|e| Error::ControlPlane(format!("kubeconfig: {e}")))?;
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        context: format!("writing {}", path.display()),
+        source,
+    })?;
+    Ok(path.to_string_lossy().into_owned())
+}

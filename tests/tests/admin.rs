@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
+use base64::Engine as _;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, ControllerInNode, ControllerOptions, ControllerProcess,
+    kubeseal, token_kubeconfig, ControllerInNode, ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -131,22 +132,6 @@ fn wait_fingerprint(ns: &TestNamespace, name: &str) -> String {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 fn wait_value(ns: &TestNamespace, name: &str, expected: &str) {
     poll(
         &format!("secret {name}.k == {expected:?}"),
@@ -158,7 +143,7 @@ fn wait_value(ns: &TestNamespace, name: &str, expected: &str) {
             };
             let value = secret["data"]["k"]
                 .as_str()
-                .and_then(base64_decode)
+                .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
                 .and_then(|v| String::from_utf8(v).ok());
             Ok((value.as_deref() == Some(expected)).then_some(()))
         },
@@ -172,40 +157,8 @@ fn kubeconfig_for(cp: &ControlPlane, ns: &TestNamespace, account: &str, dir: &Pa
         .kubectl()
         .run(["create", "token", account])
         .expect("token");
-    let server = cp
-        .kubectl()
-        .run([
-            "config",
-            "view",
-            "--minify",
-            "-o",
-            "jsonpath={.clusters[0].cluster.server}",
-        ])
-        .expect("server");
-    let config = dir
-        .join(format!("{account}.kubeconfig"))
-        .to_string_lossy()
-        .into_owned();
-    let kc = |args: &[&str]| {
-        let status = std::process::Command::new(cp.bin_dir().join("kubectl"))
-            .args(["config", "--kubeconfig", &config])
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("kubectl config");
-        assert!(status.success());
-    };
-    kc(&[
-        "set-cluster",
-        "local",
-        "--server",
-        server.trim(),
-        "--insecure-skip-tls-verify=true",
-    ]);
-    kc(&["set-credentials", account, "--token", token.trim()]);
-    kc(&["set-context", "c", "--cluster", "local", "--user", account]);
-    kc(&["use-context", "c"]);
-    config
+    let path = dir.join(format!("{account}.kubeconfig"));
+    token_kubeconfig(cp, &path, account, &token).expect("kubeconfig")
 }
 
 #[test]
@@ -392,7 +345,7 @@ fn rotate_creates_a_key_the_running_controller_serves() {
     assert!(secret["data"]["tls.crt"].is_string() && secret["data"]["tls.key"].is_string());
     let key_pem = secret["data"]["tls.key"]
         .as_str()
-        .and_then(base64_decode)
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     assert!(

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    http_post, kubeseal, reference_kubeseal, ControllerOptions, ControllerProcess,
+    http_post, kubeseal, reference_kubeseal, secret_value, ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -62,33 +62,6 @@ fn seal(cp: &ControlPlane, cert: &str, yaml: &str, extra: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String> {
-    let secret = ns.kubectl().get_optional("secret", name).ok()??;
-    let b64 = secret["data"][key].as_str()?;
-    let out = std::process::Command::new("base64")
-        .arg("-d")
-        .stdin_from(b64)?;
-    Some(out)
-}
-
-trait StdinFrom {
-    fn stdin_from(&mut self, input: &str) -> Option<String>;
-}
-
-impl StdinFrom for std::process::Command {
-    fn stdin_from(&mut self, input: &str) -> Option<String> {
-        use std::io::Write;
-        let mut child = self
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .ok()?;
-        child.stdin.take()?.write_all(input.as_bytes()).ok()?;
-        let out = child.wait_with_output().ok()?;
-        String::from_utf8(out.stdout).ok()
-    }
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) {

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{kubeseal, reference_kubeseal, ControllerInNode};
+use sealed_secrets_e2e::sealed::{
+    kubeseal, reference_kubeseal, token_kubeconfig, ControllerInNode,
+};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 fn secret(ns: &str, name: &str, value: &str) -> String {
@@ -125,48 +127,9 @@ fn errors_say_what_went_wrong_and_what_to_try() {
         .kubectl()
         .run(["create", "token", "nobody"])
         .expect("token");
-    let server = cp
-        .kubectl()
-        .run([
-            "config",
-            "view",
-            "--minify",
-            "-o",
-            "jsonpath={.clusters[0].cluster.server}",
-        ])
-        .expect("server");
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir
-        .path()
-        .join("nobody.kubeconfig")
-        .to_string_lossy()
-        .into_owned();
-    let kc = |args: &[&str]| {
-        let status = std::process::Command::new(cp.bin_dir().join("kubectl"))
-            .args(["config", "--kubeconfig", &config])
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("kubectl config");
-        assert!(status.success());
-    };
-    kc(&[
-        "set-cluster",
-        "local",
-        "--server",
-        server.trim(),
-        "--insecure-skip-tls-verify=true",
-    ]);
-    kc(&["set-credentials", "nobody", "--token", token.trim()]);
-    kc(&[
-        "set-context",
-        "nobody",
-        "--cluster",
-        "local",
-        "--user",
-        "nobody",
-    ]);
-    kc(&["use-context", "nobody"]);
+    let config = token_kubeconfig(cp, &dir.path().join("nobody.kubeconfig"), "nobody", &token)
+        .expect("kubeconfig");
     let out = kubeseal(
         cp,
         &["--controller-namespace", ns.name(), "--kubeconfig", &config],

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_kubeseal, ControllerOptions, ControllerProcess,
+    kubeseal, reference_kubeseal, secret_value, ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -128,28 +128,6 @@ fn seal(cp: &ControlPlane, sealer: Sealer, cert: &str, yaml: &str) -> String {
 
 fn secret(ns: &TestNamespace, name: &str) -> Option<Value> {
     ns.kubectl().get_optional("secret", name).ok()?
-}
-
-/// Decodes `data[key]` of Secret `name` (standard base64, as the API returns it).
-fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String> {
-    let b64 = secret(ns, name)?["data"][key].as_str()?.to_string();
-    String::from_utf8(base64_decode(&b64)?).ok()
-}
-
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str, who: &ControllerProcess) {
