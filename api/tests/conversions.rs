@@ -454,3 +454,13 @@ fn reencrypt_moves_every_item_to_the_new_key_without_rendering_templates() {
     let err = sealed_secrets_api::reencrypt(&sealed, &only_new, old.public_key()).unwrap_err();
     assert_eq!(err.to_string(), "k, x: no key could decrypt secret");
 }
+
+#[test]
+fn managed_fields_are_not_copied_into_the_template() {
+    let input = "metadata:\n  name: a\n  namespace: b\n  managedFields:\n  - {manager: kubectl, operation: Apply}\nstringData: {k: v}\n";
+    let sealed = seal(input, &SealOptions::default()).unwrap();
+    assert_eq!(sealed.spec.template.metadata.managed_fields, None);
+    assert!(!serde_json::to_string(&sealed)
+        .unwrap()
+        .contains("managedFields"));
+}

@@ -403,3 +403,42 @@ fn we_open_what_the_reference_kubeseal_seals_now() {
     let secret: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(secret["data"]["pass"], "aHVudGVyMg==");
 }
+
+#[test]
+fn recovery_unseal_takes_several_sealed_secrets() {
+    let home = tempfile::tempdir().unwrap();
+    let one = std::fs::read_to_string(fixture("reference-sealed.yaml")).unwrap();
+    let two = format!(
+        "{one}{}",
+        one.replace("name: fixture-name", "name: renamed")
+    );
+    let out = kubeseal(home.path())
+        .args([
+            "--recovery-unseal",
+            "-o",
+            "yaml",
+            "--recovery-private-key",
+            &fixture("key-4096.pem"),
+        ])
+        .write_stdin(two)
+        .output()
+        .unwrap();
+    // The renamed copy is strict-scoped to its old name: it must not open.
+    assert_refused(&out, "cannot unseal renamed");
+
+    let ns_wide = std::fs::read_to_string(fixture("reference-sealed.yaml")).unwrap();
+    let both = format!("{ns_wide}{ns_wide}");
+    let out = kubeseal(home.path())
+        .args([
+            "--recovery-unseal",
+            "-o",
+            "yaml",
+            "--recovery-private-key",
+            &fixture("key-4096.pem"),
+        ])
+        .write_stdin(both)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).matches("kind: Secret").count(), 2);
+}
