@@ -149,7 +149,9 @@ pub async fn run(args: Args) -> Result<()> {
         if !args.label_selector.is_empty() {
             config = config.labels(&args.label_selector);
         }
-        let mut controller = Controller::new(sealed_api, config);
+        let mut controller = Controller::new(sealed_api, config).with_config(
+            kube::runtime::controller::Config::default().concurrency(reconcile_concurrency()),
+        );
         if !args.skip_recreate {
             // Metadata only: the controller never holds other Secrets' data in memory.
             let secrets = watcher::watcher(secret_api, watcher::Config::default().any_semantic())
@@ -210,6 +212,14 @@ pub async fn run(args: Args) -> Result<()> {
     metrics_result.context("metrics server failed")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// How many SealedSecrets are reconciled at once: each holds one RSA worker,
+/// so about two per core keeps every core busy without piling up threads
+/// (and memory) or starving the API server on a small node.
+fn reconcile_concurrency() -> u16 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u16::try_from((cores * 2).clamp(2, 64)).unwrap_or(64)
 }
 
 /// All namespaces (`None`), or the controller's plus `--additional-namespaces`.

@@ -104,6 +104,18 @@ async fn sync_secret(
     uid: &str,
     ctx: &Context,
 ) -> Result<(bool, Option<Fingerprint>), Failure> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let name = sealed.name_any();
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Failure::Update(format!("cannot read Secret {name:?}: {e}")))?;
+    // Already synced at this generation and its Secret is there: nothing to
+    // decrypt. Our own status update, a new key or a restart lands here.
+    if existing.is_some() && synced_at_current_generation(sealed) {
+        return Ok((false, None));
+    }
+
     let keys = ctx.keys.current();
     // The key that opened it last: remembered, or recorded in its status by a previous run.
     let preferred = ctx
@@ -139,12 +151,6 @@ async fn sync_secret(
         m.insert(uid.to_string(), fp);
     }
 
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let name = sealed.name_any();
-    let existing = api
-        .get_opt(&name)
-        .await
-        .map_err(|e| Failure::Update(format!("cannot read Secret {name:?}: {e}")))?;
     match plan_secret(existing, unsealed.secret, sealed) {
         Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
         Ok(SecretWrite::Unchanged) => Ok((false, used)),
@@ -161,6 +167,17 @@ async fn sync_secret(
             Ok((true, used))
         }
     }
+}
+
+fn synced_at_current_generation(sealed: &SealedSecret) -> bool {
+    sealed.status.as_ref().is_some_and(|status| {
+        status.observed_generation.is_some()
+            && status.observed_generation == sealed.metadata.generation
+            && status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Synced" && c.status == "True")
+    })
 }
 
 fn write_failure(err: kube::Error, namespace: &str, name: &str) -> Failure {

@@ -99,7 +99,7 @@ impl Certificate {
     }
 
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new(PEM_CERTIFICATE, self.der.clone()))
+        crate::encode_pem(PEM_CERTIFICATE, self.der.clone())
     }
 
     pub fn der(&self) -> &[u8] {

@@ -79,7 +79,7 @@ impl PublicKey {
     }
 
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new(PEM_PUBLIC_KEY, self.spki_der.clone()))
+        crate::encode_pem(PEM_PUBLIC_KEY, self.spki_der.clone())
     }
 
     pub fn spki_der(&self) -> &[u8] {
@@ -198,18 +198,15 @@ impl PrivateKey {
     /// `-----BEGIN RSA PRIVATE KEY-----` PEM, as in the reference's `tls.key`.
     pub fn to_pkcs1_pem(&self) -> Result<Zeroizing<String>> {
         let der = self.to_pkcs1_der()?;
-        Ok(Zeroizing::new(pem::encode(&pem::Pem::new(
+        Ok(Zeroizing::new(crate::encode_pem(
             PEM_RSA_PRIVATE_KEY,
             der.to_vec(),
-        ))))
+        )))
     }
 
     /// `-----BEGIN PRIVATE KEY-----` PEM.
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
-        Zeroizing::new(pem::encode(&pem::Pem::new(
-            PEM_PRIVATE_KEY,
-            self.pkcs8_der.to_vec(),
-        )))
+        Zeroizing::new(crate::encode_pem(PEM_PRIVATE_KEY, self.pkcs8_der.to_vec()))
     }
 
     pub(crate) fn pkcs8_der(&self) -> &[u8] {

@@ -21,3 +21,12 @@ pub use zeroize::Zeroizing;
 pub type Plaintext = Zeroizing<Vec<u8>>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// PEM with `\n` line endings, as Go's encoding/pem writes (the `pem` crate
+/// defaults to `\r\n`).
+pub(crate) fn encode_pem(tag: &str, der: Vec<u8>) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}

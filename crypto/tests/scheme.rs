@@ -117,3 +117,17 @@ fn garbage_pem_is_a_clear_error() {
     assert!(err.to_string().contains("RSA PRIVATE KEY"), "{err}");
     assert!(Certificate::from_pem(b"").is_err());
 }
+
+#[test]
+fn pem_output_uses_lf_like_go() {
+    let key = small_key();
+    let cert = Certificate::self_signed(&key, &CertificateParams::default()).unwrap();
+    for pem in [
+        cert.to_pem(),
+        key.public_key().to_pem(),
+        key.to_pkcs1_pem().unwrap().to_string(),
+    ] {
+        assert!(!pem.contains('\r'), "{pem}");
+        assert!(pem.ends_with("-----\n"));
+    }
+}
