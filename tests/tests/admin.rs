@@ -32,7 +32,11 @@ fn ok(out: &Output) -> String {
 /// Fails with `needle` on stderr; returns stdout.
 fn refused(out: &Output, needle: &str) -> String {
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected failure; stderr: {err}");
+    assert!(
+        !out.status.success(),
+        "expected failure; stderr: {err}\nstdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains(needle), "expected {needle:?} in {err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -526,6 +530,8 @@ fn prune_dry_run_refusals_and_deletion() {
     ));
     assert!(out.contains("nothing to prune"), "{out}");
 
+    // Certificate times have one-second resolution: make the new key newer.
+    std::thread::sleep(Duration::from_millis(1100));
     ok(&admin(
         cp,
         ns.name(),
@@ -646,6 +652,7 @@ fn reencrypt_rewrites_files_that_still_unseal() {
     std::fs::write(&c, c_text).expect("write");
 
     // A new key the controller picks up; re-encryption moves everything to it.
+    std::thread::sleep(Duration::from_millis(1100)); // one-second certificate times
     let new_pem = lf(&ok(&admin(
         cp,
         ns.name(),

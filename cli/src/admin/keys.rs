@@ -730,7 +730,10 @@ pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
         let candidates: Vec<(&KeySecret, &Key)> = keys
             .iter()
             .filter_map(|k| k.key.as_ref().ok().map(|key| (k, key)))
-            .filter(|(_, key)| key.not_before < cutoff && key.fingerprint != newest_key.fingerprint)
+            // Strictly older than the sealing key: certificate times have
+            // one-second resolution, and a key from the same second may be
+            // the one the controller seals with.
+            .filter(|(_, key)| key.not_before < cutoff && key.not_before < newest_key.not_before)
             .collect();
         if candidates.is_empty() {
             println!(
