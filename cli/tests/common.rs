@@ -86,3 +86,26 @@ pub fn reference_kubeseal() -> Option<PathBuf> {
     );
     None
 }
+
+/// Runs the reference kubeseal with `args` and `stdin`, with a private HOME
+/// and no kubeconfig, as `kubeseal()` runs ours.
+pub fn run_reference(reference: &Path, home: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(reference)
+        .args(args)
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("reference kubeseal starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("reference kubeseal runs")
+}

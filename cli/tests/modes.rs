@@ -277,26 +277,18 @@ fn reference_kubeseal_opens_what_we_seal() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
-        let unsealed = std::process::Command::new(&reference)
-            .args([
+        let unsealed = run_reference(
+            &reference,
+            home.path(),
+            &[
                 "--recovery-unseal",
                 "--recovery-private-key",
                 &fixture("key-4096.pem"),
                 "-o",
                 "json",
-            ])
-            .env("HOME", home.path())
-            .env_remove("KUBECONFIG")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(&out.stdout)?;
-                child.wait_with_output()
-            })
-            .unwrap();
+            ],
+            &out.stdout,
+        );
         assert!(
             unsealed.status.success(),
             "reference: {}",
@@ -329,26 +321,18 @@ fn reference_kubeseal_opens_what_we_seal() {
             if scope == "cluster-wide" { "  annotations: {sealedsecrets.bitnami.com/cluster-wide: 'true'}\n" } else { "" },
             stdout(&out)
         );
-        let unsealed = std::process::Command::new(&reference)
-            .args([
+        let unsealed = run_reference(
+            &reference,
+            home.path(),
+            &[
                 "--recovery-unseal",
                 "--recovery-private-key",
                 &fixture("key-4096.pem"),
                 "-f",
                 "/dev/stdin",
-            ])
-            .env("HOME", home.path())
-            .env_remove("KUBECONFIG")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(sealed.as_bytes())?;
-                child.wait_with_output()
-            })
-            .unwrap();
+            ],
+            sealed.as_bytes(),
+        );
         assert!(
             unsealed.status.success(),
             "reference: {}",
@@ -365,30 +349,19 @@ fn we_open_what_the_reference_kubeseal_seals_now() {
         return;
     };
     let home = tempfile::tempdir().unwrap();
-    let sealed = std::process::Command::new(&reference)
-        .args([
+    let sealed = run_reference(
+        &reference,
+        home.path(),
+        &[
             "--cert",
             &fixture("cert-4096.pem"),
             "-o",
             "yaml",
             "--scope",
             "namespace-wide",
-        ])
-        .env("HOME", home.path())
-        .env_remove("KUBECONFIG")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(SECRET_YAML.as_bytes())?;
-            child.wait_with_output()
-        })
-        .unwrap();
+        ],
+        SECRET_YAML.as_bytes(),
+    );
     assert!(sealed.status.success());
     let out = kubeseal(home.path())
         .args([

@@ -625,3 +625,17 @@ pub fn token_kubeconfig(cp: &ControlPlane, path: &Path, user: &str, token: &str)
     })?;
     Ok(path.to_string_lossy().into_owned())
 }
+
+/// Waits until `data[key]` of Secret `name` decodes to `expected`.
+pub fn wait_secret_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) -> Result<()> {
+    poll(
+        &format!("secret {name}.{key} == {expected:?}"),
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || {
+            Ok(secret_value(ns, name, key)
+                .filter(|v| v == expected)
+                .map(|_| ()))
+        },
+    )
+}

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    http_post, kubeseal, reference_kubeseal, secret_value, ControllerOptions, ControllerProcess,
+    http_post, kubeseal, reference_kubeseal, secret_value, wait_secret_value, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -65,17 +66,7 @@ fn seal(cp: &ControlPlane, cert: &str, yaml: &str, extra: &[&str]) -> String {
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) {
-    poll(
-        &format!("secret {name}.{key} == {expected:?}"),
-        WAIT,
-        TICK,
-        || {
-            Ok(secret_value(ns, name, key)
-                .filter(|v| v == expected)
-                .map(|_| ()))
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    wait_secret_value(ns, name, key, expected).unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String, Value)> {

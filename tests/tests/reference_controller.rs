@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_kubeseal, secret_value, ControllerOptions, ControllerProcess,
+    kubeseal, reference_kubeseal, wait_secret_value, ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -131,17 +131,8 @@ fn secret(ns: &TestNamespace, name: &str) -> Option<Value> {
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str, who: &ControllerProcess) {
-    poll(
-        &format!("secret {name}.{key} == {expected:?}"),
-        WAIT,
-        TICK,
-        || {
-            Ok(secret_value(ns, name, key)
-                .filter(|v| v == expected)
-                .map(|_| ()))
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()));
+    wait_secret_value(ns, name, key, expected)
+        .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()));
 }
 
 /// Waits for Synced=True with `observedGeneration` = `generation`; returns the SealedSecret.
