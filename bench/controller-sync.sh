@@ -28,7 +28,9 @@
 #
 # Environment: the CONTROL_PLANE_* variables of scripts/control-plane select
 # the control plane (it is brought up if needed); REF_CONTROLLER overrides the
-# reference binary (default: `scripts/install-tools --print-ref-dir`/controller).
+# reference binary (default: `scripts/install-tools --print-ref-dir`/controller),
+# OURS_CONTROLLER ours (default: target/release/sealed-secrets-controller; to
+# compare builds or run ours under a profiler).
 #
 # Each run gets a fresh namespace that is both the key namespace (POD_NAMESPACE)
 # and the only watched one (--all-namespaces=false), so the controller starts
@@ -88,6 +90,16 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "controller-sync: -n wants a positive integer" >&2; exit 2; }
 [[ $keys =~ ^[1-9][0-9]*$ ]] || { echo "controller-sync: --keys wants a positive integer" >&2; exit 2; }
+IFS=, read -r -a runs <<<"$impls"
+declare -A seen_impl
+for impl in "${runs[@]}"; do
+  case $impl in
+  ours | reference | reference-unthrottled) ;;
+  *) echo "controller-sync: unknown implementation '$impl' in --impl (ours, reference, reference-unthrottled)" >&2; exit 2 ;;
+  esac
+  [[ -z ${seen_impl[$impl]:-} ]] || { echo "controller-sync: '$impl' twice in --impl: run the script again to repeat a run" >&2; exit 2; }
+  seen_impl[$impl]=1
+done
 
 log() { printf 'controller-sync: %s\n' "$*" >&2; }
 die() {
@@ -103,7 +115,7 @@ done
 
 # ------------------------------------------------------------------ binaries
 target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
-OURS=$target_dir/release/sealed-secrets-controller
+OURS=${OURS_CONTROLLER:-$target_dir/release/sealed-secrets-controller}
 KUBESEAL=$target_dir/release/kubeseal
 if [[ $build -eq 1 ]]; then
   log "building our controller and kubeseal (release)"
@@ -377,6 +389,9 @@ run() {
     # utime + stime, in clock ticks (fields 14 and 15 after the "(comm)" field)
     cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$pid/stat")
     log "[$impl] pid $pid is $(readlink "/proc/$pid/exe")"
+    # Where the resident memory sits (binary pages, heap, stacks) at that moment.
+    cat "/proc/$pid/smaps_rollup" >"$out/$impl.smaps_rollup" 2>/dev/null || true
+    cat "/proc/$pid/smaps" >"$out/$impl.smaps" 2>/dev/null || true
   fi
   kill -TERM -- "-$watcher" 2>/dev/null || true
   kill "$counter" 2>/dev/null || true
@@ -421,7 +436,6 @@ run() {
   fi
 }
 
-IFS=, read -r -a runs <<<"$impls"
 for impl in "${runs[@]}"; do
   run "$impl"
 done

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod error;
+pub mod events;
 pub mod http;
 pub mod keys;
 pub mod metrics;
@@ -17,10 +18,9 @@ use anyhow::{Context as _, Result};
 use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
-use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::{watcher, Controller, WatchStreamExt as _};
+use kube::runtime::{reflector, watcher, Controller, WatchStreamExt as _};
 use kube::{Api, Client};
-use sealed_secrets_api::SealedSecret;
+use sealed_secrets_api::{SealedSecret, LAST_APPLIED_ANNOTATIONS};
 use tokio::signal::unix::{signal, SignalKind};
 
 pub use args::Args;
@@ -118,15 +118,14 @@ pub async fn run(args: Args) -> Result<()> {
     let metrics_server = axum::serve(metrics_listener, http::metrics_router(metrics.clone()))
         .with_graceful_shutdown(shutdown.clone());
 
-    let reporter = Reporter {
-        controller: "sealed-secrets".into(),
-        instance: std::env::var("HOSTNAME").ok(),
-    };
     let mut ctx = Context::new(
         client.clone(),
         registry.clone(),
         metrics,
-        Recorder::new(client.clone(), reporter),
+        events::EventRecorder::new(
+            client.clone(),
+            std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()),
+        ),
     );
     ctx.update_status = args.update_status;
     ctx.accept_v1_data = args.accept_v1_data;
@@ -145,16 +144,22 @@ pub async fn run(args: Args) -> Result<()> {
                     Api::namespaced(client.clone(), ns),
                 ),
             };
-        let mut config = watcher::Config::default().any_semantic();
+        let mut config = list_config();
         if !args.label_selector.is_empty() {
             config = config.labels(&args.label_selector);
         }
-        let mut controller = Controller::new(sealed_api, config).with_config(
+        let (reader, writer) = reflector::store();
+        let sealed_secrets = watcher::watcher(sealed_api, config)
+            .modify(keep_what_reconcile_reads)
+            .reflect(writer)
+            .applied_objects();
+        let mut controller = Controller::for_stream(sealed_secrets, reader).with_config(
             kube::runtime::controller::Config::default().concurrency(reconcile_concurrency()),
         );
         if !args.skip_recreate {
-            // Metadata only: the controller never holds other Secrets' data in memory.
-            let secrets = watcher::watcher(secret_api, watcher::Config::default().any_semantic())
+            // Metadata only, and no cache: the controller never holds other
+            // Secrets' data in memory.
+            let secrets = watcher::watcher(secret_api, list_config())
                 .default_backoff()
                 .touched_objects();
             controller = controller.owns_stream(secrets);
@@ -214,6 +219,34 @@ pub async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Lists in pages, so a cold start over many objects never holds them all
+/// twice (a response body and the objects parsed from it) at once.
+fn list_config() -> watcher::Config {
+    watcher::Config::default().page_size(LIST_PAGE_SIZE)
+}
+
+const LIST_PAGE_SIZE: u32 = 100;
+
+/// What the cache keeps of a SealedSecret: enough to decide whether it needs
+/// unsealing (metadata, template, status). The encrypted values, most of an
+/// object's size, are read again from the API server when it does
+/// (`reconcile::sync_secret`), and managedFields (a JSON tree per field
+/// manager) and kubectl's last-applied-configuration (a second copy of the
+/// object) are never read.
+fn keep_what_reconcile_reads(sealed: &mut SealedSecret) {
+    sealed.spec.encrypted_data = Default::default();
+    sealed.spec.data = None;
+    sealed.metadata.managed_fields = None;
+    if let Some(annotations) = sealed.metadata.annotations.as_mut() {
+        for key in LAST_APPLIED_ANNOTATIONS {
+            annotations.remove(key);
+        }
+        if annotations.is_empty() {
+            sealed.metadata.annotations = None;
+        }
+    }
+}
+
 /// How many SealedSecrets are reconciled at once: each holds one RSA worker,
 /// so about two per core keeps every core busy without piling up threads
 /// (and memory) or starving the API server on a small node.
@@ -255,4 +288,51 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    use sealed_secrets_api::{SealedSecretSpec, SCOPE_CLUSTER_WIDE_ANNOTATION};
+
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_what_decides_and_drops_the_bulk() {
+        let mut sealed = SealedSecret::new(
+            "db",
+            SealedSecretSpec {
+                encrypted_data: BTreeMap::from([("k".to_string(), "AgB...".to_string())]),
+                ..SealedSecretSpec::default()
+            },
+        );
+        sealed.metadata.namespace = Some("apps".into());
+        sealed.metadata.generation = Some(3);
+        sealed.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
+        sealed.metadata.annotations = Some(BTreeMap::from([
+            (LAST_APPLIED_ANNOTATIONS[0].to_string(), "{...}".to_string()),
+            (
+                SCOPE_CLUSTER_WIDE_ANNOTATION.to_string(),
+                "true".to_string(),
+            ),
+        ]));
+        sealed.spec.template.type_ = Some("Opaque".into());
+        sealed.status = Some(Default::default());
+
+        keep_what_reconcile_reads(&mut sealed);
+
+        assert!(sealed.spec.encrypted_data.is_empty());
+        assert!(sealed.spec.data.is_none());
+        assert!(sealed.metadata.managed_fields.is_none());
+        let annotations = sealed.metadata.annotations.unwrap_or_default();
+        assert_eq!(
+            annotations.keys().collect::<Vec<_>>(),
+            [SCOPE_CLUSTER_WIDE_ANNOTATION]
+        );
+        assert_eq!(sealed.metadata.generation, Some(3));
+        assert_eq!(sealed.spec.template.type_.as_deref(), Some("Opaque"));
+        assert!(sealed.status.is_some());
+    }
 }

@@ -6,6 +6,8 @@ use sealed_secrets_controller::{run, Args};
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // Explicit, so a build that also enables rustls's ring feature still works.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     if args.version {
         println!("controller version: v{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;

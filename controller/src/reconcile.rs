@@ -9,11 +9,11 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Client, Resource as _, ResourceExt as _};
 use sealed_secrets_api::crypto::Fingerprint;
 use sealed_secrets_api::{unseal, GoTemplates, SealedSecret, UnsealOptions};
 
+use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
 use crate::metrics::{ErrorReason, Metrics};
 use crate::plan::{next_status, plan_secret, SecretWrite};
@@ -26,7 +26,7 @@ pub struct Context {
     pub client: Client,
     pub keys: Arc<KeyRegistry>,
     pub metrics: Arc<Metrics>,
-    pub recorder: Recorder,
+    pub recorder: EventRecorder,
     pub update_status: bool,
     pub accept_v1_data: bool,
     pub max_retries: u32,
@@ -41,7 +41,7 @@ impl Context {
         client: Client,
         keys: Arc<KeyRegistry>,
         metrics: Arc<Metrics>,
-        recorder: Recorder,
+        recorder: EventRecorder,
     ) -> Self {
         Self {
             client,
@@ -57,6 +57,17 @@ impl Context {
     }
 }
 
+/// What syncing did.
+enum Synced {
+    /// Whether the Secret was written, and which key opened the values.
+    Done {
+        changed: bool,
+        key: Option<Fingerprint>,
+    },
+    /// The SealedSecret is no longer there.
+    Gone,
+}
+
 /// Why a reconcile failed, to report it.
 enum Failure {
     Unseal(String),
@@ -65,15 +76,18 @@ enum Failure {
     Immutable(String),
 }
 
-pub async fn reconcile(sealed: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
     ctx.metrics.unseal_request();
-    let namespace = sealed.namespace().ok_or(Error::NoNamespace)?;
-    let uid = sealed.uid().unwrap_or_default();
+    let namespace = cached.namespace().ok_or(Error::NoNamespace)?;
+    let uid = cached.uid().unwrap_or_default();
 
-    let outcome = sync_secret(&sealed, &namespace, &uid, &ctx).await;
+    let mut sealed = cached;
+    let outcome = sync_secret(&mut sealed, &namespace, &uid, &ctx).await;
     let mut key = None;
     let (error, action) = match outcome {
-        Ok((changed, used)) => {
+        // Deleted (or replaced) since it was cached: its own event follows.
+        Ok(Synced::Gone) => return Ok(Action::await_change()),
+        Ok(Synced::Done { changed, key: used }) => {
             key = used;
             if let Ok(mut r) = ctx.retries.lock() {
                 r.remove(&uid);
@@ -97,13 +111,16 @@ pub async fn reconcile(sealed: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
     Ok(action)
 }
 
-/// Unseals and writes the Secret; whether the cluster changed, and which key opened it.
+/// Unseals and writes the Secret; whether the cluster changed, and which key
+/// opened it. `sealed` comes from the cache, without its encrypted values:
+/// when it needs unsealing it is replaced by the object read from the API
+/// server, which the status then describes.
 async fn sync_secret(
-    sealed: &Arc<SealedSecret>,
+    sealed: &mut Arc<SealedSecret>,
     namespace: &str,
     uid: &str,
     ctx: &Context,
-) -> Result<(bool, Option<Fingerprint>), Failure> {
+) -> Result<Synced, Failure> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let name = sealed.name_any();
     let existing = api
@@ -113,7 +130,20 @@ async fn sync_secret(
     // Already synced at this generation and its Secret is there: nothing to
     // decrypt. Our own status update, a new key or a restart lands here.
     if existing.is_some() && synced_at_current_generation(sealed) {
-        return Ok((false, None));
+        return Ok(Synced::Done {
+            changed: false,
+            key: None,
+        });
+    }
+    let sealed_api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
+    match sealed_api.get_opt(&name).await {
+        Ok(Some(full)) if full.uid().as_deref() == Some(uid) => *sealed = Arc::new(full),
+        Ok(_) => return Ok(Synced::Gone),
+        Err(e) => {
+            return Err(Failure::Update(format!(
+                "cannot read SealedSecret {name:?}: {e}"
+            )))
+        }
     }
 
     let keys = ctx.keys.current();
@@ -153,18 +183,27 @@ async fn sync_secret(
 
     match plan_secret(existing, unsealed.secret, sealed) {
         Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
-        Ok(SecretWrite::Unchanged) => Ok((false, used)),
+        Ok(SecretWrite::Unchanged) => Ok(Synced::Done {
+            changed: false,
+            key: used,
+        }),
         Ok(SecretWrite::Create(secret)) => {
             api.create(&PostParams::default(), &secret)
                 .await
                 .map_err(|e| write_failure(e, namespace, &name))?;
-            Ok((true, used))
+            Ok(Synced::Done {
+                changed: true,
+                key: used,
+            })
         }
         Ok(SecretWrite::Replace(secret)) => {
             api.replace(&name, &PostParams::default(), &secret)
                 .await
                 .map_err(|e| write_failure(e, namespace, &name))?;
-            Ok((true, used))
+            Ok(Synced::Done {
+                changed: true,
+                key: used,
+            })
         }
     }
 }
@@ -238,14 +277,11 @@ async fn report(
 }
 
 async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note.into()),
-        action: "Unseal".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &sealed.object_ref(&())).await {
+    if let Err(e) = ctx
+        .recorder
+        .publish(&sealed.object_ref(&()), type_, reason, note)
+        .await
+    {
         tracing::warn!(error = %e, "cannot publish event");
     }
 }

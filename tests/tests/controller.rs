@@ -146,10 +146,20 @@ fn seal_apply_unseal_update_recreate_and_collect() {
         "status records the key that unsealed it: {ss}"
     );
     assert_eq!(owner["uid"], ss["metadata"]["uid"]);
-    poll("Unsealed event", WAIT, TICK, || {
-        Ok((!events(&ns, "Unsealed").is_empty()).then_some(()))
+    let unsealed = poll("Unsealed event", WAIT, TICK, || {
+        Ok(events(&ns, "Unsealed").into_iter().next())
     })
     .expect("event");
+    // As the reference writes it: a core/v1 Event from component sealed-secrets.
+    assert_eq!(unsealed["type"], "Normal", "{unsealed}");
+    assert_eq!(
+        unsealed["source"]["component"], "sealed-secrets",
+        "{unsealed}"
+    );
+    assert_eq!(unsealed["involvedObject"]["kind"], "SealedSecret");
+    assert_eq!(unsealed["involvedObject"]["name"], "db");
+    assert_eq!(unsealed["involvedObject"]["uid"], ss["metadata"]["uid"]);
+    assert_eq!(unsealed["message"], "SealedSecret unsealed successfully");
 
     // Update: a new value replaces the old one.
     let sealed = seal(
@@ -379,6 +389,27 @@ fn bad_input_is_reported_and_does_not_stop_others() {
     wait_synced(&ns, "tmpl", "False", "template");
     // No items: an empty Secret, as the reference makes.
     wait_synced(&ns, "empty", "True", "");
+    // The same failure again (a change that leaves it broken) is counted on
+    // the Event already there, not written as a new one.
+    let failed = |name: &str| -> Vec<Value> {
+        events(&ns, "ErrUnsealFailed")
+            .into_iter()
+            .filter(|e| e["involvedObject"]["name"] == name)
+            .collect()
+    };
+    let before = failed("badb64");
+    assert_eq!(before.len(), 1, "{before:#?}");
+    let count_before = before[0]["count"].as_u64().unwrap_or(0);
+    ns.kubectl()
+        .run(["annotate", "sealedsecret", "badb64", "touched=1"])
+        .expect("annotate");
+    let repeated = poll("a repeated ErrUnsealFailed", WAIT, TICK, || {
+        let events = failed("badb64");
+        let counted = events.len() == 1 && events[0]["count"].as_u64() > Some(count_before);
+        Ok(counted.then_some(events))
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:#?}", failed("badb64")));
+    assert_eq!(repeated[0]["type"], "Warning");
     let log = controller.log();
     assert!(!log.contains("panicked"), "{log}");
     assert!(!log.contains("hunter2"));
