@@ -134,6 +134,10 @@ fn api_message(err: &kube::Error) -> String {
 /// kubectl's rules: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else
 /// in-cluster; then --context/--cluster/--user and the connection overrides.
 pub(crate) async fn client_config(args: &ClusterArgs) -> Result<Config> {
+    // kube's TLS takes the process-wide rustls provider, and ureq enables
+    // ring besides aws-lc: name it. Here, not in main: offline sealing never
+    // needs TLS and should not pay for setting it up.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let options = KubeConfigOptions {
         context: args.context.clone(),
         cluster: args.cluster.clone(),

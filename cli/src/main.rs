@@ -19,8 +19,6 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let mut args = args::Args::parse();
-    // ureq enables rustls's ring provider too: name the one to use.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let result = match args.command.take() {
         Some(args::Command::Admin(admin)) => admin::run(admin, &args.cluster),
         None => modes::run(args),
