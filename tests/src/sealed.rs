@@ -332,15 +332,8 @@ impl InCluster {
                     .and_then(|cm| cm["data"]["ca.crt"].as_str().map(str::to_string)))
             },
         )?;
-        let server = cp.kubectl().run([
-            "config",
-            "view",
-            "--minify",
-            "-o",
-            "jsonpath={.clusters[0].cluster.server}",
-        ])?;
+        let server = api_server_url(cp)?;
         let authority = server
-            .trim()
             .strip_prefix("https://")
             .map(|rest| rest.trim_end_matches('/'))
             .ok_or_else(|| Error::ControlPlane(format!("unexpected API server URL {server:?}")))?;
@@ -599,9 +592,8 @@ pub fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String>
     String::from_utf8(bytes).ok()
 }
 
-/// Writes a kubeconfig at `path` that authenticates only with `token`, as a
-/// user with nothing but that token would have; returns the path.
-pub fn token_kubeconfig(cp: &ControlPlane, path: &Path, user: &str, token: &str) -> Result<String> {
+/// The API server's URL, as the control plane's kubeconfig names it.
+fn api_server_url(cp: &ControlPlane) -> Result<String> {
     let server = cp.kubectl().run([
         "config",
         "view",
@@ -609,10 +601,17 @@ pub fn token_kubeconfig(cp: &ControlPlane, path: &Path, user: &str, token: &str)
         "-o",
         "jsonpath={.clusters[0].cluster.server}",
     ])?;
+    Ok(server.trim().to_string())
+}
+
+/// Writes a kubeconfig at `path` that authenticates only with `token`, as a
+/// user with nothing but that token would have; returns the path.
+pub fn token_kubeconfig(cp: &ControlPlane, path: &Path, user: &str, token: &str) -> Result<String> {
+    let server = api_server_url(cp)?;
     let config = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "local", "cluster": {"server": server.trim(), "insecure-skip-tls-verify": true}}],
+        "clusters": [{"name": "local", "cluster": {"server": server, "insecure-skip-tls-verify": true}}],
         "users": [{"name": user, "user": {"token": token.trim()}}],
         "contexts": [{"name": user, "context": {"cluster": "local", "user": user}}],
         "current-context": user,
@@ -638,4 +637,22 @@ pub fn wait_secret_value(ns: &TestNamespace, name: &str, key: &str, expected: &s
                 .map(|_| ()))
         },
     )
+}
+
+/// Stdout of a command that must have succeeded (stderr and stdout in the
+/// failure message otherwise).
+pub fn succeeded(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success; stderr: {}\nstdout: {}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8 output")
+}
+
+/// A PEM text trimmed and with LF line endings, to compare certificates
+/// however they were written out.
+pub fn lf(pem: &str) -> String {
+    pem.replace("\r\n", "\n").trim().to_string()
 }

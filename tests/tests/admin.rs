@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, token_kubeconfig, ControllerInNode, ControllerOptions, ControllerProcess,
+    kubeseal, lf, succeeded, token_kubeconfig, wait_secret_value, ControllerInNode,
+    ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -18,16 +19,6 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
 const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "expected success; stderr: {}\nstdout: {}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout.clone()).expect("utf-8")
-}
 
 /// Fails with `needle` on stderr; returns stdout.
 fn refused(out: &Output, needle: &str) -> String {
@@ -56,16 +47,14 @@ fn secret_yaml(ns: &str, name: &str, value: &str) -> String {
 
 fn seal(cp: &ControlPlane, cert: &Path, ns: &str, name: &str, value: &str, format: &str) -> String {
     let cert = cert.to_string_lossy();
-    ok(&kubeseal(
-        cp,
-        &["--cert", &cert, "-o", format],
-        &secret_yaml(ns, name, value),
+    succeeded(
+        &kubeseal(
+            cp,
+            &["--cert", &cert, "-o", format],
+            &secret_yaml(ns, name, value),
+        )
+        .expect("seal"),
     )
-    .expect("seal"))
-}
-
-fn lf(pem: &str) -> String {
-    pem.replace("\r\n", "\n").trim().to_string()
 }
 
 fn cert_of(controller: &ControllerProcess, path: &Path) -> String {
@@ -76,12 +65,9 @@ fn cert_of(controller: &ControllerProcess, path: &Path) -> String {
 }
 
 fn fetch_cert(cp: &ControlPlane, ns: &str) -> String {
-    lf(&ok(&kubeseal(
-        cp,
-        &["--controller-namespace", ns, "--fetch-cert"],
-        "",
-    )
-    .expect("fetch-cert")))
+    lf(&succeeded(
+        &kubeseal(cp, &["--controller-namespace", ns, "--fetch-cert"], "").expect("fetch-cert"),
+    ))
 }
 
 fn start(cp: &ControlPlane, ns: &TestNamespace) -> ControllerProcess {
@@ -95,7 +81,7 @@ fn key_report(cp: &ControlPlane, ns: &str, scan: &str) -> Value {
         ns,
         &["keys", "list", "-o", "json", "--watched-namespaces", scan],
     );
-    serde_json::from_str(&ok(&out)).expect("list -o json is JSON")
+    serde_json::from_str(&succeeded(&out)).expect("list -o json is JSON")
 }
 
 fn keys(report: &Value) -> Vec<Value> {
@@ -137,22 +123,7 @@ fn wait_fingerprint(ns: &TestNamespace, name: &str) -> String {
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, expected: &str) {
-    poll(
-        &format!("secret {name}.k == {expected:?}"),
-        WAIT,
-        TICK,
-        || {
-            let Some(secret) = ns.kubectl().get_optional("secret", name)? else {
-                return Ok(None);
-            };
-            let value = secret["data"]["k"]
-                .as_str()
-                .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-                .and_then(|v| String::from_utf8(v).ok());
-            Ok((value.as_deref() == Some(expected)).then_some(()))
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    wait_secret_value(ns, name, "k", expected).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// A kubeconfig for ServiceAccount `account` of `ns` (its token only).
@@ -215,7 +186,7 @@ fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
         "",
     )
     .expect("list");
-    let table = ok(&out);
+    let table = succeeded(&out);
     let mut lines = table.lines();
     let header = lines.next().expect("header");
     for column in [
@@ -277,7 +248,7 @@ fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
             .contains("tls.key"),
         "{broken}"
     );
-    let table = ok(&admin(
+    let table = succeeded(&admin(
         cp,
         ns.name(),
         &["keys", "list", "--watched-namespaces", ns.name()],
@@ -313,7 +284,7 @@ fn rotate_creates_a_key_the_running_controller_serves() {
             "48h",
         ],
     );
-    let pem = lf(&ok(&out));
+    let pem = lf(&succeeded(&out));
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
     assert_ne!(pem, before);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -392,7 +363,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
     let yaml = dir.path().join("keys.yaml");
     let json = dir.path().join("keys.json");
     for file in [&yaml, &json] {
-        let report = ok(&admin(
+        let report = succeeded(&admin(
             cp,
             ns.name(),
             &["keys", "backup", "-o", &file.to_string_lossy()],
@@ -439,7 +410,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
             &sealed,
         )
         .expect("recovery-unseal");
-        let secret: Value = serde_json::from_str(&ok(&out)).expect("secret JSON");
+        let secret: Value = serde_json::from_str(&succeeded(&out)).expect("secret JSON");
         assert_eq!(secret["data"]["k"], "aHVudGVyMg==", "hunter2");
     }
 
@@ -464,7 +435,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
     );
     assert!(!dir.path().join("none.yaml").exists(), "nothing written");
 
-    let out = ok(&admin(
+    let out = succeeded(&admin(
         cp,
         ns.name(),
         &["keys", "restore", &yaml.to_string_lossy()],
@@ -474,7 +445,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
         "{out}"
     );
     assert!(out.contains("1 created, 0 skipped"), "{out}");
-    let again = ok(&admin(
+    let again = succeeded(&admin(
         cp,
         ns.name(),
         &["keys", "restore", &json.to_string_lossy()],
@@ -516,7 +487,7 @@ fn prune_dry_run_refusals_and_deletion() {
     let old_fp = wait_fingerprint(&ns, "a");
 
     // Only one key: nothing to prune, whatever the age.
-    let out = ok(&admin(
+    let out = succeeded(&admin(
         cp,
         ns.name(),
         &[
@@ -532,7 +503,7 @@ fn prune_dry_run_refusals_and_deletion() {
 
     // Certificate times have one-second resolution: make the new key newer.
     std::thread::sleep(Duration::from_millis(1100));
-    ok(&admin(
+    succeeded(&admin(
         cp,
         ns.name(),
         &["keys", "rotate", "--key-size", "2048"],
@@ -541,7 +512,7 @@ fn prune_dry_run_refusals_and_deletion() {
     let own = ["--watched-namespaces", ns.name()];
 
     // The newest key is never a candidate.
-    let out = ok(&admin(
+    let out = succeeded(&admin(
         cp,
         ns.name(),
         &[&["keys", "prune", "--older-than", "1000d"][..], &own].concat(),
@@ -588,7 +559,7 @@ fn prune_dry_run_refusals_and_deletion() {
     ns.kubectl()
         .run(["delete", "sealedsecret", "a"])
         .expect("delete a");
-    let out = ok(&admin(
+    let out = succeeded(&admin(
         cp,
         ns.name(),
         &[&["keys", "prune", "--older-than", "1s"][..], &own].concat(),
@@ -610,7 +581,7 @@ fn prune_dry_run_refusals_and_deletion() {
     );
     refused(&out, &format!("{}/nobody-watches", other.name()));
     assert_eq!(key_secret_names(&ns).len(), 2);
-    let out = ok(&admin(
+    let out = succeeded(&admin(
         cp,
         ns.name(),
         &[
@@ -653,7 +624,7 @@ fn reencrypt_rewrites_files_that_still_unseal() {
 
     // A new key the controller picks up; re-encryption moves everything to it.
     std::thread::sleep(Duration::from_millis(1100)); // one-second certificate times
-    let new_pem = lf(&ok(&admin(
+    let new_pem = lf(&succeeded(&admin(
         cp,
         ns.name(),
         &["keys", "rotate", "--key-size", "2048"],
@@ -668,7 +639,7 @@ fn reencrypt_rewrites_files_that_still_unseal() {
     let new_fp = sealing_fingerprint(&key_report(cp, ns.name(), ns.name()));
 
     let out = admin(cp, ns.name(), &["reencrypt", &tree.to_string_lossy()]);
-    let report = ok(&out);
+    let report = succeeded(&out);
     assert!(
         report.contains(&format!("reencrypted {} (2 SealedSecrets)", a.display())),
         "{report}"
@@ -732,18 +703,20 @@ fn reencrypt_rewrites_files_that_still_unseal() {
         "{report}"
     );
     assert_eq!(std::fs::read_to_string(&bad).expect("bad"), moved);
-    ok(&kubeseal(
-        cp,
-        &[
-            "--controller-namespace",
-            ns.name(),
-            "--validate",
-            "-f",
-            &good.to_string_lossy(),
-        ],
-        "",
-    )
-    .expect("validate"));
+    succeeded(
+        &kubeseal(
+            cp,
+            &[
+                "--controller-namespace",
+                ns.name(),
+                "--validate",
+                "-f",
+                &good.to_string_lossy(),
+            ],
+            "",
+        )
+        .expect("validate"),
+    );
 
     // No controller Service where we look.
     let empty = TestNamespace::create(cp, "admin-reencrypt-none").expect("namespace");
@@ -786,7 +759,7 @@ fn errors_name_the_missing_permission() {
 
     // Keys listed; the per-key counts need a cluster-wide read it lacks.
     let out = admin(cp, ns.name(), &["keys", "list", "--kubeconfig", &reader]);
-    let table = ok(&out);
+    let table = succeeded(&out);
     assert!(
         table
             .lines()
@@ -820,7 +793,7 @@ fn errors_name_the_missing_permission() {
     assert_eq!(key_secret_names(&ns).len(), 1, "nothing created");
 
     let backup = dir.path().join("keys.yaml");
-    ok(&admin(
+    succeeded(&admin(
         cp,
         ns.name(),
         &[
@@ -857,7 +830,7 @@ fn errors_name_the_missing_permission() {
             "--from-literal=x=y",
         ])
         .expect("squatter");
-    let out = ok(&admin(
+    let out = succeeded(&admin(
         cp,
         elsewhere.name(),
         &["keys", "restore", &backup.to_string_lossy()],

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    http_post, kubeseal, reference_kubeseal, secret_value, wait_secret_value, ControllerOptions,
-    ControllerProcess,
+    http_post, kubeseal, reference_kubeseal, secret_value, succeeded, wait_secret_value,
+    ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -56,13 +56,26 @@ fn secret_yaml(ns: &str, name: &str, items: &[(&str, &str)]) -> String {
 fn seal(cp: &ControlPlane, cert: &str, yaml: &str, extra: &[&str]) -> String {
     let mut args = vec!["--cert", cert, "-o", "yaml"];
     args.extend_from_slice(extra);
-    let out = kubeseal(cp, &args, yaml).expect("kubeseal runs");
-    assert!(
-        out.status.success(),
-        "kubeseal: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    succeeded(&kubeseal(cp, &args, yaml).expect("kubeseal runs"))
+}
+
+/// Seals a one-item Secret with `cert`, applies it and waits until it is unsealed.
+fn apply_and_wait(
+    cp: &ControlPlane,
+    ns: &TestNamespace,
+    cert: &str,
+    name: &str,
+    (key, value): (&str, &str),
+) {
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            cert,
+            &secret_yaml(ns.name(), name, &[(key, value)]),
+            &[],
+        ))
+        .expect("apply");
+    wait_value(ns, name, key, value);
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) {
@@ -426,14 +439,7 @@ fn reference_kubeseal_output_unseals_here() {
         &secret_yaml(ns.name(), "fromref", &[("k", "reference")]),
     )
     .expect("reference kubeseal");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ns.kubectl()
-        .apply(&String::from_utf8_lossy(&out.stdout))
-        .expect("apply");
+    ns.kubectl().apply(&succeeded(&out)).expect("apply");
     wait_value(&ns, "fromref", "k", "reference");
     drop(controller);
 }
@@ -442,15 +448,7 @@ fn reference_kubeseal_output_unseals_here() {
 fn restart_keeps_keys_and_secrets_and_sigusr1_rotates() {
     let (cp, ns, controller, dir) = setup("restart");
     let cert = cert_file(&controller, &dir);
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            &cert,
-            &secret_yaml(ns.name(), "db", &[("k", "v")]),
-            &[],
-        ))
-        .expect("apply");
-    wait_value(&ns, "db", "k", "v");
+    apply_and_wait(cp, &ns, &cert, "db", ("k", "v"));
     let key_count = || {
         ns.kubectl()
             .get_json([
@@ -501,39 +499,15 @@ fn restart_keeps_keys_and_secrets_and_sigusr1_rotates() {
         "cert.pem serves the newest key"
     );
     // Old and new keys both unseal.
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            &new_cert,
-            &secret_yaml(ns.name(), "db2", &[("k", "new")]),
-            &[],
-        ))
-        .expect("apply");
-    wait_value(&ns, "db2", "k", "new");
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            &cert,
-            &secret_yaml(ns.name(), "db3", &[("k", "old")]),
-            &[],
-        ))
-        .expect("apply");
-    wait_value(&ns, "db3", "k", "old");
+    apply_and_wait(cp, &ns, &new_cert, "db2", ("k", "new"));
+    apply_and_wait(cp, &ns, &cert, "db3", ("k", "old"));
 }
 
 #[test]
 fn http_api_verify_rotate_limits_and_metrics() {
     let (cp, ns, controller, dir) = setup("httpapi");
     let cert = cert_file(&controller, &dir);
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            &cert,
-            &secret_yaml(ns.name(), "db", &[("k", "v")]),
-            &[],
-        ))
-        .expect("apply");
-    wait_value(&ns, "db", "k", "v");
+    apply_and_wait(cp, &ns, &cert, "db", ("k", "v"));
     let json = ns
         .kubectl()
         .run(["get", "sealedsecret", "db", "-o", "json"])

@@ -4,21 +4,12 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_kubeseal, token_kubeconfig, ControllerInNode,
+    kubeseal, reference_kubeseal, succeeded, token_kubeconfig, ControllerInNode,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 fn secret(ns: &str, name: &str, value: &str) -> String {
     format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData: {{k: {value}}}\n")
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).expect("utf-8")
 }
 
 fn refused(out: &std::process::Output, needle: &str) {
@@ -37,49 +28,60 @@ fn wait_secret(ns: &TestNamespace, name: &str) {
     .expect("secret appears");
 }
 
+/// Through the service proxy to the controller in `ns`: the certificate,
+/// sealing "ours" (applied and unsealed), --validate of it and refusal of a
+/// renamed copy. Returns the sealed YAML.
+fn fetch_seal_and_validate(cp: &ControlPlane, ns: &TestNamespace) -> String {
+    let target = ["--controller-namespace", ns.name()];
+    let cert = succeeded(
+        &kubeseal(cp, &[&target[..], &["--fetch-cert"]].concat(), "").expect("fetch-cert"),
+    );
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    let sealed = succeeded(
+        &kubeseal(
+            cp,
+            &[&target[..], &["-o", "yaml"]].concat(),
+            &secret(ns.name(), "ours", "v1"),
+        )
+        .expect("seal"),
+    );
+    ns.kubectl().apply(&sealed).expect("apply");
+    wait_secret(ns, "ours");
+    succeeded(&kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed).expect("validate"));
+    let moved = sealed.replace("name: ours", "name: moved");
+    refused(
+        &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &moved).expect("validate"),
+        "unable to decrypt sealed secret: moved",
+    );
+    sealed
+}
+
 #[test]
 fn seal_validate_and_reencrypt_through_the_service_proxy() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "proxy").expect("namespace");
     let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in node");
     let target = ["--controller-namespace", ns.name()];
-
-    let cert =
-        ok(&kubeseal(cp, &[&target[..], &["--fetch-cert"]].concat(), "").expect("fetch-cert"));
-    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
-
-    // Ours and the reference, both with no --cert.
-    let sealed = ok(&kubeseal(
-        cp,
-        &[&target[..], &["-o", "yaml"]].concat(),
-        &secret(ns.name(), "ours", "v1"),
-    )
-    .expect("seal"));
-    ns.kubectl().apply(&sealed).expect("apply");
-    wait_secret(&ns, "ours");
+    // Ours here, the reference below, both with no --cert.
+    let sealed = fetch_seal_and_validate(cp, &ns);
     if cp.reference_bin_dir().join("kubeseal").is_file() {
-        let by_ref = ok(&reference_kubeseal(
-            cp,
-            &[&target[..], &["-o", "yaml"]].concat(),
-            &secret(ns.name(), "theirs", "v2"),
-        )
-        .expect("ref seal"));
+        let by_ref = succeeded(
+            &reference_kubeseal(
+                cp,
+                &[&target[..], &["-o", "yaml"]].concat(),
+                &secret(ns.name(), "theirs", "v2"),
+            )
+            .expect("ref seal"),
+        );
         ns.kubectl().apply(&by_ref).expect("apply");
         wait_secret(&ns, "theirs");
-        ok(
+        succeeded(
             &reference_kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed)
                 .expect("ref validate"),
         );
     } else {
         eprintln!("SKIPPED: reference kubeseal not installed; run scripts/install-tools");
     }
-
-    ok(&kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed).expect("validate"));
-    let moved = sealed.replace("name: ours", "name: moved");
-    refused(
-        &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &moved).expect("validate"),
-        "unable to decrypt sealed secret: moved",
-    );
 
     // --re-encrypt -f rewrites the file in place, and the result still unseals.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -92,15 +94,17 @@ fn seal_validate_and_reencrypt_through_the_service_proxy() {
         "",
     )
     .expect("re-encrypt");
-    assert!(ok(&out).is_empty(), "writes the file, not stdout");
+    assert!(succeeded(&out).is_empty(), "writes the file, not stdout");
     let rotated = std::fs::read_to_string(&file).expect("read");
     assert!(rotated.starts_with("---\n") && rotated != sealed);
-    ok(&kubeseal(
-        cp,
-        &[&target[..], &["--validate", "-f", &path]].concat(),
-        "",
-    )
-    .expect("validate rotated"));
+    succeeded(
+        &kubeseal(
+            cp,
+            &[&target[..], &["--validate", "-f", &path]].concat(),
+            "",
+        )
+        .expect("validate rotated"),
+    );
 }
 
 #[test]
@@ -158,32 +162,17 @@ fn our_kubeseal_against_the_reference_controller() {
     let _controller = ControllerInNode::start(cp, ns.name(), Some(reference))
         .expect("reference controller in node");
     let target = ["--controller-namespace", ns.name()];
-
-    let cert =
-        ok(&kubeseal(cp, &[&target[..], &["--fetch-cert"]].concat(), "").expect("fetch-cert"));
-    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
-    let sealed = ok(&kubeseal(
-        cp,
-        &[&target[..], &["-o", "yaml"]].concat(),
-        &secret(ns.name(), "ours", "v1"),
-    )
-    .expect("seal"));
-    ns.kubectl().apply(&sealed).expect("apply");
-    wait_secret(&ns, "ours");
-    ok(&kubeseal(cp, &[&target[..], &["--validate"]].concat(), &sealed).expect("validate"));
-    let moved = sealed.replace("name: ours", "name: moved");
-    refused(
-        &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &moved).expect("validate"),
-        "unable to decrypt sealed secret: moved",
+    let sealed = fetch_seal_and_validate(cp, &ns);
+    let rotated = succeeded(
+        &kubeseal(
+            cp,
+            &[&target[..], &["--re-encrypt", "-o", "yaml"]].concat(),
+            &sealed,
+        )
+        .expect("re-encrypt"),
     );
-    let rotated = ok(&kubeseal(
-        cp,
-        &[&target[..], &["--re-encrypt", "-o", "yaml"]].concat(),
-        &sealed,
-    )
-    .expect("re-encrypt"));
     assert!(rotated.contains("kind: SealedSecret") && rotated != sealed);
-    ok(
+    succeeded(
         &kubeseal(cp, &[&target[..], &["--validate"]].concat(), &rotated)
             .expect("validate rotated"),
     );

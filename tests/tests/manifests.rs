@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{kubeseal, ControllerOptions, ControllerProcess};
+use sealed_secrets_e2e::sealed::{kubeseal, succeeded, ControllerOptions, ControllerProcess};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 #[test]
@@ -92,14 +92,7 @@ fn controller_works_under_the_manifests_rbac() {
         &secret,
     )
     .expect("kubeseal");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ns.kubectl()
-        .apply(&String::from_utf8_lossy(&out.stdout))
-        .expect("apply");
+    ns.kubectl().apply(&succeeded(&out)).expect("apply");
 
     poll(
         "Secret and Synced=True under RBAC",

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_kubeseal, wait_secret_value, ControllerOptions, ControllerProcess,
+    kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -88,12 +89,6 @@ fn cert(controller: &ControllerProcess) -> String {
     pem
 }
 
-/// The PEM text with LF line endings. Ours currently serves CRLF (the `pem`
-/// crate's default) where the reference serves LF; the certificate is the same.
-fn lf(pem: &str) -> String {
-    pem.replace("\r\n", "\n").trim().to_string()
-}
-
 fn write_cert(dir: &tempfile::TempDir, name: &str, pem: &str) -> String {
     let path = dir.path().join(name);
     std::fs::write(&path, pem).expect("write cert");
@@ -118,12 +113,31 @@ fn seal(cp: &ControlPlane, sealer: Sealer, cert: &str, yaml: &str) -> String {
         Sealer::Reference => reference_kubeseal(cp, &args, yaml),
     }
     .expect("kubeseal runs");
-    assert!(
-        out.status.success(),
-        "kubeseal: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    succeeded(&out)
+}
+
+/// Seals `key: value` as Secret `name` (by `sealer`, with `cert`), applies
+/// it and waits until `who` has unsealed it: the value, Synced=True at the
+/// current generation, and the SealedSecret as the Secret's owner.
+fn apply_and_unseal(
+    cp: &ControlPlane,
+    ns: &TestNamespace,
+    (sealer, cert): (Sealer, &str),
+    name: &str,
+    (key, value): (&str, &str),
+    who: &ControllerProcess,
+) {
+    ns.kubectl()
+        .apply(&seal(
+            cp,
+            sealer,
+            cert,
+            &secret_yaml(ns.name(), name, key, value),
+        ))
+        .unwrap_or_else(|e| panic!("apply {name}: {e}"));
+    wait_value(ns, name, key, value, who);
+    wait_synced(ns, name, who);
+    assert_owned(ns, name);
 }
 
 fn secret(ns: &TestNamespace, name: &str) -> Option<Value> {
@@ -212,17 +226,14 @@ fn ours_loads_reference_key_and_takes_over_its_secrets() {
     let ref_pem = cert(&reference);
     let ref_cert = write_cert(&dir, "reference.pem", &ref_pem);
     // A Secret the reference creates (sealed by the reference kubeseal).
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            Sealer::Reference,
-            &ref_cert,
-            &secret_yaml(ns.name(), "db", "password", "by-reference"),
-        ))
-        .expect("apply db");
-    wait_value(&ns, "db", "password", "by-reference", &reference);
-    wait_synced(&ns, "db", &reference);
-    assert_owned(&ns, "db");
+    apply_and_unseal(
+        cp,
+        &ns,
+        (Sealer::Reference, &ref_cert),
+        "db",
+        ("password", "by-reference"),
+        &reference,
+    );
     let before = secret(&ns, "db").expect("db");
     reference.stop().expect("reference stops");
 
@@ -244,17 +255,14 @@ fn ours_loads_reference_key_and_takes_over_its_secrets() {
     );
 
     // Sealed by our kubeseal with the reference's certificate: unseals under ours.
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            Sealer::Ours,
-            &ref_cert,
-            &secret_yaml(ns.name(), "db2", "token", "sealed-by-ours"),
-        ))
-        .expect("apply db2");
-    wait_value(&ns, "db2", "token", "sealed-by-ours", &ours);
-    wait_synced(&ns, "db2", &ours);
-    assert_owned(&ns, "db2");
+    apply_and_unseal(
+        cp,
+        &ns,
+        (Sealer::Ours, &ref_cert),
+        "db2",
+        ("token", "sealed-by-ours"),
+        &ours,
+    );
 
     // The reference's Secret, untouched by a mere restart...
     let after = secret(&ns, "db").expect("db");
@@ -263,17 +271,14 @@ fn ours_loads_reference_key_and_takes_over_its_secrets() {
         "ours kept the reference's Secret"
     );
     // ... and updated by ours after a re-seal, without complaint.
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            Sealer::Ours,
-            &ref_cert,
-            &secret_yaml(ns.name(), "db", "password", "by-ours"),
-        ))
-        .expect("re-seal db");
-    wait_value(&ns, "db", "password", "by-ours", &ours);
-    wait_synced(&ns, "db", &ours);
-    assert_owned(&ns, "db");
+    apply_and_unseal(
+        cp,
+        &ns,
+        (Sealer::Ours, &ref_cert),
+        "db",
+        ("password", "by-ours"),
+        &ours,
+    );
     let updated = secret(&ns, "db").expect("db");
     assert_eq!(
         before["metadata"]["uid"], updated["metadata"]["uid"],
@@ -300,17 +305,14 @@ fn reference_loads_our_key_and_takes_over_our_secrets() {
     let key = wait_one_key(&ns);
     let our_pem = cert(&ours);
     let our_cert = write_cert(&dir, "ours.pem", &our_pem);
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            Sealer::Ours,
-            &our_cert,
-            &secret_yaml(ns.name(), "db", "password", "by-ours"),
-        ))
-        .expect("apply db");
-    wait_value(&ns, "db", "password", "by-ours", &ours);
-    wait_synced(&ns, "db", &ours);
-    assert_owned(&ns, "db");
+    apply_and_unseal(
+        cp,
+        &ns,
+        (Sealer::Ours, &our_cert),
+        "db",
+        ("password", "by-ours"),
+        &ours,
+    );
     let before = secret(&ns, "db").expect("db");
     ours.stop().expect("ours stops");
 
@@ -352,17 +354,14 @@ fn reference_loads_our_key_and_takes_over_our_secrets() {
     assert_owned(&ns, "db3");
 
     // Our Secret, updated by the reference after a re-seal.
-    ns.kubectl()
-        .apply(&seal(
-            cp,
-            Sealer::Reference,
-            &our_cert,
-            &secret_yaml(ns.name(), "db", "password", "by-reference"),
-        ))
-        .expect("re-seal db");
-    wait_value(&ns, "db", "password", "by-reference", &reference);
-    wait_synced(&ns, "db", &reference);
-    assert_owned(&ns, "db");
+    apply_and_unseal(
+        cp,
+        &ns,
+        (Sealer::Reference, &our_cert),
+        "db",
+        ("password", "by-reference"),
+        &reference,
+    );
     let updated = secret(&ns, "db").expect("db");
     assert_eq!(
         before["metadata"]["uid"], updated["metadata"]["uid"],
