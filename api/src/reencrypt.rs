@@ -1,9 +1,8 @@
 use base64::Engine as _;
-use sealed_secrets_crypto::{seal, KeyRing, PublicKey};
+use sealed_secrets_crypto::{seal, Fingerprint, KeyRing, PublicKey};
 
+use crate::unseal::open_item;
 use crate::{Error, ItemErrors, SealedSecret};
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Re-seals every item under `newest` with the same scope, leaving the rest of
 /// the object as it was. Templates are never rendered, so this cannot be
@@ -24,14 +23,15 @@ pub fn reencrypt(
         )?));
     }
     let mut errors = ItemErrors::default();
+    // Items of one object are usually sealed with one key: try it first.
+    let mut preferred: Option<&Fingerprint> = None;
     for (key, value) in out.spec.encrypted_data.iter_mut() {
-        let result = B64
-            .decode(value.as_bytes())
-            .map_err(|e| format!("invalid base64: {e}"))
-            .and_then(|ct| keys.open(&ct, &label, None).map_err(|e| e.to_string()))
-            .and_then(|opened| seal(newest, &opened.plaintext, &label).map_err(|e| e.to_string()));
+        let result = open_item(keys, value, &label, preferred).and_then(|opened| {
+            preferred = Some(opened.fingerprint);
+            seal(newest, &opened.plaintext, &label).map_err(|e| e.to_string())
+        });
         match result {
-            Ok(resealed) => *value = B64.encode(resealed),
+            Ok(resealed) => *value = base64::engine::general_purpose::STANDARD.encode(resealed),
             Err(e) => errors.push(key, e),
         }
     }
@@ -49,17 +49,11 @@ pub fn verify(sealed: &SealedSecret, keys: &KeyRing) -> Result<(), Error> {
         keys.open(&blob.0, &label, None)?;
     }
     let mut errors = ItemErrors::default();
+    let mut preferred: Option<&Fingerprint> = None;
     for (key, value) in &sealed.spec.encrypted_data {
-        let result = B64
-            .decode(value.as_bytes())
-            .map_err(|e| format!("invalid base64: {e}"))
-            .and_then(|ct| {
-                keys.open(&ct, &label, None)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(e) = result {
-            errors.push(key, e);
+        match open_item(keys, value, &label, preferred) {
+            Ok(opened) => preferred = Some(opened.fingerprint),
+            Err(e) => errors.push(key, e),
         }
     }
     if errors.is_empty() {

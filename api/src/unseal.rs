@@ -4,7 +4,7 @@ use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::ByteString;
-use sealed_secrets_crypto::{Fingerprint, KeyRing};
+use sealed_secrets_crypto::{Fingerprint, KeyRing, Opened};
 
 use crate::types::SKIP_SET_OWNER_REFERENCES_ANNOTATION;
 use crate::{Error, ItemErrors, SealedSecret, TemplateEngine, API_VERSION, KIND};
@@ -75,6 +75,21 @@ pub fn owner_reference(sealed: &SealedSecret) -> OwnerReference {
     }
 }
 
+/// Opens one base64 item, trying `preferred` first; on failure, the message
+/// the status and `ItemErrors` show for that item.
+pub(crate) fn open_item<'k>(
+    keys: &'k KeyRing,
+    value: &str,
+    label: &[u8],
+    preferred: Option<&Fingerprint>,
+) -> Result<Opened<'k>, String> {
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|e| format!("invalid base64: {e}"))?;
+    keys.open(&ciphertext, label, preferred)
+        .map_err(|e| e.to_string())
+}
+
 fn unseal_items(
     sealed: &SealedSecret,
     keys: &KeyRing,
@@ -88,14 +103,7 @@ fn unseal_items(
     let mut preferred = options.preferred_key.cloned();
 
     for (key, value) in &sealed.spec.encrypted_data {
-        let ciphertext = match base64::engine::general_purpose::STANDARD.decode(value) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.push(key, format!("invalid base64: {e}"));
-                continue;
-            }
-        };
-        match keys.open(&ciphertext, label, preferred.as_ref()) {
+        match open_item(keys, value, label, preferred.as_ref()) {
             Ok(opened) => {
                 preferred = Some(opened.fingerprint.clone());
                 context.insert(

@@ -16,6 +16,8 @@ pub struct Controller {
     client: Client,
     namespace: String,
     name: String,
+    /// The service proxy's base path, from the Service read once.
+    proxy_base: std::sync::OnceLock<String>,
 }
 
 /// What a call to the controller answered.
@@ -27,16 +29,25 @@ pub enum Verdict<T> {
 
 impl Controller {
     pub async fn connect(args: &ClusterArgs) -> Result<Self> {
-        let config = client_config(args).await?;
-        let client = Client::try_from(config).context("cannot build the Kubernetes client")?;
         Ok(Self {
-            client,
+            client: client(args).await?,
             namespace: args.controller_namespace.clone(),
             name: args.controller_name.clone(),
+            proxy_base: std::sync::OnceLock::new(),
         })
     }
 
+    /// The proxy path of `path` on the controller; the Service is read on the
+    /// first call only, however many objects are verified or re-encrypted.
     async fn proxy_path(&self, path: &str) -> Result<String> {
+        if let Some(base) = self.proxy_base.get() {
+            return Ok(format!("{base}{path}"));
+        }
+        let base = self.read_proxy_base().await?;
+        Ok(format!("{}{path}", self.proxy_base.get_or_init(|| base)))
+    }
+
+    async fn read_proxy_base(&self) -> Result<String> {
         let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
         let service = services.get(&self.name).await.map_err(|e| {
             let hint = match &e {
@@ -55,7 +66,7 @@ impl Controller {
             .and_then(|p| p.name)
             .unwrap_or_default();
         Ok(format!(
-            "/api/v1/namespaces/{}/services/http:{}:{port}/proxy{path}",
+            "/api/v1/namespaces/{}/services/http:{}:{port}/proxy",
             self.namespace, self.name
         ))
     }
@@ -131,9 +142,15 @@ fn api_message(err: &kube::Error) -> String {
     }
 }
 
+/// A Kubernetes client configured by [`client_config`].
+pub(crate) async fn client(args: &ClusterArgs) -> Result<Client> {
+    let config = client_config(args).await?;
+    Client::try_from(config).context("cannot build the Kubernetes client")
+}
+
 /// kubectl's rules: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else
 /// in-cluster; then --context/--cluster/--user and the connection overrides.
-pub(crate) async fn client_config(args: &ClusterArgs) -> Result<Config> {
+async fn client_config(args: &ClusterArgs) -> Result<Config> {
     // kube's TLS takes the process-wide rustls provider, and ureq enables
     // ring besides aws-lc: name it. Here, not in main: offline sealing never
     // needs TLS and should not pay for setting it up.

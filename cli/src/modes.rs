@@ -364,11 +364,7 @@ impl Run {
 
     fn recovery_unseal(&self) -> Result<()> {
         let keys = recovery::load_keys(&self.args.modes.recovery_private_key)?;
-        let text = self.read_input("sealed secret")?;
-        let sealed: Vec<SealedSecret> = input::objects(&text, "SealedSecret")?;
-        if sealed.is_empty() {
-            bail!("no SealedSecret found in the input");
-        }
+        let sealed = self.sealed_input()?;
         let options = UnsealOptions {
             accept_deprecated_v1_data: false,
             templates: &GoTemplates,

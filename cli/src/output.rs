@@ -99,6 +99,32 @@ impl Destination {
 /// Writes a sibling temporary file and renames it over `path`, keeping the
 /// old file's permissions, so readers never see a half-written file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let permissions = match std::fs::metadata(path) {
+        Ok(meta) => Some(meta.permissions()),
+        Err(_) => default_permissions(),
+    };
+    replace_file(path, bytes, permissions)
+}
+
+/// As [`write_atomically`], for a file only its owner may read (key backups).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    #[cfg(unix)]
+    let permissions = {
+        use std::os::unix::fs::PermissionsExt as _;
+        Some(std::fs::Permissions::from_mode(0o600))
+    };
+    #[cfg(not(unix))]
+    let permissions = None;
+    replace_file(path, bytes, permissions)
+}
+
+/// The temporary file is created readable by its owner only (tempfile's
+/// default), so `permissions` are applied before anyone else could read it.
+fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -110,10 +136,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let permissions = match std::fs::metadata(path) {
-        Ok(meta) => Some(meta.permissions()),
-        Err(_) => default_permissions(),
-    };
     if let Some(permissions) = permissions {
         std::fs::set_permissions(tmp.path(), permissions)
             .with_context(|| format!("cannot set permissions on {}", path.display()))?;

@@ -9,14 +9,6 @@ pub enum Error {
     KeyStore(#[source] kube::Error),
     #[error("cannot generate a key: {0}")]
     KeyGeneration(String),
-    #[error("cannot read Secret: {0}")]
-    SecretGet(#[source] kube::Error),
-    #[error("{0}")]
-    SecretWrite(String),
-    #[error("cannot update status: {0}")]
-    Status(#[source] kube::Error),
-    #[error("unsealing worker failed: {0}")]
-    Worker(String),
     #[error("SealedSecret has no namespace")]
     NoNamespace,
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
-use kube::runtime::watcher;
+use kube::runtime::{watcher, WatchStreamExt as _};
 use kube::Client;
 use sealed_secrets_crypto::{Certificate, CertificateParams, Fingerprint, KeyRing, PrivateKey};
 use tokio::sync::{watch, Mutex};
@@ -155,19 +155,16 @@ impl KeyRegistry {
                 return false;
             }
         };
-        let mut added = false;
         self.state.send_if_modified(|set| {
             if set.contains(entry.key.fingerprint()) {
                 return false;
             }
             let mut entries = set.entries().to_vec();
             tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered private key");
-            entries.push(entry.clone());
+            entries.push(entry);
             *set = Arc::new(KeySet::new(entries));
-            added = true;
             true
-        });
-        added
+        })
     }
 
     /// Makes a key when there is none, or when the newest predates `cutoff`.
@@ -230,17 +227,16 @@ impl KeyRegistry {
     /// Follows key Secrets others create (an admin, a restore, another controller).
     pub async fn watch(self: Arc<Self>) {
         let config = watcher::Config::default().labels(KEY_LABEL_SELECTOR);
-        let mut events = watcher::watcher(self.api.clone(), config).boxed();
+        let mut events = watcher::watcher(self.api.clone(), config)
+            .default_backoff()
+            .boxed();
         while let Some(event) = events.next().await {
             match event {
                 Ok(watcher::Event::Apply(secret) | watcher::Event::InitApply(secret)) => {
                     self.register(&secret);
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "key Secret watch failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
+                Err(e) => tracing::warn!(error = %e, "key Secret watch failed; retrying"),
             }
         }
     }

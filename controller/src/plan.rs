@@ -60,7 +60,8 @@ pub fn plan_secret(
         return Ok(SecretWrite::Create(desired));
     };
     let patch = annotated(&existing, PATCH_ANNOTATION);
-    if !controlled_by(&existing, owner) && !annotated(&existing, MANAGED_ANNOTATION) && !patch {
+    let managed = annotated(&existing, MANAGED_ANNOTATION);
+    if !controlled_by(&existing, owner) && !managed && !patch {
         return Err(Unmanaged(
             existing.metadata.name.clone().unwrap_or_default(),
         ));
@@ -81,7 +82,7 @@ pub fn plan_secret(
             .annotations
             .get_or_insert_default()
             .extend(desired.metadata.annotations.unwrap_or_default());
-        if annotated(&existing, MANAGED_ANNOTATION) {
+        if managed {
             updated.metadata.owner_references = desired.metadata.owner_references;
         }
     } else {
@@ -91,7 +92,7 @@ pub fn plan_secret(
         updated.metadata.owner_references = desired.metadata.owner_references;
     }
     updated.type_ = desired.type_.or(existing.type_.clone());
-    if normalized(&updated) == normalized(&existing) {
+    if normalized(updated.clone()) == normalized(existing) {
         Ok(SecretWrite::Unchanged)
     } else {
         Ok(SecretWrite::Replace(updated))
@@ -99,8 +100,7 @@ pub fn plan_secret(
 }
 
 // Empty and absent maps mean the same to the API server.
-fn normalized(secret: &Secret) -> Secret {
-    let mut s = secret.clone();
+fn normalized(mut s: Secret) -> Secret {
     for map in [&mut s.metadata.labels, &mut s.metadata.annotations] {
         if map.as_ref().is_some_and(|m| m.is_empty()) {
             *map = None;

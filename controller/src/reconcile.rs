@@ -30,7 +30,8 @@ pub struct Context {
     pub update_status: bool,
     pub accept_v1_data: bool,
     pub max_retries: u32,
-    /// Which key opened each SealedSecret last time (by uid): tried first.
+    /// Which key opened each SealedSecret last time (by uid), kept only when
+    /// statuses (which record it) are not written: tried first.
     last_key: Mutex<HashMap<String, Fingerprint>>,
     /// Consecutive write failures per SealedSecret (by uid).
     retries: Mutex<HashMap<String, u32>>,
@@ -106,8 +107,8 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         }
         Err(failure) => report(&ctx, &sealed, &namespace, &uid, failure).await,
     };
-    let key = key.map(|k| k.to_string());
-    update_status(&ctx, &sealed, &namespace, error.as_deref(), key.as_deref()).await;
+    let key = key.as_ref().map(Fingerprint::as_str);
+    update_status(&ctx, &sealed, &namespace, error.as_deref(), key).await;
     Ok(action)
 }
 
@@ -123,18 +124,26 @@ async fn sync_secret(
 ) -> Result<Synced, Failure> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let name = sealed.name_any();
-    let existing = api
-        .get_opt(&name)
-        .await
-        .map_err(|e| Failure::Update(format!("cannot read Secret {name:?}: {e}")))?;
+    let read_failed = |e: kube::Error| Failure::Update(format!("cannot read Secret {name:?}: {e}"));
     // Already synced at this generation and its Secret is there: nothing to
-    // decrypt. Our own status update, a new key or a restart lands here.
-    if existing.is_some() && synced_at_current_generation(sealed) {
-        return Ok(Synced::Done {
-            changed: false,
-            key: None,
-        });
-    }
+    // decrypt. Our own status update, a new key or a restart lands here, and
+    // needs only to know the Secret exists, not its data.
+    let existing = if synced_at_current_generation(sealed) {
+        if api
+            .get_metadata_opt(&name)
+            .await
+            .map_err(read_failed)?
+            .is_some()
+        {
+            return Ok(Synced::Done {
+                changed: false,
+                key: None,
+            });
+        }
+        None
+    } else {
+        api.get_opt(&name).await.map_err(read_failed)?
+    };
     let sealed_api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
     match sealed_api.get_opt(&name).await {
         Ok(Some(full)) if full.uid().as_deref() == Some(uid) => *sealed = Arc::new(full),
@@ -147,21 +156,21 @@ async fn sync_secret(
     }
 
     let keys = ctx.keys.current();
-    // The key that opened it last: remembered, or recorded in its status by a previous run.
-    let preferred = ctx
-        .last_key
-        .lock()
-        .ok()
-        .and_then(|m| m.get(uid).cloned())
-        .or_else(|| {
-            let recorded = sealed.status.as_ref()?.key_fingerprint.as_deref()?;
+    // The key that opened it last: recorded in the status just read, or
+    // remembered here when statuses are not written (--update-status=false).
+    let preferred = sealed
+        .status
+        .as_ref()
+        .and_then(|status| status.key_fingerprint.as_deref())
+        .and_then(|recorded| {
             keys.ring()
                 .keys()
                 .iter()
                 .map(|k| k.fingerprint())
                 .find(|fp| fp.as_str() == recorded)
                 .cloned()
-        });
+        })
+        .or_else(|| ctx.last_key.lock().ok()?.get(uid).cloned());
     let accept_v1 = ctx.accept_v1_data;
     let input = sealed.clone();
     // RSA work runs on the blocking pool so the async workers stay responsive.
@@ -177,8 +186,10 @@ async fn sync_secret(
     .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
     .map_err(|e| Failure::Unseal(e.to_string()))?;
     let used = unsealed.key.clone();
-    if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
-        m.insert(uid.to_string(), fp);
+    if !ctx.update_status {
+        if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
+            m.insert(uid.to_string(), fp);
+        }
     }
 
     match plan_secret(existing, unsealed.secret, sealed) {
@@ -239,17 +250,17 @@ async fn report(
     uid: &str,
     failure: Failure,
 ) -> (Option<String>, Action) {
-    let (reason, event_reason, message, retry) = match failure {
+    // The status carries the message; the event says "Failed to unseal: " before it.
+    let (reason, event_reason, status_message, retry) = match failure {
         // A value no key opens will not open by retrying; a new key re-triggers every object.
-        Failure::Unseal(m) => (
-            ErrorReason::Unseal,
-            "ErrUnsealFailed",
-            format!("Failed to unseal: {m}"),
-            false,
-        ),
+        Failure::Unseal(m) => (ErrorReason::Unseal, "ErrUnsealFailed", m, false),
         Failure::Unmanaged(m) => (ErrorReason::Unmanaged, "ErrUpdateFailed", m, false),
         Failure::Immutable(m) => (ErrorReason::Update, "ErrUpdateFailed", m, false),
         Failure::Update(m) => (ErrorReason::Update, "ErrUpdateFailed", m, true),
+    };
+    let message = match reason {
+        ErrorReason::Unseal => format!("Failed to unseal: {status_message}"),
+        _ => status_message.clone(),
     };
     ctx.metrics.unseal_error(reason, namespace);
     tracing::warn!(namespace, name = %sealed.name_any(), reason = event_reason, message = %message, "cannot unseal");
@@ -268,10 +279,6 @@ async fn report(
         }
     } else {
         Action::await_change()
-    };
-    let status_message = match reason {
-        ErrorReason::Unseal => message.trim_start_matches("Failed to unseal: ").to_string(),
-        _ => message,
     };
     (Some(status_message), action)
 }

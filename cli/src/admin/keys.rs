@@ -7,8 +7,7 @@
 //! tells which keys are still needed.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -23,8 +22,9 @@ use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEF
 use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
-use super::{api_error, client, parse_duration, Scope};
+use super::{api_error, parse_duration, Scope};
 use crate::args::ClusterArgs;
+use crate::cluster::client;
 use crate::modes::block_on;
 use crate::output::{self, Format};
 
@@ -453,11 +453,7 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
             out.push('\n');
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush())
-        .context("cannot write to stdout")?;
+    output::Destination::Stdout.write(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -496,11 +492,7 @@ pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
             .map_err(|e| api_error(e, "create", "secrets", ctx.scope()))?;
         Ok((secret_name(&created), key, certificate, newest_before))
     })?;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(certificate.to_pem().replace("\r\n", "\n").as_bytes())
-        .and_then(|_| stdout.flush())
-        .context("cannot write to stdout")?;
+    output::Destination::Stdout.write(certificate.to_pem().as_bytes())?;
     eprintln!(
         "created key Secret {}/{name} ({}, valid until {}). A running controller seals with it as soon as it sees the Secret; \
          SealedSecrets sealed with older keys still open.",
@@ -542,30 +534,6 @@ fn backup_item(secret: &Secret) -> Result<Value> {
     Ok(value)
 }
 
-/// Replaces `path` atomically with a file only its owner can read.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kubeseal-backup-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict permissions in {}", dir.display()))?;
-    }
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
 pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
     if args.output.as_os_str() == "-" {
         bail!("backup writes private keys only to a file: give -o FILE");
@@ -601,7 +569,7 @@ pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
     };
     let mut out = String::new();
     output::render(&mut out, &list, format)?;
-    write_private(&args.output, out.as_bytes())?;
+    output::write_private(&args.output, out.as_bytes())?;
     println!(
         "backed up {count} key Secret{} from {} to {} (mode 0600: it holds private keys, keep it safe)",
         if count == 1 { "" } else { "s" },

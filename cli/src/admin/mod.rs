@@ -10,8 +10,7 @@ mod reencrypt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context as _, Result};
-use kube::Client;
+use anyhow::{anyhow, Result};
 
 use crate::args::ClusterArgs;
 
@@ -109,12 +108,6 @@ pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
         }
         AdminCommand::Reencrypt(a) => reencrypt::run(&a, cluster),
     }
-}
-
-/// A Kubernetes client from the cluster flags, as the rest of kubeseal builds it.
-async fn client(cluster: &ClusterArgs) -> Result<Client> {
-    let config = crate::cluster::client_config(cluster).await?;
-    Client::try_from(config).context("cannot build the Kubernetes client")
 }
 
 /// Where a request went, for error messages: a namespace or the whole cluster.

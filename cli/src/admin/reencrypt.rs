@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use sealed_secrets_api::SealedSecret;
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::args::ClusterArgs;
@@ -132,7 +133,7 @@ fn inspect(path: &Path) -> Result<Contents> {
         .into_iter()
         .enumerate()
         .map(|(i, doc)| {
-            let sealed: SealedSecret = serde_json::from_value(doc.clone())
+            let sealed = SealedSecret::deserialize(&doc)
                 .with_context(|| format!("document {} is not a valid SealedSecret", i + 1))?;
             Ok((doc, sealed))
         })
