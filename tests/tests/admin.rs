@@ -4,7 +4,7 @@
 //! ControllerProcess (on loopback) is enough; rotate's proof and `reencrypt`
 //! go through the service proxy, so they use ControllerInNode.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -74,6 +74,26 @@ fn start(cp: &ControlPlane, ns: &TestNamespace) -> ControllerProcess {
     ControllerProcess::start(cp, ControllerOptions::for_namespace(ns)).expect("controller starts")
 }
 
+/// A controller in a new namespace, and a temporary directory holding its
+/// certificate (the path returned last).
+fn setup(
+    prefix: &str,
+) -> (
+    &'static ControlPlane,
+    TestNamespace,
+    ControllerProcess,
+    tempfile::TempDir,
+    PathBuf,
+) {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, prefix).expect("namespace");
+    let controller = start(cp, &ns);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("cert.pem");
+    cert_of(&controller, &cert);
+    (cp, ns, controller, dir, cert)
+}
+
 /// `keys list -o json` for the test's controller, counting only `scan`.
 fn key_report(cp: &ControlPlane, ns: &str, scan: &str) -> Value {
     let out = admin(
@@ -138,13 +158,8 @@ fn kubeconfig_for(cp: &ControlPlane, ns: &TestNamespace, account: &str, dir: &Pa
 
 #[test]
 fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
-    let cp = ControlPlane::shared().expect("control plane");
-    let ns = TestNamespace::create(cp, "admin-list").expect("namespace");
+    let (cp, ns, controller, _dir, cert) = setup("admin-list");
     let other = TestNamespace::create(cp, "admin-list-other").expect("namespace");
-    let controller = start(cp, &ns);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cert = dir.path().join("cert.pem");
-    cert_of(&controller, &cert);
 
     for (name, value) in [("one", "1"), ("two", "2")] {
         ns.kubectl()
@@ -350,12 +365,7 @@ fn rotate_creates_a_key_the_running_controller_serves() {
 
 #[test]
 fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
-    let cp = ControlPlane::shared().expect("control plane");
-    let ns = TestNamespace::create(cp, "admin-backup").expect("namespace");
-    let controller = start(cp, &ns);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cert = dir.path().join("cert.pem");
-    cert_of(&controller, &cert);
+    let (cp, ns, controller, dir, cert) = setup("admin-backup");
     let sealed = seal(cp, &cert, ns.name(), "db", "hunter2", "yaml");
     ns.kubectl().apply(&sealed).expect("apply");
     let fp = wait_fingerprint(&ns, "db");
@@ -473,13 +483,8 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
 
 #[test]
 fn prune_dry_run_refusals_and_deletion() {
-    let cp = ControlPlane::shared().expect("control plane");
-    let ns = TestNamespace::create(cp, "admin-prune").expect("namespace");
+    let (cp, ns, controller, _dir, cert) = setup("admin-prune");
     let other = TestNamespace::create(cp, "admin-prune-other").expect("namespace");
-    let controller = start(cp, &ns);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cert = dir.path().join("cert.pem");
-    cert_of(&controller, &cert);
     let old_name = key_secret_names(&ns)[0].clone();
     ns.kubectl()
         .apply(&seal(cp, &cert, ns.name(), "a", "1", "yaml"))

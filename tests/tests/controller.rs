@@ -59,23 +59,21 @@ fn seal(cp: &ControlPlane, cert: &str, yaml: &str, extra: &[&str]) -> String {
     succeeded(&kubeseal(cp, &args, yaml).expect("kubeseal runs"))
 }
 
-/// Seals a one-item Secret with `cert`, applies it and waits until it is unsealed.
+/// Seals a Secret of `items` with `cert`, applies it and waits until it is
+/// unsealed (the last item holds its value).
 fn apply_and_wait(
     cp: &ControlPlane,
     ns: &TestNamespace,
     cert: &str,
     name: &str,
-    (key, value): (&str, &str),
+    items: &[(&str, &str)],
 ) {
     ns.kubectl()
-        .apply(&seal(
-            cp,
-            cert,
-            &secret_yaml(ns.name(), name, &[(key, value)]),
-            &[],
-        ))
+        .apply(&seal(cp, cert, &secret_yaml(ns.name(), name, items), &[]))
         .expect("apply");
-    wait_value(ns, name, key, value);
+    if let Some((key, value)) = items.last() {
+        wait_value(ns, name, key, value);
+    }
 }
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) {
@@ -124,18 +122,13 @@ fn events(ns: &TestNamespace, reason: &str) -> Vec<Value> {
 fn seal_apply_unseal_update_recreate_and_collect() {
     let (cp, ns, controller, dir) = setup("unseal");
     let cert = cert_file(&controller, &dir);
-    let sealed = seal(
+    apply_and_wait(
         cp,
+        &ns,
         &cert,
-        &secret_yaml(
-            ns.name(),
-            "db",
-            &[("username", "admin"), ("password", "hunter2")],
-        ),
-        &[],
+        "db",
+        &[("username", "admin"), ("password", "hunter2")],
     );
-    ns.kubectl().apply(&sealed).expect("apply");
-    wait_value(&ns, "db", "password", "hunter2");
 
     let secret = ns
         .kubectl()
@@ -175,18 +168,13 @@ fn seal_apply_unseal_update_recreate_and_collect() {
     assert_eq!(unsealed["message"], "SealedSecret unsealed successfully");
 
     // Update: a new value replaces the old one.
-    let sealed = seal(
+    apply_and_wait(
         cp,
+        &ns,
         &cert,
-        &secret_yaml(
-            ns.name(),
-            "db",
-            &[("username", "admin"), ("password", "changed")],
-        ),
-        &[],
+        "db",
+        &[("username", "admin"), ("password", "changed")],
     );
-    ns.kubectl().apply(&sealed).expect("apply update");
-    wait_value(&ns, "db", "password", "changed");
 
     // A deleted Secret comes back.
     ns.kubectl()
@@ -448,7 +436,7 @@ fn reference_kubeseal_output_unseals_here() {
 fn restart_keeps_keys_and_secrets_and_sigusr1_rotates() {
     let (cp, ns, controller, dir) = setup("restart");
     let cert = cert_file(&controller, &dir);
-    apply_and_wait(cp, &ns, &cert, "db", ("k", "v"));
+    apply_and_wait(cp, &ns, &cert, "db", &[("k", "v")]);
     let key_count = || {
         ns.kubectl()
             .get_json([
@@ -499,15 +487,15 @@ fn restart_keeps_keys_and_secrets_and_sigusr1_rotates() {
         "cert.pem serves the newest key"
     );
     // Old and new keys both unseal.
-    apply_and_wait(cp, &ns, &new_cert, "db2", ("k", "new"));
-    apply_and_wait(cp, &ns, &cert, "db3", ("k", "old"));
+    apply_and_wait(cp, &ns, &new_cert, "db2", &[("k", "new")]);
+    apply_and_wait(cp, &ns, &cert, "db3", &[("k", "old")]);
 }
 
 #[test]
 fn http_api_verify_rotate_limits_and_metrics() {
     let (cp, ns, controller, dir) = setup("httpapi");
     let cert = cert_file(&controller, &dir);
-    apply_and_wait(cp, &ns, &cert, "db", ("k", "v"));
+    apply_and_wait(cp, &ns, &cert, "db", &[("k", "v")]);
     let json = ns
         .kubectl()
         .run(["get", "sealedsecret", "db", "-o", "json"])
