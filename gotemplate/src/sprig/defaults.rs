@@ -1,0 +1,3 @@
+use crate::funcs::Func;
+
+pub(super) const FUNCS: &[Func] = &[];

@@ -1,0 +1,89 @@
+//! sprig v3.3.0's `GenericFuncMap` minus `env`, `expandenv` and
+//! `getHostByName` (the reference removes those: no environment, no network).
+//! A piped value arrives as the last argument (`{{ .x | replace "a" "b" }}`).
+
+use crate::fmt::format_value;
+use crate::funcs::{insert_all, FuncMap};
+use crate::value::{Heap, Value};
+
+// Strings, paths, regular expressions, URLs, encodings.
+mod encoding;
+mod paths;
+mod regex;
+mod strings;
+mod url;
+// Lists, dicts, defaults, reflection, numbers, semver.
+mod defaults;
+mod dicts;
+mod lists;
+mod numeric;
+mod reflect;
+mod semver;
+// Hashes, keys, certificates, random values, dates.
+mod crypto;
+mod date;
+mod random;
+
+/// Every function of the map, by name.
+pub fn functions() -> FuncMap {
+    let mut map = FuncMap::new();
+    for funcs in [
+        encoding::FUNCS,
+        paths::FUNCS,
+        regex::FUNCS,
+        strings::FUNCS,
+        url::FUNCS,
+        defaults::FUNCS,
+        dicts::FUNCS,
+        lists::FUNCS,
+        numeric::FUNCS,
+        reflect::FUNCS,
+        semver::FUNCS,
+        crypto::FUNCS,
+        date::FUNCS,
+        random::FUNCS,
+    ] {
+        insert_all(&mut map, funcs);
+    }
+    map
+}
+
+/// sprig's `strval`: strings as they are, anything else as `fmt`'s `%v`
+/// (which uses a type's `String()` method).
+#[allow(dead_code)] // used by the function modules
+pub(crate) fn strval(heap: &Heap, value: &Value) -> Vec<u8> {
+    format_value(heap, value)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Calling functions directly in unit tests.
+    use crate::funcs::{Budget, Env, FuncError};
+    use crate::value::{Heap, Value};
+
+    /// Calls sprig function `name` with arguments already of its parameter types.
+    pub fn call(name: &str, args: &[Value]) -> Result<Value, FuncError> {
+        let mut heap = Heap::default();
+        call_in(&mut heap, name, args)
+    }
+
+    pub fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, FuncError> {
+        let funcs = super::functions();
+        let f = funcs.get(name).unwrap_or_else(|| panic!("no function {name}"));
+        let mut budget = Budget::new(64 << 20, None);
+        let mut env = Env {
+            heap,
+            budget: &mut budget,
+        };
+        (f.call)(&mut env, args)
+    }
+
+    /// The `%v` text of a value.
+    pub fn text(heap: &Heap, value: &Value) -> String {
+        String::from_utf8_lossy(&crate::fmt::format_value(heap, value)).into_owned()
+    }
+
+    pub fn s(text: &str) -> Value {
+        Value::str(text)
+    }
+}

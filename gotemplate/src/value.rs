@@ -1,0 +1,275 @@
+//! Values as Go's reflection sees them inside a template: each carries its Go
+//! type, because printing, comparison and argument checks depend on it.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::rc::Rc;
+
+use crate::{Env, FuncError};
+
+/// A Go `string`: any bytes, not necessarily UTF-8 (decrypted values may be binary).
+pub type Bytes = Rc<[u8]>;
+
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// `reflect.Value{}`: a missing map key. An action prints it as `<no value>`.
+    Invalid,
+    /// A nil `interface{}` (the `nil` keyword, a nil element of a list or dict).
+    Nil,
+    Bool(bool),
+    /// Go `int`.
+    Int(i64),
+    Int64(i64),
+    /// Go `rune` (`int32`): character constants such as `'a'`.
+    Int32(i32),
+    /// Go `byte` (`uint8`): `index` of a string.
+    Uint8(u8),
+    Uint32(u32),
+    Uint64(u64),
+    Float64(f64),
+    String(Bytes),
+    /// A Go slice. Lists are values: functions return new ones.
+    List(Rc<List>),
+    /// A Go map. Maps are references (`set` changes the map every holder sees),
+    /// so they live in the render's [`Heap`].
+    Map(MapRef),
+    /// A struct or pointer with fields and methods: `time.Time`, `*semver.Version`, ...
+    Object(Rc<dyn Object>),
+}
+
+/// The element type of a slice or the value type of a map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem {
+    /// `interface {}`
+    Any,
+    String,
+    Int,
+    /// `[]uint8`, Go's `[]byte`
+    Uint8,
+}
+
+impl Elem {
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Elem::Any => "interface {}",
+            Elem::String => "string",
+            Elem::Int => "int",
+            Elem::Uint8 => "uint8",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct List {
+    pub elem: Elem,
+    pub items: Vec<Value>,
+}
+
+/// A handle to a map in the render's [`Heap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapRef(pub(crate) usize);
+
+#[derive(Clone, Debug)]
+pub struct GoMap {
+    /// `Elem::Any` is `map[string]interface {}`, `Elem::String` is `map[string]string`.
+    pub elem: Elem,
+    /// Keys in Go's string order (bytewise), as `range` and `fmt` visit them.
+    pub entries: BTreeMap<Bytes, Value>,
+}
+
+/// The maps of one render. Dropped with the render, so reference cycles made
+/// with `set` cannot leak.
+#[derive(Debug, Default)]
+pub struct Heap {
+    maps: Vec<GoMap>,
+}
+
+impl Heap {
+    pub fn alloc(&mut self, map: GoMap) -> Value {
+        self.maps.push(map);
+        Value::Map(MapRef(self.maps.len() - 1))
+    }
+    pub fn new_map(&mut self, elem: Elem) -> Value {
+        self.alloc(GoMap {
+            elem,
+            entries: BTreeMap::new(),
+        })
+    }
+    pub fn get(&self, map: MapRef) -> &GoMap {
+        &self.maps[map.0]
+    }
+    pub fn get_mut(&mut self, map: MapRef) -> &mut GoMap {
+        &mut self.maps[map.0]
+    }
+    pub fn len(&self) -> usize {
+        self.maps.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.maps.is_empty()
+    }
+}
+
+/// Go's `reflect.Kind` names, as `kindOf` prints them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Invalid,
+    Bool,
+    Int,
+    Int32,
+    Int64,
+    Uint8,
+    Uint32,
+    Uint64,
+    Float64,
+    String,
+    Slice,
+    Map,
+    Struct,
+    Ptr,
+    Interface,
+}
+
+impl Kind {
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Kind::Invalid => "invalid",
+            Kind::Bool => "bool",
+            Kind::Int => "int",
+            Kind::Int32 => "int32",
+            Kind::Int64 => "int64",
+            Kind::Uint8 => "uint8",
+            Kind::Uint32 => "uint32",
+            Kind::Uint64 => "uint64",
+            Kind::Float64 => "float64",
+            Kind::String => "string",
+            Kind::Slice => "slice",
+            Kind::Map => "map",
+            Kind::Struct => "struct",
+            Kind::Ptr => "ptr",
+            Kind::Interface => "interface",
+        }
+    }
+}
+
+/// A Go struct or pointer to one, with exported fields and methods.
+pub trait Object: Debug {
+    /// Go's type name, as `typeOf` prints it: `time.Time`, `*semver.Version`.
+    fn type_name(&self) -> &'static str;
+    fn kind(&self) -> Kind;
+    /// An exported field (`.Cert`), if the type has one by that name.
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    /// Calls an exported method (`.Major`, `.Format "2006"`); `None` if there
+    /// is no method of that name.
+    fn method(
+        &self,
+        _env: &mut Env<'_>,
+        _name: &str,
+        _args: &[Value],
+    ) -> Option<Result<Value, FuncError>> {
+        None
+    }
+    /// `fmt`'s `%v` (the `String()` method where the type has one).
+    fn format(&self, heap: &Heap) -> Vec<u8>;
+    /// For functions that take this concrete type (`genSignedCert`'s CA).
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// Go `==` on two values of this type (structs compare field by field).
+    fn equals(&self, other: &dyn Object) -> bool;
+}
+
+impl Value {
+    pub fn str(s: &str) -> Value {
+        Value::String(Rc::from(s.as_bytes()))
+    }
+    pub fn bytes(b: &[u8]) -> Value {
+        Value::String(Rc::from(b))
+    }
+    pub fn string(s: String) -> Value {
+        Value::String(Rc::from(s.into_bytes().into_boxed_slice()))
+    }
+    pub fn list(elem: Elem, items: Vec<Value>) -> Value {
+        Value::List(Rc::new(List { elem, items }))
+    }
+
+    /// Go's type name as `%T` and `typeOf` print it.
+    pub fn type_name(&self, heap: &Heap) -> String {
+        match self {
+            Value::Invalid | Value::Nil => "<nil>".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
+            Value::Int32(_) => "int32".into(),
+            Value::Uint8(_) => "uint8".into(),
+            Value::Uint32(_) => "uint32".into(),
+            Value::Uint64(_) => "uint64".into(),
+            Value::Float64(_) => "float64".into(),
+            Value::String(_) => "string".into(),
+            Value::List(l) => format!("[]{}", l.elem.go_name()),
+            Value::Map(m) => format!("map[string]{}", heap.get(*m).elem.go_name()),
+            Value::Object(o) => o.type_name().into(),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Invalid | Value::Nil => Kind::Invalid,
+            Value::Bool(_) => Kind::Bool,
+            Value::Int(_) => Kind::Int,
+            Value::Int64(_) => Kind::Int64,
+            Value::Int32(_) => Kind::Int32,
+            Value::Uint8(_) => Kind::Uint8,
+            Value::Uint32(_) => Kind::Uint32,
+            Value::Uint64(_) => Kind::Uint64,
+            Value::Float64(_) => Kind::Float64,
+            Value::String(_) => Kind::String,
+            Value::List(_) => Kind::Slice,
+            Value::Map(_) => Kind::Map,
+            Value::Object(o) => o.kind(),
+        }
+    }
+
+    /// Go template truthiness: false, 0, nil, and empty strings, slices and maps are false.
+    pub fn is_true(&self, heap: &Heap) -> bool {
+        match self {
+            Value::Invalid | Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Int32(i) => *i != 0,
+            Value::Uint8(i) => *i != 0,
+            Value::Uint32(i) => *i != 0,
+            Value::Uint64(i) => *i != 0,
+            Value::Float64(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::List(l) => !l.items.is_empty(),
+            Value::Map(m) => !heap.get(*m).entries.is_empty(),
+            Value::Object(_) => true,
+        }
+    }
+
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Signed integers of any Go size.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            Value::Int32(i) => Some(i64::from(*i)),
+            _ => None,
+        }
+    }
+
+    /// Unsigned integers of any Go size.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Uint8(i) => Some(u64::from(*i)),
+            Value::Uint32(i) => Some(u64::from(*i)),
+            Value::Uint64(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
