@@ -44,3 +44,11 @@ pub fn sprintf(heap: &Heap, format: &[u8], args: &[Value]) -> Vec<u8> {
     out.extend(sprint(heap, args));
     out
 }
+
+/// `strconv.Quote`: a double-quoted Go string literal (what `%q` prints for a string).
+pub fn go_quote(s: &[u8]) -> Vec<u8> {
+    let mut out = vec![b'"'];
+    out.extend(String::from_utf8_lossy(s).escape_default().to_string().bytes());
+    out.push(b'"');
+    out
+}
