@@ -54,6 +54,8 @@ pub enum Type {
     Time,
     /// sprig's `certificate` struct
     Certificate,
+    /// `reflect.Value`: text/template's own functions take values as they are.
+    Value,
 }
 
 impl Type {
@@ -70,9 +72,9 @@ impl Type {
             Type::List => "[]interface {}",
             Type::Time => "time.Time",
             Type::Certificate => "sprig.certificate",
+            Type::Value => "reflect.Value",
         }
     }
-
 }
 
 pub type Native = fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError>;

@@ -2,13 +2,26 @@
 //! Sealed Secrets controller renders `spec.template.data`: the same output
 //! byte for byte, but bounded in time, memory and depth, and with error texts
 //! that never hold a value from the data.
+//!
+//! Modules follow Go's layout: `parse` (lexer and parser), `exec` (the
+//! executor), `builtins` (text/template's own functions), `fmt` (Go's
+//! printing), `sprig` (the function map).
 
+mod builtins;
+pub mod escape;
+mod exec;
 pub mod fmt;
 mod funcs;
+mod parse;
 pub mod sprig;
 pub mod value;
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Instant;
+
 pub use funcs::{Budget, Env, Func, FuncError, FuncMap, Native, Type};
+pub use parse::ParseError;
 pub use value::{Bytes, Elem, GoMap, Heap, Kind, List, MapRef, Object, Value};
 
 /// A bound of a render that was reached.
@@ -22,4 +35,101 @@ pub enum Limit {
     Output,
     #[error("templates nested deeper than the limit")]
     Depth,
+}
+
+/// Why a template did not render. Texts hold template text and Go's reason,
+/// never a value from the data.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("{0}")]
+    Exec(String),
+    #[error("{0}")]
+    Limit(Limit),
+}
+
+/// Bounds of one render.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Bytes of output.
+    pub max_output: usize,
+    /// Bytes that values made by functions may take, all together.
+    pub max_memory: usize,
+    /// Nested `{{template}}` calls (Go allows 100000; a recursive template
+    /// fails either way, ours sooner and with less memory).
+    pub max_depth: usize,
+    pub deadline: Option<Instant>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // A Secret holds at most 1 MiB.
+            max_output: 1 << 20,
+            max_memory: 16 << 20,
+            max_depth: 1000,
+            deadline: None,
+        }
+    }
+}
+
+/// sprig's function map, built once.
+pub fn sprig_functions() -> &'static FuncMap {
+    static FUNCS: OnceLock<FuncMap> = OnceLock::new();
+    FUNCS.get_or_init(sprig::functions)
+}
+
+/// A parsed template: `template.New(name).Funcs(sprig).Parse(text)`.
+#[derive(Debug)]
+pub struct Template {
+    name: String,
+    text: String,
+    trees: parse::Trees,
+}
+
+impl Template {
+    /// Parses `text` as template `name` with sprig's functions.
+    pub fn parse(name: &str, text: &str) -> Result<Template, Error> {
+        let trees = parse::parse(name, text, sprig_functions())?;
+        Ok(Template {
+            name: name.to_string(),
+            text: text.to_string(),
+            trees,
+        })
+    }
+
+    /// Executes with a `map[string]string` as dot, as Sealed Secrets does.
+    pub fn execute_strings(
+        &self,
+        data: &BTreeMap<String, Vec<u8>>,
+        limits: &Limits,
+    ) -> Result<Vec<u8>, Error> {
+        self.execute_with(limits, |heap| {
+            let map = heap.new_map(Elem::String);
+            if let Value::Map(m) = map {
+                let entries = &mut heap.get_mut(m).entries;
+                for (k, v) in data {
+                    entries.insert(k.as_bytes().into(), Value::bytes(v));
+                }
+            }
+            map
+        })
+    }
+
+    /// Executes with the dot that `make_dot` builds in the render's heap.
+    pub fn execute_with(
+        &self,
+        limits: &Limits,
+        make_dot: impl FnOnce(&mut Heap) -> Value,
+    ) -> Result<Vec<u8>, Error> {
+        exec::execute(
+            &self.name,
+            &self.text,
+            &self.trees,
+            sprig_functions(),
+            limits,
+            make_dot,
+        )
+    }
 }

@@ -1,0 +1,277 @@
+//! Go literals: `strconv.Unquote` for strings and characters, and Go's rules
+//! for numeric constants (`ParseInt`/`ParseUint` with base 0, `ParseFloat`).
+
+use super::lex::ItemKind;
+use super::node::Number;
+
+/// `strconv.Unquote`: the bytes of a quoted Go string, raw string or character.
+pub fn unquote(quoted: &str) -> Option<Vec<u8>> {
+    let bytes = quoted.as_bytes();
+    if bytes.len() < 2 {
+        return None;
+    }
+    let (open, close) = (bytes[0], bytes[bytes.len() - 1]);
+    if open != close {
+        return None;
+    }
+    let body = &quoted[1..quoted.len() - 1];
+    match open {
+        b'`' => {
+            if body.contains('`') {
+                return None;
+            }
+            Some(body.replace('\r', "").into_bytes())
+        }
+        b'"' | b'\'' => {
+            let mut out = Vec::new();
+            let mut chars = body.chars().peekable();
+            let mut count = 0;
+            while let Some(c) = chars.next() {
+                count += 1;
+                if c == open as char || c == '\n' {
+                    return None;
+                }
+                if c != '\\' {
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+                let e = chars.next()?;
+                match e {
+                    'a' => out.push(7),
+                    'b' => out.push(8),
+                    'f' => out.push(12),
+                    'n' => out.push(b'\n'),
+                    'r' => out.push(b'\r'),
+                    't' => out.push(b'\t'),
+                    'v' => out.push(11),
+                    '\\' => out.push(b'\\'),
+                    '\'' if open == b'\'' => out.push(b'\''),
+                    '"' if open == b'"' => out.push(b'"'),
+                    'x' | 'u' | 'U' => {
+                        let n = match e {
+                            'x' => 2,
+                            'u' => 4,
+                            _ => 8,
+                        };
+                        let mut v: u32 = 0;
+                        for _ in 0..n {
+                            v = v * 16 + chars.next()?.to_digit(16)?;
+                        }
+                        if e == 'x' {
+                            if open == b'\'' {
+                                // A character constant holds a rune, not a byte.
+                                push_rune(&mut out, v)?;
+                            } else {
+                                out.push(v as u8);
+                            }
+                        } else {
+                            push_rune(&mut out, v)?;
+                        }
+                    }
+                    '0'..='7' => {
+                        let mut v = e.to_digit(8)?;
+                        for _ in 0..2 {
+                            v = v * 8 + chars.next()?.to_digit(8)?;
+                        }
+                        if v > 255 {
+                            return None;
+                        }
+                        if open == b'\'' {
+                            push_rune(&mut out, v)?;
+                        } else {
+                            out.push(v as u8);
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            if open == b'\'' && count != 1 {
+                return None;
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+fn push_rune(out: &mut Vec<u8>, v: u32) -> Option<()> {
+    let c = char::from_u32(v)?;
+    let mut buf = [0; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    Some(())
+}
+
+/// Go's `NumberNode` for a number, character or complex constant.
+pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
+    let mut n = Number {
+        text: text.to_string(),
+        int: None,
+        uint: None,
+        float: None,
+    };
+    match kind {
+        ItemKind::CharConstant => {
+            let bytes = unquote(text).ok_or_else(|| "invalid syntax".to_string())?;
+            let s = String::from_utf8(bytes).map_err(|_| "invalid syntax".to_string())?;
+            let mut chars = s.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return Err(format!("malformed character constant: {text}"));
+            };
+            n.int = Some(i64::from(u32::from(c)));
+            n.uint = Some(u64::from(u32::from(c)));
+            n.float = Some(f64::from(u32::from(c)));
+            return Ok(n);
+        }
+        ItemKind::Complex => return Err("complex constants are not supported".into()),
+        _ => {}
+    }
+    if text.ends_with('i') {
+        return Err("complex constants are not supported".into());
+    }
+    n.uint = parse_uint(text);
+    n.int = parse_int(text);
+    if n.int == Some(0) {
+        n.uint = Some(0);
+    }
+    if let Some(i) = n.int {
+        n.float = Some(i as f64);
+    } else if let Some(u) = n.uint {
+        n.float = Some(u as f64);
+    } else if let Some(f) = parse_float(text) {
+        if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+            return Err(format!("integer overflow: {text:?}"));
+        }
+        n.float = Some(f);
+        if f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 {
+            n.int = Some(f as i64);
+        }
+        if f.fract() == 0.0 && (0.0..1.8446744073709552e19).contains(&f) {
+            n.uint = Some(f as u64);
+        }
+    }
+    if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
+        return Err(format!("illegal number syntax: {text:?}"));
+    }
+    Ok(n)
+}
+
+/// Digits and base of an integer literal in Go syntax (base 0 of `ParseUint`).
+fn split_base(text: &str) -> Option<(&str, u32)> {
+    let lower = text.to_ascii_lowercase();
+    let (digits, base) = if lower.starts_with("0x") {
+        (&text[2..], 16)
+    } else if lower.starts_with("0o") {
+        (&text[2..], 8)
+    } else if lower.starts_with("0b") {
+        (&text[2..], 2)
+    } else if text.len() > 1 && text.starts_with('0') {
+        (&text[1..], 8)
+    } else {
+        (text, 10)
+    };
+    let prefixed = base != 10;
+    // Underscores only between digits, or right after a base prefix.
+    let b = digits.as_bytes();
+    if b.is_empty() && !(base == 8 && text.len() > 1 && !lower.starts_with("0o")) {
+        return None;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_' {
+            let before_ok = if i == 0 { prefixed } else { b[i - 1] != b'_' };
+            let after_ok = i + 1 < b.len() && b[i + 1] != b'_';
+            if !before_ok || !after_ok {
+                return None;
+            }
+        }
+    }
+    Some((digits, base))
+}
+
+pub fn parse_uint(text: &str) -> Option<u64> {
+    let (digits, base) = split_base(text)?;
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    if clean.is_empty() {
+        return Some(0);
+    }
+    if !clean.chars().all(|c| c.is_digit(base)) {
+        return None;
+    }
+    u64::from_str_radix(&clean, base).ok()
+}
+
+pub fn parse_int(text: &str) -> Option<i64> {
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let u = parse_uint(rest)?;
+    if negative {
+        if u <= 1 << 63 {
+            Some((u as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(u).ok()
+    }
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    let lower = text.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if unsigned.starts_with("0x") {
+        return None; // hexadecimal floats: rare in templates, refused
+    }
+    if text.contains('_') {
+        let b = text.as_bytes();
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'_'
+                && !(i > 0
+                    && b[i - 1].is_ascii_digit()
+                    && i + 1 < b.len()
+                    && b[i + 1].is_ascii_digit())
+            {
+                return None;
+            }
+        }
+    }
+    let clean: String = text.chars().filter(|c| *c != '_').collect();
+    if clean.starts_with('.') && clean.len() == 1 {
+        return None;
+    }
+    clean
+        .parse::<f64>()
+        .ok()
+        .filter(|_| !clean.contains("inf") && !clean.contains("nan") && !clean.contains("Inf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_follow_go_base_prefixes() {
+        assert_eq!(parse_int("0x1F"), Some(31));
+        assert_eq!(parse_int("017"), Some(15));
+        assert_eq!(parse_int("0o17"), Some(15));
+        assert_eq!(parse_int("0b101"), Some(5));
+        assert_eq!(parse_int("1_000"), Some(1000));
+        assert_eq!(parse_int("-42"), Some(-42));
+        assert_eq!(parse_int("08"), None);
+        assert_eq!(parse_int("1__0"), None);
+        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(parse_uint("9223372036854775808"), Some(1 << 63));
+    }
+
+    #[test]
+    fn strings_unquote_like_go() {
+        assert_eq!(unquote(r#""a\tb\x41\u00e9""#).unwrap(), "a\tbAé".as_bytes());
+        assert_eq!(unquote(r#""\xff""#).unwrap(), vec![0xff]);
+        assert_eq!(unquote("`a\\n`").unwrap(), b"a\\n");
+        assert!(unquote(r#""\q""#).is_none());
+        assert_eq!(unquote("'a'").unwrap(), b"a");
+        assert!(unquote("'ab'").is_none());
+    }
+}
