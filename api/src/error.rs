@@ -34,6 +34,8 @@ pub enum Error {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ItemErrors {
     by_key: BTreeMap<String, String>,
+    /// Templates that did not render: the key and Go's reason (no values).
+    templates: BTreeMap<String, String>,
 }
 
 impl ItemErrors {
@@ -41,8 +43,13 @@ impl ItemErrors {
         self.by_key.insert(key.to_string(), message.to_string());
     }
 
+    /// A template of `key` failed; the key itself is not to blame.
+    pub fn push_template(&mut self, key: &str, message: impl fmt::Display) {
+        self.templates.insert(key.to_string(), message.to_string());
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.by_key.is_empty() && self.templates.is_empty()
     }
 
     /// Failed keys and why, in key order.
@@ -60,6 +67,11 @@ impl fmt::Display for ItemErrors {
         let parts: Vec<String> = grouped
             .into_iter()
             .map(|(message, keys)| format!("{}: {message}", keys.join(", ")))
+            .chain(
+                self.templates
+                    .iter()
+                    .map(|(key, message)| format!("template of key {key}: {message}")),
+            )
             .collect();
         f.write_str(&parts.join("; "))
     }

@@ -5,7 +5,6 @@ mod error;
 pub mod keys;
 mod reencrypt;
 mod seal;
-mod sprig;
 mod template;
 mod types;
 mod unseal;
@@ -13,7 +12,7 @@ mod unseal;
 pub use error::{Error, ItemErrors};
 pub use reencrypt::{reencrypt, verify};
 pub use seal::{seal_secret, SealOptions};
-pub use template::{GoTemplates, TemplateEngine};
+pub use template::{GoTemplates, TemplateEngine, TEMPLATES};
 pub use types::*;
 pub use unseal::{unseal, UnsealOptions, Unsealed};
 

@@ -78,9 +78,11 @@ pub struct SecretTemplateSpec {
     /// Immutable, if set to true, ensures that data stored in the Secret cannot be updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
-    /// Keys that should be templated using decrypted data.
+    /// Keys that should be templated using decrypted data. A `null` value
+    /// leaves that key out of the Secret (reference v0.40).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<BTreeMap<String, String>>,
+    #[schemars(schema_with = "crate::types::template_data_schema")]
+    pub data: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// The most recently observed status of the SealedSecret.
@@ -227,6 +229,15 @@ fn template_metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Sche
             "namespace": {"type": "string"}
         },
         "x-kubernetes-preserve-unknown-fields": true
+    })
+}
+
+fn template_data_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Keys that should be templated using decrypted data.",
+        "nullable": true,
+        "type": "object",
+        "additionalProperties": {"type": "string"}
     })
 }
 

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
@@ -99,31 +100,21 @@ fn unseal_items(
     let template = &sealed.spec.template;
     let mut errors = ItemErrors::default();
     let mut data = BTreeMap::new();
-    let mut context = BTreeMap::new();
+    let mut context: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut preferred = options.preferred_key.cloned();
 
     for (key, value) in &sealed.spec.encrypted_data {
         match open_item(keys, value, label, preferred.as_ref()) {
             Ok(opened) => {
                 preferred = Some(opened.fingerprint.clone());
-                context.insert(
-                    key.clone(),
-                    String::from_utf8_lossy(&opened.plaintext).into_owned(),
-                );
+                context.insert(key.clone(), opened.plaintext.to_vec());
                 data.insert(key.clone(), ByteString(opened.plaintext.to_vec()));
             }
             Err(e) => errors.push(key, e),
         }
     }
     if errors.is_empty() {
-        for (key, text) in template.data.iter().flatten() {
-            match options.templates.render(key, text, &context) {
-                Ok(rendered) => {
-                    data.insert(key.clone(), ByteString(rendered.into_bytes()));
-                }
-                Err(e) => errors.push(key, e),
-            }
-        }
+        render_templates(sealed, options, &mut context, &mut data, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors.into());
@@ -142,4 +133,41 @@ fn unseal_items(
         preferred
     };
     Ok((secret, used))
+}
+
+/// Renders `spec.template.data` as the reference v0.40 does: plain template
+/// values are in the context too, an encrypted value wins over a template of
+/// the same key (in the context and in the Secret), and `null` removes a key.
+fn render_templates(
+    sealed: &SealedSecret,
+    options: &UnsealOptions<'_>,
+    context: &mut BTreeMap<String, Vec<u8>>,
+    data: &mut BTreeMap<String, ByteString>,
+    errors: &mut ItemErrors,
+) {
+    let Some(templates) = &sealed.spec.template.data else {
+        return;
+    };
+    for (key, text) in templates {
+        if let Some(text) = text {
+            context
+                .entry(key.clone())
+                .or_insert_with(|| text.as_bytes().to_vec());
+        }
+    }
+    let deadline = Instant::now() + options.templates.time_limit();
+    for (key, text) in templates {
+        let Some(text) = text else {
+            data.remove(key);
+            continue;
+        };
+        match options.templates.render(key, text, context, deadline) {
+            Ok(rendered) => {
+                if !sealed.spec.encrypted_data.contains_key(key) {
+                    data.insert(key.clone(), ByteString(rendered));
+                }
+            }
+            Err(reason) => errors.push_template(key, reason),
+        }
+    }
 }

@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
 use sealed_secrets_api::crypto::{Certificate, KeyRing, PrivateKey, Scope};
 use sealed_secrets_api::{
-    seal_secret, unseal, Error, GoTemplates, SealOptions, SealedSecret, UnsealOptions,
+    seal_secret, unseal, Error, SealOptions, SealedSecret, UnsealOptions,
     SCOPE_CLUSTER_WIDE_ANNOTATION, SCOPE_NAMESPACE_WIDE_ANNOTATION,
     SKIP_SET_OWNER_REFERENCES_ANNOTATION,
 };
@@ -28,7 +28,7 @@ fn ring() -> KeyRing {
 fn options() -> UnsealOptions<'static> {
     UnsealOptions {
         accept_deprecated_v1_data: true,
-        templates: &GoTemplates,
+        templates: &sealed_secrets_api::TEMPLATES,
         preferred_key: None,
     }
 }
@@ -343,7 +343,7 @@ fn template_data_renders_with_decrypted_values() {
     .unwrap();
     sealed.spec.template.data = Some(BTreeMap::from([(
         "url".to_string(),
-        "postgres://{{ .user }}:{{ .pass }}@db".to_string(),
+        Some("postgres://{{ .user }}:{{ .pass }}@db".to_string()),
     )]));
     let out = unseal(&sealed, &ring(), &options()).unwrap().secret;
     assert_eq!(
@@ -353,12 +353,69 @@ fn template_data_renders_with_decrypted_values() {
 
     sealed.spec.template.data = Some(BTreeMap::from([(
         "bad".to_string(),
-        "{{ .user ".to_string(),
+        Some("{{ .user ".to_string()),
     )]));
     let err = unseal(&sealed, &ring(), &options())
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("bad: template"), "{err}");
+    assert_eq!(err, "template of key bad: template: bad:1: unclosed action");
+}
+
+#[test]
+fn template_data_follows_reference_v0_40_rules() {
+    let mut sealed = seal(
+        "metadata: {name: a, namespace: b}\nstringData: {user: admin, pass: pw, gone: x}\n",
+        &SealOptions::default(),
+    )
+    .unwrap();
+    sealed.spec.template.data = Some(BTreeMap::from([
+        // A plain sibling is in the context of the other templates.
+        ("host".to_string(), Some("db.local".to_string())),
+        (
+            "url".to_string(),
+            Some("{{ .user }}@{{ .host }}".to_string()),
+        ),
+        // An encrypted value wins over a template of the same key, in the
+        // context and in the Secret.
+        ("user".to_string(), Some("shadow".to_string())),
+        // null removes the key from the Secret.
+        ("gone".to_string(), None),
+    ]));
+    let data = unseal(&sealed, &ring(), &options())
+        .unwrap()
+        .secret
+        .data
+        .unwrap();
+    assert_eq!(data["url"], ByteString(b"admin@db.local".to_vec()));
+    assert_eq!(data["user"], ByteString(b"admin".to_vec()));
+    assert_eq!(data["host"], ByteString(b"db.local".to_vec()));
+    assert!(!data.contains_key("gone"));
+    assert_eq!(data["pass"], ByteString(b"pw".to_vec()));
+
+    // The JSON form: `null` parses and survives a round trip.
+    let json = serde_json::to_string(&sealed).unwrap();
+    assert!(json.contains(r#""gone":null"#), "{json}");
+    let back: SealedSecret = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.spec, sealed.spec);
+}
+
+#[test]
+fn binary_values_reach_templates_as_bytes() {
+    let mut sealed = seal(
+        "metadata: {name: a, namespace: b}\ndata: {bin: /wD+}\n",
+        &SealOptions::default(),
+    )
+    .unwrap();
+    sealed.spec.template.data = Some(BTreeMap::from([(
+        "copy".to_string(),
+        Some("{{ .bin }}".to_string()),
+    )]));
+    let data = unseal(&sealed, &ring(), &options())
+        .unwrap()
+        .secret
+        .data
+        .unwrap();
+    assert_eq!(data["copy"], ByteString(vec![0xff, 0x00, 0xfe]));
 }
 
 #[test]
@@ -438,7 +495,10 @@ fn reencrypt_moves_every_item_to_the_new_key_without_rendering_templates() {
         )
         .unwrap(),
     );
-    sealed.spec.template.data = Some(BTreeMap::from([("t".to_string(), "{{ .k }}".to_string())]));
+    sealed.spec.template.data = Some(BTreeMap::from([(
+        "t".to_string(),
+        Some("{{ .k }}".to_string()),
+    )]));
     let both = KeyRing::new(vec![new.clone(), old.clone()]);
     sealed_secrets_api::verify(&sealed, &both).unwrap();
 

@@ -8,9 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use sealed_secrets_api::crypto::{seal, PublicKey, Scope};
-use sealed_secrets_api::{
-    seal_secret, unseal, GoTemplates, SealOptions, SealedSecret, UnsealOptions,
-};
+use sealed_secrets_api::{seal_secret, unseal, SealOptions, SealedSecret, UnsealOptions};
 
 use crate::args::Args;
 use crate::cluster::{Controller, Verdict};
@@ -367,7 +365,7 @@ impl Run {
         let sealed = self.sealed_input()?;
         let options = UnsealOptions {
             accept_deprecated_v1_data: false,
-            templates: &GoTemplates,
+            templates: &sealed_secrets_api::TEMPLATES,
             preferred_key: None,
         };
         let mut out = String::new();

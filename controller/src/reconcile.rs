@@ -11,7 +11,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Client, Resource as _, ResourceExt as _};
 use sealed_secrets_api::crypto::Fingerprint;
-use sealed_secrets_api::{unseal, GoTemplates, SealedSecret, UnsealOptions};
+use sealed_secrets_api::{unseal, SealedSecret, UnsealOptions};
 
 use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
@@ -177,7 +177,7 @@ async fn sync_secret(
     let unsealed = tokio::task::spawn_blocking(move || {
         let options = UnsealOptions {
             accept_deprecated_v1_data: accept_v1,
-            templates: &GoTemplates,
+            templates: &sealed_secrets_api::TEMPLATES,
             preferred_key: preferred.as_ref(),
         };
         unseal(&input, keys.ring(), &options)
