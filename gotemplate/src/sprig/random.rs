@@ -91,3 +91,76 @@ fn shuffle(env: &mut Env<'_>, args: &[Value]) -> Res {
     runes.shuffle(&mut rand::rng());
     new_string(env, from_runes(&runes))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::funcs::{Budget, Env, FuncError};
+    use crate::sprig::testing::{call, s};
+    use crate::value::{Heap, Value};
+
+    fn text(name: &str, args: &[Value]) -> Vec<u8> {
+        call(name, args).unwrap().as_bytes().unwrap().to_vec()
+    }
+
+    #[test]
+    fn lengths_and_alphabets() {
+        type Class = fn(&u8) -> bool;
+        let classes: [(&str, Class); 4] = [
+            ("randAlphaNum", u8::is_ascii_alphanumeric),
+            ("randAlpha", u8::is_ascii_alphabetic),
+            ("randNumeric", u8::is_ascii_digit),
+            ("randAscii", |b| (b' '..=b'~').contains(b)),
+        ];
+        for (name, class) in classes {
+            for n in [-5, 0, 1, 100] {
+                let out = text(name, &[Value::Int(n)]);
+                assert_eq!(out.len() as i64, n.max(0), "{name} {n}");
+                assert!(out.iter().all(class), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn uniform_over_the_alphabet() {
+        let out = text("randNumeric", &[Value::Int(100_000)]);
+        for d in b'0'..=b'9' {
+            let n = out.iter().filter(|&&b| b == d).count();
+            assert!((9_000..11_000).contains(&n), "{} {n}", d as char);
+        }
+        let out = text("randAscii", &[Value::Int(95_000)]);
+        assert!(out.contains(&b' ') && out.contains(&b'~'));
+        let out = text("randAlphaNum", &[Value::Int(62_000)]);
+        for c in [b'0', b'9', b'A', b'Z', b'a', b'z'] {
+            let n = out.iter().filter(|&&b| b == c).count();
+            assert!((700..1300).contains(&n), "{} {n}", c as char);
+        }
+    }
+
+    #[test]
+    fn huge_counts_hit_the_memory_limit() {
+        let mut heap = Heap::default();
+        let mut budget = Budget::new(1 << 20, None);
+        let mut env = Env {
+            heap: &mut heap,
+            budget: &mut budget,
+        };
+        let got = super::rand_alpha(&mut env, &[Value::Int(1_000_000_000)]);
+        assert_eq!(got.map(|_| ()), Err(FuncError::Limit(crate::Limit::Memory)));
+    }
+
+    #[test]
+    fn shuffle_keeps_the_runes() {
+        assert_eq!(text("shuffle", &[s("")]), b"");
+        let out = String::from_utf8(text("shuffle", &[s("aé€😀b")])).unwrap();
+        let mut got: Vec<char> = out.chars().collect();
+        got.sort_unstable();
+        assert_eq!(got, vec!['a', 'b', 'é', '€', '😀']);
+        // Invalid bytes are runes U+FFFD, as `[]rune(s)` makes them.
+        assert_eq!(
+            text("shuffle", &[Value::bytes(b"\xff")]),
+            "\u{FFFD}".as_bytes()
+        );
+        let long = "abcdefghijklmnopqrstuvwxyz".repeat(4);
+        assert_ne!(text("shuffle", &[s(&long)]), long.as_bytes());
+    }
+}

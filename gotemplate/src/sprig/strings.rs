@@ -368,3 +368,212 @@ fn plural(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let chosen = if int_arg(args, 2)? == 1 { one } else { many };
     Ok(Value::String(chosen.clone()))
 }
+
+/// Table-driven checks against results taken from Go (sprig v3.3.0, Go 1.26).
+#[cfg(test)]
+pub(super) mod check {
+    use crate::funcs::FuncError;
+    use crate::sprig::testing::call;
+    use crate::value::Value;
+
+    pub type Want = Result<&'static [u8], &'static str>;
+
+    pub fn b(bytes: &[u8]) -> Value {
+        Value::bytes(bytes)
+    }
+    pub fn i(n: i64) -> Value {
+        Value::Int(n)
+    }
+    pub fn ok(bytes: &'static [u8]) -> Want {
+        Ok(bytes)
+    }
+    pub fn err(reason: &'static str) -> Want {
+        Err(reason)
+    }
+
+    /// Calls each function; string and bool results compare as Go prints them.
+    pub fn run(cases: Vec<(&str, Vec<Value>, Want)>) {
+        for (name, args, want) in cases {
+            let got = match call(name, &args) {
+                Ok(Value::String(s)) => Ok(s.to_vec()),
+                Ok(Value::Bool(x)) => Ok(x.to_string().into_bytes()),
+                Ok(other) => panic!("{name}: unexpected result {other:?}"),
+                Err(FuncError::Reason(r)) => Err(r.into_owned()),
+                Err(e) => panic!("{name}: unexpected error {e:?}"),
+            };
+            let want = want.map(<[u8]>::to_vec).map_err(str::to_owned);
+            assert_eq!(got, want, "{name} {args:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check::{b, err, i, ok, run};
+    use crate::funcs::{Budget, Env, FuncError};
+    use crate::value::{Heap, Value};
+    use crate::Limit;
+
+    #[test]
+    fn matches_go() {
+        run(vec![
+            ("hello", vec![], ok(b"Hello!")),
+            ("trunc", vec![i(3), b(b"hello")], ok(b"hel")),
+            ("trunc", vec![i(-3), b(b"hello")], ok(b"llo")),
+            ("trunc", vec![i(10), b(b"hello")], ok(b"hello")),
+            ("trunc", vec![i(-10), b(b"hello")], ok(b"hello")),
+            ("trunc", vec![i(0), b(b"hello")], ok(b"")),
+            ("trunc", vec![i(-5), b(b"hello")], ok(b"hello")),
+            ("trunc", vec![i(2), b(b"h\xc3\xa9llo")], ok(b"h\xc3")),
+            ("trim", vec![b(b"  \x09 hi \n ")], ok(b"hi")),
+            (
+                "trim",
+                vec![b(b"\xc2\xa0\xe3\x80\x80x\xe2\x80\x8b \xc2\x85")],
+                ok(b"x\xe2\x80\x8b"),
+            ),
+            ("trim", vec![b(b"\xff  ")], ok(b"\xff")),
+            ("trim", vec![b(b" \x85x\x85 ")], ok(b"\x85x\x85")),
+            ("trim", vec![b(b"")], ok(b"")),
+            ("substr", vec![i(1), i(3), b(b"hello")], ok(b"el")),
+            ("substr", vec![i(-1), i(3), b(b"hello")], ok(b"hel")),
+            ("substr", vec![i(2), i(-1), b(b"hello")], ok(b"llo")),
+            ("substr", vec![i(2), i(99), b(b"hello")], ok(b"llo")),
+            (
+                "substr",
+                vec![i(6), i(99), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            (
+                "substr",
+                vec![i(-1), i(9), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            (
+                "substr",
+                vec![i(3), i(1), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            (
+                "substr",
+                vec![i(-1), i(-1), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            ("repeat", vec![i(3), b(b"ab")], ok(b"ababab")),
+            ("repeat", vec![i(0), b(b"ab")], ok(b"")),
+            (
+                "repeat",
+                vec![i(-1), b(b"ab")],
+                err("strings: negative Repeat count"),
+            ),
+            ("repeat", vec![i(1), b(b"ab")], ok(b"ab")),
+            (
+                "repeat",
+                vec![i(-1), b(b"")],
+                err("strings: negative Repeat count"),
+            ),
+            ("repeat", vec![i(0), b(b"x")], ok(b"")),
+            (
+                "repeat",
+                vec![i(9223372036854775807), b(b"ab")],
+                err("strings: Repeat output length overflow"),
+            ),
+            ("repeat", vec![i(9223372036854775807), b(b"")], ok(b"")),
+            ("trimAll", vec![b(b"$"), b(b"$$5.00$")], ok(b"5.00")),
+            ("trimall", vec![b(b"ab"), b(b"abcba")], ok(b"c")),
+            ("trimAll", vec![b(b""), b(b"aa")], ok(b"aa")),
+            (
+                "trimAll",
+                vec![b(b"\xc3\xa9"), b(b"\xc3\xa9\xc3\xa9x\xc3\xa9\xc3\xa9")],
+                ok(b"x"),
+            ),
+            (
+                "trimAll",
+                vec![b(b"\xc3\xa9a"), b(b"a\xffxa\xc3\xa9")],
+                ok(b"\xffx"),
+            ),
+            (
+                "trimAll",
+                vec![b(b"\xff"), b(b"\xfex\xef\xbf\xbd")],
+                ok(b"x"),
+            ),
+            (
+                "trimAll",
+                vec![b(b"a\xef\xbf\xbd"), b(b"\xfe\xc3x\xfe")],
+                ok(b"x"),
+            ),
+            ("trimAll", vec![b(b"abc"), b(b"\xffa")], ok(b"\xff")),
+            ("trimSuffix", vec![b(b"-"), b(b"hello-")], ok(b"hello")),
+            ("trimSuffix", vec![b(b"x"), b(b"hello")], ok(b"hello")),
+            ("trimPrefix", vec![b(b"-"), b(b"-hello")], ok(b"hello")),
+            ("trimPrefix", vec![b(b""), b(b"hello")], ok(b"hello")),
+            ("contains", vec![b(b"cat"), b(b"catch")], ok(b"true")),
+            ("contains", vec![b(b""), b(b"")], ok(b"true")),
+            ("contains", vec![b(b"dog"), b(b"catch")], ok(b"false")),
+            ("hasPrefix", vec![b(b"ca"), b(b"cat")], ok(b"true")),
+            ("hasPrefix", vec![b(b"at"), b(b"cat")], ok(b"false")),
+            ("hasSuffix", vec![b(b"at"), b(b"cat")], ok(b"true")),
+            ("hasSuffix", vec![b(b""), b(b"cat")], ok(b"true")),
+            ("indent", vec![i(2), b(b"a\nb\n")], ok(b"  a\n  b\n  ")),
+            ("indent", vec![i(0), b(b"a\nb")], ok(b"a\nb")),
+            (
+                "indent",
+                vec![i(-1), b(b"a")],
+                err("strings: negative Repeat count"),
+            ),
+            ("nindent", vec![i(3), b(b"a\nb")], ok(b"\n   a\n   b")),
+            ("nindent", vec![i(1), b(b"")], ok(b"\n ")),
+            (
+                "replace",
+                vec![b(b"a"), b(b"bb"), b(b"banana")],
+                ok(b"bbbnbbnbb"),
+            ),
+            (
+                "replace",
+                vec![b(b""), b(b"-"), b(b"a\xe2\x82\xacb\xff")],
+                ok(b"-a-\xe2\x82\xac-b-\xff-"),
+            ),
+            ("replace", vec![b(b"x"), b(b"y"), b(b"abc")], ok(b"abc")),
+            ("replace", vec![b(b"an"), b(b""), b(b"banana")], ok(b"ba")),
+            ("replace", vec![b(b""), b(b""), b(b"ab")], ok(b"ab")),
+            ("replace", vec![b(b""), b(b"x"), b(b"")], ok(b"x")),
+            ("plural", vec![b(b"one"), b(b"many"), i(1)], ok(b"one")),
+            ("plural", vec![b(b"one"), b(b"many"), i(2)], ok(b"many")),
+            ("plural", vec![b(b"one"), b(b"many"), i(0)], ok(b"many")),
+            ("plural", vec![b(b"one"), b(b"many"), i(-1)], ok(b"many")),
+        ]);
+    }
+
+    fn call_with_budget(name: &str, args: &[Value], budget: usize) -> Result<Value, FuncError> {
+        let mut heap = Heap::default();
+        let mut budget = Budget::new(budget, None);
+        let mut env = Env {
+            heap: &mut heap,
+            budget: &mut budget,
+        };
+        let f = super::FUNCS.iter().find(|f| f.name == name).unwrap();
+        (f.call)(&mut env, args)
+    }
+
+    #[test]
+    fn big_results_hit_the_memory_limit_first() {
+        let limit = Err(FuncError::Limit(Limit::Memory));
+        let huge = [
+            ("repeat", vec![i(1_000_000_000), b(b"x")]),
+            ("repeat", vec![i(i64::MAX / 2), b(b"x")]),
+            ("indent", vec![i(1_000_000_000), b(b"a")]),
+            ("nindent", vec![i(1000), b(&[b'\n'; 100_000])]),
+            (
+                "replace",
+                vec![b(b"a"), b(&[b'b'; 100_000]), b(&[b'a'; 100_000])],
+            ),
+            (
+                "replace",
+                vec![b(b""), b(&[b'b'; 100_000]), b(&[b'a'; 100_000])],
+            ),
+        ];
+        for (name, args) in huge {
+            let got = call_with_budget(name, &args, 1 << 20);
+            assert_eq!(got.map(|_| ()), limit, "{name}");
+        }
+    }
+}

@@ -227,3 +227,118 @@ pub(super) fn sort_alpha(env: &mut Env<'_>, args: &[Value]) -> Res {
     items.sort_by(|a, b| a.as_bytes().cmp(&b.as_bytes()));
     Ok(Value::list(Elem::String, items))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::{b, i};
+    use crate::sprig::testing::{call, call_in, s};
+    use crate::value::{Elem, Heap, Value};
+
+    fn strings(v: &Value) -> Vec<Vec<u8>> {
+        match v {
+            Value::List(l) => {
+                assert_eq!(l.elem, Elem::String);
+                l.items
+                    .iter()
+                    .map(|v| v.as_bytes().unwrap().to_vec())
+                    .collect()
+            }
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+
+    fn map_of(name: &str, args: &[Value]) -> Vec<(String, String)> {
+        let mut heap = Heap::default();
+        let Value::Map(m) = call_in(&mut heap, name, args).unwrap() else {
+            panic!("not a map")
+        };
+        let map = heap.get(m);
+        assert_eq!(map.elem, Elem::String);
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        map.entries
+            .iter()
+            .map(|(k, v)| (text(k), text(v.as_bytes().unwrap())))
+            .collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn text(v: Value) -> Vec<u8> {
+        v.as_bytes().unwrap().to_vec()
+    }
+
+    #[test]
+    fn split_like_go() {
+        let got = map_of("split", &[s(","), s("a,b,,c")]);
+        assert_eq!(
+            got,
+            pairs(&[("_0", "a"), ("_1", "b"), ("_2", ""), ("_3", "c")])
+        );
+        let got = map_of("split", &[s(""), s("ab€")]);
+        assert_eq!(got, pairs(&[("_0", "a"), ("_1", "b"), ("_2", "€")]));
+        let got = map_of("splitn", &[s(","), i(2), s("a,b,c")]);
+        assert_eq!(got, pairs(&[("_0", "a"), ("_1", "b,c")]));
+        assert_eq!(map_of("splitn", &[s(","), i(0), s("a,b,c")]), pairs(&[]));
+        assert_eq!(map_of("splitn", &[s(","), i(-1), s("a,b,c")]).len(), 3);
+        let got = map_of("splitn", &[s(""), i(2), s("abc")]);
+        assert_eq!(got, pairs(&[("_0", "a"), ("_1", "bc")]));
+        assert_eq!(map_of("splitn", &[s(""), i(9), s("abc")]).len(), 3);
+
+        let list = call("splitList", &[s(","), s("")]).unwrap();
+        assert_eq!(strings(&list), vec![b"".to_vec()]);
+        assert!(strings(&call("splitList", &[s(""), s("")]).unwrap()).is_empty());
+        let list = call("splitList", &[s(""), b(b"a\xff\xe2\x82\xac")]).unwrap();
+        assert_eq!(
+            strings(&list),
+            vec![b"a".to_vec(), b"\xff".to_vec(), "€".into()]
+        );
+    }
+
+    #[test]
+    fn quote_squote_cat_skip_nil() {
+        let args = [s("a"), Value::Nil, s("b")];
+        assert_eq!(text(call("quote", &args).unwrap()), b"\"a\" \"b\"");
+        assert_eq!(text(call("squote", &args).unwrap()), b"'a' 'b'");
+        assert_eq!(text(call("cat", &args).unwrap()), b"a b");
+        assert_eq!(text(call("cat", &[]).unwrap()), b"");
+        assert_eq!(text(call("quote", &[]).unwrap()), b"");
+    }
+
+    #[test]
+    fn string_lists_like_strslice() {
+        let strs = Value::list(Elem::String, vec![s("b"), s("a"), s("c")]);
+        let any = Value::list(Elem::Any, vec![s("b"), Value::Nil, s("a")]);
+        assert_eq!(
+            text(call("join", &[s("-"), strs.clone()]).unwrap()),
+            b"b-a-c"
+        );
+        assert_eq!(text(call("join", &[s("-"), any.clone()]).unwrap()), b"b-a");
+        assert_eq!(text(call("join", &[s("-"), s("abc")]).unwrap()), b"abc");
+        assert_eq!(text(call("join", &[s("-"), Value::Nil]).unwrap()), b"");
+        let sorted = call("sortAlpha", &[strs]).unwrap();
+        assert_eq!(
+            strings(&sorted),
+            vec![b"a".to_vec(), b"b".into(), b"c".into()]
+        );
+        assert_eq!(
+            strings(&call("sortAlpha", std::slice::from_ref(&any)).unwrap()).len(),
+            2
+        );
+        assert_eq!(
+            strings(&call("sortAlpha", &[s("x")]).unwrap()),
+            vec![b"x".to_vec()]
+        );
+        assert_eq!(strings(&call("sortAlpha", &[Value::Nil]).unwrap()).len(), 1);
+        assert!(strings(&call("toStrings", &[Value::Nil]).unwrap()).is_empty());
+        assert_eq!(strings(&call("toStrings", &[any]).unwrap()).len(), 2);
+        assert_eq!(
+            strings(&call("toStrings", &[s("s")]).unwrap()),
+            vec![b"s".to_vec()]
+        );
+        assert_eq!(text(call("toString", &[s("s")]).unwrap()), b"s");
+    }
+}

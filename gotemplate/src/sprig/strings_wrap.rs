@@ -142,3 +142,147 @@ pub(super) fn wrap_with(env: &mut Env<'_>, args: &[Value]) -> Res {
     let s = str_arg(args, 2)?;
     wrap_value(env, s, width, sep, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::{b, i, ok, run};
+    use crate::funcs::{Budget, Env, FuncError};
+    use crate::value::Heap;
+
+    #[test]
+    fn matches_go() {
+        run(vec![
+            ("abbrev", vec![i(5), b(b"hello world")], ok(b"he...")),
+            ("abbrev", vec![i(3), b(b"hello world")], ok(b"hello world")),
+            ("abbrev", vec![i(4), b(b"hello world")], ok(b"h...")),
+            ("abbrev", vec![i(20), b(b"hello")], ok(b"hello")),
+            ("abbrev", vec![i(5), b(b"")], ok(b"")),
+            (
+                "abbrev",
+                vec![i(6), b(b"h\xc3\xa9llo world")],
+                ok(b"h\xc3\xa9..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(5), i(10), b(b"1234 5678 9123")],
+                ok(b"...5678..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(0), i(4), b(b"abcdefghij")],
+                ok(b"a..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(10), i(10), b(b"abcdefghijklmno")],
+                ok(b"...ijklmno"),
+            ),
+            (
+                "abbrevboth",
+                vec![i(1), i(6), b(b"abcdefghijkl")],
+                ok(b"abcdefghijkl"),
+            ),
+            (
+                "abbrevboth",
+                vec![i(-5), i(7), b(b"abcdefghijkl")],
+                ok(b"abcd..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(4), i(7), b(b"abcdefghijklmnop")],
+                ok(b"abcd..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(5), i(7), b(b"abcdefghijklmnop")],
+                ok(b"...f..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(6), i(7), b(b"abcdefghijklmnop")],
+                ok(b"...g..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(100), i(7), b(b"abcdefghijklmnop")],
+                ok(b"...mnop"),
+            ),
+            (
+                "abbrevboth",
+                vec![i(8), i(9), b(b"abcdefghijklmnop")],
+                ok(b"...ijk..."),
+            ),
+            (
+                "abbrevboth",
+                vec![i(-9223372036854775808), i(7), b(b"abcdefghijklmnop")],
+                ok(b"...mnop"),
+            ),
+            (
+                "abbrevboth",
+                vec![i(9223372036854775807), i(9223372036854775807), b(b"abc")],
+                ok(b"abc"),
+            ),
+            (
+                "abbrevboth",
+                vec![i(3), i(3), b(b"abcdefgh")],
+                ok(b"abcdefgh"),
+            ),
+            (
+                "abbrevboth",
+                vec![i(7), i(10), b(b"abcdefghijklmnop")],
+                ok(b"...hijk..."),
+            ),
+            (
+                "wrap",
+                vec![i(5), b(b"Hello World Foo")],
+                ok(b"Hello\nWorld\nFoo"),
+            ),
+            ("wrap", vec![i(0), b(b"a b c")], ok(b"a\nb\nc")),
+            ("wrap", vec![i(-3), b(b"ab cd")], ok(b"ab\ncd")),
+            ("wrap", vec![i(3), b(b"abcdefgh ij")], ok(b"abcdefgh\nij")),
+            ("wrap", vec![i(3), b(b"abcdefgh")], ok(b"abcdefgh")),
+            ("wrap", vec![i(4), b(b"  ab   cd  ")], ok(b"ab  \ncd  ")),
+            ("wrap", vec![i(10), b(b"short")], ok(b"short")),
+            (
+                "wrap",
+                vec![i(9223372036854775807), b(b"abc def")],
+                ok(b"abc def"),
+            ),
+            ("wrap", vec![i(2), b(b"")], ok(b"")),
+            (
+                "wrapWith",
+                vec![i(5), b(b"<br>"), b(b"Hello World Foo")],
+                ok(b"Hello<br>World<br>Foo"),
+            ),
+            (
+                "wrapWith",
+                vec![i(3), b(b"|"), b(b"abcdefgh ij")],
+                ok(b"abc|def|gh|ij"),
+            ),
+            (
+                "wrapWith",
+                vec![i(2), b(b""), b(b"abcde")],
+                ok(b"ab\ncd\ne"),
+            ),
+            ("wrapWith", vec![i(1), b(b"-"), b(b"a b")], ok(b"a-b")),
+            (
+                "wrapWith",
+                vec![i(4), b(b"\x09"), b(b"  ab   cd  ")],
+                ok(b"ab  \x09cd  "),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn long_separators_are_charged_before_building() {
+        let mut heap = Heap::default();
+        let mut budget = Budget::new(1 << 20, None);
+        let mut env = Env {
+            heap: &mut heap,
+            budget: &mut budget,
+        };
+        let args = [i(1), b(&[b'-'; 10_000]), b(&[b'a'; 10_000])];
+        let got = super::wrap_with(&mut env, &args);
+        assert_eq!(got.map(|_| ()), Err(FuncError::Limit(crate::Limit::Memory)));
+    }
+}
