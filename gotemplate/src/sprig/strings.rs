@@ -205,28 +205,31 @@ fn trim_all(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
         return Ok(Value::String(s.clone()));
     }
     let t = if cutset.is_ascii() {
-        let start = s
-            .iter()
-            .position(|b| !cutset.contains(b))
-            .unwrap_or(s.len());
-        let end = s
-            .iter()
-            .rposition(|b| !cutset.contains(b))
-            .map_or(start, |i| i + 1);
+        let mut set = [false; 128];
+        for &b in cutset.iter() {
+            set[usize::from(b & 0x7F)] = true;
+        }
+        let cut = |b: &u8| b.is_ascii() && set[usize::from(*b)];
+        let start = s.iter().position(|b| !cut(b)).unwrap_or(s.len());
+        let end = s.iter().rposition(|b| !cut(b)).map_or(start, |i| i + 1);
         &s[start..end.max(start)]
     } else {
-        let cut: Vec<u32> = utf8::to_runes(cutset);
+        // Sorted, so each lookup is a binary search however long the cutset.
+        let mut cut: Vec<u32> = utf8::to_runes(cutset);
+        cut.sort_unstable();
+        cut.dedup();
+        let cut = |r: u32| cut.binary_search(&r).is_ok();
         let mut t: &[u8] = s;
         while !t.is_empty() {
             let (r, w) = utf8::decode(t);
-            if !cut.contains(&r) {
+            if !cut(r) {
                 break;
             }
             t = &t[w..];
         }
         while !t.is_empty() {
             let (r, w) = utf8::decode_last(t);
-            if !cut.contains(&r) {
+            if !cut(r) {
                 break;
             }
             t = &t[..t.len() - w];
@@ -254,12 +257,9 @@ fn trim_prefix(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     }
 }
 
-/// `strings.Index`.
+/// `strings.Index`, in linear time.
 pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 fn contains(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
@@ -289,15 +289,15 @@ pub(super) fn replace_all(
     if old == new {
         return Ok(s.to_vec());
     }
+    let finder = memchr::memmem::Finder::new(old);
     let matches = if old.is_empty() {
         utf8::runes(s).count() + 1
     } else {
+        // Non-overlapping matches, as Go counts them.
         let mut n = 0;
-        let mut rest = s;
-        while let Some(i) = find(rest, old) {
+        for _ in finder.find_iter(s) {
             env.check_time()?;
             n += 1;
-            rest = &rest[i + old.len()..];
         }
         n
     };
@@ -314,14 +314,14 @@ pub(super) fn replace_all(
             out.extend_from_slice(new);
         }
     } else {
-        let mut rest = s;
-        while let Some(i) = find(rest, old) {
+        let mut start = 0;
+        for i in finder.find_iter(s) {
             env.check_time()?;
-            out.extend_from_slice(&rest[..i]);
+            out.extend_from_slice(&s[start..i]);
             out.extend_from_slice(new);
-            rest = &rest[i + old.len()..];
+            start = i + old.len();
         }
-        out.extend_from_slice(rest);
+        out.extend_from_slice(&s[start..]);
     }
     Ok(out)
 }
@@ -536,6 +536,7 @@ mod tests {
             ("replace", vec![b(b"an"), b(b""), b(b"banana")], ok(b"ba")),
             ("replace", vec![b(b""), b(b""), b(b"ab")], ok(b"ab")),
             ("replace", vec![b(b""), b(b"x"), b(b"")], ok(b"x")),
+            ("replace", vec![b(b"aa"), b(b"b"), b(b"aaaaa")], ok(b"bba")),
             ("plural", vec![b(b"one"), b(b"many"), i(1)], ok(b"one")),
             ("plural", vec![b(b"one"), b(b"many"), i(2)], ok(b"many")),
             ("plural", vec![b(b"one"), b(b"many"), i(0)], ok(b"many")),
@@ -552,6 +553,22 @@ mod tests {
         };
         let f = super::FUNCS.iter().find(|f| f.name == name).unwrap();
         (f.call)(&mut env, args)
+    }
+
+    #[test]
+    fn hostile_searches_stay_linear() {
+        let mut hay = vec![b'a'; 400_000];
+        let mut needle = vec![b'a'; 200_000];
+        needle.push(b'b');
+        let got = super::super::testing::call("contains", &[b(&needle), b(&hay)]);
+        assert!(matches!(got, Ok(Value::Bool(false))));
+        hay.push(b'b');
+        let got = super::super::testing::call("replace", &[b(&needle), b(b""), b(&hay)]);
+        assert_eq!(got.unwrap().as_bytes().unwrap().len(), 200_000);
+        let cutset = "é€".repeat(50_000);
+        let s = "€".repeat(100_000) + "x";
+        let got = super::super::testing::call("trimAll", &[b(cutset.as_bytes()), b(s.as_bytes())]);
+        assert_eq!(got.unwrap().as_bytes().unwrap(), b"x");
     }
 
     #[test]

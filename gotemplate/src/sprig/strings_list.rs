@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use super::utf8::runes;
-use super::{find, int_arg, new_string, str_arg};
+use super::{int_arg, new_string, str_arg};
 use crate::fmt::{format_value, go_quote};
 use crate::funcs::{Env, FuncError};
 use crate::sprig::strval;
@@ -115,15 +115,18 @@ fn split_parts<'a>(
         }
         return Ok(parts);
     }
-    let mut rest = s;
     let max = if n < 0 { u64::MAX } else { n as u64 };
-    while (parts.len() as u64) + 1 < max {
-        let Some(i) = find(rest, sep) else { break };
+    let mut start = 0;
+    for i in memchr::memmem::find_iter(s, sep) {
+        if (parts.len() as u64) + 1 >= max {
+            break;
+        }
         env.check_time()?;
-        env.charge(ITEM.saturating_add(i))?;
-        parts.push(&rest[..i]);
-        rest = &rest[i + sep.len()..];
+        env.charge(ITEM.saturating_add(i - start))?;
+        parts.push(&s[start..i]);
+        start = i + sep.len();
     }
+    let rest = &s[start..];
     env.charge(ITEM.saturating_add(rest.len()))?;
     parts.push(rest);
     Ok(parts)
@@ -288,6 +291,8 @@ mod tests {
         assert_eq!(got, pairs(&[("_0", "a"), ("_1", "bc")]));
         assert_eq!(map_of("splitn", &[s(""), i(9), s("abc")]).len(), 3);
 
+        let list = call("splitList", &[s("aa"), s("aaaaa")]).unwrap();
+        assert_eq!(strings(&list), vec![b"".to_vec(), b"".into(), b"a".into()]);
         let list = call("splitList", &[s(","), s("")]).unwrap();
         assert_eq!(strings(&list), vec![b"".to_vec()]);
         assert!(strings(&call("splitList", &[s(""), s("")]).unwrap()).is_empty());
