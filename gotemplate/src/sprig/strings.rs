@@ -1,3 +1,596 @@
-use crate::funcs::Func;
+//! sprig's string functions (`strings.go` and the `genericMap` entries that
+//! wrap Go's `strings` package, goutils and xstrings).
 
-pub(super) const FUNCS: &[Func] = &[];
+use std::rc::Rc;
+
+use crate::funcs::{Env, Func, FuncError, Type};
+use crate::value::{Bytes, Value};
+
+#[path = "strings_case.rs"]
+mod case;
+#[path = "strings_list.rs"]
+mod list;
+#[path = "strings_utf8.rs"]
+pub(super) mod utf8;
+#[path = "strings_wrap.rs"]
+mod wrap;
+
+use Type::{Any, Int, String as Str};
+
+pub(super) const FUNCS: &[Func] = &[
+    f("hello", &[], hello),
+    f("abbrev", &[Int, Str], wrap::abbrev),
+    f("abbrevboth", &[Int, Int, Str], wrap::abbrevboth),
+    f("trunc", &[Int, Str], trunc),
+    f("trim", &[Str], trim),
+    f("upper", &[Str], case::upper),
+    f("lower", &[Str], case::lower),
+    f("title", &[Str], case::title),
+    f("untitle", &[Str], case::untitle),
+    f("substr", &[Int, Int, Str], substr),
+    f("repeat", &[Int, Str], repeat),
+    f("trimall", &[Str, Str], trim_all),
+    f("trimAll", &[Str, Str], trim_all),
+    f("trimSuffix", &[Str, Str], trim_suffix),
+    f("trimPrefix", &[Str, Str], trim_prefix),
+    f("nospace", &[Str], case::nospace),
+    f("initials", &[Str], case::initials),
+    f("swapcase", &[Str], case::swapcase),
+    f("snakecase", &[Str], case::snakecase),
+    f("camelcase", &[Str], case::camelcase),
+    f("kebabcase", &[Str], case::kebabcase),
+    f("wrap", &[Int, Str], wrap::wrap),
+    f("wrapWith", &[Int, Str, Str], wrap::wrap_with),
+    f("contains", &[Str, Str], contains),
+    f("hasPrefix", &[Str, Str], has_prefix),
+    f("hasSuffix", &[Str, Str], has_suffix),
+    variadic("quote", list::quote),
+    variadic("squote", list::squote),
+    variadic("cat", list::cat),
+    f("indent", &[Int, Str], indent),
+    f("nindent", &[Int, Str], nindent),
+    f("replace", &[Str, Str, Str], replace),
+    f("plural", &[Str, Str, Int], plural),
+    f("toString", &[Any], list::to_string),
+    f("split", &[Str, Str], list::split),
+    f("splitList", &[Str, Str], list::split_list),
+    f("splitn", &[Str, Int, Str], list::splitn),
+    f("toStrings", &[Any], list::to_strings),
+    f("join", &[Str, Any], list::join),
+    f("sortAlpha", &[Any], list::sort_alpha),
+];
+
+const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Native) -> Func {
+    Func {
+        name,
+        params,
+        variadic: None,
+        call,
+    }
+}
+
+const fn variadic(name: &'static str, call: crate::funcs::Native) -> Func {
+    Func {
+        name,
+        params: &[],
+        variadic: Some(Any),
+        call,
+    }
+}
+
+/// Argument `i`, which the signature makes a Go `string`.
+pub(super) fn str_arg(args: &[Value], i: usize) -> Result<&Bytes, FuncError> {
+    match args.get(i) {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(FuncError::reason("wrong type for value; expected string")),
+    }
+}
+
+/// Argument `i`, which the signature makes a Go `int`.
+pub(super) fn int_arg(args: &[Value], i: usize) -> Result<i64, FuncError> {
+    match args.get(i) {
+        Some(Value::Int(n)) => Ok(*n),
+        _ => Err(FuncError::reason("wrong type for value; expected int")),
+    }
+}
+
+/// A new Go string, charged to the render's memory budget.
+pub(super) fn new_string(env: &mut Env<'_>, bytes: Vec<u8>) -> Result<Value, FuncError> {
+    env.charge(bytes.len())?;
+    Ok(Value::String(Rc::from(bytes)))
+}
+
+/// What Go panics with when a slice expression is out of range. Go's text
+/// also names the bounds and the length; they are left out as they may tell
+/// a secret's length.
+pub(super) fn out_of_range() -> FuncError {
+    FuncError::reason("runtime error: slice bounds out of range")
+}
+
+/// `s[lo:hi]` with Go's bounds check.
+pub(super) fn slice(s: &[u8], lo: i64, hi: i64) -> Result<&[u8], FuncError> {
+    let lo = usize::try_from(lo).map_err(|_| out_of_range())?;
+    let hi = usize::try_from(hi).map_err(|_| out_of_range())?;
+    s.get(lo..hi).ok_or_else(out_of_range)
+}
+
+fn hello(_: &mut Env<'_>, _: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::str("Hello!"))
+}
+
+fn trunc(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let c = int_arg(args, 0)?;
+    let s = str_arg(args, 1)?;
+    let len = s.len() as i64;
+    let out = if c < 0 && len.wrapping_add(c) > 0 {
+        &s[(len + c) as usize..]
+    } else if c >= 0 && len > c {
+        &s[..c as usize]
+    } else {
+        return Ok(Value::String(s.clone()));
+    };
+    new_string(env, out.to_vec())
+}
+
+/// `strings.TrimSpace`: trims Unicode white space, never invalid bytes.
+fn trim(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let s = str_arg(args, 0)?;
+    let mut t: &[u8] = s;
+    loop {
+        let (r, w) = utf8::decode(t);
+        if w == 0 || !utf8::is_space(r) {
+            break;
+        }
+        t = &t[w..];
+    }
+    loop {
+        let (r, w) = utf8::decode_last(t);
+        if w == 0 || !utf8::is_space(r) {
+            break;
+        }
+        t = &t[..t.len() - w];
+    }
+    new_string(env, t.to_vec())
+}
+
+/// sprig's `substring`: Go slicing, so bad bounds are a runtime error.
+fn substr(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let start = int_arg(args, 0)?;
+    let end = int_arg(args, 1)?;
+    let s = str_arg(args, 2)?;
+    let len = s.len() as i64;
+    let out = if start < 0 {
+        slice(s, 0, end)?
+    } else if end < 0 || end > len {
+        slice(s, start, len)?
+    } else {
+        slice(s, start, end)?
+    };
+    new_string(env, out.to_vec())
+}
+
+/// `strings.Repeat(s, count)`, with its panics as errors.
+pub(super) fn go_repeat(env: &mut Env<'_>, s: &[u8], count: i64) -> Result<Vec<u8>, FuncError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if count < 0 {
+        return Err(FuncError::reason("strings: negative Repeat count"));
+    }
+    let n = (s.len() as u64)
+        .checked_mul(count as u64)
+        .filter(|&n| n <= i64::MAX as u64)
+        .ok_or_else(|| FuncError::reason("strings: Repeat output length overflow"))?;
+    let n = usize::try_from(n).map_err(|_| FuncError::Limit(crate::Limit::Memory))?;
+    env.charge(n)?;
+    Ok(s.repeat(count as usize))
+}
+
+fn repeat(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let count = int_arg(args, 0)?;
+    let s = str_arg(args, 1)?;
+    if count == 1 {
+        return Ok(Value::String(s.clone()));
+    }
+    let out = go_repeat(env, s, count)?;
+    Ok(Value::String(Rc::from(out)))
+}
+
+/// `strings.Trim(s, cutset)`: a rune is cut if `cutset` holds it; U+FFFD in
+/// the cutset also cuts invalid bytes, as Go's `ContainsRune` does.
+fn trim_all(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let cutset = str_arg(args, 0)?;
+    let s = str_arg(args, 1)?;
+    if s.is_empty() || cutset.is_empty() {
+        return Ok(Value::String(s.clone()));
+    }
+    let t = if cutset.is_ascii() {
+        let mut set = [false; 128];
+        for &b in cutset.iter() {
+            set[usize::from(b & 0x7F)] = true;
+        }
+        let cut = |b: &u8| b.is_ascii() && set[usize::from(*b)];
+        let start = s.iter().position(|b| !cut(b)).unwrap_or(s.len());
+        let end = s.iter().rposition(|b| !cut(b)).map_or(start, |i| i + 1);
+        &s[start..end.max(start)]
+    } else {
+        // Sorted, so each lookup is a binary search however long the cutset.
+        let mut cut: Vec<u32> = utf8::to_runes(cutset);
+        cut.sort_unstable();
+        cut.dedup();
+        let cut = |r: u32| cut.binary_search(&r).is_ok();
+        let mut t: &[u8] = s;
+        while !t.is_empty() {
+            let (r, w) = utf8::decode(t);
+            if !cut(r) {
+                break;
+            }
+            t = &t[w..];
+        }
+        while !t.is_empty() {
+            let (r, w) = utf8::decode_last(t);
+            if !cut(r) {
+                break;
+            }
+            t = &t[..t.len() - w];
+        }
+        t
+    };
+    new_string(env, t.to_vec())
+}
+
+fn trim_suffix(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let suffix = str_arg(args, 0)?;
+    let s = str_arg(args, 1)?;
+    match s.strip_suffix(&suffix[..]) {
+        Some(t) => new_string(env, t.to_vec()),
+        None => Ok(Value::String(s.clone())),
+    }
+}
+
+fn trim_prefix(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let prefix = str_arg(args, 0)?;
+    let s = str_arg(args, 1)?;
+    match s.strip_prefix(&prefix[..]) {
+        Some(t) => new_string(env, t.to_vec()),
+        None => Ok(Value::String(s.clone())),
+    }
+}
+
+/// `strings.Index`, in linear time.
+pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
+fn contains(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let sub = str_arg(args, 0)?;
+    let s = str_arg(args, 1)?;
+    Ok(Value::Bool(find(s, sub).is_some()))
+}
+
+fn has_prefix(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let prefix = str_arg(args, 0)?;
+    Ok(Value::Bool(str_arg(args, 1)?.starts_with(prefix)))
+}
+
+fn has_suffix(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let suffix = str_arg(args, 0)?;
+    Ok(Value::Bool(str_arg(args, 1)?.ends_with(suffix)))
+}
+
+/// `strings.Replace(s, old, new, -1)`. The size is charged before building:
+/// many matches times a long replacement could be huge.
+pub(super) fn replace_all(
+    env: &mut Env<'_>,
+    s: &[u8],
+    old: &[u8],
+    new: &[u8],
+) -> Result<Vec<u8>, FuncError> {
+    if old == new {
+        return Ok(s.to_vec());
+    }
+    let finder = memchr::memmem::Finder::new(old);
+    let matches = if old.is_empty() {
+        utf8::runes(s).count() + 1
+    } else {
+        // Non-overlapping matches, as Go counts them.
+        let mut n = 0;
+        for _ in finder.find_iter(s) {
+            env.check_time()?;
+            n += 1;
+        }
+        n
+    };
+    let size = matches
+        .checked_mul(new.len())
+        .and_then(|n| n.checked_add(s.len()))
+        .ok_or(FuncError::Limit(crate::Limit::Memory))?;
+    env.charge(size)?;
+    let mut out = Vec::with_capacity(size);
+    if old.is_empty() {
+        out.extend_from_slice(new);
+        for (i, _, w) in utf8::runes(s) {
+            out.extend_from_slice(&s[i..i + w]);
+            out.extend_from_slice(new);
+        }
+    } else {
+        let mut start = 0;
+        for i in finder.find_iter(s) {
+            env.check_time()?;
+            out.extend_from_slice(&s[start..i]);
+            out.extend_from_slice(new);
+            start = i + old.len();
+        }
+        out.extend_from_slice(&s[start..]);
+    }
+    Ok(out)
+}
+
+fn replace(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let old = str_arg(args, 0)?;
+    let new = str_arg(args, 1)?;
+    let s = str_arg(args, 2)?;
+    let out = replace_all(env, s, old, new)?;
+    Ok(Value::String(Rc::from(out)))
+}
+
+/// sprig's `indent`: the padding before the text and after every newline.
+fn indent_bytes(
+    env: &mut Env<'_>,
+    spaces: i64,
+    v: &[u8],
+    newline: bool,
+) -> Result<Value, FuncError> {
+    let pad = go_repeat(env, b" ", spaces)?;
+    let mut nl = b"\n".to_vec();
+    nl.extend_from_slice(&pad);
+    let body = replace_all(env, v, b"\n", &nl)?;
+    let mut out = Vec::with_capacity(body.len() + pad.len() + 1);
+    if newline {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(&pad);
+    out.extend_from_slice(&body);
+    new_string(env, out)
+}
+
+fn indent(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    indent_bytes(env, int_arg(args, 0)?, str_arg(args, 1)?, false)
+}
+
+fn nindent(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    indent_bytes(env, int_arg(args, 0)?, str_arg(args, 1)?, true)
+}
+
+fn plural(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let one = str_arg(args, 0)?;
+    let many = str_arg(args, 1)?;
+    let chosen = if int_arg(args, 2)? == 1 { one } else { many };
+    Ok(Value::String(chosen.clone()))
+}
+
+/// Table-driven checks against results taken from Go (sprig v3.3.0, Go 1.26).
+#[cfg(test)]
+pub(super) mod check {
+    use crate::funcs::FuncError;
+    use crate::sprig::testing::call;
+    use crate::value::Value;
+
+    pub type Want = Result<&'static [u8], &'static str>;
+
+    pub fn b(bytes: &[u8]) -> Value {
+        Value::bytes(bytes)
+    }
+    pub fn i(n: i64) -> Value {
+        Value::Int(n)
+    }
+    pub fn ok(bytes: &'static [u8]) -> Want {
+        Ok(bytes)
+    }
+    pub fn err(reason: &'static str) -> Want {
+        Err(reason)
+    }
+
+    /// Calls each function; string and bool results compare as Go prints them.
+    pub fn run(cases: Vec<(&str, Vec<Value>, Want)>) {
+        for (name, args, want) in cases {
+            let got = match call(name, &args) {
+                Ok(Value::String(s)) => Ok(s.to_vec()),
+                Ok(Value::Bool(x)) => Ok(x.to_string().into_bytes()),
+                Ok(other) => panic!("{name}: unexpected result {other:?}"),
+                Err(FuncError::Reason(r)) => Err(r.into_owned()),
+                Err(e) => panic!("{name}: unexpected error {e:?}"),
+            };
+            let want = want.map(<[u8]>::to_vec).map_err(str::to_owned);
+            assert_eq!(got, want, "{name} {args:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check::{b, err, i, ok, run};
+    use crate::funcs::{Budget, Env, FuncError};
+    use crate::value::{Heap, Value};
+    use crate::Limit;
+
+    #[test]
+    fn matches_go() {
+        run(vec![
+            ("hello", vec![], ok(b"Hello!")),
+            ("trunc", vec![i(3), b(b"hello")], ok(b"hel")),
+            ("trunc", vec![i(-3), b(b"hello")], ok(b"llo")),
+            ("trunc", vec![i(10), b(b"hello")], ok(b"hello")),
+            ("trunc", vec![i(-10), b(b"hello")], ok(b"hello")),
+            ("trunc", vec![i(0), b(b"hello")], ok(b"")),
+            ("trunc", vec![i(-5), b(b"hello")], ok(b"hello")),
+            ("trunc", vec![i(2), b(b"h\xc3\xa9llo")], ok(b"h\xc3")),
+            ("trim", vec![b(b"  \x09 hi \n ")], ok(b"hi")),
+            (
+                "trim",
+                vec![b(b"\xc2\xa0\xe3\x80\x80x\xe2\x80\x8b \xc2\x85")],
+                ok(b"x\xe2\x80\x8b"),
+            ),
+            ("trim", vec![b(b"\xff  ")], ok(b"\xff")),
+            ("trim", vec![b(b" \x85x\x85 ")], ok(b"\x85x\x85")),
+            ("trim", vec![b(b"")], ok(b"")),
+            ("substr", vec![i(1), i(3), b(b"hello")], ok(b"el")),
+            ("substr", vec![i(-1), i(3), b(b"hello")], ok(b"hel")),
+            ("substr", vec![i(2), i(-1), b(b"hello")], ok(b"llo")),
+            ("substr", vec![i(2), i(99), b(b"hello")], ok(b"llo")),
+            (
+                "substr",
+                vec![i(6), i(99), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            (
+                "substr",
+                vec![i(-1), i(9), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            (
+                "substr",
+                vec![i(3), i(1), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            (
+                "substr",
+                vec![i(-1), i(-1), b(b"hello")],
+                err("runtime error: slice bounds out of range"),
+            ),
+            ("repeat", vec![i(3), b(b"ab")], ok(b"ababab")),
+            ("repeat", vec![i(0), b(b"ab")], ok(b"")),
+            (
+                "repeat",
+                vec![i(-1), b(b"ab")],
+                err("strings: negative Repeat count"),
+            ),
+            ("repeat", vec![i(1), b(b"ab")], ok(b"ab")),
+            (
+                "repeat",
+                vec![i(-1), b(b"")],
+                err("strings: negative Repeat count"),
+            ),
+            ("repeat", vec![i(0), b(b"x")], ok(b"")),
+            (
+                "repeat",
+                vec![i(9223372036854775807), b(b"ab")],
+                err("strings: Repeat output length overflow"),
+            ),
+            ("repeat", vec![i(9223372036854775807), b(b"")], ok(b"")),
+            ("trimAll", vec![b(b"$"), b(b"$$5.00$")], ok(b"5.00")),
+            ("trimall", vec![b(b"ab"), b(b"abcba")], ok(b"c")),
+            ("trimAll", vec![b(b""), b(b"aa")], ok(b"aa")),
+            (
+                "trimAll",
+                vec![b(b"\xc3\xa9"), b(b"\xc3\xa9\xc3\xa9x\xc3\xa9\xc3\xa9")],
+                ok(b"x"),
+            ),
+            (
+                "trimAll",
+                vec![b(b"\xc3\xa9a"), b(b"a\xffxa\xc3\xa9")],
+                ok(b"\xffx"),
+            ),
+            (
+                "trimAll",
+                vec![b(b"\xff"), b(b"\xfex\xef\xbf\xbd")],
+                ok(b"x"),
+            ),
+            (
+                "trimAll",
+                vec![b(b"a\xef\xbf\xbd"), b(b"\xfe\xc3x\xfe")],
+                ok(b"x"),
+            ),
+            ("trimAll", vec![b(b"abc"), b(b"\xffa")], ok(b"\xff")),
+            ("trimSuffix", vec![b(b"-"), b(b"hello-")], ok(b"hello")),
+            ("trimSuffix", vec![b(b"x"), b(b"hello")], ok(b"hello")),
+            ("trimPrefix", vec![b(b"-"), b(b"-hello")], ok(b"hello")),
+            ("trimPrefix", vec![b(b""), b(b"hello")], ok(b"hello")),
+            ("contains", vec![b(b"cat"), b(b"catch")], ok(b"true")),
+            ("contains", vec![b(b""), b(b"")], ok(b"true")),
+            ("contains", vec![b(b"dog"), b(b"catch")], ok(b"false")),
+            ("hasPrefix", vec![b(b"ca"), b(b"cat")], ok(b"true")),
+            ("hasPrefix", vec![b(b"at"), b(b"cat")], ok(b"false")),
+            ("hasSuffix", vec![b(b"at"), b(b"cat")], ok(b"true")),
+            ("hasSuffix", vec![b(b""), b(b"cat")], ok(b"true")),
+            ("indent", vec![i(2), b(b"a\nb\n")], ok(b"  a\n  b\n  ")),
+            ("indent", vec![i(0), b(b"a\nb")], ok(b"a\nb")),
+            (
+                "indent",
+                vec![i(-1), b(b"a")],
+                err("strings: negative Repeat count"),
+            ),
+            ("nindent", vec![i(3), b(b"a\nb")], ok(b"\n   a\n   b")),
+            ("nindent", vec![i(1), b(b"")], ok(b"\n ")),
+            (
+                "replace",
+                vec![b(b"a"), b(b"bb"), b(b"banana")],
+                ok(b"bbbnbbnbb"),
+            ),
+            (
+                "replace",
+                vec![b(b""), b(b"-"), b(b"a\xe2\x82\xacb\xff")],
+                ok(b"-a-\xe2\x82\xac-b-\xff-"),
+            ),
+            ("replace", vec![b(b"x"), b(b"y"), b(b"abc")], ok(b"abc")),
+            ("replace", vec![b(b"an"), b(b""), b(b"banana")], ok(b"ba")),
+            ("replace", vec![b(b""), b(b""), b(b"ab")], ok(b"ab")),
+            ("replace", vec![b(b""), b(b"x"), b(b"")], ok(b"x")),
+            ("replace", vec![b(b"aa"), b(b"b"), b(b"aaaaa")], ok(b"bba")),
+            ("plural", vec![b(b"one"), b(b"many"), i(1)], ok(b"one")),
+            ("plural", vec![b(b"one"), b(b"many"), i(2)], ok(b"many")),
+            ("plural", vec![b(b"one"), b(b"many"), i(0)], ok(b"many")),
+            ("plural", vec![b(b"one"), b(b"many"), i(-1)], ok(b"many")),
+        ]);
+    }
+
+    fn call_with_budget(name: &str, args: &[Value], budget: usize) -> Result<Value, FuncError> {
+        let mut heap = Heap::default();
+        let mut budget = Budget::new(budget, None);
+        let mut env = Env {
+            heap: &mut heap,
+            budget: &mut budget,
+        };
+        let f = super::FUNCS.iter().find(|f| f.name == name).unwrap();
+        (f.call)(&mut env, args)
+    }
+
+    #[test]
+    fn hostile_searches_stay_linear() {
+        let mut hay = vec![b'a'; 400_000];
+        let mut needle = vec![b'a'; 200_000];
+        needle.push(b'b');
+        let got = super::super::testing::call("contains", &[b(&needle), b(&hay)]);
+        assert!(matches!(got, Ok(Value::Bool(false))));
+        hay.push(b'b');
+        let got = super::super::testing::call("replace", &[b(&needle), b(b""), b(&hay)]);
+        assert_eq!(got.unwrap().as_bytes().unwrap().len(), 200_000);
+        let cutset = "é€".repeat(50_000);
+        let s = "€".repeat(100_000) + "x";
+        let got = super::super::testing::call("trimAll", &[b(cutset.as_bytes()), b(s.as_bytes())]);
+        assert_eq!(got.unwrap().as_bytes().unwrap(), b"x");
+    }
+
+    #[test]
+    fn big_results_hit_the_memory_limit_first() {
+        let limit = Err(FuncError::Limit(Limit::Memory));
+        let huge = [
+            ("repeat", vec![i(1_000_000_000), b(b"x")]),
+            ("repeat", vec![i(i64::MAX / 2), b(b"x")]),
+            ("indent", vec![i(1_000_000_000), b(b"a")]),
+            ("nindent", vec![i(1000), b(&[b'\n'; 100_000])]),
+            (
+                "replace",
+                vec![b(b"a"), b(&[b'b'; 100_000]), b(&[b'a'; 100_000])],
+            ),
+            (
+                "replace",
+                vec![b(b""), b(&[b'b'; 100_000]), b(&[b'a'; 100_000])],
+            ),
+        ];
+        for (name, args) in huge {
+            let got = call_with_budget(name, &args, 1 << 20);
+            assert_eq!(got.map(|_| ()), limit, "{name}");
+        }
+    }
+}
