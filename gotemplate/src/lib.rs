@@ -3,6 +3,7 @@
 //! byte for byte, but bounded in time, memory and depth, and with error texts
 //! that never hold a value from the data.
 
+pub mod escape;
 pub mod fmt;
 mod funcs;
 pub mod sprig;
