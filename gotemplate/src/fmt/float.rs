@@ -20,8 +20,18 @@ impl Digits {
         Digits { d, dp: exp + 1 }
     }
 
+    /// The fewest digits that read back as `v`, and of those the closest to
+    /// `v`. Rust may break an exact tie upwards where Go takes the even
+    /// digit, so the correctly rounded value of that length wins if it reads back.
     fn shortest(v: f64) -> Digits {
-        Digits::from_exp(&format!("{v:e}"))
+        let short = format!("{v:e}");
+        let n = short.split_once('e').map_or(short.len(), |(m, _)| m.len());
+        let n = if n > 1 { n - 1 } else { n }; // digits, not counting the point
+        let nearest = format!("{:.*e}", n - 1, v);
+        if nearest != short && nearest.parse::<f64>() == Ok(v) {
+            return Digits::from_exp(&nearest);
+        }
+        Digits::from_exp(&short)
     }
 
     /// `n >= 1` significant digits, rounded.
