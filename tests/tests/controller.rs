@@ -629,3 +629,66 @@ fn immutable_secrets_are_reported_not_retried_forever() {
     assert!(count <= 3, "{count} ErrUpdateFailed events");
     drop(controller);
 }
+
+#[test]
+fn hostile_templates_fail_alone_and_never_show_values() {
+    let (cp, ns, controller, dir) = setup("hostile");
+    let cert = cert_file(&controller, &dir);
+    const VALUE: &str = "Hunter2-e2e-VALUE";
+    // Each once hung, crashed, leaked or ran unbounded in a template engine.
+    let attacks = [
+        ("hang", r#"{{ "}}" "#),
+        (
+            "recurse",
+            r#"{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}"#,
+        ),
+        ("ltdot", "{{ lt . 0 }}"),
+        ("lendot", "{{ len . 1 }}"),
+        ("rangevalue", "{{ range .password }}{{ end }}"),
+        (
+            "doubling",
+            r#"{{ $s := "ab" }}{{ range 64 }}{{ $s = printf "%s%s" $s $s }}{{ end }}{{ $s }}"#,
+        ),
+        (
+            "nested",
+            "{{ range 100000 }}{{ range 100000 }}{{ range 100000 }}{{ end }}{{ end }}{{ end }}",
+        ),
+    ];
+    for (name, template) in attacks {
+        let sealed = seal(
+            cp,
+            &cert,
+            &secret_yaml(ns.name(), name, &[("password", VALUE)]),
+            &[],
+        );
+        let quoted = serde_json::to_string(template).expect("quote");
+        let doc = sealed.replace(
+            "  template:\n",
+            &format!("  template:\n    data:\n      out: {quoted}\n"),
+        );
+        ns.kubectl().apply(&doc).expect("apply");
+    }
+    // Applied after the attacks, unsealed all the same.
+    apply_and_wait(cp, &ns, &cert, "good", &[("k", "v")]);
+    for (name, _) in attacks {
+        let ss = wait_synced(&ns, name, "False", "template of key out: ");
+        let text = ss.to_string();
+        assert!(!text.contains(VALUE), "{name}: {text}");
+        assert!(
+            !text.contains("does not open"),
+            "{name}: a template error blamed the key: {text}"
+        );
+    }
+    let events = ns
+        .kubectl()
+        .get_json(["get", "events", "-o", "json"])
+        .expect("events")
+        .to_string();
+    assert!(!events.contains(VALUE), "an Event shows the value");
+    let log = controller.log();
+    assert!(!log.contains(VALUE), "the log shows the value");
+    assert!(!log.contains("panicked"), "{log}");
+    // Still serving and unsealing after all of them.
+    apply_and_wait(cp, &ns, &cert, "after", &[("k2", "v2")]);
+    drop(controller);
+}
