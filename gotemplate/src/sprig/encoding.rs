@@ -325,12 +325,18 @@ mod tests {
         ("YQ", "illegal base64 data at input byte 0"),
         ("YR==", "a"),
         ("YWJjZGVmZ2hpamtsbW5vcA==", "abcdefghijklmnop"),
-        ("YWJjZGVmZ2hpamtsbW5vcA=\n", "illegal base64 data at input byte 24"),
+        (
+            "YWJjZGVmZ2hpamtsbW5vcA=\n",
+            "illegal base64 data at input byte 24",
+        ),
         ("\n\n", ""),
         ("YWI=\nx", "illegal base64 data at input byte 5"),
         ("YWJj\nYQ", "illegal base64 data at input byte 5"),
         ("//79/A==", "\u{fffd}\u{fffd}\u{fffd}\u{fffd}"),
-        ("YWJjZGVmZ2hp$mtsbW5vcA==", "illegal base64 data at input byte 12"),
+        (
+            "YWJjZGVmZ2hp$mtsbW5vcA==",
+            "illegal base64 data at input byte 12",
+        ),
     ];
     const GO_B32DEC: &[(&str, &str)] = &[
         ("", ""),

@@ -10,6 +10,9 @@ use crate::value::{Heap, Value};
 mod encoding;
 mod paths;
 mod regex;
+mod regex_class;
+mod regex_go;
+mod regex_names;
 mod strings;
 mod url;
 // Lists, dicts, defaults, reflection, numbers, semver.
