@@ -22,6 +22,7 @@ mod lists;
 mod numeric;
 mod reflect;
 mod semver;
+mod semver_constraint;
 // Hashes, keys, certificates, random values, dates.
 mod crypto;
 mod date;

@@ -158,6 +158,12 @@ fn at_rune_start(s: &[u8], pos: usize) -> bool {
 }
 
 impl GoRegex {
+    /// The compiled pattern, for Go patterns that cannot match empty inside
+    /// a character (no `\B`), such as the fixed ones of other modules.
+    pub(crate) fn regex(&self) -> &Regex {
+        &self.re
+    }
+
     /// The leftmost match at or after `from`, as Go finds it: the `regex`
     /// crate's byte-level `\B` can match empty inside a character, where Go
     /// never looks.
