@@ -556,6 +556,23 @@ mod limits {
     }
 
     #[test]
+    fn invalid_utf8_input_does_not_panic() {
+        use crate::sprig::testing::call;
+        use crate::value::Value;
+        let bin = Value::bytes(b"\xffa\xe2\x82");
+        for p in [".", "", "a*", r"\B", "(?s).*"] {
+            let pat = Value::str(p);
+            call("regexReplaceAll", &[pat.clone(), bin.clone(), Value::str("<$0>")]).unwrap();
+            call("regexSplit", &[pat.clone(), bin.clone(), Value::Int(-1)]).unwrap();
+            call("regexFindAll", &[pat, bin.clone(), Value::Int(-1)]).unwrap();
+        }
+        // Go sees each bad byte as U+FFFD, which `.` matches; the regex crate
+        // does not (a known difference, only for invalid UTF-8).
+        let got = call("regexReplaceAll", &[Value::str("a"), bin, Value::str("b")]).unwrap();
+        assert!(matches!(got, Value::String(s) if &*s == b"\xffb\xe2\x82"));
+    }
+
+    #[test]
     fn hostile_patterns_are_bounded() {
         let deep = format!("{}a{}", "(".repeat(200), ")".repeat(200));
         assert!(compile(deep.as_bytes()).is_ok());

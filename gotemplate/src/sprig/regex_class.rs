@@ -1,7 +1,9 @@
-//! Pieces of Go's regexp syntax for `regex_go`: literals, ranges, the Perl,
+//! Pieces of Go's regexp syntax for `regex_go`: escapes, literals, ranges, the Perl,
 //! POSIX and Unicode classes, written in the `regex` crate's syntax.
 
 use std::fmt::Write;
+
+use super::regex_go::{rune_at, ERR_INVALID_ESCAPE, ERR_TRAILING_BACKSLASH};
 
 /// A class that matches nothing (Go allows empty classes and surrogates).
 pub(super) const NOTHING: &str = r"[^\x{0}-\x{10FFFF}]";
@@ -136,4 +138,84 @@ pub(super) fn unicode_table(name: &[u8]) -> Option<(String, bool)> {
         .iter()
         .find(|(alias, _)| canonical_name(alias.as_bytes()) == c)
         .map(|(_, actual)| ((*actual).into(), false))
+}
+
+/// Parses a Go escape (at a backslash) to the rune it denotes.
+pub(super) fn escape(s: &[u8], i: &mut usize) -> Result<u32, &'static str> {
+    *i += 1;
+    if *i >= s.len() {
+        return Err(ERR_TRAILING_BACKSLASH);
+    }
+    let (c, w) = rune_at(s, *i)?;
+    *i += w;
+    let is_octal = |b: Option<u8>| matches!(b, Some(b'0'..=b'7'));
+    match c {
+        '1'..='7' if !is_octal(s.get(*i).copied()) => Err(ERR_INVALID_ESCAPE),
+        '0'..='7' => {
+            let mut r = c as u32 - '0' as u32;
+            for _ in 1..3 {
+                match s.get(*i).copied() {
+                    Some(d @ b'0'..=b'7') => {
+                        r = r * 8 + u32::from(d - b'0');
+                        *i += 1;
+                    }
+                    _ => break,
+                }
+            }
+            Ok(r)
+        }
+        'x' => hex_escape(s, i),
+        'a' => Ok(7),
+        'f' => Ok(12),
+        'n' => Ok(10),
+        'r' => Ok(13),
+        't' => Ok(9),
+        'v' => Ok(11),
+        c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok(c as u32),
+        _ => Err(ERR_INVALID_ESCAPE),
+    }
+}
+
+fn hex_escape(s: &[u8], i: &mut usize) -> Result<u32, &'static str> {
+    let unhex = |c: char| c.to_digit(16);
+    if *i >= s.len() {
+        return Err(ERR_INVALID_ESCAPE);
+    }
+    let (c, w) = rune_at(s, *i)?;
+    *i += w;
+    if c == '{' {
+        let mut r: u32 = 0;
+        let mut n = 0;
+        loop {
+            if *i >= s.len() {
+                return Err(ERR_INVALID_ESCAPE);
+            }
+            let (c, w) = rune_at(s, *i)?;
+            *i += w;
+            if c == '}' {
+                break;
+            }
+            let v = unhex(c).ok_or(ERR_INVALID_ESCAPE)?;
+            r = r * 16 + v;
+            if r > 0x10FFFF {
+                return Err(ERR_INVALID_ESCAPE);
+            }
+            n += 1;
+        }
+        return if n == 0 {
+            Err(ERR_INVALID_ESCAPE)
+        } else {
+            Ok(r)
+        };
+    }
+    let x = unhex(c);
+    if *i >= s.len() {
+        return Err(ERR_INVALID_ESCAPE);
+    }
+    let (c2, w) = rune_at(s, *i)?;
+    *i += w;
+    match (x, unhex(c2)) {
+        (Some(x), Some(y)) => Ok(x * 16 + y),
+        _ => Err(ERR_INVALID_ESCAPE),
+    }
 }

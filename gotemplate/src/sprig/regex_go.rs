@@ -8,14 +8,14 @@
 //! governs, every class as ranges. Errors are Go's codes, without the pattern.
 
 use super::regex_class::{
-    literal_atom, perl_group, posix_group, push_range, unicode_table, NOTHING,
+    escape, literal_atom, perl_group, posix_group, push_range, unicode_table, NOTHING,
 };
 
 /// Go's `regexp/syntax` error codes.
 pub(crate) const ERR_MISSING_PAREN: &str = "missing closing )";
 const ERR_UNEXPECTED_PAREN: &str = "unexpected )";
 const ERR_MISSING_BRACKET: &str = "missing closing ]";
-const ERR_INVALID_ESCAPE: &str = "invalid escape sequence";
+pub(super) const ERR_INVALID_ESCAPE: &str = "invalid escape sequence";
 const ERR_INVALID_RANGE: &str = "invalid character class range";
 const ERR_NAMED_CAPTURE: &str = "invalid named capture";
 const ERR_PERL_OP: &str = "invalid or unsupported Perl syntax";
@@ -23,7 +23,7 @@ const ERR_REPEAT_OP: &str = "invalid nested repetition operator";
 const ERR_REPEAT_SIZE: &str = "invalid repeat count";
 const ERR_UTF8: &str = "invalid UTF-8";
 const ERR_REPEAT_ARG: &str = "missing argument to repetition operator";
-const ERR_TRAILING_BACKSLASH: &str = "trailing backslash at end of expression";
+pub(super) const ERR_TRAILING_BACKSLASH: &str = "trailing backslash at end of expression";
 const ERR_NESTING: &str = "expression nests too deeply";
 
 /// A translated pattern: the `regex` crate's syntax, and Go's capture names
@@ -111,7 +111,7 @@ struct Parser<'a> {
 }
 
 /// Decodes one UTF-8 character at `i`.
-fn rune_at(s: &[u8], i: usize) -> Result<(char, usize), &'static str> {
+pub(super) fn rune_at(s: &[u8], i: usize) -> Result<(char, usize), &'static str> {
     for len in 1..=4 {
         let Some(bytes) = s.get(i..i + len) else {
             break;
@@ -143,86 +143,6 @@ impl Parser<'_> {
             height: 1,
             repeated: false,
         });
-    }
-
-    /// Parses a Go escape (at a backslash) to the rune it denotes.
-    fn escape(&mut self) -> Result<u32, &'static str> {
-        self.i += 1;
-        if self.i >= self.s.len() {
-            return Err(ERR_TRAILING_BACKSLASH);
-        }
-        let (c, w) = rune_at(self.s, self.i)?;
-        self.i += w;
-        let is_octal = |b: Option<u8>| matches!(b, Some(b'0'..=b'7'));
-        match c {
-            '1'..='7' if !is_octal(self.peek(0)) => Err(ERR_INVALID_ESCAPE),
-            '0'..='7' => {
-                let mut r = c as u32 - '0' as u32;
-                for _ in 1..3 {
-                    match self.peek(0) {
-                        Some(d @ b'0'..=b'7') => {
-                            r = r * 8 + u32::from(d - b'0');
-                            self.i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                Ok(r)
-            }
-            'x' => self.hex_escape(),
-            'a' => Ok(7),
-            'f' => Ok(12),
-            'n' => Ok(10),
-            'r' => Ok(13),
-            't' => Ok(9),
-            'v' => Ok(11),
-            c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok(c as u32),
-            _ => Err(ERR_INVALID_ESCAPE),
-        }
-    }
-
-    fn hex_escape(&mut self) -> Result<u32, &'static str> {
-        let unhex = |c: char| c.to_digit(16);
-        if self.i >= self.s.len() {
-            return Err(ERR_INVALID_ESCAPE);
-        }
-        let (c, w) = rune_at(self.s, self.i)?;
-        self.i += w;
-        if c == '{' {
-            let mut r: u32 = 0;
-            let mut n = 0;
-            loop {
-                if self.i >= self.s.len() {
-                    return Err(ERR_INVALID_ESCAPE);
-                }
-                let (c, w) = rune_at(self.s, self.i)?;
-                self.i += w;
-                if c == '}' {
-                    break;
-                }
-                let v = unhex(c).ok_or(ERR_INVALID_ESCAPE)?;
-                r = r * 16 + v;
-                if r > 0x10FFFF {
-                    return Err(ERR_INVALID_ESCAPE);
-                }
-                n += 1;
-            }
-            return if n == 0 {
-                Err(ERR_INVALID_ESCAPE)
-            } else {
-                Ok(r)
-            };
-        }
-        let x = unhex(c);
-        if self.i >= self.s.len() {
-            return Err(ERR_INVALID_ESCAPE);
-        }
-        let (c2, w) = rune_at(self.s, self.i)?;
-        self.i += w;
-        match (x, unhex(c2)) {
-            (Some(x), Some(y)) => Ok(x * 16 + y),
-            _ => Err(ERR_INVALID_ESCAPE),
-        }
     }
 
     /// `\p{Name}`, `\pL`, `\P..`, at a backslash; `None` if not one.
@@ -330,7 +250,7 @@ impl Parser<'_> {
     fn class_char(&mut self) -> Result<u32, &'static str> {
         match self.peek(0) {
             None => Err(ERR_MISSING_BRACKET),
-            Some(b'\\') => self.escape(),
+            Some(b'\\') => escape(self.s, &mut self.i),
             Some(_) => {
                 let (c, w) = rune_at(self.s, self.i)?;
                 self.i += w;
@@ -657,7 +577,7 @@ impl Parser<'_> {
             self.push(wrap(g));
             return Ok(());
         }
-        let r = self.escape()?;
+        let r = escape(self.s, &mut self.i)?;
         self.push(literal_atom(r, fold));
         Ok(())
     }
