@@ -10,6 +10,9 @@ use crate::value::{Heap, Value};
 mod encoding;
 mod paths;
 mod regex;
+mod regex_class;
+mod regex_go;
+mod regex_names;
 mod strings;
 mod url;
 // Lists, dicts, defaults, reflection, numbers, semver.
@@ -19,6 +22,7 @@ mod lists;
 mod numeric;
 mod reflect;
 mod semver;
+mod semver_constraint;
 // Hashes, keys, certificates, random values, dates.
 mod crypto;
 mod date;

@@ -1,3 +1,600 @@
-use crate::funcs::Func;
+//! sprig's regular expression functions, with Go's `regexp` semantics: the
+//! pattern is Go syntax (translated by `regex_go`), matching is leftmost-first
+//! like Go's, and the match loops, `Split` and `Expand` follow Go's rules for
+//! empty matches and `$` templates. The `regex` crate keeps matching linear
+//! and its size limits bound hostile patterns.
 
-pub(super) const FUNCS: &[Func] = &[];
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::regex_go::translate;
+use crate::funcs::{Env, Func, FuncError, Type};
+use crate::value::{Elem, Value};
+
+const S: Type = Type::String;
+
+macro_rules! f {
+    ($name:literal, [$($p:expr),*], $call:expr) => {
+        Func { name: $name, params: &[$($p),*], variadic: None, call: $call }
+    };
+}
+
+pub(super) const FUNCS: &[Func] = &[
+    f!("regexMatch", [S, S], |e, a| regex_match(e, a, false)),
+    f!("mustRegexMatch", [S, S], |e, a| regex_match(e, a, true)),
+    f!("regexFindAll", [S, S, Type::Int], |e, a| find_all(
+        e, a, false
+    )),
+    f!("mustRegexFindAll", [S, S, Type::Int], |e, a| find_all(
+        e, a, true
+    )),
+    f!("regexFind", [S, S], |e, a| find(e, a, false)),
+    f!("mustRegexFind", [S, S], |e, a| find(e, a, true)),
+    f!("regexReplaceAll", [S, S, S], |e, a| replace_all(
+        e, a, false, true
+    )),
+    f!("mustRegexReplaceAll", [S, S, S], |e, a| replace_all(
+        e, a, true, true
+    )),
+    f!("regexReplaceAllLiteral", [S, S, S], |e, a| {
+        replace_all(e, a, false, false)
+    }),
+    f!("mustRegexReplaceAllLiteral", [S, S, S], |e, a| {
+        replace_all(e, a, true, false)
+    }),
+    f!("regexSplit", [S, S, Type::Int], |e, a| split(e, a, false)),
+    f!("mustRegexSplit", [S, S, Type::Int], |e, a| split(
+        e, a, true
+    )),
+    f!("regexQuoteMeta", [S], quote_meta),
+];
+
+/// A compiled Go pattern.
+pub(crate) struct GoRegex {
+    re: Regex,
+    /// Go's capture names, index 0 the whole match.
+    names: Vec<String>,
+    /// Go's `len(re.expr) > 0` (used by `Split`).
+    nonempty_expr: bool,
+}
+
+/// Deeper nesting than Go's 1000 is refused: the `regex` crate compiles
+/// recursively, and a few hundred levels already need megabytes of stack.
+const NEST_LIMIT: u32 = 250;
+
+/// Patterns are usually template constants applied to many values: keep
+/// the last few compiled.
+const CACHE_SIZE: usize = 64;
+
+thread_local! {
+    static CACHE: RefCell<HashMap<Vec<u8>, Rc<GoRegex>>> = RefCell::new(HashMap::new());
+}
+
+/// Go's `regexp.Compile`; `Err` is Go's error text without the pattern.
+pub(crate) fn compile(pattern: &[u8]) -> Result<Rc<GoRegex>, String> {
+    if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let t = translate(pattern).map_err(|code| format!("error parsing regexp: {code}"))?;
+    let re = RegexBuilder::new(&t.pattern)
+        .size_limit(32 << 20)
+        .dfa_size_limit(8 << 20)
+        .nest_limit(NEST_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => "error parsing regexp: expression too large".into(),
+            regex::Error::Syntax(s) if s.contains("maximum number of nested") => {
+                "error parsing regexp: expression nests too deeply".into()
+            }
+            // Not expected: the translation only writes valid syntax.
+            _ => "error parsing regexp: invalid or unsupported Perl syntax".to_string(),
+        })?;
+    let compiled = Rc::new(GoRegex {
+        re,
+        names: t.names,
+        nonempty_expr: !pattern.is_empty(),
+    });
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(pattern.to_vec(), compiled.clone());
+    });
+    Ok(compiled)
+}
+
+fn strs(args: &[Value]) -> Result<Vec<&[u8]>, FuncError> {
+    args.iter()
+        .filter_map(|a| match a {
+            Value::Int(_) => None,
+            v => Some(
+                v.as_bytes()
+                    .ok_or_else(|| FuncError::reason("wrong type for value; expected string")),
+            ),
+        })
+        .collect()
+}
+
+fn int_arg(args: &[Value], i: usize) -> Result<i64, FuncError> {
+    match args.get(i) {
+        Some(Value::Int(n)) => Ok(*n),
+        _ => Err(FuncError::reason("wrong type for value; expected int")),
+    }
+}
+
+/// Compiles for a function: the `must` variants return Go's error, the
+/// others call Go's `MustCompile`, whose panic text/template reports.
+fn compile_for(pattern: &[u8], must: bool) -> Result<Rc<GoRegex>, FuncError> {
+    compile(pattern).map_err(|e| {
+        if must {
+            FuncError::reason(e)
+        } else {
+            FuncError::reason(format!("regexp: Compile: {e}"))
+        }
+    })
+}
+
+/// Width of the UTF-8 character at `pos` as Go steps over it (a bad byte is
+/// one; the end is zero).
+fn rune_width(s: &[u8], pos: usize) -> usize {
+    let Some(rest) = s.get(pos..) else { return 0 };
+    if rest.is_empty() {
+        return 0;
+    }
+    (1..=4.min(rest.len()))
+        .find(|&n| std::str::from_utf8(&rest[..n]).is_ok())
+        .unwrap_or(1)
+}
+
+/// Whether Go's matcher visits `pos`: not inside a valid UTF-8 sequence
+/// (Go steps over a bad byte alone).
+fn at_rune_start(s: &[u8], pos: usize) -> bool {
+    (1..=3).all(|back| pos < back || rune_width(s, pos - back) <= back)
+}
+
+impl GoRegex {
+    /// The compiled pattern, for Go patterns that cannot match empty inside
+    /// a character (no `\B`), such as the fixed ones of other modules.
+    pub(crate) fn regex(&self) -> &Regex {
+        &self.re
+    }
+
+    /// The leftmost match at or after `from`, as Go finds it: the `regex`
+    /// crate's byte-level `\B` can match empty inside a character, where Go
+    /// never looks.
+    fn find_at(
+        &self,
+        locs: &mut regex::bytes::CaptureLocations,
+        s: &[u8],
+        mut from: usize,
+    ) -> Option<(usize, usize)> {
+        loop {
+            let m = self.re.captures_read_at(locs, s, from)?;
+            if m.start() == m.end() && !at_rune_start(s, m.start()) {
+                from = m.start() + 1;
+                continue;
+            }
+            return Some((m.start(), m.end()));
+        }
+    }
+
+    fn find(&self, s: &[u8]) -> Option<(usize, usize)> {
+        let mut locs = self.re.capture_locations();
+        self.find_at(&mut locs, s, 0)
+    }
+
+    /// Go's `allMatches`: up to `n` matches (all if `n` < 0), no empty match
+    /// right after a previous match.
+    fn all_matches(
+        &self,
+        env: &mut Env<'_>,
+        s: &[u8],
+        n: i64,
+        mut deliver: impl FnMut(&mut Env<'_>, usize, usize) -> Result<(), FuncError>,
+    ) -> Result<(), FuncError> {
+        let n = if n < 0 { s.len() as i64 + 1 } else { n };
+        let (mut pos, mut count, mut prev_end) = (0usize, 0i64, None);
+        let mut locs = self.re.capture_locations();
+        while count < n && pos <= s.len() {
+            env.check_time()?;
+            let Some((start, end)) = self.find_at(&mut locs, s, pos) else {
+                break;
+            };
+            let mut accept = true;
+            if end == pos {
+                if Some(start) == prev_end {
+                    accept = false;
+                }
+                let w = rune_width(s, pos);
+                pos = if w > 0 { pos + w } else { s.len() + 1 };
+            } else {
+                pos = end;
+            }
+            prev_end = Some(end);
+            if accept {
+                deliver(env, start, end)?;
+                count += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Go's `Regexp.Split`.
+    pub(crate) fn split(
+        &self,
+        env: &mut Env<'_>,
+        s: &[u8],
+        n: i64,
+    ) -> Result<Vec<Value>, FuncError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if self.nonempty_expr && s.is_empty() {
+            return Ok(vec![Value::str("")]);
+        }
+        let mut matches = Vec::new();
+        self.all_matches(env, s, n, |env, a, b| {
+            env.charge(16)?;
+            matches.push((a, b));
+            Ok(())
+        })?;
+        let mut out = Vec::new();
+        let (mut beg, mut end) = (0, 0);
+        for (a, b) in matches {
+            if n > 0 && out.len() as i64 >= n - 1 {
+                break;
+            }
+            end = a;
+            if b != 0 {
+                env.charge(16 + end.saturating_sub(beg))?;
+                out.push(Value::bytes(s.get(beg..end).unwrap_or_default()));
+            }
+            beg = b;
+        }
+        if end != s.len() {
+            env.charge(16 + s.len().saturating_sub(beg))?;
+            out.push(Value::bytes(s.get(beg..).unwrap_or_default()));
+        }
+        Ok(out)
+    }
+
+    /// Go's `ReplaceAllString` (`expand`) or `ReplaceAllLiteralString`.
+    fn replace_all(
+        &self,
+        env: &mut Env<'_>,
+        s: &[u8],
+        repl: &[u8],
+        expand: bool,
+    ) -> Result<Vec<u8>, FuncError> {
+        let mut buf = Vec::new();
+        let (mut last_end, mut search) = (0usize, 0usize);
+        let mut locs = self.re.capture_locations();
+        while search <= s.len() {
+            env.check_time()?;
+            let Some((a0, a1)) = self.find_at(&mut locs, s, search) else {
+                break;
+            };
+            let gap = s.get(last_end..a0).unwrap_or_default();
+            env.charge(gap.len())?;
+            buf.extend_from_slice(gap);
+            if a1 > last_end || a0 == 0 {
+                let before = buf.len();
+                if expand {
+                    self.expand(env, &mut buf, repl, s, &locs)?;
+                } else {
+                    env.charge(repl.len())?;
+                    buf.extend_from_slice(repl);
+                }
+                debug_assert!(buf.len() >= before);
+            }
+            last_end = a1;
+            let w = rune_width(s, search);
+            if search + w > a1 {
+                search += w;
+            } else if search + 1 > a1 {
+                search += 1;
+            } else {
+                search = a1;
+            }
+        }
+        let tail = s.get(last_end..).unwrap_or_default();
+        env.charge(tail.len())?;
+        buf.extend_from_slice(tail);
+        Ok(buf)
+    }
+
+    /// Go's `Regexp.expand`: `$1`, `${1}`, `$name`, `${name}`, `$$`.
+    fn expand(
+        &self,
+        env: &mut Env<'_>,
+        dst: &mut Vec<u8>,
+        mut template: &[u8],
+        s: &[u8],
+        locs: &regex::bytes::CaptureLocations,
+    ) -> Result<(), FuncError> {
+        let group = |i: usize| locs.get(i).and_then(|(a, b)| s.get(a..b));
+        while let Some(dollar) = template.iter().position(|&b| b == b'$') {
+            env.check_time()?;
+            let before = &template[..dollar];
+            env.charge(before.len())?;
+            dst.extend_from_slice(before);
+            template = &template[dollar + 1..];
+            if template.first() == Some(&b'$') {
+                dst.push(b'$');
+                template = &template[1..];
+                continue;
+            }
+            let Some((name, num, rest)) = extract(template) else {
+                dst.push(b'$');
+                continue;
+            };
+            template = rest;
+            let text = match num {
+                Some(n) => group(n),
+                None => self
+                    .names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| g.as_bytes() == name)
+                    .find_map(|(i, _)| group(i)),
+            };
+            if let Some(text) = text {
+                env.charge(text.len())?;
+                dst.extend_from_slice(text);
+            }
+        }
+        env.charge(template.len())?;
+        dst.extend_from_slice(template);
+        Ok(())
+    }
+}
+
+/// Go's `extract`: the name after a `$` (letters, digits, `_`, optionally in
+/// braces), its number if it is one, and the rest of the template.
+fn extract(t: &[u8]) -> Option<(&[u8], Option<usize>, &[u8])> {
+    static NAME: OnceLock<Option<Regex>> = OnceLock::new();
+    let name_re = NAME
+        .get_or_init(|| Regex::new(r"\A[\p{L}\p{Nd}_]*").ok())
+        .as_ref()?;
+    let (brace, body) = match t.strip_prefix(b"{") {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let len = name_re.find(body).map_or(0, |m| m.end());
+    if len == 0 {
+        return None;
+    }
+    let name = &body[..len];
+    let mut rest = &body[len..];
+    if brace {
+        rest = rest.strip_prefix(b"}")?;
+    }
+    let mut num: Option<usize> = Some(0);
+    for &d in name {
+        num = match num {
+            Some(n) if d.is_ascii_digit() && n < 100_000_000 => {
+                Some(n * 10 + usize::from(d - b'0'))
+            }
+            _ => None,
+        };
+    }
+    if name.len() > 1 && name[0] == b'0' {
+        num = None;
+    }
+    Some((name, num, rest))
+}
+
+fn regex_match(env: &mut Env<'_>, args: &[Value], must: bool) -> Result<Value, FuncError> {
+    let a = strs(args)?;
+    let (Some(p), Some(s)) = (a.first(), a.get(1)) else {
+        return Err(FuncError::reason("wrong number of args"));
+    };
+    let _ = env;
+    match compile(p) {
+        Ok(re) => Ok(Value::Bool(re.find(s).is_some())),
+        Err(e) if must => Err(FuncError::reason(e)),
+        Err(_) => Ok(Value::Bool(false)),
+    }
+}
+
+fn find_all(env: &mut Env<'_>, args: &[Value], must: bool) -> Result<Value, FuncError> {
+    let a = strs(args)?;
+    let (Some(p), Some(s)) = (a.first(), a.get(1)) else {
+        return Err(FuncError::reason("wrong number of args"));
+    };
+    let n = int_arg(args, 2)?;
+    let re = compile_for(p, must)?;
+    let mut items = Vec::new();
+    re.all_matches(env, s, n, |env, x, y| {
+        env.charge(16 + y - x)?;
+        items.push(Value::bytes(s.get(x..y).unwrap_or_default()));
+        Ok(())
+    })?;
+    Ok(Value::list(Elem::String, items))
+}
+
+fn find(env: &mut Env<'_>, args: &[Value], must: bool) -> Result<Value, FuncError> {
+    let a = strs(args)?;
+    let (Some(p), Some(s)) = (a.first(), a.get(1)) else {
+        return Err(FuncError::reason("wrong number of args"));
+    };
+    let re = compile_for(p, must)?;
+    let found = re
+        .find(s)
+        .and_then(|(a, b)| s.get(a..b))
+        .unwrap_or_default();
+    env.charge(found.len())?;
+    Ok(Value::bytes(found))
+}
+
+fn replace_all(
+    env: &mut Env<'_>,
+    args: &[Value],
+    must: bool,
+    expand: bool,
+) -> Result<Value, FuncError> {
+    let a = strs(args)?;
+    let (Some(p), Some(s), Some(r)) = (a.first(), a.get(1), a.get(2)) else {
+        return Err(FuncError::reason("wrong number of args"));
+    };
+    let re = compile_for(p, must)?;
+    let out = re.replace_all(env, s, r, expand)?;
+    Ok(Value::bytes(&out))
+}
+
+fn split(env: &mut Env<'_>, args: &[Value], must: bool) -> Result<Value, FuncError> {
+    let a = strs(args)?;
+    let (Some(p), Some(s)) = (a.first(), a.get(1)) else {
+        return Err(FuncError::reason("wrong number of args"));
+    };
+    let n = int_arg(args, 2)?;
+    let re = compile_for(p, must)?;
+    let items = re.split(env, s, n)?;
+    Ok(Value::list(Elem::String, items))
+}
+
+/// Go's `regexp.QuoteMeta`: a backslash before each of `\.+*?()|[]{}^$`.
+fn quote_meta(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let s = strs(args)?.first().copied().unwrap_or_default();
+    env.charge(s.len() * 2)?;
+    let mut out = Vec::with_capacity(s.len());
+    for &b in s {
+        if br"\.+*?()|[]{}^$".contains(&b) {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    Ok(Value::bytes(&out))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::funcs::FuncError;
+    use crate::sprig::testing::call;
+    use crate::value::Value;
+
+    mod cases {
+        use super::A::{self, I, T};
+        include!("regex_cases.rs");
+    }
+
+    #[derive(Debug)]
+    pub(super) enum A {
+        T(&'static str),
+        I(i64),
+    }
+
+    fn render(v: &Value) -> String {
+        match v {
+            Value::Bool(b) => b.to_string(),
+            Value::String(s) => String::from_utf8_lossy(s).into_owned(),
+            Value::List(l) => {
+                let items: Vec<String> = l.items.iter().map(render).collect();
+                format!("[{}]", items.join(" "))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn matches_go() {
+        let mut bad = Vec::new();
+        for (f, args, want) in cases::CASES {
+            let args: Vec<Value> = args
+                .iter()
+                .map(|a| match a {
+                    A::T(s) => Value::str(s),
+                    A::I(n) => Value::Int(*n),
+                })
+                .collect();
+            let got = match call(f, &args) {
+                Ok(v) => render(&v),
+                Err(FuncError::Reason(r)) => match r.split_once("error parsing regexp: ") {
+                    Some((_, code)) => format!("E:{code}"),
+                    None => format!("E:{r}"),
+                },
+                Err(e) => format!("E:{e}"),
+            };
+            if got != *want {
+                bad.push(format!("{f} {args:?}: got {got:?}, Go {want:?}"));
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "{} mismatches:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::compile;
+    use crate::sprig::regex_names::{ALIASES, CATEGORIES, SCRIPTS};
+
+    #[test]
+    fn every_go_class_name_compiles() {
+        let names = CATEGORIES
+            .iter()
+            .chain(SCRIPTS)
+            .chain(ALIASES.iter().map(|(a, _)| a))
+            .chain(&["Any", "Assigned", "ascii", "LC", "lc"]);
+        for name in names {
+            for p in [format!(r"\p{{{name}}}"), format!(r"(?i)[^\P{{{name}}}]")] {
+                match compile(p.as_bytes()) {
+                    Ok(_) => {}
+                    Err(e) => assert!(e.ends_with("invalid character class range"), "{p}: {e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_input_does_not_panic() {
+        use crate::sprig::testing::call;
+        use crate::value::Value;
+        let bin = Value::bytes(b"\xffa\xe2\x82");
+        for p in [".", "", "a*", r"\B", "(?s).*"] {
+            let pat = Value::str(p);
+            call("regexReplaceAll", &[pat.clone(), bin.clone(), Value::str("<$0>")]).unwrap();
+            call("regexSplit", &[pat.clone(), bin.clone(), Value::Int(-1)]).unwrap();
+            call("regexFindAll", &[pat, bin.clone(), Value::Int(-1)]).unwrap();
+        }
+        // Go sees each bad byte as U+FFFD, which `.` matches; the regex crate
+        // does not (a known difference, only for invalid UTF-8).
+        let got = call("regexReplaceAll", &[Value::str("a"), bin, Value::str("b")]).unwrap();
+        assert!(matches!(got, Value::String(s) if &*s == b"\xffb\xe2\x82"));
+    }
+
+    #[test]
+    fn hostile_patterns_are_bounded() {
+        let deep = format!("{}a{}", "(".repeat(200), ")".repeat(200));
+        assert!(compile(deep.as_bytes()).is_ok());
+        // Go allows 1000 levels; we stop earlier (see NEST_LIMIT).
+        let deep = format!("{}a{}", "(".repeat(990), ")".repeat(990));
+        assert_eq!(
+            compile(deep.as_bytes()).err().as_deref(),
+            Some("error parsing regexp: expression nests too deeply")
+        );
+        let deeper = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(
+            compile(deeper.as_bytes()).err().as_deref(),
+            Some("error parsing regexp: expression nests too deeply")
+        );
+        let big = r"((\pL{1000}){1000})";
+        assert!(compile(big.as_bytes()).is_err());
+        let big = r"(\pL{1000}\pL{1000}\pL{1000}\pL{1000}\pL{1000}\pL{1000})*";
+        // Go accepts this one; the regex crate's size limit may not.
+        let _ = compile(big.as_bytes());
+        assert_eq!(
+            compile(b"a\xff").err().as_deref(),
+            Some("error parsing regexp: invalid UTF-8")
+        );
+    }
+}

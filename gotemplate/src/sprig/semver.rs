@@ -1,3 +1,588 @@
-use crate::funcs::Func;
+//! `semver` and `semverCompare`: Masterminds/semver v3.3.0 (sprig v3.3.0's
+//! dependency). `semver` returns a `*semver.Version` whose methods templates
+//! may call; the constraint language is in `semver_constraint`.
 
-pub(super) const FUNCS: &[Func] = &[];
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use super::regex::compile;
+use super::semver_constraint::Constraints;
+use crate::funcs::{Env, Func, FuncError, Type};
+use crate::value::{Elem, Heap, Kind, Object, Value};
+
+pub(super) const FUNCS: &[Func] = &[
+    Func {
+        name: "semver",
+        params: &[Type::String],
+        variadic: None,
+        call: semver,
+    },
+    Func {
+        name: "semverCompare",
+        params: &[Type::String, Type::String],
+        variadic: None,
+        call: semver_compare,
+    },
+];
+
+const ERR_INVALID: &str = "Invalid Semantic Version";
+const ERR_STARTS_ZERO: &str = "Version segment starts with 0";
+const ERR_PRERELEASE: &str = "Invalid Prerelease string";
+const ERR_METADATA: &str = "Invalid Metadata string";
+const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
+
+const VERSION_RE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
+
+/// Masterminds' `Version`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Version {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+    pub pre: Vec<u8>,
+    pub metadata: Vec<u8>,
+    pub original: Vec<u8>,
+}
+
+fn parse_u64(digits: &[u8]) -> Result<u64, String> {
+    digits
+        .iter()
+        .try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .ok_or_else(|| {
+            "Error parsing version segment: strconv.ParseUint: value out of range".to_string()
+        })
+}
+
+fn only(s: &[u8], ok: impl Fn(u8) -> bool) -> bool {
+    s.iter().all(|&b| ok(b))
+}
+
+fn allowed(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+fn validate_prerelease(p: &[u8]) -> Result<(), String> {
+    for part in p.split(|&b| b == b'.') {
+        if only(part, |b| b.is_ascii_digit()) {
+            if part.len() > 1 && part[0] == b'0' {
+                return Err(ERR_STARTS_ZERO.into());
+            }
+        } else if !only(part, allowed) {
+            return Err(ERR_PRERELEASE.into());
+        }
+    }
+    Ok(())
+}
+
+fn validate_metadata(m: &[u8]) -> Result<(), String> {
+    if m.split(|&b| b == b'.').all(|p| only(p, allowed)) {
+        Ok(())
+    } else {
+        Err(ERR_METADATA.into())
+    }
+}
+
+impl Version {
+    /// `semver.NewVersion`.
+    pub(crate) fn parse(v: &[u8]) -> Result<Version, String> {
+        let re = compile(VERSION_RE.as_bytes())?;
+        let caps = re.regex().captures(v).ok_or(ERR_INVALID)?;
+        let group = |i: usize| caps.get(i).map(|m| m.as_bytes()).unwrap_or_default();
+        let segment = |i: usize| match group(i) {
+            [] => Ok(0),
+            g => parse_u64(g.strip_prefix(b".").unwrap_or(g)),
+        };
+        let version = Version {
+            major: parse_u64(group(1))?,
+            minor: segment(2)?,
+            patch: segment(3)?,
+            pre: group(5).to_vec(),
+            metadata: group(8).to_vec(),
+            original: v.to_vec(),
+        };
+        if !version.pre.is_empty() {
+            validate_prerelease(&version.pre)?;
+        }
+        if !version.metadata.is_empty() {
+            validate_metadata(&version.metadata)?;
+        }
+        Ok(version)
+    }
+
+    /// `Version.String`.
+    pub(crate) fn string(&self) -> Vec<u8> {
+        let mut out = format!("{}.{}.{}", self.major, self.minor, self.patch).into_bytes();
+        if !self.pre.is_empty() {
+            out.push(b'-');
+            out.extend_from_slice(&self.pre);
+        }
+        if !self.metadata.is_empty() {
+            out.push(b'+');
+            out.extend_from_slice(&self.metadata);
+        }
+        out
+    }
+
+    /// `Version.Compare`: metadata is ignored, a prerelease sorts first.
+    pub(crate) fn compare(&self, o: &Version) -> Ordering {
+        let core = (self.major, self.minor, self.patch).cmp(&(o.major, o.minor, o.patch));
+        if core != Ordering::Equal {
+            return core;
+        }
+        match (self.pre.is_empty(), o.pre.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => compare_prerelease(&self.pre, &o.pre),
+        }
+    }
+
+    fn v_prefix(&self) -> &'static [u8] {
+        if self.original.first() == Some(&b'v') {
+            b"v"
+        } else {
+            b""
+        }
+    }
+
+    /// The result of `IncPatch` & co: a new original with the `v` kept.
+    fn with_original(mut self, prefix: &[u8]) -> Version {
+        let mut original = prefix.to_vec();
+        original.extend_from_slice(&self.string());
+        self.original = original;
+        self
+    }
+
+    fn inc(&self, which: &str) -> Version {
+        let mut next = self.clone();
+        next.metadata.clear();
+        let had_pre = !next.pre.is_empty();
+        next.pre.clear();
+        match which {
+            "IncMajor" => {
+                next.major = next.major.wrapping_add(1);
+                next.minor = 0;
+                next.patch = 0;
+            }
+            "IncMinor" => {
+                next.minor = next.minor.wrapping_add(1);
+                next.patch = 0;
+            }
+            // A prerelease of x.y.z is followed by x.y.z itself.
+            _ if !had_pre => next.patch = next.patch.wrapping_add(1),
+            _ => {}
+        }
+        next.with_original(self.v_prefix())
+    }
+}
+
+/// Masterminds' `comparePrerelease`: dot-separated parts, numbers below
+/// words, a missing part below any part.
+pub(crate) fn compare_prerelease(a: &[u8], b: &[u8]) -> Ordering {
+    let (mut x, mut y) = (a.split(|&c| c == b'.'), b.split(|&c| c == b'.'));
+    loop {
+        let (p, q) = (x.next(), y.next());
+        if p.is_none() && q.is_none() {
+            return Ordering::Equal;
+        }
+        let d = compare_part(p.unwrap_or_default(), q.unwrap_or_default());
+        if d != Ordering::Equal {
+            return d;
+        }
+    }
+}
+
+fn compare_part(s: &[u8], o: &[u8]) -> Ordering {
+    if s == o {
+        return Ordering::Equal;
+    }
+    if s.is_empty() {
+        return Ordering::Less;
+    }
+    if o.is_empty() {
+        return Ordering::Greater;
+    }
+    let num = |p: &[u8]| -> Option<u64> {
+        if p.is_empty() || !only(p, |b| b.is_ascii_digit()) {
+            return None;
+        }
+        parse_u64(p).ok()
+    };
+    match (num(s), num(o)) {
+        (None, None) => {
+            if s > o {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(a), Some(b)) => {
+            if a > b {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+    }
+}
+
+fn str_arg(args: &[Value], i: usize) -> Result<&[u8], FuncError> {
+    args.get(i)
+        .and_then(Value::as_bytes)
+        .ok_or_else(|| FuncError::reason("wrong type for value; expected string"))
+}
+
+fn semver(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let v = str_arg(args, 0)?;
+    env.charge(v.len() * 3 + 64)?;
+    let version = Version::parse(v).map_err(FuncError::reason)?;
+    Ok(SemverVersion::pointer(version))
+}
+
+fn semver_compare(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let (c, v) = (str_arg(args, 0)?, str_arg(args, 1)?);
+    env.charge(c.len() * 8 + v.len())?;
+    let constraints = Constraints::parse(c).map_err(FuncError::reason)?;
+    let version = Version::parse(v).map_err(FuncError::reason)?;
+    Ok(Value::Bool(constraints.check(&version)))
+}
+
+/// A `*semver.Version` (shared and mutable through `Scan`, as a pointer is)
+/// or a `semver.Version` value (what `IncMajor` & co return).
+#[derive(Debug)]
+pub(crate) struct SemverVersion {
+    v: RefCell<Version>,
+    pointer: bool,
+}
+
+impl SemverVersion {
+    fn pointer(v: Version) -> Value {
+        Value::Object(Rc::new(SemverVersion {
+            v: RefCell::new(v),
+            pointer: true,
+        }))
+    }
+
+    fn value(v: Version) -> Value {
+        Value::Object(Rc::new(SemverVersion {
+            v: RefCell::new(v),
+            pointer: false,
+        }))
+    }
+}
+
+/// A Go `error` held as a value (a method with a lone `error` result).
+#[derive(Debug)]
+struct GoError(String);
+
+impl Object for GoError {
+    fn type_name(&self) -> &'static str {
+        "*errors.errorString"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Ptr
+    }
+    fn format(&self, _heap: &Heap) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn equals(&self, other: &dyn Object) -> bool {
+        std::ptr::eq(
+            self as *const Self as *const u8,
+            other.as_any() as *const dyn std::any::Any as *const u8,
+        )
+    }
+}
+
+/// The `*semver.Version` argument of `Compare` & co; `None` for nil.
+fn version_arg(args: &[Value]) -> Result<Option<Version>, FuncError> {
+    match args.first() {
+        Some(Value::Nil) => Ok(None),
+        Some(Value::Object(o)) => match o.as_any().downcast_ref::<SemverVersion>() {
+            Some(s) if s.pointer => Ok(Some(s.v.borrow().clone())),
+            _ => Err(FuncError::reason(format!(
+                "wrong type for value; expected *semver.Version; got {}",
+                o.type_name()
+            ))),
+        },
+        _ => Err(FuncError::reason(
+            "wrong type for value; expected *semver.Version",
+        )),
+    }
+}
+
+impl Object for SemverVersion {
+    fn type_name(&self) -> &'static str {
+        if self.pointer {
+            "*semver.Version"
+        } else {
+            "semver.Version"
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        if self.pointer {
+            Kind::Ptr
+        } else {
+            Kind::Struct
+        }
+    }
+
+    fn method(
+        &self,
+        env: &mut Env<'_>,
+        name: &str,
+        args: &[Value],
+    ) -> Option<Result<Value, FuncError>> {
+        let v = self.v.borrow().clone();
+        // Methods with a value receiver: on both `Version` and `*Version`.
+        let value_method = match name {
+            "String" => Some(Ok(Value::bytes(&v.string()))),
+            "Major" => Some(Ok(Value::Uint64(v.major))),
+            "Minor" => Some(Ok(Value::Uint64(v.minor))),
+            "Patch" => Some(Ok(Value::Uint64(v.patch))),
+            "Prerelease" => Some(Ok(Value::bytes(&v.pre))),
+            "Metadata" => Some(Ok(Value::bytes(&v.metadata))),
+            "IncMajor" | "IncMinor" | "IncPatch" => Some(Ok(SemverVersion::value(v.inc(name)))),
+            "SetPrerelease" | "SetMetadata" => Some(set_part(&v, name, args)),
+            "Value" => Some(Ok(Value::bytes(&v.string()))),
+            "MarshalText" => Some(Ok(byte_slice(&v.string()))),
+            "MarshalJSON" => {
+                // A version's text needs no JSON escaping.
+                let mut json = vec![b'"'];
+                json.extend_from_slice(&v.string());
+                json.push(b'"');
+                Some(Ok(byte_slice(&json)))
+            }
+            _ => None,
+        };
+        if value_method.is_some() {
+            return value_method;
+        }
+        if !self.pointer {
+            return None;
+        }
+        let _ = env;
+        let ordering = |args: &[Value]| -> Result<Ordering, FuncError> {
+            version_arg(args)?
+                .map(|o| v.compare(&o))
+                .ok_or_else(|| FuncError::reason(NIL_DEREF))
+        };
+        let result = match name {
+            "Original" => Ok(Value::bytes(&v.original)),
+            "Compare" => ordering(args).map(|o| Value::Int(o as i64)),
+            "LessThan" => ordering(args).map(|o| Value::Bool(o.is_lt())),
+            "LessThanEqual" => ordering(args).map(|o| Value::Bool(o.is_le())),
+            "GreaterThan" => ordering(args).map(|o| Value::Bool(o.is_gt())),
+            "GreaterThanEqual" => ordering(args).map(|o| Value::Bool(o.is_ge())),
+            "Equal" => match (args.first(), version_arg(args)) {
+                (Some(Value::Object(o)), _) if self.equals(o.as_ref()) => Ok(Value::Bool(true)),
+                (_, Ok(None)) => Ok(Value::Bool(false)),
+                (_, Ok(Some(o))) => Ok(Value::Bool(v.compare(&o).is_eq())),
+                (_, Err(e)) => Err(e),
+            },
+            "Scan" => {
+                // Only a string scans; anything else is "" and fails.
+                let text = args.first().and_then(Value::as_bytes).unwrap_or_default();
+                Ok(match Version::parse(text) {
+                    Ok(parsed) => {
+                        *self.v.borrow_mut() = parsed;
+                        Value::Nil
+                    }
+                    Err(e) => Value::Object(Rc::new(GoError(e))),
+                })
+            }
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    fn format(&self, _heap: &Heap) -> Vec<u8> {
+        self.v.borrow().string()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn equals(&self, other: &dyn Object) -> bool {
+        let Some(o) = other.as_any().downcast_ref::<SemverVersion>() else {
+            return false;
+        };
+        if self.pointer {
+            // Pointers are equal only to themselves.
+            o.pointer && std::ptr::eq(self, o)
+        } else {
+            !o.pointer && *self.v.borrow() == *o.v.borrow()
+        }
+    }
+}
+
+fn byte_slice(b: &[u8]) -> Value {
+    Value::list(Elem::Uint8, b.iter().map(|&x| Value::Uint8(x)).collect())
+}
+
+fn set_part(v: &Version, name: &str, args: &[Value]) -> Result<Value, FuncError> {
+    let part = str_arg(args, 0)?;
+    let mut next = v.clone();
+    if name == "SetPrerelease" {
+        if !part.is_empty() {
+            validate_prerelease(part).map_err(FuncError::reason)?;
+        }
+        next.pre = part.to_vec();
+    } else {
+        if !part.is_empty() {
+            validate_metadata(part).map_err(FuncError::reason)?;
+        }
+        next.metadata = part.to_vec();
+    }
+    Ok(SemverVersion::value(next.with_original(v.v_prefix())))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::funcs::{Budget, Env, FuncError};
+    use crate::sprig::testing::{call, s};
+    use crate::value::{Heap, Kind, Value};
+
+    fn version(text: &str) -> Value {
+        call("semver", &[s(text)]).expect("valid version")
+    }
+
+    /// Calls a method, as `{{ $v.Name args }}` does.
+    fn method(v: &Value, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        let Value::Object(o) = v else {
+            panic!("not an object")
+        };
+        let mut heap = Heap::default();
+        let mut budget = Budget::new(1 << 20, None);
+        let mut env = Env {
+            heap: &mut heap,
+            budget: &mut budget,
+        };
+        o.method(&mut env, name, args)
+    }
+
+    fn text(v: &Value) -> String {
+        match v {
+            Value::String(b) => String::from_utf8_lossy(b).into_owned(),
+            Value::Object(o) => String::from_utf8_lossy(&o.format(&Heap::default())).into_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn ok(v: &Value, name: &str, args: &[Value]) -> Value {
+        method(v, name, args).expect("method").expect("no error")
+    }
+
+    // Expected values from Go 1.26 + sprig v3.3.0.
+    #[test]
+    fn version_object() {
+        let v = version("v1.2.3-beta.1+b5");
+        assert_eq!(text(&v), "1.2.3-beta.1+b5");
+        let Value::Object(o) = &v else { panic!() };
+        assert_eq!((o.type_name(), o.kind()), ("*semver.Version", Kind::Ptr));
+        assert!(matches!(ok(&v, "Major", &[]), Value::Uint64(1)));
+        assert_eq!(text(&ok(&v, "Original", &[])), "v1.2.3-beta.1+b5");
+        assert_eq!(text(&ok(&v, "Prerelease", &[])), "beta.1");
+        assert_eq!(text(&ok(&v, "Metadata", &[])), "b5");
+        let major = ok(&v, "IncMajor", &[]);
+        assert_eq!(text(&major), "2.0.0");
+        let Value::Object(m) = &major else { panic!() };
+        assert_eq!((m.type_name(), m.kind()), ("semver.Version", Kind::Struct));
+        // A method of *Version is not in the method set of a Version value.
+        assert!(method(&major, "Original", &[]).is_none());
+        assert_eq!(text(&ok(&v, "IncPatch", &[])), "1.2.3");
+        assert_eq!(text(&ok(&v, "IncMinor", &[])), "1.3.0");
+    }
+
+    #[test]
+    fn comparisons() {
+        let v = version("1.2");
+        assert_eq!(text(&v), "1.2.0");
+        assert!(matches!(
+            ok(&v, "Compare", &[version("1.2.0")]),
+            Value::Int(0)
+        ));
+        assert!(matches!(
+            ok(&v, "Compare", &[version("1.2.0-a")]),
+            Value::Int(1)
+        ));
+        assert!(matches!(
+            ok(&v, "LessThan", &[version("1.3")]),
+            Value::Bool(true)
+        ));
+        assert!(matches!(ok(&v, "Equal", &[Value::Nil]), Value::Bool(false)));
+        assert!(matches!(ok(&v, "Equal", std::slice::from_ref(&v)), Value::Bool(true)));
+        assert_eq!(
+            method(&v, "Compare", &[Value::Nil]).expect("method").err(),
+            Some(FuncError::reason(
+                "runtime error: invalid memory address or nil pointer dereference"
+            ))
+        );
+        let (Value::Object(a), Value::Object(b)) = (&v, &version("1.2")) else {
+            panic!()
+        };
+        assert!(a.equals(a.as_ref()));
+        assert!(!a.equals(b.as_ref()));
+    }
+
+    #[test]
+    fn setters_and_scan() {
+        let v = version("1.2");
+        assert_eq!(
+            method(&v, "SetPrerelease", &[s("01")])
+                .expect("method")
+                .err(),
+            Some(FuncError::reason("Version segment starts with 0"))
+        );
+        assert_eq!(text(&ok(&v, "SetPrerelease", &[s("rc.1")])), "1.2.0-rc.1");
+        assert_eq!(text(&ok(&v, "Value", &[])), "1.2.0");
+        let Value::List(json) = ok(&v, "MarshalJSON", &[]) else {
+            panic!()
+        };
+        let bytes: Vec<u8> = json
+            .items
+            .iter()
+            .map(|b| match b {
+                Value::Uint8(b) => *b,
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(bytes, b"\"1.2.0\"");
+        assert_eq!(
+            text(&ok(&v, "Scan", &[Value::Int(3)])),
+            "Invalid Semantic Version"
+        );
+        assert_eq!(text(&v), "1.2.0");
+        assert!(matches!(ok(&v, "Scan", &[s("2.0.0")]), Value::Nil));
+        assert_eq!(text(&v), "2.0.0");
+    }
+
+    #[test]
+    fn parse_errors() {
+        let err = |t: &str| call("semver", &[s(t)]).err();
+        assert_eq!(
+            err("99999999999999999999.0.0"),
+            Some(FuncError::reason(
+                "Error parsing version segment: strconv.ParseUint: value out of range"
+            ))
+        );
+        assert_eq!(
+            err("1.2.3.4"),
+            Some(FuncError::reason("Invalid Semantic Version"))
+        );
+        assert_eq!(
+            err("1.2.3-01"),
+            Some(FuncError::reason("Version segment starts with 0"))
+        );
+        assert_eq!(text(&version("1.02.3")), "1.2.3");
+    }
+}
