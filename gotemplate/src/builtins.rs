@@ -91,10 +91,13 @@ pub fn call(
     argv: &[Value],
 ) -> Result<Value, FuncError> {
     use Builtin::*;
-    let text = |bytes: Vec<u8>, budget: &mut Budget| -> Result<Value, FuncError> {
+    // Printing stops at what the budget has left, then charges what it made.
+    let text = |made: Result<Vec<u8>, crate::Limit>, budget: &mut Budget| {
+        let bytes = made.map_err(FuncError::Limit)?;
         budget.charge(bytes.len())?;
         Ok(Value::String(bytes.into()))
     };
+    let room = budget.left();
     match b {
         // Evaluated lazily by the executor.
         And | Or => Ok(argv.last().cloned().unwrap_or(Value::Invalid)),
@@ -102,20 +105,23 @@ pub fn call(
         Len => len(heap, &argv[0]),
         Index => index(heap, &argv[0], &argv[1..]),
         Slice => slice(&argv[0], &argv[1..]),
-        Print => text(crate::fmt::sprint(heap, argv), budget),
-        Println => text(crate::fmt::sprintln(heap, argv), budget),
+        Print => text(crate::fmt::try_sprint(heap, argv, room), budget),
+        Println => text(crate::fmt::try_sprintln(heap, argv, room), budget),
         Printf => {
             let format = argv[0].as_bytes().unwrap_or_default().to_vec();
-            text(crate::fmt::sprintf(heap, &format, &argv[1..]), budget)
+            text(
+                crate::fmt::try_sprintf(heap, &format, &argv[1..], room),
+                budget,
+            )
         }
         Html | Js | Urlquery => {
-            let s = escape_args(heap, argv);
+            let s = escape_args(heap, argv, room).map_err(FuncError::Limit)?;
             let escaped = match b {
                 Html => crate::escape::html_escape(&s),
                 Js => crate::escape::js_escape(&s),
                 _ => crate::escape::url_query_escape(&s),
             };
-            text(escaped, budget)
+            text(Ok(escaped), budget)
         }
         Call => match &argv[0] {
             Value::Invalid | Value::Nil => Err(reason("call of nil")),
@@ -135,9 +141,9 @@ pub fn call(
 }
 
 /// html, js and urlquery print their arguments first (Go's `evalArgs`).
-fn escape_args(heap: &Heap, argv: &[Value]) -> Vec<u8> {
+fn escape_args(heap: &Heap, argv: &[Value], room: usize) -> Result<Vec<u8>, crate::Limit> {
     if let [Value::String(s)] = argv {
-        return s.to_vec();
+        return Ok(s.to_vec());
     }
     let printable: Vec<Value> = argv
         .iter()
@@ -146,7 +152,7 @@ fn escape_args(heap: &Heap, argv: &[Value]) -> Vec<u8> {
             v => v.clone(),
         })
         .collect();
-    crate::fmt::sprint(heap, &printable)
+    crate::fmt::try_sprint(heap, &printable, room)
 }
 
 fn len(heap: &Heap, item: &Value) -> Result<Value, FuncError> {

@@ -124,6 +124,11 @@ impl Budget {
         }
     }
 
+    /// Bytes still free.
+    pub fn left(&self) -> usize {
+        self.alloc_left
+    }
+
     pub fn charge(&mut self, bytes: usize) -> Result<(), FuncError> {
         match self.alloc_left.checked_sub(bytes) {
             Some(left) => {
@@ -139,7 +144,7 @@ impl Budget {
 
     pub fn check_time(&mut self) -> Result<(), FuncError> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 256 != 0 {
+        if !self.ticks.is_multiple_of(256) {
             return Ok(());
         }
         match self.deadline {

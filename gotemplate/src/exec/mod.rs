@@ -170,9 +170,11 @@ impl<'t> State<'t> {
     }
 
     fn print_value(&mut self, value: &Value) -> Flow<()> {
+        let room = self.max_output.saturating_sub(self.out.len());
         let text = match value {
             Value::Invalid | Value::Nil => b"<no value>".to_vec(),
-            v => crate::fmt::format_value(&self.heap, v),
+            v => crate::fmt::try_format_value(&self.heap, v, room)
+                .map_err(|_| Stop::Error(Error::Limit(Limit::Output)))?,
         };
         self.write(&text)
     }

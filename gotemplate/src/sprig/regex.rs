@@ -562,7 +562,11 @@ mod limits {
         let bin = Value::bytes(b"\xffa\xe2\x82");
         for p in [".", "", "a*", r"\B", "(?s).*"] {
             let pat = Value::str(p);
-            call("regexReplaceAll", &[pat.clone(), bin.clone(), Value::str("<$0>")]).unwrap();
+            call(
+                "regexReplaceAll",
+                &[pat.clone(), bin.clone(), Value::str("<$0>")],
+            )
+            .unwrap();
             call("regexSplit", &[pat.clone(), bin.clone(), Value::Int(-1)]).unwrap();
             call("regexFindAll", &[pat, bin.clone(), Value::Int(-1)]).unwrap();
         }

@@ -520,7 +520,10 @@ mod tests {
             Value::Bool(true)
         ));
         assert!(matches!(ok(&v, "Equal", &[Value::Nil]), Value::Bool(false)));
-        assert!(matches!(ok(&v, "Equal", std::slice::from_ref(&v)), Value::Bool(true)));
+        assert!(matches!(
+            ok(&v, "Equal", std::slice::from_ref(&v)),
+            Value::Bool(true)
+        ));
         assert_eq!(
             method(&v, "Compare", &[Value::Nil]).expect("method").err(),
             Some(FuncError::reason(
