@@ -135,6 +135,9 @@ fn unseal_items(
     Ok((secret, used))
 }
 
+/// The most a Secret's data can hold.
+const SECRET_MAX_BYTES: usize = 1 << 20;
+
 /// Renders `spec.template.data` as the reference v0.40 does: plain template
 /// values are in the context too, an encrypted value wins over a template of
 /// the same key (in the context and in the Secret), and `null` removes a key.
@@ -156,6 +159,7 @@ fn render_templates(
         }
     }
     let deadline = Instant::now() + options.templates.time_limit();
+    let mut printed = 0usize;
     for (key, text) in templates {
         let Some(text) = text else {
             data.remove(key);
@@ -163,6 +167,14 @@ fn render_templates(
         };
         match options.templates.render(key, text, context, deadline) {
             Ok(rendered) => {
+                printed += rendered.len();
+                if printed > SECRET_MAX_BYTES {
+                    errors.push_template(
+                        key,
+                        "the templates print more than a Secret holds (1 MiB)",
+                    );
+                    return;
+                }
                 if !sealed.spec.encrypted_data.contains_key(key) {
                     data.insert(key.clone(), ByteString(rendered));
                 }
