@@ -22,7 +22,10 @@ mod semver;
 // Hashes, keys, certificates, random values, dates.
 mod crypto;
 mod date;
+mod gotime;
 mod random;
+mod timefmt;
+mod timeparse;
 
 /// Every function of the map, by name.
 pub fn functions() -> FuncMap {
