@@ -20,9 +20,13 @@ mod numeric;
 mod reflect;
 mod semver;
 // Hashes, keys, certificates, random values, dates.
+mod certs;
 mod crypto;
 mod date;
+mod der;
+mod dsa;
 mod gotime;
+mod keys;
 mod random;
 mod timefmt;
 mod timeparse;
@@ -43,6 +47,7 @@ pub fn functions() -> FuncMap {
         reflect::FUNCS,
         semver::FUNCS,
         crypto::FUNCS,
+        certs::FUNCS,
         date::FUNCS,
         random::FUNCS,
     ] {
