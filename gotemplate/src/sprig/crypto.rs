@@ -448,6 +448,8 @@ mod tests {
         assert_eq!(out("adler32sum", &[s("hello world héllo")]), "1155794840");
     }
 
+    // scrypt is slow without optimizations: a few cases only (more were checked
+    // against Go: basic "" "" "" -> tLA7wHk7, pin 7 a b c -> 0786, short 2 a b c -> Fuz6).
     #[test]
     fn derive_password_matches_go() {
         let d = |c: u32, k: &str, p: &str, u: &str, site: &str| {
@@ -465,9 +467,6 @@ mod tests {
             "pf4zS1LjCg&LjhsZ7T2~"
         );
         assert_eq!(d(3, "medium", "pw", "üser", "site"), "Sac3:Siw");
-        assert_eq!(d(0, "basic", "", "", ""), "tLA7wHk7");
-        assert_eq!(d(7, "pin", "a", "b", "c"), "0786");
-        assert_eq!(d(2, "short", "a", "b", "c"), "Fuz6");
         assert_eq!(
             d(1, "nope", "a", "b", "c"),
             "cannot find password template nope"
