@@ -150,7 +150,13 @@ fn gen_ca(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
 
 fn gen_self_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let cn = arg_str(args, 0)?;
-    let (ips, dns) = (san_list(args.get(1))?, san_list(args.get(2))?);
+    let (ips, dns) = (
+        san_list(args.get(1), "error parsing ip: value is not a string")?,
+        san_list(
+            args.get(2),
+            "error processing alternate dns name: value is not a string",
+        )?,
+    );
     let days = arg_int(args, 3)?;
     let key = signee_key(args, 4)?;
     let tmpl = Template::new(cn, &ips, &dns, days, false)?;
@@ -160,7 +166,13 @@ fn gen_self_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncErro
 
 fn gen_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let cn = arg_str(args, 0)?;
-    let (ips, dns) = (san_list(args.get(1))?, san_list(args.get(2))?);
+    let (ips, dns) = (
+        san_list(args.get(1), "error parsing ip: value is not a string")?,
+        san_list(
+            args.get(2),
+            "error processing alternate dns name: value is not a string",
+        )?,
+    );
     let days = arg_int(args, 3)?;
     let ca = match args.get(4) {
         Some(Value::Object(o)) => o.as_any().downcast_ref::<Certificate>().cloned(),
@@ -195,7 +207,7 @@ fn gen_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
 }
 
 /// sprig's `getNetIPs` / `getAlternateDNSStrs` input: a list of strings (nil is empty).
-fn san_list(v: Option<&Value>) -> Result<Vec<Vec<u8>>, FuncError> {
+fn san_list(v: Option<&Value>, not_string: &'static str) -> Result<Vec<Vec<u8>>, FuncError> {
     match v {
         None | Some(Value::Nil) => Ok(Vec::new()),
         Some(Value::List(l)) => l
