@@ -215,9 +215,7 @@ fn san_list(v: Option<&Value>, not_string: &'static str) -> Result<Vec<Vec<u8>>,
             .iter()
             .map(|item| match item {
                 Value::String(s) => Ok(s.to_vec()),
-                _ => Err(fail(
-                    "error parsing ip or alternate dns name: value is not a string",
-                )),
+                _ => Err(fail(not_string)),
             })
             .collect(),
         Some(_) => Err(fail("wrong type for value; expected []interface {}")),
