@@ -24,9 +24,16 @@ mod reflect;
 mod semver;
 mod semver_constraint;
 // Hashes, keys, certificates, random values, dates.
+mod certs;
 mod crypto;
 mod date;
+mod der;
+mod dsa;
+mod gotime;
+mod keys;
 mod random;
+mod timefmt;
+mod timeparse;
 
 /// Every function of the map, by name.
 pub fn functions() -> FuncMap {
@@ -44,6 +51,7 @@ pub fn functions() -> FuncMap {
         reflect::FUNCS,
         semver::FUNCS,
         crypto::FUNCS,
+        certs::FUNCS,
         date::FUNCS,
         random::FUNCS,
     ] {

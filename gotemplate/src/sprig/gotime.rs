@@ -1,0 +1,572 @@
+//! Go's `time.Time` as a template value: the calendar arithmetic of Go's
+//! time package (same results for any year, wrapping where Go wraps),
+//! locations, and the methods templates call (`.Year`, `.Format`, ...).
+//!
+//! `time.Local` is UTC: the reference controller runs with TZ unset and no
+//! /etc/localtime, where Go's Local is UTC (named "UTC").
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::timefmt::{duration_string, month_name, weekday_name};
+use crate::funcs::{Env, FuncError};
+use crate::value::{Heap, Kind, Object, Value};
+
+const SECONDS_PER_DAY: i64 = 86_400;
+/// Seconds from year 1 (Go's internal epoch) to 1970.
+const UNIX_TO_INTERNAL: i64 = (1969 * 365 + 1969 / 4 - 1969 / 100 + 1969 / 400) * SECONDS_PER_DAY;
+const ABSOLUTE_YEARS: u64 = 292_277_022_400;
+const MARCH_THRU_DECEMBER: u64 = 31 + 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31;
+/// Go's absolute epoch: March 1 of year -292277022399.
+const INTERNAL_TO_ABSOLUTE: i64 =
+    ((ABSOLUTE_YEARS * 3_652_425 / 10_000) as i64 + MARCH_THRU_DECEMBER as i64) * SECONDS_PER_DAY;
+/// Go keeps a monotonic reading only for wall times in 1885..2157.
+const WALL_TO_INTERNAL: i64 = (1884 * 365 + 1884 / 4 - 1884 / 100 + 1884 / 400) * SECONDS_PER_DAY;
+
+/// A time zone as `Time` carries it.
+#[derive(Clone, Debug)]
+pub(super) enum Loc {
+    Utc,
+    /// `time.Local`: UTC here, see the module comment.
+    Local,
+    Fixed(Rc<[u8]>, i64),
+    Zone(Rc<Zone>),
+}
+
+#[derive(Debug)]
+pub(super) struct Zone {
+    name: Vec<u8>,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Loc {
+    pub(super) fn fixed(name: &[u8], offset: i64) -> Loc {
+        Loc::Fixed(Rc::from(name), offset)
+    }
+
+    /// Zone abbreviation and offset in seconds at a Unix time.
+    fn lookup(&self, unix: i64) -> (String, i64) {
+        match self {
+            Loc::Utc | Loc::Local => ("UTC".into(), 0),
+            Loc::Fixed(name, off) => (String::from_utf8_lossy(name).into_owned(), *off),
+            Loc::Zone(z) => {
+                let (lo, hi) = (
+                    jiff::Timestamp::MIN.as_second(),
+                    jiff::Timestamp::MAX.as_second(),
+                );
+                let ts = jiff::Timestamp::from_second(unix.clamp(lo, hi))
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                let info = z.tz.to_offset_info(ts);
+                (
+                    info.abbreviation().to_string(),
+                    i64::from(info.offset().seconds()),
+                )
+            }
+        }
+    }
+
+    fn name(&self) -> Vec<u8> {
+        match self {
+            Loc::Utc => b"UTC".to_vec(),
+            Loc::Local => b"Local".to_vec(),
+            Loc::Fixed(name, _) => name.to_vec(),
+            Loc::Zone(z) => z.name.clone(),
+        }
+    }
+}
+
+thread_local! {
+    static ZONES: RefCell<HashMap<Vec<u8>, Option<Rc<Zone>>>> = RefCell::new(HashMap::new());
+}
+
+/// Go's `time.LoadLocation` on Linux: "" and "UTC" are UTC, "Local" is
+/// Local, others are read from /usr/share/zoneinfo (case-sensitive, as the
+/// file system is). `None` where Go returns an error.
+pub(super) fn load_location(name: &[u8]) -> Option<Loc> {
+    match name {
+        b"" | b"UTC" => return Some(Loc::Utc),
+        b"Local" => return Some(Loc::Local),
+        _ => {}
+    }
+    let dot_dot = name.split(|&c| c == b'/').any(|part| part == b"..");
+    if dot_dot || name[0] == b'/' || name[0] == b'\\' || name.contains(&0) {
+        return None;
+    }
+    if let Some(hit) = ZONES.with(|z| z.borrow().get(name).cloned()) {
+        return hit.map(Loc::Zone);
+    }
+    let zone = read_zone(name).map(Rc::new);
+    ZONES.with(|z| z.borrow_mut().insert(name.to_vec(), zone.clone()));
+    zone.map(Loc::Zone)
+}
+
+fn read_zone(name: &[u8]) -> Option<Zone> {
+    use std::io::Read;
+    let text = std::str::from_utf8(name).ok()?;
+    let file = std::fs::File::open(format!("/usr/share/zoneinfo/{text}")).ok()?;
+    // Go refuses zone files over 10 MB.
+    let mut data = Vec::new();
+    file.take(10 << 20).read_to_end(&mut data).ok()?;
+    let tz = jiff::tz::TimeZone::tzif(text, &data).ok()?;
+    Some(Zone {
+        name: name.to_vec(),
+        tz,
+    })
+}
+
+/// Seconds since Go's absolute epoch, adjusted to a zone.
+#[derive(Clone, Copy)]
+pub(super) struct Abs(u64);
+
+impl Abs {
+    fn days(self) -> u64 {
+        self.0 / SECONDS_PER_DAY as u64
+    }
+
+    /// (century, year in century, day in March-based year)
+    fn split(self) -> (u64, u64, u64) {
+        let d = 4u64.wrapping_mul(self.days()).wrapping_add(3);
+        let century = d / 146_097;
+        let cd = (d % 146_097) | 3;
+        let prod = 2_939_745u64 * cd;
+        (century, prod >> 32, (prod & 0xffff_ffff) / 2_939_745 / 4)
+    }
+
+    fn year_of(century: u64, cyear: u64, jan_feb: u64) -> i64 {
+        (century.wrapping_mul(100).wrapping_sub(ABSOLUTE_YEARS) as i64)
+            .wrapping_add(cyear as i64)
+            .wrapping_add(jan_feb as i64)
+    }
+
+    pub(super) fn date(self) -> (i64, i64, i64) {
+        let (century, cyear, ayday) = self.split();
+        let d = 2141 * ayday + 197_913;
+        let (amonth, mday) = (d >> 16, 1 + (d & 0xffff) / 2141);
+        let jan_feb = u64::from(ayday >= MARCH_THRU_DECEMBER);
+        let month = amonth as i64 - 12 * jan_feb as i64;
+        (Self::year_of(century, cyear, jan_feb), month, mday as i64)
+    }
+
+    /// Day of the year, 1-based.
+    pub(super) fn yday(self) -> i64 {
+        let (century, cyear, ayday) = self.split();
+        let jan_feb = i64::from(ayday >= MARCH_THRU_DECEMBER);
+        let leap = i64::from(cyear % 4 == 0 && (cyear != 0 || century % 4 == 0));
+        ayday as i64 + (1 + 31 + 28) + (leap & !jan_feb) - 365 * jan_feb
+    }
+
+    pub(super) fn weekday(self) -> i64 {
+        // March 1 of the absolute epoch was a Wednesday (3).
+        (self.days().wrapping_add(3) % 7) as i64
+    }
+
+    pub(super) fn clock(self) -> (i64, i64, i64) {
+        let s = (self.0 % SECONDS_PER_DAY as u64) as i64;
+        (s / 3600, s % 3600 / 60, s % 60)
+    }
+}
+
+pub(super) fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+pub(super) fn days_in(month: i64, year: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn date_to_abs_days(year: i64, month: i64, day: i64) -> u64 {
+    let jan_feb = u64::from(month < 3);
+    let amonth = month as u64 + 12 * jan_feb;
+    let y = (year as u64)
+        .wrapping_sub(jan_feb)
+        .wrapping_add(ABSOLUTE_YEARS);
+    let ayday = (979u64.wrapping_mul(amonth).wrapping_sub(2919)) >> 5 & 0xffff_ffff;
+    let century = y / 100;
+    let cyear = y % 100;
+    let cday = 1461 * cyear / 4;
+    let centurydays = 146_097u64.wrapping_mul(century) / 4;
+    centurydays.wrapping_add(((cday + ayday) as i64).wrapping_add(day).wrapping_sub(1) as u64)
+}
+
+/// Go's `norm`: moves whole `base`s from `lo` into `hi`.
+fn norm(hi: i64, lo: i64, base: i64) -> (i64, i64) {
+    let (mut hi, mut lo) = (hi, lo);
+    if lo < 0 {
+        let n = (lo.wrapping_neg().wrapping_sub(1)) / base + 1;
+        hi = hi.wrapping_sub(n);
+        lo = lo.wrapping_add(n.wrapping_mul(base));
+    }
+    if lo >= base {
+        let n = lo / base;
+        hi = hi.wrapping_add(n);
+        lo = lo.wrapping_sub(n.wrapping_mul(base));
+    }
+    (hi, lo)
+}
+
+fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+/// A Go `time.Time`.
+#[derive(Clone, Debug)]
+pub struct GoTime {
+    /// Seconds since January 1, year 1 UTC (Go's internal clock).
+    pub(super) sec: i64,
+    pub(super) nsec: u32,
+    pub(super) loc: Loc,
+    /// The monotonic reading `time.Now` attaches (ns since process start).
+    pub(super) mono: Option<i64>,
+}
+
+impl GoTime {
+    pub(super) fn from_unix(unix: i64, nsec: u32, loc: Loc) -> GoTime {
+        GoTime {
+            sec: unix.wrapping_add(UNIX_TO_INTERNAL),
+            nsec,
+            loc,
+            mono: None,
+        }
+    }
+
+    /// `time.Now()`, in Local, with a monotonic reading.
+    pub(super) fn now() -> GoTime {
+        let start = process_start();
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut t = GoTime::from_unix(
+            since_epoch.as_secs() as i64,
+            since_epoch.subsec_nanos(),
+            Loc::Local,
+        );
+        t.mono = Some(start.elapsed().as_nanos() as i64 + 1);
+        t
+    }
+
+    pub(super) fn unix(&self) -> i64 {
+        self.sec.wrapping_sub(UNIX_TO_INTERNAL)
+    }
+
+    fn unix_nano(&self) -> i64 {
+        self.unix()
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(i64::from(self.nsec))
+    }
+
+    /// Zone name, offset and zone-adjusted absolute seconds.
+    pub(super) fn locabs(&self) -> (String, i64, Abs) {
+        let (name, offset) = self.loc.lookup(self.unix());
+        let abs = self
+            .unix()
+            .wrapping_add(offset)
+            .wrapping_add(UNIX_TO_INTERNAL)
+            .wrapping_add(INTERNAL_TO_ABSOLUTE);
+        (name, offset, Abs(abs as u64))
+    }
+
+    fn abs(&self) -> Abs {
+        self.locabs().2
+    }
+
+    /// Go's `time.Date`, normalizing out-of-range fields.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn date(
+        year: i64,
+        month: i64,
+        day: i64,
+        hour: i64,
+        min: i64,
+        sec: i64,
+        nsec: i64,
+        loc: Loc,
+    ) -> GoTime {
+        let (year, m) = norm(year, month.wrapping_sub(1), 12);
+        let (sec, nsec) = norm(sec, nsec, 1_000_000_000);
+        let (min, sec) = norm(min, sec, 60);
+        let (hour, min) = norm(hour, min, 60);
+        let (day, hour) = norm(day, hour, 24);
+        let days = date_to_abs_days(year, m + 1, day);
+        let mut unix = (days as i64)
+            .wrapping_mul(SECONDS_PER_DAY)
+            .wrapping_add(
+                hour.wrapping_mul(3600)
+                    .wrapping_add(min * 60)
+                    .wrapping_add(sec),
+            )
+            .wrapping_sub(INTERNAL_TO_ABSOLUTE)
+            .wrapping_sub(UNIX_TO_INTERNAL);
+        let (_, offset) = loc.lookup(unix);
+        if offset != 0 {
+            let (_, offset) = loc.lookup(unix.wrapping_sub(offset));
+            unix = unix.wrapping_sub(offset);
+        }
+        GoTime::from_unix(unix, nsec as u32, loc)
+    }
+
+    /// Go's `addSec`: saturating, dropping the monotonic reading outside 1885..2157.
+    pub(super) fn add_sec(&mut self, d: i64) {
+        if self.mono.is_some() {
+            let wall = self.sec.wrapping_sub(WALL_TO_INTERNAL).wrapping_add(d);
+            if (0..1 << 33).contains(&wall) {
+                self.sec = self.sec.wrapping_add(d);
+                return;
+            }
+            self.mono = None;
+        }
+        self.sec = self
+            .sec
+            .checked_add(d)
+            .unwrap_or(if d > 0 { i64::MAX } else { -i64::MAX });
+    }
+
+    /// Go's `Time.Add`.
+    pub(super) fn add(&self, d: i64) -> GoTime {
+        let mut t = self.clone();
+        let mut dsec = d / 1_000_000_000;
+        let mut nsec = i64::from(t.nsec) + d % 1_000_000_000;
+        if nsec >= 1_000_000_000 {
+            dsec += 1;
+            nsec -= 1_000_000_000;
+        } else if nsec < 0 {
+            dsec -= 1;
+            nsec += 1_000_000_000;
+        }
+        t.nsec = nsec as u32;
+        t.add_sec(dsec);
+        if let Some(m) = t.mono {
+            t.mono = m.checked_add(d);
+        }
+        t
+    }
+
+    /// Go's `Time.Sub`, saturating.
+    pub(super) fn sub(&self, u: &GoTime) -> i64 {
+        if let (Some(a), Some(b)) = (self.mono, u.mono) {
+            return a.saturating_sub(b);
+        }
+        let secs = i128::from(self.sec) - i128::from(u.sec);
+        let d = secs * 1_000_000_000 + i128::from(self.nsec) - i128::from(u.nsec);
+        d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    }
+
+    pub(super) fn with_loc(&self, loc: Loc) -> GoTime {
+        GoTime {
+            loc,
+            mono: None,
+            ..self.clone()
+        }
+    }
+
+    /// Go's `Time.String()`.
+    pub(super) fn string(&self) -> Vec<u8> {
+        let mut s = self.format(b"2006-01-02 15:04:05.999999999 -0700 MST");
+        if let Some(m) = self.mono {
+            let (sign, m) = (if m < 0 { '-' } else { '+' }, m.unsigned_abs());
+            let (secs, frac) = (m / 1_000_000_000, m % 1_000_000_000);
+            s.extend_from_slice(format!(" m={sign}{secs}.{frac:09}").as_bytes());
+        }
+        s
+    }
+
+    fn add_date(&self, years: i64, months: i64, days: i64) -> GoTime {
+        let abs = self.abs();
+        let (y, m, d) = abs.date();
+        let (hh, mm, ss) = abs.clock();
+        GoTime::date(
+            y.wrapping_add(years),
+            m.wrapping_add(months),
+            d.wrapping_add(days),
+            hh,
+            mm,
+            ss,
+            i64::from(self.nsec),
+            self.loc.clone(),
+        )
+    }
+}
+
+pub(super) fn time_value(t: GoTime) -> Value {
+    Value::Object(Rc::new(t))
+}
+
+/// The `time.Time` inside a value, if it is one.
+pub(super) fn as_time(v: &Value) -> Option<&GoTime> {
+    match v {
+        Value::Object(o) => o.as_any().downcast_ref::<GoTime>(),
+        _ => None,
+    }
+}
+
+/// `time.Month`, `time.Weekday` and `time.Duration`: integers that print by name.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Named {
+    Month(i64),
+    Weekday(i64),
+    Duration(i64),
+}
+
+impl Object for Named {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Named::Month(_) => "time.Month",
+            Named::Weekday(_) => "time.Weekday",
+            Named::Duration(_) => "time.Duration",
+        }
+    }
+    fn kind(&self) -> Kind {
+        match self {
+            Named::Duration(_) => Kind::Int64,
+            _ => Kind::Int,
+        }
+    }
+    fn method(
+        &self,
+        _env: &mut Env<'_>,
+        name: &str,
+        _args: &[Value],
+    ) -> Option<Result<Value, FuncError>> {
+        let text = match (self, name) {
+            (Named::Month(m), "String") => month_name(*m).to_string(),
+            (Named::Weekday(d), "String") => weekday_name(*d).to_string(),
+            (Named::Duration(d), "String") => duration_string(*d),
+            (Named::Duration(d), "Seconds") => return Some(Ok(Value::Float64(*d as f64 / 1e9))),
+            (Named::Duration(d), "Hours") => return Some(Ok(Value::Float64(*d as f64 / 3.6e12))),
+            (Named::Duration(d), "Minutes") => return Some(Ok(Value::Float64(*d as f64 / 6e10))),
+            (Named::Duration(d), "Nanoseconds") => return Some(Ok(Value::Int64(*d))),
+            _ => return None,
+        };
+        Some(Ok(Value::string(text)))
+    }
+    fn format(&self, _heap: &Heap) -> Vec<u8> {
+        match self {
+            Named::Month(m) => month_name(*m).as_bytes().to_vec(),
+            Named::Weekday(d) => weekday_name(*d).as_bytes().to_vec(),
+            Named::Duration(d) => duration_string(*d).into_bytes(),
+        }
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn equals(&self, other: &dyn Object) -> bool {
+        other.as_any().downcast_ref::<Named>() == Some(self)
+    }
+}
+
+impl Object for GoTime {
+    fn type_name(&self) -> &'static str {
+        "time.Time"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Struct
+    }
+    fn method(
+        &self,
+        env: &mut Env<'_>,
+        name: &str,
+        args: &[Value],
+    ) -> Option<Result<Value, FuncError>> {
+        let int = |i: usize| args.get(i).and_then(Value::as_i64);
+        let want = |n: usize| -> Result<(), FuncError> {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(FuncError::reason(format!(
+                    "wrong number of args for {name}: want {n} got {}",
+                    args.len()
+                )))
+            }
+        };
+        let abs = self.abs();
+        let result = (|| {
+            Ok(match name {
+                "Unix" => Value::Int64(self.unix()),
+                "UnixNano" => Value::Int64(self.unix_nano()),
+                "UnixMilli" => Value::Int64(
+                    self.unix()
+                        .wrapping_mul(1000)
+                        .wrapping_add(i64::from(self.nsec / 1_000_000)),
+                ),
+                "Year" => Value::Int(abs.date().0),
+                "Month" => Value::Object(Rc::new(Named::Month(abs.date().1))),
+                "Day" => Value::Int(abs.date().2),
+                "YearDay" => Value::Int(abs.yday()),
+                "Weekday" => Value::Object(Rc::new(Named::Weekday(abs.weekday()))),
+                "Hour" => Value::Int(abs.clock().0),
+                "Minute" => Value::Int(abs.clock().1),
+                "Second" => Value::Int(abs.clock().2),
+                "Nanosecond" => Value::Int(i64::from(self.nsec)),
+                "IsZero" => Value::Bool(self.sec == 0 && self.nsec == 0),
+                "UTC" => time_value(self.with_loc(Loc::Utc)),
+                "Local" => time_value(self.with_loc(Loc::Local)),
+                "Round" | "Truncate" if int(0) == Some(0) => {
+                    want(1)?;
+                    time_value(GoTime {
+                        mono: None,
+                        ..self.clone()
+                    })
+                }
+                "String" => Value::bytes(&self.string()),
+                "Location" => Value::bytes(&self.loc.name()),
+                "Format" => {
+                    want(1)?;
+                    let layout = args[0].as_bytes().ok_or_else(|| {
+                        FuncError::reason("wrong type for value; expected string")
+                    })?;
+                    env.charge(layout.len().saturating_mul(8).saturating_add(64))?;
+                    Value::bytes(&self.format(layout))
+                }
+                "AddDate" => {
+                    want(3)?;
+                    match (int(0), int(1), int(2)) {
+                        (Some(y), Some(m), Some(d)) => time_value(self.add_date(y, m, d)),
+                        _ => return Err(FuncError::reason("wrong type for value; expected int")),
+                    }
+                }
+                "Before" | "After" | "Equal" | "Sub" | "Compare" => {
+                    want(1)?;
+                    let other = as_time(&args[0]).ok_or_else(|| {
+                        FuncError::reason("wrong type for value; expected time.Time")
+                    })?;
+                    let ord = (self.sec, self.nsec).cmp(&(other.sec, other.nsec));
+                    match name {
+                        "Before" => Value::Bool(ord.is_lt()),
+                        "After" => Value::Bool(ord.is_gt()),
+                        "Equal" => Value::Bool(ord.is_eq()),
+                        "Compare" => Value::Int(ord as i64),
+                        _ => Value::Object(Rc::new(Named::Duration(self.sub(other)))),
+                    }
+                }
+                _ => return Err(FuncError::reason("")),
+            })
+        })();
+        match result {
+            Err(FuncError::Reason(r)) if r.is_empty() => None,
+            other => Some(other),
+        }
+    }
+    fn format(&self, _heap: &Heap) -> Vec<u8> {
+        self.string()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn equals(&self, other: &dyn Object) -> bool {
+        // Go's == on Time compares the wall clock, the monotonic reading and the Location pointer.
+        other.as_any().downcast_ref::<GoTime>().is_some_and(|o| {
+            o.sec == self.sec
+                && o.nsec == self.nsec
+                && o.mono == self.mono
+                && o.loc.name() == self.loc.name()
+        })
+    }
+}
