@@ -72,7 +72,6 @@ impl Type {
             Type::Certificate => "sprig.certificate",
         }
     }
-
 }
 
 pub type Native = fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError>;

@@ -19,6 +19,11 @@ mod lists;
 mod numeric;
 mod reflect;
 mod semver;
+// Helpers of the data functions: cast's conversions, decimals, JSON.
+mod cast;
+mod decimal;
+mod gomath;
+mod json;
 // Hashes, keys, certificates, random values, dates.
 mod crypto;
 mod date;
@@ -69,7 +74,9 @@ pub(crate) mod testing {
 
     pub fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, FuncError> {
         let funcs = super::functions();
-        let f = funcs.get(name).unwrap_or_else(|| panic!("no function {name}"));
+        let f = funcs
+            .get(name)
+            .unwrap_or_else(|| panic!("no function {name}"));
         let mut budget = Budget::new(64 << 20, None);
         let mut env = Env {
             heap,
