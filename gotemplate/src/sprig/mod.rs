@@ -24,6 +24,7 @@ mod cast;
 mod decimal;
 mod gomath;
 mod json;
+mod json_decode;
 // Hashes, keys, certificates, random values, dates.
 mod crypto;
 mod date;
