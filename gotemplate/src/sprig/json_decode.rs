@@ -61,9 +61,9 @@ impl Decoder<'_, '_> {
     fn literal(&mut self, word: &[u8], v: Value) -> Result<Value, FuncError> {
         for &c in word {
             match self.peek() {
-                None => return Err(FuncError::reason(EOF)),
                 Some(b) if b == c => self.pos += 1,
-                Some(_) => return Err(syntax("in literal")),
+                // Go reports the end of input here as an invalid character.
+                _ => return Err(syntax("in literal")),
             }
         }
         Ok(v)
@@ -77,14 +77,15 @@ impl Decoder<'_, '_> {
         self.pos - start
     }
 
-    fn need_digit(&mut self) -> Result<(), FuncError> {
+    /// Digits that must be there; Go's scanner reports the end of input
+    /// here as an invalid character too.
+    fn need_digit(&mut self, place: &str) -> Result<(), FuncError> {
         match self.peek() {
-            None => Err(FuncError::reason(EOF)),
             Some(c) if c.is_ascii_digit() => {
                 self.digits();
                 Ok(())
             }
-            Some(_) => Err(syntax("in numeric literal")),
+            _ => Err(syntax(place)),
         }
     }
 
@@ -95,18 +96,18 @@ impl Decoder<'_, '_> {
         }
         match self.peek() {
             Some(b'0') => self.pos += 1,
-            _ => self.need_digit()?,
+            _ => self.need_digit("in numeric literal")?,
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
-            self.need_digit()?;
+            self.need_digit("after decimal point in numeric literal")?;
         }
         if let Some(b'e' | b'E') = self.peek() {
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
             }
-            self.need_digit()?;
+            self.need_digit("in exponent of numeric literal")?;
         }
         let text = std::str::from_utf8(&self.data[start..self.pos]).unwrap_or("");
         match text.parse::<f64>() {
