@@ -8,91 +8,37 @@ use super::json::{decode, encode, Style};
 const ANY: &[Type] = &[Type::Any];
 const STR: &[Type] = &[Type::String];
 
+macro_rules! f {
+    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
+        Func {
+            name: $name,
+            params: $params,
+            variadic: $variadic,
+            call: $call,
+        }
+    };
+}
+
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "default",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: default,
-    },
-    Func {
-        name: "empty",
-        params: ANY,
-        variadic: None,
-        call: empty_fn,
-    },
-    Func {
-        name: "coalesce",
-        params: &[],
-        variadic: Some(Type::Any),
-        call: coalesce,
-    },
-    Func {
-        name: "all",
-        params: &[],
-        variadic: Some(Type::Any),
-        call: all,
-    },
-    Func {
-        name: "any",
-        params: &[],
-        variadic: Some(Type::Any),
-        call: any,
-    },
-    Func {
-        name: "ternary",
-        params: &[Type::Any, Type::Any, Type::Bool],
-        variadic: None,
-        call: ternary,
-    },
-    Func {
-        name: "fromJson",
-        params: STR,
-        variadic: None,
-        call: from_json,
-    },
-    Func {
-        name: "mustFromJson",
-        params: STR,
-        variadic: None,
-        call: must_from_json,
-    },
-    Func {
-        name: "toJson",
-        params: ANY,
-        variadic: None,
-        call: to_json,
-    },
-    Func {
-        name: "mustToJson",
-        params: ANY,
-        variadic: None,
-        call: must_to_json,
-    },
-    Func {
-        name: "toPrettyJson",
-        params: ANY,
-        variadic: None,
-        call: to_pretty_json,
-    },
-    Func {
-        name: "mustToPrettyJson",
-        params: ANY,
-        variadic: None,
-        call: must_to_pretty_json,
-    },
-    Func {
-        name: "toRawJson",
-        params: ANY,
-        variadic: None,
-        call: to_raw_json,
-    },
-    Func {
-        name: "mustToRawJson",
-        params: ANY,
-        variadic: None,
-        call: to_raw_json,
-    },
+    f!("default", ANY, Some(Type::Any), default),
+    f!("empty", ANY, None, empty_fn),
+    f!("coalesce", &[], Some(Type::Any), coalesce),
+    f!("all", &[], Some(Type::Any), all),
+    f!("any", &[], Some(Type::Any), any),
+    f!(
+        "ternary",
+        &[Type::Any, Type::Any, Type::Bool],
+        None,
+        ternary
+    ),
+    f!("fromJson", STR, None, from_json),
+    f!("mustFromJson", STR, None, must_from_json),
+    f!("toJson", ANY, None, to_json),
+    f!("mustToJson", ANY, None, must_to_json),
+    f!("toPrettyJson", ANY, None, to_pretty_json),
+    f!("mustToPrettyJson", ANY, None, must_to_pretty_json),
+    f!("toRawJson", ANY, None, to_raw_json),
+    f!("mustToRawJson", ANY, None, to_raw_json),
 ];
 
 type R = Result<Value, FuncError>;
@@ -222,7 +168,7 @@ mod tests {
             Value::Bool(false),
             Value::Float64(0.0),
         ] {
-            assert!(b(call("empty", &[v.clone()])), "{v:?}");
+            assert!(b(call("empty", std::slice::from_ref(&v))), "{v:?}");
         }
         assert!(!b(call("empty", &[Value::Float64(f64::NAN)])));
         assert_eq!(st(call("default", &[s("d"), s("")])), "d");
@@ -265,12 +211,12 @@ mod tests {
             .insert(b"e".as_slice().into(), empty);
         // Expected texts from Go's encoding/json.
         assert_eq!(
-            st(call_in(&mut heap, "toJson", &[m.clone()])),
+            st(call_in(&mut heap, "toJson", std::slice::from_ref(&m))),
             r#"{"a\u003c":"x\u0026y\u2028\u0001\n\u00e9","b":[1,1e+21,null],"c":"\ufffd\ufffd\ufffd","d":[],"e":{}}"#
                 .replace("\\u00e9", "\u{e9}")
         );
         assert_eq!(
-            st(call_in(&mut heap, "toRawJson", &[m.clone()])),
+            st(call_in(&mut heap, "toRawJson", std::slice::from_ref(&m))),
             "{\"a<\":\"x&y\\u2028\\u0001\\n\u{e9}\",\"b\":[1,1e+21,null],\"c\":\"\\ufffd\\ufffd\\ufffd\",\"d\":[],\"e\":{}}"
         );
         assert_eq!(
@@ -306,7 +252,10 @@ mod tests {
         heap.get_mut(r)
             .entries
             .insert(b"a".as_slice().into(), m.clone());
-        assert_eq!(st(call_in(&mut heap, "toJson", &[m.clone()])), "");
+        assert_eq!(
+            st(call_in(&mut heap, "toJson", std::slice::from_ref(&m))),
+            ""
+        );
         assert_eq!(
             call_in(&mut heap, "mustToJson", &[m]).unwrap_err(),
             FuncError::reason(
@@ -321,18 +270,24 @@ mod tests {
         let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         let mut heap = Heap::default();
         let v = call_in(&mut heap, "mustFromJson", &[s(&text)]).unwrap();
-        assert_eq!(
-            st(call_in(&mut heap, "mustToPrettyJson", &[v.clone()])).len() > text.len(),
-            true
-        );
+        let pretty = st(call_in(
+            &mut heap,
+            "mustToPrettyJson",
+            std::slice::from_ref(&v),
+        ));
+        assert!(pretty.len() > text.len());
         assert_eq!(st(call_in(&mut heap, "toJson", &[v])), text);
         let text = format!("{}{}", "{\"a\":".repeat(depth), "}".repeat(depth));
         let text = text.replacen("{\"a\":}", "{}", 1);
         let v = call_in(&mut heap, "mustFromJson", &[s(&text)]).unwrap();
         assert_eq!(
-            st(call_in(&mut heap, "mustToPrettyJson", &[v.clone()]))
-                .matches('{')
-                .count(),
+            st(call_in(
+                &mut heap,
+                "mustToPrettyJson",
+                std::slice::from_ref(&v)
+            ))
+            .matches('{')
+            .count(),
             depth
         );
         assert_eq!(st(call_in(&mut heap, "mustToJson", &[v])), text);

@@ -192,7 +192,7 @@ impl Decoder<'_, '_> {
                     out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                 }
                 0..0x20 => return Err(syntax("in string literal")),
-                0..0x80 => {
+                0x20..0x80 => {
                     out.push(c);
                     self.pos += 1;
                 }

@@ -22,6 +22,7 @@ mod semver;
 // Helpers of the data functions: cast's conversions, decimals, JSON.
 mod cast;
 mod decimal;
+mod dicts_merge;
 mod gomath;
 mod json;
 mod json_decode;

@@ -11,175 +11,51 @@ use super::gomath::{go_max, go_min, go_pow10, modf_frac};
 const ANY: &[Type] = &[Type::Any];
 const ANY2: &[Type] = &[Type::Any, Type::Any];
 
+macro_rules! f {
+    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
+        Func {
+            name: $name,
+            params: $params,
+            variadic: $variadic,
+            call: $call,
+        }
+    };
+}
+
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "atoi",
-        params: &[Type::String],
-        variadic: None,
-        call: atoi,
-    },
-    Func {
-        name: "int64",
-        params: ANY,
-        variadic: None,
-        call: int64,
-    },
-    Func {
-        name: "int",
-        params: ANY,
-        variadic: None,
-        call: int,
-    },
-    Func {
-        name: "float64",
-        params: ANY,
-        variadic: None,
-        call: float64,
-    },
-    Func {
-        name: "toDecimal",
-        params: ANY,
-        variadic: None,
-        call: to_decimal,
-    },
-    Func {
-        name: "add1",
-        params: ANY,
-        variadic: None,
-        call: add1,
-    },
-    Func {
-        name: "add",
-        params: &[],
-        variadic: Some(Type::Any),
-        call: add,
-    },
-    Func {
-        name: "sub",
-        params: ANY2,
-        variadic: None,
-        call: sub,
-    },
-    Func {
-        name: "div",
-        params: ANY2,
-        variadic: None,
-        call: div,
-    },
-    Func {
-        name: "mod",
-        params: ANY2,
-        variadic: None,
-        call: modulo,
-    },
-    Func {
-        name: "mul",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: mul,
-    },
-    Func {
-        name: "randInt",
-        params: &[Type::Int, Type::Int],
-        variadic: None,
-        call: rand_int,
-    },
-    Func {
-        name: "add1f",
-        params: ANY,
-        variadic: None,
-        call: add1f,
-    },
-    Func {
-        name: "addf",
-        params: &[],
-        variadic: Some(Type::Any),
-        call: addf,
-    },
-    Func {
-        name: "subf",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: subf,
-    },
-    Func {
-        name: "divf",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: divf,
-    },
-    Func {
-        name: "mulf",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: mulf,
-    },
-    Func {
-        name: "biggest",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: max,
-    },
-    Func {
-        name: "max",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: max,
-    },
-    Func {
-        name: "min",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: min,
-    },
-    Func {
-        name: "maxf",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: maxf,
-    },
-    Func {
-        name: "minf",
-        params: ANY,
-        variadic: Some(Type::Any),
-        call: minf,
-    },
-    Func {
-        name: "ceil",
-        params: ANY,
-        variadic: None,
-        call: ceil,
-    },
-    Func {
-        name: "floor",
-        params: ANY,
-        variadic: None,
-        call: floor,
-    },
-    Func {
-        name: "round",
-        params: &[Type::Any, Type::Int],
-        variadic: Some(Type::Float64),
-        call: round,
-    },
-    Func {
-        name: "until",
-        params: &[Type::Int],
-        variadic: None,
-        call: until,
-    },
-    Func {
-        name: "untilStep",
-        params: &[Type::Int, Type::Int, Type::Int],
-        variadic: None,
-        call: until_step,
-    },
-    Func {
-        name: "seq",
-        params: &[],
-        variadic: Some(Type::Int),
-        call: seq,
-    },
+    f!("atoi", &[Type::String], None, atoi),
+    f!("int64", ANY, None, int64),
+    f!("int", ANY, None, int),
+    f!("float64", ANY, None, float64),
+    f!("toDecimal", ANY, None, to_decimal),
+    f!("add1", ANY, None, add1),
+    f!("add", &[], Some(Type::Any), add),
+    f!("sub", ANY2, None, sub),
+    f!("div", ANY2, None, div),
+    f!("mod", ANY2, None, modulo),
+    f!("mul", ANY, Some(Type::Any), mul),
+    f!("randInt", &[Type::Int, Type::Int], None, rand_int),
+    f!("add1f", ANY, None, add1f),
+    f!("addf", &[], Some(Type::Any), addf),
+    f!("subf", ANY, Some(Type::Any), subf),
+    f!("divf", ANY, Some(Type::Any), divf),
+    f!("mulf", ANY, Some(Type::Any), mulf),
+    f!("biggest", ANY, Some(Type::Any), max),
+    f!("max", ANY, Some(Type::Any), max),
+    f!("min", ANY, Some(Type::Any), min),
+    f!("maxf", ANY, Some(Type::Any), maxf),
+    f!("minf", ANY, Some(Type::Any), minf),
+    f!("ceil", ANY, None, ceil),
+    f!("floor", ANY, None, floor),
+    f!("round", &[Type::Any, Type::Int], Some(Type::Float64), round),
+    f!("until", &[Type::Int], None, until),
+    f!(
+        "untilStep",
+        &[Type::Int, Type::Int, Type::Int],
+        None,
+        until_step
+    ),
+    f!("seq", &[], Some(Type::Int), seq),
 ];
 
 type R = Result<Value, FuncError>;
@@ -623,7 +499,7 @@ mod tests {
         assert!(m == 0.0 && m.is_sign_negative());
         assert_eq!(f64v(call("ceil", &[s("2.1")])), 3.0);
         assert_eq!(f64v(call("floor", &[F(-1.2)])), -2.0);
-        assert_eq!(f64v(call("round", &[F(3.14159), I(2)])), 3.14);
+        assert_eq!(f64v(call("round", &[F(1.23456), I(2)])), 1.23);
         assert_eq!(f64v(call("round", &[F(2.5), I(0)])), 3.0);
         assert_eq!(f64v(call("round", &[F(-2.5), I(0)])), -3.0);
         assert_eq!(f64v(call("round", &[F(1.23456), I(3), F(0.7)])), 1.234);

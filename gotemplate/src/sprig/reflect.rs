@@ -9,43 +9,24 @@ use crate::value::{Heap, Value};
 const ANY: &[Type] = &[Type::Any];
 const STR_ANY: &[Type] = &[Type::String, Type::Any];
 
+macro_rules! f {
+    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
+        Func {
+            name: $name,
+            params: $params,
+            variadic: $variadic,
+            call: $call,
+        }
+    };
+}
+
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "typeOf",
-        params: ANY,
-        variadic: None,
-        call: type_of,
-    },
-    Func {
-        name: "typeIs",
-        params: STR_ANY,
-        variadic: None,
-        call: type_is,
-    },
-    Func {
-        name: "typeIsLike",
-        params: STR_ANY,
-        variadic: None,
-        call: type_is_like,
-    },
-    Func {
-        name: "kindOf",
-        params: ANY,
-        variadic: None,
-        call: kind_of,
-    },
-    Func {
-        name: "kindIs",
-        params: STR_ANY,
-        variadic: None,
-        call: kind_is,
-    },
-    Func {
-        name: "deepEqual",
-        params: &[Type::Any, Type::Any],
-        variadic: None,
-        call: deep_equal_fn,
-    },
+    f!("typeOf", ANY, None, type_of),
+    f!("typeIs", STR_ANY, None, type_is),
+    f!("typeIsLike", STR_ANY, None, type_is_like),
+    f!("kindOf", ANY, None, kind_of),
+    f!("kindIs", STR_ANY, None, kind_is),
+    f!("deepEqual", &[Type::Any, Type::Any], None, deep_equal_fn),
 ];
 
 type R = Result<Value, FuncError>;
@@ -181,7 +162,10 @@ mod tests {
             "slice"
         );
         let strings = Value::list(Elem::String, vec![]);
-        assert_eq!(st(call("typeOf", &[strings.clone()])), "[]string");
+        assert_eq!(
+            st(call("typeOf", std::slice::from_ref(&strings))),
+            "[]string"
+        );
         assert!(b(call("kindIs", &[s("slice"), strings])));
         assert!(b(call("typeIs", &[s("int"), Value::Int(1)])));
         assert!(!b(call("typeIs", &[s("int"), Value::Int64(1)])));
