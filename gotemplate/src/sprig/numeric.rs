@@ -504,6 +504,14 @@ mod tests {
         assert_eq!(f64v(call("round", &[F(-2.5), I(0)])), -3.0);
         assert_eq!(f64v(call("round", &[F(1.23456), I(3), F(0.7)])), 1.234);
         assert_eq!(f64v(call("round", &[F(123.5), I(-1)])), 120.0);
+        assert_eq!(f64v(call("round", &[F(2.675), I(2)])), 2.68);
+        assert_eq!(
+            f64v(call("round", &[F(1e300), I(5)])),
+            1.0000000000000002e300
+        );
+        assert!(f64v(call("round", &[F(0.5), I(400)])).is_nan());
+        assert_eq!(f64v(call("addf", &[F(1e308), F(1e308)])), f64::INFINITY);
+        assert!(call("mulf", &[I(2), F(f64::INFINITY)]).is_err());
     }
 
     #[test]
