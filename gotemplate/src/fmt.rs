@@ -48,12 +48,7 @@ pub fn sprintf(heap: &Heap, format: &[u8], args: &[Value]) -> Vec<u8> {
 /// `strconv.Quote`: a double-quoted Go string literal (what `%q` prints for a string).
 pub fn go_quote(s: &[u8]) -> Vec<u8> {
     let mut out = vec![b'"'];
-    out.extend(
-        String::from_utf8_lossy(s)
-            .escape_default()
-            .to_string()
-            .bytes(),
-    );
+    out.extend(String::from_utf8_lossy(s).escape_default().to_string().bytes());
     out.push(b'"');
     out
 }

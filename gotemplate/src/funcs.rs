@@ -72,6 +72,7 @@ impl Type {
             Type::Certificate => "sprig.certificate",
         }
     }
+
 }
 
 pub type Native = fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError>;
