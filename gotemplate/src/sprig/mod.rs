@@ -76,9 +76,7 @@ pub(crate) mod testing {
 
     pub fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, FuncError> {
         let funcs = super::functions();
-        let f = funcs
-            .get(name)
-            .unwrap_or_else(|| panic!("no function {name}"));
+        let f = funcs.get(name).unwrap_or_else(|| panic!("no function {name}"));
         let mut budget = Budget::new(64 << 20, None);
         let mut env = Env {
             heap,
