@@ -169,10 +169,8 @@ fn render_templates(
             Ok(rendered) => {
                 printed += rendered.len();
                 if printed > SECRET_MAX_BYTES {
-                    errors.push_template(
-                        key,
-                        "the templates print more than a Secret holds (1 MiB)",
-                    );
+                    errors
+                        .push_template(key, "the templates print more than a Secret holds (1 MiB)");
                     return;
                 }
                 if !sealed.spec.encrypted_data.contains_key(key) {

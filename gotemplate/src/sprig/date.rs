@@ -505,7 +505,10 @@ mod tests {
         // Hours since 1970, then minutes and seconds: "493020h4m5s".
         let since_epoch = go("ago", &[int(0)]);
         let hours = since_epoch.split('h').next().unwrap_or_default();
-        assert!(hours.parse::<u64>().is_ok_and(|h| h > 400_000), "{since_epoch}");
+        assert!(
+            hours.parse::<u64>().is_ok_and(|h| h > 400_000),
+            "{since_epoch}"
+        );
         assert!(since_epoch.ends_with('s'), "{since_epoch}");
         let earlier = call("dateModify", &[s("-90s"), call("now", &[]).unwrap()]).unwrap();
         assert_eq!(go("ago", &[earlier]), "1m30s");

@@ -23,6 +23,13 @@ mod numeric;
 mod reflect;
 mod semver;
 mod semver_constraint;
+// Helpers of the data functions: cast's conversions, decimals, JSON.
+mod cast;
+mod decimal;
+mod dicts_merge;
+mod gomath;
+mod json;
+mod json_decode;
 // Hashes, keys, certificates, random values, dates.
 mod certs;
 mod crypto;
