@@ -11,7 +11,8 @@
 //! Without the reference kubeseal the test is skipped, unless
 //! `REQUIRE_REFERENCE=1`. Run alone:
 //! `cargo test -p kubeseal --test template_differential -- --nocapture`;
-//! `TEMPLATE_DIFF_FILTER=sprig-` runs only the entries whose name contains it.
+//! `TEMPLATE_DIFF_FILTER=sprig-` runs only the entries whose name contains it;
+//! `TEMPLATE_DIFF_ALL=1` lists agreeing entries in the report too.
 
 mod common;
 
@@ -383,6 +384,7 @@ fn templates_render_like_the_reference() {
     let mut results = results.into_inner().unwrap();
     results.sort_by_key(|r| r.0);
 
+    let list_all = std::env::var("TEMPLATE_DIFF_ALL").as_deref() == Ok("1");
     let mut report = String::new();
     let (mut mismatches, mut corpus_errors, mut ref_refusals) = (0, 0, 0);
     for (i, ours, reference) in &results {
@@ -398,7 +400,10 @@ fn templates_render_like_the_reference() {
             problems.push(format!("MISMATCH: {why}"));
         }
         if problems.is_empty() {
-            continue;
+            if !list_all {
+                continue;
+            }
+            problems.push("agree".into());
         }
         let _ = writeln!(report, "=== {} (entry {i})", entry.name);
         for p in problems {
