@@ -180,6 +180,7 @@ pub struct ControlPlane {
     script: PathBuf,
     kubeconfig: PathBuf,
     bin_dir: PathBuf,
+    ref_dir: PathBuf,
     node_ip: String,
     host_ip: String,
     netns: String,
@@ -240,6 +241,10 @@ impl ControlPlane {
                 message: "no kubeconfig path printed".into(),
             })?;
         let env = Self::read_env(&script)?;
+        let install_tools = repo_dir.join("scripts").join("install-tools");
+        let ref_dir = PathBuf::from(
+            run_command(script_command(&install_tools, ["--print-ref-dir"]), None)?.trim(),
+        );
         let get = |key: &str| {
             env.get(key).cloned().ok_or_else(|| Error::Parse {
                 command: format!("{} env", script.display()),
@@ -249,6 +254,7 @@ impl ControlPlane {
         let cp = ControlPlane {
             kubeconfig,
             bin_dir: PathBuf::from(get("CONTROL_PLANE_BIN_DIR")?),
+            ref_dir,
             node_ip: get("CONTROL_PLANE_NODE_IP")?,
             host_ip: get("CONTROL_PLANE_HOST_IP")?,
             netns: get("CONTROL_PLANE_NETNS")?,
@@ -291,9 +297,10 @@ impl ControlPlane {
 
     /// Directory of the reference sealed-secrets binaries (`kubeseal`,
     /// `controller`). They are built by `scripts/install-tools` (or
-    /// `scripts/install-tools ref`), not by `up`; check they exist.
+    /// `scripts/install-tools ref`), not by `up`, into their own cache
+    /// directory (`scripts/install-tools --print-ref-dir`); check they exist.
     pub fn reference_bin_dir(&self) -> PathBuf {
-        self.bin_dir.join("ref")
+        self.ref_dir.clone()
     }
 
     /// Address of the node, i.e. of the node end of the veth pair. Servers
