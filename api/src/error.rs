@@ -29,6 +29,18 @@ pub enum Error {
     Crypto(#[from] sealed_secrets_crypto::Error),
 }
 
+impl Error {
+    /// True when the keys are to blame (an item did not open), false when
+    /// only templates failed or the input is malformed.
+    pub fn is_key_failure(&self) -> bool {
+        match self {
+            Error::Crypto(_) => true,
+            Error::Items(items) => !items.by_key.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 /// One error per failed item; items failing for the same reason are grouped,
 /// so the message stays short however many keys there are.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

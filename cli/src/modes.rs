@@ -371,13 +371,21 @@ impl Run {
         let mut out = String::new();
         for s in &sealed {
             let name = s.metadata.name.as_deref().unwrap_or("<unnamed>");
-            let unsealed = unseal(s, &keys, &options)
-                .with_context(|| format!("cannot unseal {name}"))
-                .context(if keys.len() == 1 {
-                    "the key given does not open it"
-                } else {
-                    "none of the keys given opens it"
-                })?;
+            let unsealed = match unseal(s, &keys, &options) {
+                Ok(unsealed) => unsealed,
+                Err(e) if e.is_key_failure() => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("cannot unseal {name}"))
+                        .context(if keys.len() == 1 {
+                            "the key given does not open it"
+                        } else {
+                            "none of the keys given opens it"
+                        }))
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!("cannot unseal {name}")))
+                }
+            };
             output::render(&mut out, &unsealed.secret, self.format)?;
         }
         self.destination.write(out.as_bytes())

@@ -121,6 +121,7 @@ pub enum Kind {
     Uint32,
     Uint64,
     Float64,
+    Complex128,
     String,
     Slice,
     Map,
@@ -141,6 +142,7 @@ impl Kind {
             Kind::Uint32 => "uint32",
             Kind::Uint64 => "uint64",
             Kind::Float64 => "float64",
+            Kind::Complex128 => "complex128",
             Kind::String => "string",
             Kind::Slice => "slice",
             Kind::Map => "map",
@@ -271,5 +273,42 @@ impl Value {
             Value::Uint64(i) => Some(*i),
             _ => None,
         }
+    }
+}
+
+/// A `complex128` constant (`{{ 2i }}`): rare, so an object rather than a
+/// value kind of its own.
+#[derive(Debug)]
+pub struct Complex {
+    pub re: f64,
+    pub im: f64,
+}
+
+impl Object for Complex {
+    fn type_name(&self) -> &'static str {
+        "complex128"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Complex128
+    }
+    fn format(&self, _: &Heap) -> Vec<u8> {
+        let mut out = vec![b'('];
+        out.extend(crate::fmt::format_float(self.re, b'g', -1));
+        let im = crate::fmt::format_float(self.im, b'g', -1);
+        if !im.starts_with(b"-") {
+            out.push(b'+');
+        }
+        out.extend(im);
+        out.extend_from_slice(b"i)");
+        out
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn equals(&self, other: &dyn Object) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<Complex>()
+            .is_some_and(|o| o.re == self.re && o.im == self.im)
     }
 }

@@ -251,6 +251,12 @@ impl<'t> State<'t> {
             && matches!(text.as_bytes()[1], b'x' | b'X')
             && !text.contains(['p', 'P']);
         let rune = text.starts_with('\'');
+        if let Some((re, im)) = n.complex {
+            return Ok(Value::Object(std::rc::Rc::new(crate::value::Complex {
+                re,
+                im,
+            })));
+        }
         if let Some(f) = n.float {
             if !hex_int && !rune && text.contains(['.', 'e', 'E', 'p', 'P']) {
                 return Ok(Value::Float64(f));

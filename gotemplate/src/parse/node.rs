@@ -70,6 +70,8 @@ pub struct Number {
     pub int: Option<i64>,
     pub uint: Option<u64>,
     pub float: Option<f64>,
+    /// Real and imaginary parts of a constant with a non-zero imaginary part.
+    pub complex: Option<(f64, f64)>,
 }
 
 impl fmt::Display for Pipe {

@@ -109,6 +109,7 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         int: None,
         uint: None,
         float: None,
+        complex: None,
     };
     match kind {
         ItemKind::CharConstant => {
@@ -123,11 +124,35 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
             n.float = Some(f64::from(u32::from(c)));
             return Ok(n);
         }
-        ItemKind::Complex => return Err("complex constants are not supported".into()),
+        ItemKind::Complex => {
+            // "re+imi" or "re-imi": split at the sign that starts the imaginary part.
+            let body = &text[..text.len() - 1];
+            let split = body
+                .char_indices()
+                .skip(1)
+                .filter(|&(i, c)| {
+                    matches!(c, '+' | '-')
+                        && !matches!(body.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P')
+                })
+                .map(|(i, _)| i)
+                .last()
+                .ok_or_else(|| format!("illegal number syntax: {text:?}"))?;
+            let re =
+                parse_float(&body[..split]).or_else(|| parse_int(&body[..split]).map(|i| i as f64));
+            let im =
+                parse_float(&body[split..]).or_else(|| parse_int(&body[split..]).map(|i| i as f64));
+            let (Some(re), Some(im)) = (re, im) else {
+                return Err(format!("illegal number syntax: {text:?}"));
+            };
+            return Ok(simplify_complex(n, re, im));
+        }
         _ => {}
     }
-    if text.ends_with('i') {
-        return Err("complex constants are not supported".into());
+    if let Some(imaginary) = text.strip_suffix('i') {
+        if let Some(im) = parse_float(imaginary).or_else(|| parse_int(imaginary).map(|i| i as f64))
+        {
+            return Ok(simplify_complex(n, 0.0, im));
+        }
     }
     n.uint = parse_uint(text);
     n.int = parse_int(text);
@@ -154,6 +179,23 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         return Err(format!("illegal number syntax: {text:?}"));
     }
     Ok(n)
+}
+
+/// Go's `simplifyComplex`: a complex constant with no imaginary part is also
+/// a float, and an int when integral.
+fn simplify_complex(mut n: Number, re: f64, im: f64) -> Number {
+    n.complex = Some((re, im));
+    if im == 0.0 {
+        n.complex = None;
+        n.float = Some(re);
+        if re.fract() == 0.0 && (-9.223372036854776e18..9.223372036854776e18).contains(&re) {
+            n.int = Some(re as i64);
+        }
+        if re.fract() == 0.0 && (0.0..1.8446744073709552e19).contains(&re) {
+            n.uint = Some(re as u64);
+        }
+    }
+    n
 }
 
 /// Digits and base of an integer literal in Go syntax (base 0 of `ParseUint`).
@@ -222,7 +264,7 @@ fn parse_float(text: &str) -> Option<f64> {
     let lower = text.to_ascii_lowercase();
     let unsigned = lower.trim_start_matches(['+', '-']);
     if unsigned.starts_with("0x") {
-        return None; // hexadecimal floats: rare in templates, refused
+        return parse_hex_float(text);
     }
     if text.contains('_') {
         let b = text.as_bytes();
@@ -247,6 +289,26 @@ fn parse_float(text: &str) -> Option<f64> {
         .filter(|_| !clean.contains("inf") && !clean.contains("nan") && !clean.contains("Inf"))
 }
 
+/// A hexadecimal float (`0x1.8p3`): Go requires the `p` exponent.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let rest = rest.get(2..)?.replace('_', "");
+    let (mantissa, exponent) = rest.split_once(['p', 'P'])?;
+    let exponent: i32 = exponent.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() || int.len() + frac.len() > 30 {
+        return None;
+    }
+    let digits = u128::from_str_radix(&format!("{int}{frac}0"), 16).ok()? >> 4;
+    let scale = exponent.checked_sub(4 * i32::try_from(frac.len()).ok()?)?;
+    let value = digits as f64 * 2f64.powi(scale);
+    Some(if negative { -value } else { value })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +325,9 @@ mod tests {
         assert_eq!(parse_int("1__0"), None);
         assert_eq!(parse_int("9223372036854775808"), None);
         assert_eq!(parse_uint("9223372036854775808"), Some(1 << 63));
+        assert_eq!(parse_float("0x1p4"), Some(16.0));
+        assert_eq!(parse_float("0x1.8p1"), Some(3.0));
+        assert_eq!(parse_float("-0x10p-4"), Some(-1.0));
     }
 
     #[test]

@@ -21,6 +21,7 @@ macro_rules! f {
 
 pub(super) const FUNCS: &[Func] = &[
     f!("default", ANY, Some(Type::Any), default),
+    f!("fail", STR, None, fail),
     f!("empty", ANY, None, empty_fn),
     f!("coalesce", &[], Some(Type::Any), coalesce),
     f!("all", &[], Some(Type::Any), all),
@@ -358,4 +359,12 @@ mod tests {
         let deep = "[".repeat(100_000);
         assert_eq!(err(&deep), FuncError::reason("exceeded max depth"));
     }
+}
+
+/// sprig's `fail`: always an error. Go's error is the message itself, which a
+/// template can build from secret values (`fail .password`), so it is not shown.
+fn fail(_: &mut Env<'_>, _: &[Value]) -> Result<Value, FuncError> {
+    Err(FuncError::reason(
+        "the template called fail (its message is not shown: it may hold a secret value)",
+    ))
 }

@@ -341,6 +341,28 @@ impl Object for SemverVersion {
         name: &str,
         args: &[Value],
     ) -> Option<Result<Value, FuncError>> {
+        let takes_none = matches!(
+            name,
+            "String"
+                | "Major"
+                | "Minor"
+                | "Patch"
+                | "Prerelease"
+                | "Metadata"
+                | "Original"
+                | "IncMajor"
+                | "IncMinor"
+                | "IncPatch"
+                | "Value"
+                | "MarshalText"
+                | "MarshalJSON"
+        );
+        if takes_none && !args.is_empty() {
+            return Some(Err(FuncError::reason(format!(
+                "wrong number of args for {name}: want 0 got {}",
+                args.len()
+            ))));
+        }
         let v = self.v.borrow().clone();
         // Methods with a value receiver: on both `Version` and `*Version`.
         let value_method = match name {
