@@ -137,6 +137,14 @@ fn to_raw_json(env: &mut Env<'_>, args: &[Value]) -> R {
     Ok(Value::bytes(&encode(env, arg(args, 0), Style::Raw)?))
 }
 
+/// sprig's `fail`: always an error. Go's error is the message itself, which a
+/// template can build from secret values (`fail .password`), so it is not shown.
+fn fail(_: &mut Env<'_>, _: &[Value]) -> Result<Value, FuncError> {
+    Err(FuncError::reason(
+        "the template called fail (its message is not shown: it may hold a secret value)",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::funcs::FuncError;
@@ -359,12 +367,4 @@ mod tests {
         let deep = "[".repeat(100_000);
         assert_eq!(err(&deep), FuncError::reason("exceeded max depth"));
     }
-}
-
-/// sprig's `fail`: always an error. Go's error is the message itself, which a
-/// template can build from secret values (`fail .password`), so it is not shown.
-fn fail(_: &mut Env<'_>, _: &[Value]) -> Result<Value, FuncError> {
-    Err(FuncError::reason(
-        "the template called fail (its message is not shown: it may hold a secret value)",
-    ))
 }
