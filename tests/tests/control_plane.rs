@@ -27,10 +27,8 @@ fn api_is_ready_and_default_service_account_exists() {
     let client = version["clientVersion"]["gitVersion"]
         .as_str()
         .expect("client gitVersion");
-    assert!(
-        server.starts_with("v1.35."),
-        "server version {server}, want the pinned v1.35.x"
-    );
+    let pinned = pinned_kubernetes_version();
+    assert_eq!(server, pinned, "the API server is not the pinned release");
     assert_eq!(client, server, "pinned kubectl and API server differ");
     kubectl
         .clone()
@@ -192,4 +190,19 @@ fn node_server_is_reachable_through_the_service_proxy() {
     )
     .expect("fetch through the service proxy");
     assert_eq!(body, content);
+}
+
+/// The Kubernetes release `scripts/versions.env` pins, or the one a run of
+/// `scripts/test-k8s-versions` overrides it with.
+fn pinned_kubernetes_version() -> String {
+    if let Ok(version) = std::env::var("KUBERNETES_VERSION_OVERRIDE") {
+        return version;
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/versions.env");
+    let text = std::fs::read_to_string(&path).expect("scripts/versions.env");
+    text.lines()
+        .find_map(|l| l.strip_prefix("KUBERNETES_VERSION="))
+        .and_then(|v| v.split(":-").nth(1))
+        .map(|v| v.trim_end_matches('}').to_string())
+        .expect("KUBERNETES_VERSION=${KUBERNETES_VERSION_OVERRIDE:-vX.Y.Z} in versions.env")
 }

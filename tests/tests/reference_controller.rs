@@ -1,4 +1,4 @@
-//! Our controller and the reference controller (v0.36.6) on the same cluster,
+//! Our controller and the reference controller (v0.40.0) on the same cluster,
 //! in turn (never at once), sharing one namespace as key namespace and
 //! watched namespace: each must load the other's sealing key instead of
 //! creating one, unseal what was sealed for the other, and take over the
