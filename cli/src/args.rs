@@ -14,6 +14,8 @@ use clap::{ArgAction, Parser};
 and writes SealedSecrets, safe to commit to Git, to stdout or -w.\n\n\
 Every flag can also be set in the environment as SEALED_SECRETS_<FLAG_NAME>, e.g. SEALED_SECRETS_CERT.",
     disable_version_flag = true,
+    // As pflag: a flag given twice takes the last value (lists still add up).
+    args_override_self = true,
     max_term_width = 100
 )]
 pub struct Args {
@@ -217,7 +219,14 @@ pub struct ClusterArgs {
 #[command(next_help_heading = "klog flags of the reference kubeseal (accepted and ignored)")]
 pub struct KlogArgs {
     /// Log verbosity
-    #[arg(global = true, short = 'v', long = "v", default_value = "0", allow_negative_numbers = true, value_name = "LEVEL")]
+    #[arg(
+        global = true,
+        short = 'v',
+        long = "v",
+        default_value = "0",
+        allow_negative_numbers = true,
+        value_name = "LEVEL"
+    )]
     pub v: i32,
     /// comma-separated list of pattern=N settings for file-filtered logging
     #[arg(global = true, long = "vmodule", value_name = "SPEC")]
@@ -229,7 +238,11 @@ pub struct KlogArgs {
     #[arg(global = true, long = "alsologtostderr", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub alsologtostderr: bool,
     /// logs at or above this threshold go to stderr when -alsologtostderr=true
-    #[arg(global = true, long = "alsologtostderrthreshold", value_name = "SEVERITY")]
+    #[arg(
+        global = true,
+        long = "alsologtostderrthreshold",
+        value_name = "SEVERITY"
+    )]
     pub alsologtostderrthreshold: Option<String>,
     /// If true, stderrthreshold is ignored when logtostderr=true (legacy behavior)
     #[arg(global = true, long = "legacy_stderr_threshold_behavior", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]

@@ -241,8 +241,14 @@ fn validate_auth(auth: &kube::config::AuthInfo) -> Result<()> {
         );
     }
     let qualifies = auth.impersonate_uid.is_some()
-        || auth.impersonate_groups.as_ref().is_some_and(|g| !g.is_empty())
-        || auth.impersonate_user_extra.as_ref().is_some_and(|e| !e.is_empty());
+        || auth
+            .impersonate_groups
+            .as_ref()
+            .is_some_and(|g| !g.is_empty())
+        || auth
+            .impersonate_user_extra
+            .as_ref()
+            .is_some_and(|e| !e.is_empty());
     if qualifies && auth.impersonate.is_none() {
         anyhow::bail!(
             "invalid configuration: requesting uid, groups or user-extra without impersonating a user: \
@@ -254,9 +260,9 @@ fn validate_auth(auth: &kube::config::AuthInfo) -> Result<()> {
 
 /// `--proxy-url`: http:// and https:// proxies (client-go also takes socks5://).
 fn parse_proxy_url(text: &str) -> Result<http::Uri> {
-    let uri: http::Uri = text
-        .parse()
-        .with_context(|| format!("invalid --proxy-url {text:?}: use e.g. http://proxy.example:3128"))?;
+    let uri: http::Uri = text.parse().with_context(|| {
+        format!("invalid --proxy-url {text:?}: use e.g. http://proxy.example:3128")
+    })?;
     match uri.scheme_str() {
         Some("http" | "https") if uri.host().is_some() => Ok(uri),
         _ => Err(anyhow!(
@@ -292,7 +298,10 @@ mod tests {
     fn request_timeout_parses_as_client_go() {
         assert_eq!(parse_timeout("0").unwrap(), None);
         assert_eq!(parse_timeout("5").unwrap(), Some(Duration::from_secs(5)));
-        assert_eq!(parse_timeout("1m30s").unwrap(), Some(Duration::from_secs(90)));
+        assert_eq!(
+            parse_timeout("1m30s").unwrap(),
+            Some(Duration::from_secs(90))
+        );
         assert_eq!(parse_timeout("-1s").unwrap(), None);
         for bad in ["-5", "1.5", "1d", "ten"] {
             let err = parse_timeout(bad).unwrap_err().to_string();

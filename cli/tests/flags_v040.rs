@@ -152,7 +152,12 @@ fn disable_compression_asks_for_no_compressed_responses() {
     let (port, rx) = fake_server();
     let config = kubeconfig(home.path(), &format!("http://127.0.0.1:{port}"));
     let output = kubeseal(home.path())
-        .args(["--kubeconfig", &config, "--fetch-cert", "--disable-compression"])
+        .args([
+            "--kubeconfig",
+            &config,
+            "--fetch-cert",
+            "--disable-compression",
+        ])
         .output()
         .unwrap();
     assert_refused(&output, "fake API server: not found");
@@ -179,11 +184,13 @@ fn proxy_url_carries_the_requests() {
     assert_refused(&output, "fake API server: not found");
     let seen = heads(&rx);
     assert!(
-        seen.iter().any(|h| h.line.starts_with("CONNECT api.invalid:6443 ")),
+        seen.iter()
+            .any(|h| h.line.starts_with("CONNECT api.invalid:6443 ")),
         "{seen:?}"
     );
     assert!(
-        seen.iter().any(|h| h.line.contains("/services/sealed-secrets-controller")),
+        seen.iter()
+            .any(|h| h.line.contains("/services/sealed-secrets-controller")),
         "{seen:?}"
     );
 }
@@ -257,7 +264,14 @@ fn the_reference_klog_flags_are_accepted() {
 
     let help = stdout(&kubeseal(home.path()).arg("--help").output().unwrap());
     assert!(help.contains("accepted and ignored"), "{help}");
-    for flag in ["--username", "--password", "--proxy-url", "--disable-compression", "--log_dir", "--vmodule"] {
+    for flag in [
+        "--username",
+        "--password",
+        "--proxy-url",
+        "--disable-compression",
+        "--log_dir",
+        "--vmodule",
+    ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 
@@ -267,4 +281,22 @@ fn the_reference_klog_flags_are_accepted() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn a_flag_given_twice_takes_the_last_value_and_lists_add_up() {
+    let home = tempfile::tempdir().unwrap();
+    let (port, rx) = fake_server();
+    let config = kubeconfig(home.path(), &format!("http://127.0.0.1:{port}"));
+    let output = kubeseal(home.path())
+        .args(["--kubeconfig", &config, "--fetch-cert"])
+        .args(["--as", "first", "--as", "bob"])
+        .args(["--as-group", "devs", "--as-group", "ops"])
+        .output()
+        .unwrap();
+    assert_refused(&output, "fake API server: not found");
+    let seen = heads(&rx);
+    let get = seen.first().expect("a request");
+    assert_eq!(get.all("impersonate-user"), ["bob"]);
+    assert_eq!(get.all("impersonate-group"), ["devs", "ops"]);
 }

@@ -59,21 +59,22 @@ pub async fn serve(
         let router = router.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                let response = router.clone().oneshot(request.map(axum::body::Body::new));
-                async move {
-                    let result = match timeouts.write {
-                        Some(limit) => match tokio::time::timeout(limit, response).await {
-                            Ok(result) => result,
-                            Err(_) => return Err(WriteTimedOut(limit)),
-                        },
-                        None => response.await,
-                    };
-                    let Ok(response) = result;
-                    Ok(response)
-                }
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    let response = router.clone().oneshot(request.map(axum::body::Body::new));
+                    async move {
+                        let result = match timeouts.write {
+                            Some(limit) => match tokio::time::timeout(limit, response).await {
+                                Ok(result) => result,
+                                Err(_) => return Err(WriteTimedOut(limit)),
+                            },
+                            None => response.await,
+                        };
+                        let Ok(response) = result;
+                        Ok(response)
+                    }
+                });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())

@@ -35,7 +35,10 @@ async fn read_to_close(stream: &mut TcpStream) -> (String, Duration) {
     let started = Instant::now();
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
 }
 
 fn secs(s: u64) -> Option<Duration> {
@@ -50,7 +53,10 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_after_read_timeout(
     })
     .await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let (_, waited) = read_to_close(&mut stream).await;
     assert!(
         waited < Duration::from_secs(3),
@@ -62,9 +68,15 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off_after_read_timeout(
 async fn without_read_timeout_a_slow_client_is_not_cut_off() {
     let (addr, _stop) = start(Timeouts::default()).await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /fast HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stream.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .unwrap();
     let (text, _) = read_to_close(&mut stream).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.ends_with("ok"), "{text}");
@@ -84,7 +96,10 @@ async fn a_response_later_than_write_timeout_is_never_sent() {
         .unwrap();
     let (text, waited) = read_to_close(&mut stream).await;
     assert_eq!(text, "", "a response was sent after the write timeout");
-    assert!(waited < Duration::from_millis(1400), "closed after {waited:?}");
+    assert!(
+        waited < Duration::from_millis(1400),
+        "closed after {waited:?}"
+    );
 
     // A quick one on the same server is unaffected, and sees its peer.
     let mut stream = TcpStream::connect(addr).await.unwrap();
