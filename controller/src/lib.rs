@@ -218,8 +218,8 @@ pub async fn run(args: Args) -> Result<()> {
     tokio::spawn(readiness);
 
     let (http_result, metrics_result, _) = tokio::join!(
-        async { http_server.await },
-        async { metrics_server.await },
+        http_server,
+        metrics_server,
         futures::future::join_all(controllers)
     );
     http_result.context("HTTP server failed")?;

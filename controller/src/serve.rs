@@ -9,7 +9,6 @@
 //!   same EOF when a handler outlives `WriteTimeout`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;

@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::routing::get;
