@@ -2,6 +2,7 @@
 //! conversions Secret -> SealedSecret -> Secret. No client, no I/O.
 
 mod error;
+pub mod go_duration;
 pub mod keys;
 mod reencrypt;
 mod seal;

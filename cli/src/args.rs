@@ -14,6 +14,8 @@ use clap::{ArgAction, Parser};
 and writes SealedSecrets, safe to commit to Git, to stdout or -w.\n\n\
 Every flag can also be set in the environment as SEALED_SECRETS_<FLAG_NAME>, e.g. SEALED_SECRETS_CERT.",
     disable_version_flag = true,
+    // As pflag: a flag given twice takes the last value (lists still add up).
+    args_override_self = true,
     max_term_width = 100
 )]
 pub struct Args {
@@ -188,14 +190,88 @@ pub struct ClusterArgs {
         default_value = "0"
     )]
     pub request_timeout: String,
-    /// Log verbosity (accepted for compatibility)
+    /// Username for basic authentication to the API server
+    #[arg(global = true, long, env = "SEALED_SECRETS_USERNAME")]
+    pub username: Option<String>,
+    /// Password for basic authentication to the API server
+    #[arg(
+        global = true,
+        long,
+        env = "SEALED_SECRETS_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// If provided, this URL will be used to connect via proxy (http:// or https://)
+    #[arg(global = true, long, env = "SEALED_SECRETS_PROXY_URL")]
+    pub proxy_url: Option<String>,
+    /// If true, opt-out of response compression for all requests to the server (kubeseal never asks for compressed responses)
+    #[arg(global = true, long, env = "SEALED_SECRETS_DISABLE_COMPRESSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub disable_compression: bool,
+    #[command(flatten)]
+    pub klog: KlogArgs,
+}
+
+/// The klog flags the reference kubeseal registers (Go flag names, with
+/// underscores). They only tune client-go's logging there; here they are
+/// accepted, checked for their type, and ignored. As in the reference, they
+/// are not read from SEALED_SECRETS_* variables.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "klog flags of the reference kubeseal (accepted and ignored)")]
+pub struct KlogArgs {
+    /// Log verbosity
     #[arg(
         global = true,
         short = 'v',
         long = "v",
-        env = "SEALED_SECRETS_V",
         default_value = "0",
-        hide = true
+        allow_negative_numbers = true,
+        value_name = "LEVEL"
     )]
-    pub verbosity: u8,
+    pub v: i32,
+    /// comma-separated list of pattern=N settings for file-filtered logging
+    #[arg(global = true, long = "vmodule", value_name = "SPEC")]
+    pub vmodule: Option<String>,
+    /// If true, adds the file directory to the header of the log messages
+    #[arg(global = true, long = "add_dir_header", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub add_dir_header: bool,
+    /// log to standard error as well as files
+    #[arg(global = true, long = "alsologtostderr", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub alsologtostderr: bool,
+    /// logs at or above this threshold go to stderr when -alsologtostderr=true
+    #[arg(
+        global = true,
+        long = "alsologtostderrthreshold",
+        value_name = "SEVERITY"
+    )]
+    pub alsologtostderrthreshold: Option<String>,
+    /// If true, stderrthreshold is ignored when logtostderr=true (legacy behavior)
+    #[arg(global = true, long = "legacy_stderr_threshold_behavior", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub legacy_stderr_threshold_behavior: bool,
+    /// when logging hits line file:N, emit a stack trace
+    #[arg(global = true, long = "log_backtrace_at", value_name = "FILE:N")]
+    pub log_backtrace_at: Option<String>,
+    /// If non-empty, write log files in this directory
+    #[arg(global = true, long = "log_dir", value_name = "DIR")]
+    pub log_dir: Option<String>,
+    /// If non-empty, use this log file
+    #[arg(global = true, long = "log_file", value_name = "FILE")]
+    pub log_file: Option<String>,
+    /// Defines the maximum size a log file can grow to, in megabytes
+    #[arg(global = true, long = "log_file_max_size", default_value = "1800")]
+    pub log_file_max_size: u64,
+    /// log to standard error instead of files
+    #[arg(global = true, long = "logtostderr", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub logtostderr: bool,
+    /// If true, only write logs to their native severity level
+    #[arg(global = true, long = "one_output", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub one_output: bool,
+    /// If true, avoid header prefixes in the log messages
+    #[arg(global = true, long = "skip_headers", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub skip_headers: bool,
+    /// If true, avoid headers when opening log files
+    #[arg(global = true, long = "skip_log_headers", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub skip_log_headers: bool,
+    /// logs at or above this threshold go to stderr
+    #[arg(global = true, long = "stderrthreshold", value_name = "SEVERITY")]
+    pub stderrthreshold: Option<String>,
 }

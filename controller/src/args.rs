@@ -3,12 +3,23 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser};
 
+use sealed_secrets_api::go_duration::{self, GoDuration};
+
+/// A Go duration (`time.ParseDuration`) that must not be negative: Go takes
+/// `-1h` here too, and then a negative `--key-renew-period` generates keys in
+/// a loop and a negative `--key-ttl` certificates that expire before they
+/// start, so this refuses it instead.
 fn duration(text: &str) -> Result<Duration, String> {
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{e}: use a Go-style duration such as 720h or 30m"))
+    let parsed = go_duration::parse(text)
+        .map_err(|e| format!("{e}: use a Go duration such as 720h, 90m or 1h30m"))?;
+    parsed
+        .to_std()
+        .ok_or_else(|| format!("{text:?} is negative: use 0 or a positive duration such as 720h"))
+}
+
+/// A Go duration, any sign, as Go's HTTP server timeouts take it.
+fn signed_duration(text: &str) -> Result<GoDuration, String> {
+    go_duration::parse(text).map_err(|e| format!("{e}: use a Go duration such as 2m or 30s"))
 }
 
 /// Flags of the reference controller, each also read from `SEALED_SECRETS_<FLAG>`.
@@ -16,6 +27,8 @@ fn duration(text: &str) -> Result<Duration, String> {
 #[command(
     name = "sealed-secrets-controller",
     disable_version_flag = true,
+    // As pflag: a flag given twice takes the last value.
+    args_override_self = true,
     max_term_width = 100
 )]
 pub struct Args {
@@ -38,8 +51,12 @@ pub struct Args {
     /// New key generation period (automatic rotation deactivated if 0)
     #[arg(long, visible_alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = duration)]
     pub key_renew_period: Duration,
-    /// Ordering of keys based on NotBefore certificate attribute or secret creation timestamp.
-    #[arg(long, env = "SEALED_SECRETS_KEY_ORDER_PRIORITY", default_value = "CertNotBefore", value_parser = ["CertNotBefore", "SecretCreationTimestamp"])]
+    /// Ordering of keys based on NotBefore certificate attribute or secret creation timestamp (CertNotBefore|SecretCreationTimestamp; anything else: logged, and CertNotBefore, as the reference).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_ORDER_PRIORITY",
+        default_value = "CertNotBefore"
+    )]
     pub key_order_priority: String,
     /// Create a new key if latest one is older than this cutoff time. RFC1123 format with numeric timezone expected.
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", default_value = "")]
@@ -95,11 +112,11 @@ pub struct Args {
     /// Accepted for compatibility: info logs always go to stdout.
     #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", hide = true)]
     pub log_info_stdout: bool,
-    /// Log level (INFO|ERROR, or any tracing filter such as debug).
+    /// Log level (DEBUG|INFO|WARN|ERROR, with an optional +N/-N as Go's slog, or any tracing filter; anything else: INFO, as the reference).
     #[arg(long, env = "SEALED_SECRETS_LOG_LEVEL", default_value = "INFO")]
     pub log_level: String,
-    /// Log format (text|json).
-    #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    /// Log format (text|json; anything but json is text, as the reference).
+    #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
     /// Max unseal retries.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
@@ -130,6 +147,12 @@ pub struct Args {
         default_value = ":8081"
     )]
     pub listen_metrics_addr: String,
+    /// HTTP request timeout: the headers of a request must arrive within it (0 or negative: none).
+    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = signed_duration)]
+    pub read_timeout: GoDuration,
+    /// HTTP response timeout: a response not ready within it after its request's headers is not sent, the connection is closed (0 or negative: none).
+    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = signed_duration)]
+    pub write_timeout: GoDuration,
     /// Print version information and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub version: bool,
@@ -158,3 +181,7 @@ pub fn key_values(text: &str, flag: &str) -> Result<Vec<(String, String)>, Strin
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "args_tests.rs"]
+mod tests;

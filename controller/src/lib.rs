@@ -9,6 +9,7 @@ pub mod keys;
 pub mod metrics;
 pub mod plan;
 pub mod reconcile;
+pub mod serve;
 pub mod telemetry;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,11 +56,7 @@ pub async fn run(args: Args) -> Result<()> {
         bits: args.key_size,
         ttl: args.key_ttl,
         common_name: args.my_cn.clone(),
-        order: if args.key_order_priority == "SecretCreationTimestamp" {
-            KeyOrder::SecretCreationTimestamp
-        } else {
-            KeyOrder::CertNotBefore
-        },
+        order: key_order(&args.key_order_priority),
         extra_labels: args::key_values(&args.privatekey_labels, "privatekey-labels")
             .map_err(anyhow::Error::msg)?,
         extra_annotations: args::key_values(&args.privatekey_annotations, "privatekey-annotations")
@@ -113,10 +110,22 @@ pub async fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot listen on {metrics_addr} (--listen-metrics-addr)"))?;
     tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
     let shutdown = shutdown_signal().shared();
-    let app = http::router(api_state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let http_server = axum::serve(http_listener, app).with_graceful_shutdown(shutdown.clone());
-    let metrics_server = axum::serve(metrics_listener, http::metrics_router(metrics.clone()))
-        .with_graceful_shutdown(shutdown.clone());
+    let timeouts = serve::Timeouts {
+        read: args.read_timeout.as_timeout(),
+        write: args.write_timeout.as_timeout(),
+    };
+    let http_server = serve::serve(
+        http_listener,
+        http::router(api_state),
+        timeouts,
+        shutdown.clone(),
+    );
+    let metrics_server = serve::serve(
+        metrics_listener,
+        http::metrics_router(metrics.clone()),
+        timeouts,
+        shutdown.clone(),
+    );
 
     let mut ctx = Context::new(
         client.clone(),
@@ -209,8 +218,8 @@ pub async fn run(args: Args) -> Result<()> {
     tokio::spawn(readiness);
 
     let (http_result, metrics_result, _) = tokio::join!(
-        async { http_server.await },
-        async { metrics_server.await },
+        http_server,
+        metrics_server,
         futures::future::join_all(controllers)
     );
     http_result.context("HTTP server failed")?;
@@ -255,19 +264,32 @@ fn reconcile_concurrency() -> u16 {
     u16::try_from((cores * 2).clamp(2, 64)).unwrap_or(64)
 }
 
-/// All namespaces (`None`), or the controller's plus `--additional-namespaces`.
+/// `--key-order-priority`: anything but the two known values is logged and
+/// means CertNotBefore, as in the reference (which logs it per key).
+fn key_order(text: &str) -> KeyOrder {
+    match text {
+        "SecretCreationTimestamp" => KeyOrder::SecretCreationTimestamp,
+        "CertNotBefore" => KeyOrder::CertNotBefore,
+        other => {
+            tracing::error!(
+                key_order_priority = other,
+                "Invalid keyOrderPriority. Use CertNotBefore or SecretCreationTimestamp; using CertNotBefore"
+            );
+            KeyOrder::CertNotBefore
+        }
+    }
+}
+
+/// As the reference: all namespaces (`None`) only when `--all-namespaces`
+/// (the default) and `--additional-namespaces` is empty; otherwise the
+/// controller's own namespace plus each listed one (trimmed, deduplicated).
 fn watched_namespaces(args: &Args, own: &str) -> Vec<Option<String>> {
-    if args.all_namespaces {
+    if args.all_namespaces && args.additional_namespaces.is_empty() {
         return vec![None];
     }
     let mut namespaces = vec![own.to_string()];
-    for ns in args
-        .additional_namespaces
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        if !namespaces.iter().any(|n| n == ns) {
+    for ns in args.additional_namespaces.split(',').map(str::trim) {
+        if !ns.is_empty() && !namespaces.iter().any(|n| n == ns) {
             namespaces.push(ns.to_string());
         }
     }
@@ -298,6 +320,46 @@ mod tests {
     use sealed_secrets_api::{SealedSecretSpec, SCOPE_CLUSTER_WIDE_ANNOTATION};
 
     use super::*;
+
+    fn watched(flags: &[&str]) -> Vec<Option<String>> {
+        use clap::Parser as _;
+        let args = Args::try_parse_from(std::iter::once("controller").chain(flags.iter().copied()))
+            .unwrap();
+        watched_namespaces(&args, "home")
+    }
+
+    fn some(names: &[&str]) -> Vec<Option<String>> {
+        names.iter().map(|n| Some(n.to_string())).collect()
+    }
+
+    #[test]
+    fn additional_namespaces_limit_watching_even_with_all_namespaces_default() {
+        assert_eq!(watched(&[]), vec![None]);
+        assert_eq!(watched(&["--all-namespaces=false"]), some(&["home"]));
+        assert_eq!(
+            watched(&["--additional-namespaces=a, b,,a,home"]),
+            some(&["home", "a", "b"])
+        );
+        assert_eq!(
+            watched(&["--all-namespaces=true", "--additional-namespaces=a"]),
+            some(&["home", "a"])
+        );
+        assert_eq!(
+            watched(&["--all-namespaces=false", "--additional-namespaces="]),
+            some(&["home"])
+        );
+        // Go tests the raw string: blanks alone still leave only the home namespace.
+        assert_eq!(watched(&["--additional-namespaces= "]), some(&["home"]));
+    }
+
+    #[test]
+    fn unknown_key_order_priority_means_cert_not_before() {
+        assert!(matches!(key_order("Newest"), KeyOrder::CertNotBefore));
+        assert!(matches!(
+            key_order("SecretCreationTimestamp"),
+            KeyOrder::SecretCreationTimestamp
+        ));
+    }
 
     #[test]
     fn the_cache_keeps_what_decides_and_drops_the_bulk() {

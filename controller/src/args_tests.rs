@@ -1,0 +1,99 @@
+use std::time::Duration;
+
+use clap::Parser as _;
+
+use super::*;
+
+fn parse(args: &[&str]) -> Result<Args, String> {
+    Args::try_parse_from(std::iter::once("controller").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn durations_parse_as_go_time_parse_duration() {
+    for (text, want) in [
+        ("1h30m", Duration::from_secs(5400)),
+        ("1.5h", Duration::from_secs(5400)),
+        ("300ms", Duration::from_millis(300)),
+        ("1us", Duration::from_micros(1)),
+        ("1\u{b5}s", Duration::from_micros(1)),
+        ("0", Duration::ZERO),
+        ("+5m", Duration::from_secs(300)),
+    ] {
+        let args = parse(&[
+            &format!("--key-ttl={text}"),
+            &format!("--key-renew-period={text}"),
+        ])
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(args.key_ttl, want, "{text}");
+        assert_eq!(args.key_renew_period, want, "{text}");
+    }
+}
+
+#[test]
+fn durations_go_refuses_are_refused_with_go_s_message() {
+    // humantime took all of these; Go takes none.
+    for (text, go_says) in [
+        ("1d", r#"time: unknown unit "d" in duration "1d""#),
+        ("5", r#"time: missing unit in duration "5""#),
+        ("1h 30m", r#"time: unknown unit "h " in duration "1h 30m""#),
+        (
+            "2 hours",
+            r#"time: unknown unit " hours" in duration "2 hours""#,
+        ),
+    ] {
+        let err = parse(&[&format!("--key-ttl={text}")]).unwrap_err();
+        assert!(err.contains(go_says), "{text}: {err}");
+    }
+}
+
+#[test]
+fn negative_key_durations_are_refused_but_negative_timeouts_mean_none() {
+    let err = parse(&["--key-renew-period=-1h"]).unwrap_err();
+    assert!(err.contains("negative"), "{err}");
+    let args = parse(&["--read-timeout=-1s", "--write-timeout=0"]).unwrap();
+    assert_eq!(args.read_timeout.as_timeout(), None);
+    assert_eq!(args.write_timeout.as_timeout(), None);
+}
+
+#[test]
+fn http_timeouts_default_to_two_minutes_as_the_reference() {
+    let args = parse(&[]).unwrap();
+    assert_eq!(
+        args.read_timeout.as_timeout(),
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(
+        args.write_timeout.as_timeout(),
+        Some(Duration::from_secs(120))
+    );
+    let args = parse(&["--read-timeout=1m30s", "--write-timeout", "300ms"]).unwrap();
+    assert_eq!(
+        args.read_timeout.as_timeout(),
+        Some(Duration::from_secs(90))
+    );
+    assert_eq!(
+        args.write_timeout.as_timeout(),
+        Some(Duration::from_millis(300))
+    );
+}
+
+#[test]
+fn any_log_format_and_key_order_priority_start_the_controller() {
+    let args = parse(&["--log-format=xml", "--key-order-priority=Newest"]).unwrap();
+    assert_eq!(args.log_format, "xml");
+    assert_eq!(args.key_order_priority, "Newest");
+}
+
+#[test]
+fn a_flag_given_twice_takes_the_last_value_as_pflag() {
+    let args = parse(&[
+        "--all-namespaces=false",
+        "--all-namespaces=true",
+        "--key-size=1024",
+        "--key-size=2048",
+    ])
+    .unwrap();
+    assert!(args.all_namespaces);
+    assert_eq!(args.key_size, 2048);
+}
