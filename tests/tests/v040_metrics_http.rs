@@ -59,6 +59,14 @@ fn start(cp: &ControlPlane, ns: &TestNamespace, who: Who, extra: &[&str]) -> Con
     }
 }
 
+/// A log without the long lines (the reference logs whole bodies).
+fn short(log: &str) -> String {
+    log.lines()
+        .map(|l| l.chars().take(300).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What one request got back.
 #[derive(Debug)]
 struct Reply {
@@ -175,7 +183,11 @@ fn cases(sealed: &Value) -> Vec<(&'static str, &'static str, &'static str, Vec<u
         ("verify: an item not base64", "POST", "/v1/verify", bad_item, 409, 409),
         ("verify: data and encryptedData", "POST", "/v1/verify", both_fields, 409, 409),
         ("verify: empty", "POST", "/v1/verify", Vec::new(), 500, 500),
-        ("verify: not JSON", "POST", "/v1/verify", b"{not json".to_vec(), 500, 500),
+        // The reference's multi-document check panics on this body (a
+        // gopkg.in/yaml.v2 bug) and the connection closes unanswered (0).
+        ("verify: not JSON", "POST", "/v1/verify", b"{not json".to_vec(), 500, 0),
+        ("verify: a JSON array", "POST", "/v1/verify", b"[]".to_vec(), 500, 500),
+        ("rotate: not JSON", "POST", "/v1/rotate", b"{not json".to_vec(), 500, 500),
         ("verify: a Secret", "POST", "/v1/verify", secret.clone(), 500, 500),
         ("verify: a list", "POST", "/v1/verify", list, 500, 500),
         ("verify: another version", "POST", "/v1/verify", wrong_version, 500, 500),
@@ -303,7 +315,7 @@ fn http_api_answers_as_the_reference() {
     sealed["spec"]["template"]["data"] = serde_json::json!({"url": "db://{{ .a }}"});
 
     let our_codes = status_codes(&ours, &sealed);
-    assert_eq!(our_codes, expected(&sealed, Who::Ours), "log:\n{}", ours.log());
+    assert_eq!(our_codes, expected(&sealed, Who::Ours), "log:\n{}", short(&ours.log()));
     let our_limits = rate_limit(&ours);
     let expected_limits = [
         "one client: [500, 500, 500, 429]".to_string(),
@@ -328,7 +340,7 @@ fn http_api_answers_as_the_reference() {
         status_codes(&reference, &sealed),
         expected(&sealed, Who::Reference),
         "log:\n{}",
-        reference.log()
+        short(&reference.log())
     );
     assert_eq!(rate_limit(&reference), expected_limits);
     let rotated = call(reference.http_port, "POST", "/v1/rotate", Some("203.0.113.1"), Send::Body(&json(&sealed)));
@@ -390,7 +402,9 @@ fn metrics_case(cp: &ControlPlane, ns: &TestNamespace, who: Who, name: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let controller = start(cp, ns, who, &[]);
     let cert = cert_file(&controller, &dir);
-    let sealed = seal(cp, &cert, ns.name(), name, "app.kubernetes.io/instance: rel-1");
+    let mut sealed = seal(cp, &cert, ns.name(), name, "app: demo");
+    // The SealedSecret's own label (as Helm or Argo CD set it), not the template's.
+    sealed["metadata"]["labels"] = serde_json::json!({"app.kubernetes.io/instance": "rel-1"});
     ns.kubectl()
         .apply(&serde_json::to_string(&sealed).expect("json"))
         .expect("apply");
@@ -450,7 +464,8 @@ fn omit_secret_labels_exposes_no_condition_series() {
         let controller = start(cp, &ns, who, &["--metrics-omit-secret-labels"]);
         let cert = cert_file(&controller, &dir);
         let name = format!("db{i}");
-        let sealed = seal(cp, &cert, ns.name(), &name, "app.kubernetes.io/instance: rel-1");
+        let mut sealed = seal(cp, &cert, ns.name(), &name, "app: demo");
+        sealed["metadata"]["labels"] = serde_json::json!({"app.kubernetes.io/instance": "rel-1"});
         ns.kubectl()
             .apply(&serde_json::to_string(&sealed).expect("json"))
             .expect("apply");
