@@ -63,11 +63,20 @@ pub fn router(state: ApiState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new()
-        .route("/healthz", any(|| async { ([(header::CONTENT_TYPE, TEXT)], "ok\n") }))
+        .route(
+            "/healthz",
+            any(|| async { ([(header::CONTENT_TYPE, TEXT)], "ok\n") }),
+        )
         .route("/readyz", any(readyz))
         .route("/v1/cert.pem", any(cert))
         .merge(limited)
-        .fallback(|| async { (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, TEXT)], "404 page not found\n") })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, TEXT)],
+                "404 page not found\n",
+            )
+        })
         .layer(middleware::from_fn_with_state(state.clone(), instrument))
         .with_state(state)
 }
@@ -111,7 +120,12 @@ async fn readyz(State(state): State<ApiState>) -> Response {
     if state.ready.load(Ordering::Relaxed) {
         ([(header::CONTENT_TYPE, TEXT)], "ok\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, TEXT)], "not ready\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, TEXT)],
+            "not ready\n",
+        )
+            .into_response()
     }
 }
 
@@ -122,7 +136,11 @@ async fn cert(State(state): State<ApiState>) -> Response {
             entry.certificate.to_pem(),
         )
             .into_response(),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, "cannot get certificate\n").into_response(),
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot get certificate\n",
+        )
+            .into_response(),
     }
 }
 
@@ -140,13 +158,18 @@ async fn read(request: Request) -> Result<Bytes, Response> {
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    Bytes::from_request(request, &()).await.map_err(|rejection: BytesRejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            error(StatusCode::BAD_REQUEST, format!("cannot read the body: {rejection}"))
-        }
-    })
+    Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the body: {rejection}"),
+                )
+            }
+        })
 }
 
 fn too_large() -> Response {
@@ -270,7 +293,10 @@ pub fn decode(body: &[u8]) -> Result<SealedSecret, String> {
     let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or_default();
     let (api_version, kind) = (field("apiVersion"), field("kind"));
     if kind.is_empty() || api_version.is_empty() {
-        return Err("Object 'Kind' or 'apiVersion' is missing: send a bitnami.com/v1alpha1 SealedSecret".into());
+        return Err(
+            "Object 'Kind' or 'apiVersion' is missing: send a bitnami.com/v1alpha1 SealedSecret"
+                .into(),
+        );
     }
     if api_version != "bitnami.com/v1alpha1" || kind != "SealedSecret" {
         return Err(format!(

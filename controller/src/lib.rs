@@ -160,7 +160,7 @@ pub async fn run(args: Args) -> Result<()> {
             gone,
         )
         .reflect(writer)
-            .applied_objects();
+        .applied_objects();
         let mut controller = Controller::for_stream(sealed_secrets, reader).with_config(
             kube::runtime::controller::Config::default().concurrency(reconcile_concurrency()),
         );

@@ -293,12 +293,16 @@ mod tests {
         metrics.condition("apps", "db", "b", false);
         let lines = condition_lines(&metrics);
         assert_eq!(lines.len(), 3, "{lines:?}");
-        assert!(lines.iter().any(|l| l.contains(r#"name="db""#) && l.contains(r#"instance="b"} -1"#)));
+        assert!(lines
+            .iter()
+            .any(|l| l.contains(r#"name="db""#) && l.contains(r#"instance="b"} -1"#)));
 
         metrics.forget("apps", "db");
         let lines = condition_lines(&metrics);
         assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(!lines.iter().any(|l| l.contains(r#"namespace="apps",name="db""#)));
+        assert!(!lines
+            .iter()
+            .any(|l| l.contains(r#"namespace="apps",name="db""#)));
 
         // A relist of "apps" that no longer holds "web" drops it, and only it.
         metrics.retain(Some("apps"), &HashSet::new());
@@ -343,7 +347,9 @@ mod tests {
             .collect();
         assert_eq!(
             lines,
-            [r#"sealed_secrets_controller_http_requests_total{path="/v1/verify",code="500",method="unknown"} 3"#],
+            [
+                r#"sealed_secrets_controller_http_requests_total{path="/v1/verify",code="500",method="unknown"} 3"#
+            ],
         );
     }
 
@@ -354,12 +360,17 @@ mod tests {
         let text = metrics.render();
         let les: Vec<&str> = text
             .lines()
-            .filter(|l| l.starts_with("sealed_secrets_controller_http_request_duration_seconds_bucket{"))
+            .filter(|l| {
+                l.starts_with("sealed_secrets_controller_http_request_duration_seconds_bucket{")
+            })
             .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
             .collect();
         assert_eq!(
             les,
-            ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf"]
+            [
+                "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0",
+                "10.0", "+Inf"
+            ]
         );
     }
 }

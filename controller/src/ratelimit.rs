@@ -90,7 +90,11 @@ impl RateLimiter {
         if arrivals.len() >= MAX_KEYS && !arrivals.contains_key(key) {
             arrivals.retain(|_, tat| *tat > now);
             if arrivals.len() >= MAX_KEYS {
-                if let Some(oldest) = arrivals.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone()) {
+                if let Some(oldest) = arrivals
+                    .iter()
+                    .min_by_key(|(_, t)| **t)
+                    .map(|(k, _)| k.clone())
+                {
                     arrivals.remove(&oldest);
                 }
             }
@@ -140,7 +144,10 @@ mod tests {
         assert!(!limiter.check("k", t0 + ms(500)).allowed);
         // Idle long enough, the whole burst is back.
         let later = t0 + Duration::from_secs(5);
-        assert_eq!((0..5).filter(|_| limiter.check("k", later).allowed).count(), 3);
+        assert_eq!(
+            (0..5).filter(|_| limiter.check("k", later).allowed).count(),
+            3
+        );
     }
 
     #[test]
@@ -154,11 +161,27 @@ mod tests {
         let none = HeaderMap::new();
         let verify_a = RateLimiter::key("/v1/verify", &from_a);
         assert!(limiter.check(&verify_a, t0).allowed);
-        assert!(!limiter.check(&RateLimiter::key("/v1/verify", &from_a_upper), t0).allowed);
-        assert!(limiter.check(&RateLimiter::key("/v1/rotate", &from_a), t0).allowed);
+        assert!(
+            !limiter
+                .check(&RateLimiter::key("/v1/verify", &from_a_upper), t0)
+                .allowed
+        );
+        assert!(
+            limiter
+                .check(&RateLimiter::key("/v1/rotate", &from_a), t0)
+                .allowed
+        );
         // Without the header every caller shares one bucket per path.
-        assert!(limiter.check(&RateLimiter::key("/v1/verify", &none), t0).allowed);
-        assert!(!limiter.check(&RateLimiter::key("/v1/verify", &none), t0).allowed);
+        assert!(
+            limiter
+                .check(&RateLimiter::key("/v1/verify", &none), t0)
+                .allowed
+        );
+        assert!(
+            !limiter
+                .check(&RateLimiter::key("/v1/verify", &none), t0)
+                .allowed
+        );
     }
 
     #[test]

@@ -49,7 +49,9 @@ enum Who {
 
 fn start(cp: &ControlPlane, ns: &TestNamespace, who: Who, extra: &[&str]) -> ControllerProcess {
     let mut options = ControllerOptions::for_namespace(ns);
-    options.extra_args.extend(extra.iter().map(|s| s.to_string()));
+    options
+        .extra_args
+        .extend(extra.iter().map(|s| s.to_string()));
     match who {
         Who::Ours => ControllerProcess::start(cp, options).expect("our controller starts"),
         Who::Reference => {
@@ -78,7 +80,10 @@ struct Reply {
 enum Send<'a> {
     Body(&'a [u8]),
     /// Announces `declared` bytes, sends `sent`, then closes its side.
-    CutShort { declared: usize, sent: &'a [u8] },
+    CutShort {
+        declared: usize,
+        sent: &'a [u8],
+    },
 }
 
 /// One HTTP/1.0 request (no chunking either way). Large bodies are sent only
@@ -171,39 +176,146 @@ fn cases(sealed: &Value) -> Vec<(&'static str, &'static str, &'static str, Vec<u
     });
     let bad_item = with(&|v| v["spec"]["encryptedData"]["b"] = "!!not base64!!".into());
     let both_fields = with(&|v| v["spec"]["data"] = "AAAA".into());
-    let secret = br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"data":{"a":"b25l"}}"#.to_vec();
+    let secret =
+        br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db"},"data":{"a":"b25l"}}"#
+            .to_vec();
     let list = with(&|v| v["kind"] = "SealedSecretList".into());
     let wrong_version = with(&|v| v["apiVersion"] = "bitnami.com/v1".into());
     let two_docs = [yaml(sealed), b"---\n".to_vec(), yaml(sealed)].concat();
     vec![
-        ("verify: opens", "POST", "/v1/verify", json(sealed), 200, 200),
+        (
+            "verify: opens",
+            "POST",
+            "/v1/verify",
+            json(sealed),
+            200,
+            200,
+        ),
         ("verify: YAML", "POST", "/v1/verify", yaml(sealed), 200, 200),
-        ("verify: renamed", "POST", "/v1/verify", renamed.clone(), 409, 409),
-        ("verify: no namespace", "POST", "/v1/verify", unnamespaced, 409, 409),
-        ("verify: an item not base64", "POST", "/v1/verify", bad_item, 409, 409),
-        ("verify: data and encryptedData", "POST", "/v1/verify", both_fields, 409, 409),
+        (
+            "verify: renamed",
+            "POST",
+            "/v1/verify",
+            renamed.clone(),
+            409,
+            409,
+        ),
+        (
+            "verify: no namespace",
+            "POST",
+            "/v1/verify",
+            unnamespaced,
+            409,
+            409,
+        ),
+        (
+            "verify: an item not base64",
+            "POST",
+            "/v1/verify",
+            bad_item,
+            409,
+            409,
+        ),
+        (
+            "verify: data and encryptedData",
+            "POST",
+            "/v1/verify",
+            both_fields,
+            409,
+            409,
+        ),
         ("verify: empty", "POST", "/v1/verify", Vec::new(), 500, 500),
         // The reference's multi-document check panics on this body (a
         // gopkg.in/yaml.v2 bug) and the connection closes unanswered (0).
-        ("verify: not JSON", "POST", "/v1/verify", b"{not json".to_vec(), 500, 0),
-        ("verify: a JSON array", "POST", "/v1/verify", b"[]".to_vec(), 500, 500),
-        ("rotate: not JSON", "POST", "/v1/rotate", b"{not json".to_vec(), 500, 500),
-        ("verify: a Secret", "POST", "/v1/verify", secret.clone(), 500, 500),
+        (
+            "verify: not JSON",
+            "POST",
+            "/v1/verify",
+            b"{not json".to_vec(),
+            500,
+            0,
+        ),
+        (
+            "verify: a JSON array",
+            "POST",
+            "/v1/verify",
+            b"[]".to_vec(),
+            500,
+            500,
+        ),
+        (
+            "rotate: not JSON",
+            "POST",
+            "/v1/rotate",
+            b"{not json".to_vec(),
+            500,
+            500,
+        ),
+        (
+            "verify: a Secret",
+            "POST",
+            "/v1/verify",
+            secret.clone(),
+            500,
+            500,
+        ),
         ("verify: a list", "POST", "/v1/verify", list, 500, 500),
-        ("verify: another version", "POST", "/v1/verify", wrong_version, 500, 500),
-        ("verify: two YAML documents", "POST", "/v1/verify", two_docs.clone(), 500, 500),
+        (
+            "verify: another version",
+            "POST",
+            "/v1/verify",
+            wrong_version,
+            500,
+            500,
+        ),
+        (
+            "verify: two YAML documents",
+            "POST",
+            "/v1/verify",
+            two_docs.clone(),
+            500,
+            500,
+        ),
         ("verify: GET", "GET", "/v1/verify", Vec::new(), 500, 500),
-        ("verify: PUT opens", "PUT", "/v1/verify", json(sealed), 200, 200),
-        ("rotate: opens", "POST", "/v1/rotate", json(sealed), 200, 200),
+        (
+            "verify: PUT opens",
+            "PUT",
+            "/v1/verify",
+            json(sealed),
+            200,
+            200,
+        ),
+        (
+            "rotate: opens",
+            "POST",
+            "/v1/rotate",
+            json(sealed),
+            200,
+            200,
+        ),
         ("rotate: renamed", "POST", "/v1/rotate", renamed, 500, 500),
         ("rotate: empty", "POST", "/v1/rotate", Vec::new(), 500, 500),
         ("rotate: a Secret", "POST", "/v1/rotate", secret, 500, 500),
-        ("rotate: two YAML documents", "POST", "/v1/rotate", two_docs, 200, 200),
+        (
+            "rotate: two YAML documents",
+            "POST",
+            "/v1/rotate",
+            two_docs,
+            200,
+            200,
+        ),
         ("rotate: GET", "GET", "/v1/rotate", Vec::new(), 500, 500),
         ("cert: POST", "POST", "/v1/cert.pem", Vec::new(), 200, 200),
         ("unknown path", "GET", "/v1/nothing", Vec::new(), 404, 404),
         // Deliberate: ours caps bodies at 10 MiB; the reference reads any size.
-        ("verify: 11 MiB", "POST", "/v1/verify", vec![b' '; 11 << 20], 413, 500),
+        (
+            "verify: 11 MiB",
+            "POST",
+            "/v1/verify",
+            vec![b' '; 11 << 20],
+            413,
+            500,
+        ),
     ]
 }
 
@@ -240,7 +352,10 @@ fn expected(sealed: &Value, who: Who) -> Vec<(String, u16)> {
     let mut codes: Vec<(String, u16)> = cases(sealed)
         .into_iter()
         .map(|(what, _, _, _, ours, reference)| {
-            (what.to_string(), if who == Who::Ours { ours } else { reference })
+            (
+                what.to_string(),
+                if who == Who::Ours { ours } else { reference },
+            )
         })
         .collect();
     codes.push(("/v1/verify: cut short".into(), 400));
@@ -251,7 +366,12 @@ fn expected(sealed: &Value, who: Who) -> Vec<(String, u16)> {
 /// Sends requests from one client address until one is refused; the codes.
 /// Retries with a new address when the machine was too slow to fit them in
 /// one emission interval.
-fn burst(port: u16, path: &str, forwarded: &dyn Fn(usize) -> Option<String>, interval: Duration) -> (Vec<u16>, Reply) {
+fn burst(
+    port: u16,
+    path: &str,
+    forwarded: &dyn Fn(usize) -> Option<String>,
+    interval: Duration,
+) -> (Vec<u16>, Reply) {
     for attempt in 0..4 {
         let started = Instant::now();
         let client = forwarded(attempt);
@@ -279,7 +399,12 @@ fn rate_limit(controller: &ControllerProcess) -> Vec<String> {
     // --rate-limit=1: one request per second sustained.
     let interval = Duration::from_secs(1);
     let mut seen = Vec::new();
-    let (codes, denied) = burst(port, "/v1/verify", &|n| Some(format!("192.0.2.{n}")), interval);
+    let (codes, denied) = burst(
+        port,
+        "/v1/verify",
+        &|n| Some(format!("192.0.2.{n}")),
+        interval,
+    );
     seen.push(format!("one client: {codes:?}"));
     seen.push(format!(
         "denied: {} {:?} limit={:?} retry-after={:?}",
@@ -289,9 +414,21 @@ fn rate_limit(controller: &ControllerProcess) -> Vec<String> {
         denied.headers.get("retry-after").is_some()
     ));
     // The same client on the other path, and another client: their own buckets.
-    let other_path = call(port, "POST", "/v1/rotate", Some("192.0.2.0"), Send::Body(b""));
+    let other_path = call(
+        port,
+        "POST",
+        "/v1/rotate",
+        Some("192.0.2.0"),
+        Send::Body(b""),
+    );
     seen.push(format!("other path: {}", other_path.code));
-    let other_client = call(port, "POST", "/v1/verify", Some("198.51.100.7"), Send::Body(b""));
+    let other_client = call(
+        port,
+        "POST",
+        "/v1/verify",
+        Some("198.51.100.7"),
+        Send::Body(b""),
+    );
     seen.push(format!(
         "other client: {} remaining={:?}",
         other_client.code,
@@ -315,7 +452,12 @@ fn http_api_answers_as_the_reference() {
     sealed["spec"]["template"]["data"] = serde_json::json!({"url": "db://{{ .a }}"});
 
     let our_codes = status_codes(&ours, &sealed);
-    assert_eq!(our_codes, expected(&sealed, Who::Ours), "log:\n{}", short(&ours.log()));
+    assert_eq!(
+        our_codes,
+        expected(&sealed, Who::Ours),
+        "log:\n{}",
+        short(&ours.log())
+    );
     let our_limits = rate_limit(&ours);
     let expected_limits = [
         "one client: [500, 500, 500, 429]".to_string(),
@@ -325,7 +467,13 @@ fn http_api_answers_as_the_reference() {
         "no header: [500, 500, 500, 429]".into(),
     ];
     assert_eq!(our_limits, expected_limits);
-    let our_rotated = call(ours.http_port, "POST", "/v1/rotate", Some("203.0.113.1"), Send::Body(&json(&sealed)));
+    let our_rotated = call(
+        ours.http_port,
+        "POST",
+        "/v1/rotate",
+        Some("203.0.113.1"),
+        Send::Body(&json(&sealed)),
+    );
     assert_eq!(our_rotated.code, 200, "{}", our_rotated.body);
     let our_rotated: Value = serde_json::from_str(&our_rotated.body).expect("rotated JSON");
     // Deliberate: ours keeps spec.template (README, compatibility notes).
@@ -343,7 +491,13 @@ fn http_api_answers_as_the_reference() {
         short(&reference.log())
     );
     assert_eq!(rate_limit(&reference), expected_limits);
-    let rotated = call(reference.http_port, "POST", "/v1/rotate", Some("203.0.113.1"), Send::Body(&json(&sealed)));
+    let rotated = call(
+        reference.http_port,
+        "POST",
+        "/v1/rotate",
+        Some("203.0.113.1"),
+        Send::Body(&json(&sealed)),
+    );
     assert_eq!(rotated.code, 200, "{}", rotated.body);
     let rotated: Value = serde_json::from_str(&rotated.body).expect("rotated JSON");
     assert!(
@@ -373,7 +527,13 @@ fn http_methods(metrics: &str) -> Vec<String> {
     let mut methods: Vec<String> = metrics
         .lines()
         .filter(|l| l.starts_with("sealed_secrets_controller_http_requests_total{"))
-        .filter_map(|l| l.split("method=\"").nth(1)?.split('"').next().map(str::to_string))
+        .filter_map(|l| {
+            l.split("method=\"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(str::to_string)
+        })
         .collect();
     methods.sort();
     methods.dedup();
@@ -426,7 +586,13 @@ fn metrics_case(cp: &ControlPlane, ns: &TestNamespace, who: Who, name: &str) {
     assert_eq!(series, [(expected, "1".to_string())], "{who:?}");
 
     for (i, method) in ["FOO", "BREW", "Get", "PATCH"].into_iter().enumerate() {
-        call(controller.http_port, method, "/v1/verify", Some(&format!("10.9.0.{i}")), Send::Body(b""));
+        call(
+            controller.http_port,
+            method,
+            "/v1/verify",
+            Some(&format!("10.9.0.{i}")),
+            Send::Body(b""),
+        );
     }
     let methods = http_methods(&controller.metrics().expect("metrics"));
     assert_eq!(methods, ["get", "patch", "unknown"], "{who:?}");

@@ -34,8 +34,12 @@ fn only_a_bitnami_sealed_secret_decodes() {
     let key = fixture_key("key-2048.pem");
     let json = sealed_json(&key);
     assert!(decode(json.as_bytes()).is_ok());
-    let as_yaml = serde_yaml::to_string(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap();
-    assert!(decode(as_yaml.as_bytes()).is_ok(), "YAML, as the reference's decoder");
+    let as_yaml =
+        serde_yaml::to_string(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap();
+    assert!(
+        decode(as_yaml.as_bytes()).is_ok(),
+        "YAML, as the reference's decoder"
+    );
     for bad in [
         String::new(),
         "{not json".into(),
@@ -57,21 +61,46 @@ fn verify_answers_as_the_reference() {
     let other = KeyRing::new(vec![fixture_key("key-4096.pem")]);
     let ring = KeyRing::new(vec![key.clone()]);
     let json = sealed_json(&key);
-    assert_eq!(verify_body(json.as_bytes(), &ring, true), Ok(Verified::Opens));
-    assert_eq!(verify_body(json.as_bytes(), &other, true), Ok(Verified::DoesNotOpen));
+    assert_eq!(
+        verify_body(json.as_bytes(), &ring, true),
+        Ok(Verified::Opens)
+    );
+    assert_eq!(
+        verify_body(json.as_bytes(), &other, true),
+        Ok(Verified::DoesNotOpen)
+    );
     let renamed = json.replace("\"name\":\"db\"", "\"name\":\"other\"");
-    assert_eq!(verify_body(renamed.as_bytes(), &ring, true), Ok(Verified::DoesNotOpen));
+    assert_eq!(
+        verify_body(renamed.as_bytes(), &ring, true),
+        Ok(Verified::DoesNotOpen)
+    );
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    value["metadata"].as_object_mut().unwrap().remove("namespace");
+    value["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
     let unnamespaced = value.to_string();
-    assert_eq!(verify_body(unnamespaced.as_bytes(), &ring, true), Ok(Verified::DoesNotOpen));
+    assert_eq!(
+        verify_body(unnamespaced.as_bytes(), &ring, true),
+        Ok(Verified::DoesNotOpen)
+    );
     let with_data = json.replace("\"spec\":{", "\"spec\":{\"data\":\"AAAA\",");
-    assert_eq!(verify_body(with_data.as_bytes(), &ring, true), Ok(Verified::DoesNotOpen));
+    assert_eq!(
+        verify_body(with_data.as_bytes(), &ring, true),
+        Ok(Verified::DoesNotOpen)
+    );
     assert!(verify_body(b"", &ring, true).is_err());
-    let yaml = serde_yaml::to_string(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap();
-    assert_eq!(verify_body(yaml.as_bytes(), &ring, true), Ok(Verified::Opens));
+    let yaml =
+        serde_yaml::to_string(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap();
+    assert_eq!(
+        verify_body(yaml.as_bytes(), &ring, true),
+        Ok(Verified::Opens)
+    );
     let two = format!("{yaml}---\n{yaml}");
-    assert!(verify_body(two.as_bytes(), &ring, true).is_err(), "several documents");
+    assert!(
+        verify_body(two.as_bytes(), &ring, true).is_err(),
+        "several documents"
+    );
     // Rotate takes the first of several documents, as the reference.
     let newest = key.public_key();
     assert!(rotate_body(two.as_bytes(), &ring, Some(newest), true).is_ok());
@@ -90,7 +119,10 @@ fn rotate_keeps_the_template() {
     let rotated = rotate_body(&body, &ring, Some(key.public_key()), true).expect("rotate");
     let rotated: serde_json::Value = serde_json::from_slice(&rotated).unwrap();
     assert_eq!(rotated["spec"]["template"], value["spec"]["template"]);
-    assert_ne!(rotated["spec"]["encryptedData"]["a"], value["spec"]["encryptedData"]["a"]);
+    assert_ne!(
+        rotated["spec"]["encryptedData"]["a"],
+        value["spec"]["encryptedData"]["a"]
+    );
 }
 
 fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
@@ -139,21 +171,44 @@ async fn status_codes_methods_and_limits() {
     let json = sealed_json(&key).into_bytes();
     let code = |r: Response| r.status().as_u16();
     // No key is loaded: nothing opens.
-    assert_eq!(code(send(&app, "POST", "/v1/verify", "a", json.clone()).await), 409);
-    assert_eq!(code(send(&app, "POST", "/v1/rotate", "a", json.clone()).await), 500);
-    assert_eq!(code(send(&app, "POST", "/v1/verify", "b", b"{not json".to_vec()).await), 500);
+    assert_eq!(
+        code(send(&app, "POST", "/v1/verify", "a", json.clone()).await),
+        409
+    );
+    assert_eq!(
+        code(send(&app, "POST", "/v1/rotate", "a", json.clone()).await),
+        500
+    );
+    assert_eq!(
+        code(send(&app, "POST", "/v1/verify", "b", b"{not json".to_vec()).await),
+        500
+    );
     // Any method, as Go's ServeMux; arbitrary methods are counted as "unknown".
-    assert_eq!(code(send(&app, "GET", "/v1/verify", "c", Vec::new()).await), 500);
-    assert_eq!(code(send(&app, "FOO", "/v1/verify", "d", Vec::new()).await), 500);
-    assert_eq!(code(send(&app, "GET", "/nowhere", "e", Vec::new()).await), 404);
-    assert_eq!(code(send(&app, "POST", "/healthz", "e", Vec::new()).await), 200);
+    assert_eq!(
+        code(send(&app, "GET", "/v1/verify", "c", Vec::new()).await),
+        500
+    );
+    assert_eq!(
+        code(send(&app, "FOO", "/v1/verify", "d", Vec::new()).await),
+        500
+    );
+    assert_eq!(
+        code(send(&app, "GET", "/nowhere", "e", Vec::new()).await),
+        404
+    );
+    assert_eq!(
+        code(send(&app, "POST", "/healthz", "e", Vec::new()).await),
+        200
+    );
     let big = vec![b' '; MAX_BODY_BYTES + 1];
     assert_eq!(code(send(&app, "POST", "/v1/verify", "f", big).await), 413);
 
     // Same key: burst + 1 = 2 pass, then 429 with the reference's headers.
     let mut codes = Vec::new();
     for _ in 0..3 {
-        codes.push(code(send(&app, "POST", "/v1/verify", "g", Vec::new()).await));
+        codes.push(code(
+            send(&app, "POST", "/v1/verify", "g", Vec::new()).await,
+        ));
     }
     assert_eq!(codes, [500, 500, 429]);
     let denied = send(&app, "POST", "/v1/verify", "g", Vec::new()).await;
@@ -163,13 +218,25 @@ async fn status_codes_methods_and_limits() {
     let text = denied.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&text[..], b"limit exceeded\n");
     // Another path has its own bucket.
-    assert_eq!(code(send(&app, "POST", "/v1/rotate", "g", Vec::new()).await), 500);
+    assert_eq!(
+        code(send(&app, "POST", "/v1/rotate", "g", Vec::new()).await),
+        500
+    );
 
     let text = metrics.render();
-    assert!(text.contains(r#"path="/v1/verify",code="500",method="unknown"} 1"#), "{text}");
-    assert!(text.contains(r#"path="/v1/verify",code="429",method="post"}"#), "{text}");
+    assert!(
+        text.contains(r#"path="/v1/verify",code="500",method="unknown"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"path="/v1/verify",code="429",method="post"}"#),
+        "{text}"
+    );
     assert!(!text.contains("foo"), "{text}");
-    assert!(!text.contains("nowhere") && !text.contains("healthz"), "{text}");
+    assert!(
+        !text.contains("nowhere") && !text.contains("healthz"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
