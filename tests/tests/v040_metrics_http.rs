@@ -164,7 +164,10 @@ fn yaml(v: &Value) -> Vec<u8> {
 }
 
 /// The requests, and the status both controllers answer (ours, reference).
-fn cases(sealed: &Value) -> Vec<(&'static str, &'static str, &'static str, Vec<u8>, u16, u16)> {
+/// What, method, path, body, our status, the reference's status.
+type Case = (&'static str, &'static str, &'static str, Vec<u8>, u16, u16);
+
+fn cases(sealed: &Value) -> Vec<Case> {
     let with = |f: &dyn Fn(&mut Value)| {
         let mut v = sealed.clone();
         f(&mut v);
@@ -411,7 +414,7 @@ fn rate_limit(controller: &ControllerProcess) -> Vec<String> {
         denied.code,
         denied.body,
         denied.headers.get("x-ratelimit-limit"),
-        denied.headers.get("retry-after").is_some()
+        denied.headers.contains_key("retry-after")
     ));
     // The same client on the other path, and another client: their own buckets.
     let other_path = call(
