@@ -336,6 +336,43 @@ mod tests {
 
     use super::*;
 
+    fn sealed_in(namespace: &str, name: &str) -> SealedSecret {
+        let mut sealed = SealedSecret::new(name, SealedSecretSpec::default());
+        sealed.metadata.namespace = Some(namespace.into());
+        sealed
+    }
+
+    #[test]
+    fn condition_series_go_with_deletes_and_relists() {
+        let metrics = Arc::new(Metrics::default());
+        let series = |m: &Metrics| {
+            m.render()
+                .lines()
+                .filter(|l| l.starts_with("sealed_secrets_controller_condition_info{"))
+                .count()
+        };
+        for name in ["a", "b", "c"] {
+            metrics.condition("ns", name, "", true);
+        }
+        metrics.condition("elsewhere", "a", "", true);
+        let mut gone = forget_gone(metrics.clone(), Some("ns".into()));
+        gone(&Ok(watcher::Event::Delete(sealed_in("ns", "a"))));
+        assert_eq!(series(&metrics), 3);
+        // A relist that holds only "b": "c" was deleted while the watch was down.
+        gone(&Ok(watcher::Event::Init));
+        gone(&Ok(watcher::Event::InitApply(sealed_in("ns", "b"))));
+        assert_eq!(
+            series(&metrics),
+            3,
+            "nothing goes before the list is complete"
+        );
+        gone(&Ok(watcher::Event::InitDone));
+        let text = metrics.render();
+        assert_eq!(series(&metrics), 2, "{text}");
+        assert!(text.contains(r#"namespace="ns",name="b""#), "{text}");
+        assert!(text.contains(r#"namespace="elsewhere",name="a""#), "{text}");
+    }
+
     #[test]
     fn the_cache_keeps_what_decides_and_drops_the_bulk() {
         let mut sealed = SealedSecret::new(
