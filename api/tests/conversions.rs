@@ -516,6 +516,21 @@ fn reencrypt_moves_every_item_to_the_new_key_without_rendering_templates() {
 }
 
 #[test]
+fn verify_stops_at_the_first_item_that_fails() {
+    let old = key();
+    let new = PrivateKey::from_pem(&fixture("key-4096.pem")).unwrap();
+    let sealed = seal(
+        "metadata: {name: a, namespace: b}\nstringData: {k: v, x: y}\n",
+        &SealOptions::default(),
+    )
+    .unwrap();
+    sealed_secrets_api::verify(&sealed, &KeyRing::new(vec![old])).unwrap();
+    // Both items fail under `new`; only the first is tried.
+    let err = sealed_secrets_api::verify(&sealed, &KeyRing::new(vec![new])).unwrap_err();
+    assert_eq!(err.to_string(), "k: no key could decrypt secret");
+}
+
+#[test]
 fn managed_fields_are_not_copied_into_the_template() {
     let input = "metadata:\n  name: a\n  namespace: b\n  managedFields:\n  - {manager: kubectl, operation: Apply}\nstringData: {k: v}\n";
     let sealed = seal(input, &SealOptions::default()).unwrap();

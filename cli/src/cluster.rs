@@ -113,6 +113,13 @@ impl Controller {
         match self.client.request_text(request).await {
             Ok(text) => Ok(Verdict::Ok(text)),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(Verdict::CannotDecrypt),
+            // /v1/rotate answers 500 as the reference does; ours says why
+            // (controller/src/http.rs, ROTATE_CANNOT_DECRYPT).
+            Err(kube::Error::Api(s))
+                if s.code == 500 && s.message.contains("error decrypting secret") =>
+            {
+                Ok(Verdict::CannotDecrypt)
+            }
             Err(e) => Err(self.explain(e, "reach the controller")),
         }
     }

@@ -87,6 +87,9 @@ pub struct Args {
         default_value_t = 2
     )]
     pub rate_limit_burst: u32,
+    /// When true, the sealed_secrets_controller_condition_info metric is not updated, so the metrics endpoint does not expose SealedSecret namespaces and names.
+    #[arg(long, env = "SEALED_SECRETS_METRICS_OMIT_SECRET_LABELS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub metrics_omit_secret_labels: bool,
     /// Comma-separated list of additional annotations to be put on renewed sealing keys.
     #[arg(
         long,

@@ -11,4 +11,8 @@ pub enum Error {
     KeyGeneration(String),
     #[error("SealedSecret has no namespace")]
     NoNamespace,
+    #[error("the HTTP API's worker pool is closed")]
+    PoolClosed,
+    #[error("an HTTP API worker failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
 }

@@ -1,26 +1,49 @@
 //! The HTTP API kubeseal reaches through the API server's service proxy, and
-//! the metrics endpoint. Paths, methods and status codes as the reference.
+//! the metrics endpoint. Paths, methods, status codes and the rate limit as
+//! the reference (v0.40.0, pkg/controller/server.go):
+//!
+//! | request                                         | verify | rotate |
+//! |-------------------------------------------------|--------|--------|
+//! | a SealedSecret every item of which opens        | 200    | 200    |
+//! | a SealedSecret an item of which does not open   | 409    | 500    |
+//! | not a `bitnami.com/v1alpha1` `SealedSecret` (empty, not JSON or YAML, another kind) | 500 | 500 |
+//! | several YAML documents                          | 500    | first  |
+//! | a body that cannot be read (cut short)          | 400    | 400    |
+//! | over the rate limit                             | 429    | 429    |
+//! | a body over 10 MiB (ours only; the reference reads any size) | 413 | 413 |
+//!
+//! Any method is served, as Go's `ServeMux` does. Decoding and RSA work run
+//! on a bounded pool ([`RsaPool`]).
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest as _, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get};
 use axum::Router;
+use sealed_secrets_api::crypto::{KeyRing, PublicKey};
 use sealed_secrets_api::{reencrypt, verify, SealedSecret};
+use serde::Deserialize as _;
 
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
+use crate::pool::RsaPool;
+use crate::ratelimit::RateLimiter;
 
 /// Largest SealedSecret accepted by verify and rotate.
 pub const MAX_BODY_BYTES: usize = 10 << 20;
+
+/// Starts the body of a 500 from `/v1/rotate` when an item does not open
+/// (the reference answers an empty 500); our kubeseal looks for it.
+pub const ROTATE_CANNOT_DECRYPT: &str = "error decrypting secret";
+
+const TEXT: &str = "text/plain; charset=utf-8";
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -28,19 +51,32 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     pub ready: Arc<AtomicBool>,
     pub limiter: Arc<RateLimiter>,
+    pub pool: RsaPool,
+    /// `--accept-deprecated-v1-data`.
+    pub accept_v1_data: bool,
 }
 
 pub fn router(state: ApiState) -> Router {
     let limited = Router::new()
-        .route("/v1/verify", post(verify_handler))
-        .route("/v1/rotate", post(rotate_handler))
+        .route("/v1/verify", any(verify_handler))
+        .route("/v1/rotate", any(rotate_handler))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/v1/cert.pem", get(cert))
+        .route(
+            "/healthz",
+            any(|| async { ([(header::CONTENT_TYPE, TEXT)], "ok\n") }),
+        )
+        .route("/readyz", any(readyz))
+        .route("/v1/cert.pem", any(cert))
         .merge(limited)
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, TEXT)],
+                "404 page not found\n",
+            )
+        })
         .layer(middleware::from_fn_with_state(state.clone(), instrument))
         .with_state(state)
 }
@@ -63,16 +99,16 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
     )
 }
 
+/// Counts and times the three endpoints the reference instruments.
 async fn instrument(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "other".to_string());
+        .map(|p| p.as_str().to_string());
     let response = next.run(request).await;
-    if path != "/healthz" && path != "/readyz" {
+    if let Some(path) = path.filter(|p| p.starts_with("/v1/")) {
         state
             .metrics
             .http_request(&path, method.as_str(), response.status().as_u16(), started);
@@ -80,11 +116,16 @@ async fn instrument(State(state): State<ApiState>, request: Request, next: Next)
     response
 }
 
-async fn readyz(State(state): State<ApiState>) -> StatusCode {
+async fn readyz(State(state): State<ApiState>) -> Response {
     if state.ready.load(Ordering::Relaxed) {
-        StatusCode::OK
+        ([(header::CONTENT_TYPE, TEXT)], "ok\n").into_response()
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, TEXT)],
+            "not ready\n",
+        )
+            .into_response()
     }
 }
 
@@ -95,119 +136,200 @@ async fn cert(State(state): State<ApiState>) -> Response {
             entry.certificate.to_pem(),
         )
             .into_response(),
-        None => (StatusCode::INTERNAL_SERVER_ERROR, "cannot get certificate").into_response(),
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot get certificate\n",
+        )
+            .into_response(),
     }
 }
 
-fn parse(body: &Bytes) -> Result<SealedSecret, (StatusCode, String)> {
-    serde_json::from_slice(body).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("not a SealedSecret: {e}\n"),
+fn error(code: StatusCode, message: impl std::fmt::Display) -> Response {
+    (code, [(header::CONTENT_TYPE, TEXT)], format!("{message}\n")).into_response()
+}
+
+/// The body, or 413 over the limit (at once when `Content-Length` says so)
+/// and 400 when it cannot be read.
+async fn read(request: Request) -> Result<Bytes, Response> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the body: {rejection}"),
+                )
+            }
+        })
+}
+
+fn too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than {MAX_BODY_BYTES} bytes: send one SealedSecret at a time"),
+    )
+}
+
+/// What checking a SealedSecret found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    Opens,
+    DoesNotOpen,
+}
+
+/// `/v1/verify`'s work: `Err` when the body is not one SealedSecret.
+pub fn verify_body(body: &[u8], keys: &KeyRing, accept_v1_data: bool) -> Result<Verified, String> {
+    if is_multi_document(body) {
+        return Err("Multistream YAML not supported: send one SealedSecret".into());
+    }
+    let sealed = decode(body)?;
+    if sealed.spec.data.is_some() && !accept_v1_data {
+        return Ok(Verified::DoesNotOpen);
+    }
+    Ok(match verify(&sealed, keys) {
+        Ok(()) => Verified::Opens,
+        Err(_) => Verified::DoesNotOpen,
+    })
+}
+
+/// `/v1/rotate`'s work: the SealedSecret re-sealed under `newest`, as JSON.
+pub fn rotate_body(
+    body: &[u8],
+    keys: &KeyRing,
+    newest: Option<&PublicKey>,
+    accept_v1_data: bool,
+) -> Result<Vec<u8>, String> {
+    let sealed = decode(body)?;
+    if sealed.spec.data.is_some() && !accept_v1_data {
+        return Err(format!(
+            "{ROTATE_CANNOT_DECRYPT}: the deprecated 'data' field is not accepted (--accept-deprecated-v1-data=false)"
+        ));
+    }
+    let newest = newest.ok_or("no sealing key is loaded yet")?;
+    let resealed =
+        reencrypt(&sealed, keys, newest).map_err(|e| format!("{ROTATE_CANNOT_DECRYPT}: {e}"))?;
+    serde_json::to_vec(&resealed).map_err(|e| format!("cannot encode the SealedSecret: {e}"))
+}
+
+async fn verify_handler(State(state): State<ApiState>, request: Request) -> Response {
+    let body = match read(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let keys = state.keys.current();
+    let accept_v1 = state.accept_v1_data;
+    match state
+        .pool
+        .run(move || verify_body(&body, keys.ring(), accept_v1))
+        .await
+    {
+        Ok(Ok(Verified::Opens)) => StatusCode::OK.into_response(),
+        Ok(Ok(Verified::DoesNotOpen)) => StatusCode::CONFLICT.into_response(),
+        Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn rotate_handler(State(state): State<ApiState>, request: Request) -> Response {
+    let body = match read(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let keys = state.keys.current();
+    let accept_v1 = state.accept_v1_data;
+    let result = state
+        .pool
+        .run(move || {
+            let newest = keys.newest().map(|e| e.certificate.public_key());
+            rotate_body(&body, keys.ring(), newest, accept_v1)
+        })
+        .await;
+    match result {
+        Ok(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn rate_limit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let key = RateLimiter::key(request.uri().path(), request.headers());
+    let decision = state.limiter.check(&key, Instant::now());
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let mut denied = error(StatusCode::TOO_MANY_REQUESTS, "limit exceeded");
+        denied.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+        denied
+    };
+    decision.headers(response.headers_mut());
+    response
+}
+
+/// The SealedSecret in `body` (JSON, or the first YAML document), as the
+/// reference's universal decoder takes it: it must say `apiVersion:
+/// bitnami.com/v1alpha1` and `kind: SealedSecret`.
+pub fn decode(body: &[u8]) -> Result<SealedSecret, String> {
+    let value: serde_json::Value = if looks_like_json(body) {
+        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?
+    } else {
+        match serde_yaml::Deserializer::from_slice(body).next() {
+            None => serde_json::Value::Null,
+            Some(document) => serde_json::Value::deserialize(document)
+                .map_err(|e| format!("the body is not valid YAML or JSON: {e}"))?,
+        }
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+    let (api_version, kind) = (field("apiVersion"), field("kind"));
+    if kind.is_empty() || api_version.is_empty() {
+        return Err(
+            "Object 'Kind' or 'apiVersion' is missing: send a bitnami.com/v1alpha1 SealedSecret"
+                .into(),
+        );
+    }
+    if api_version != "bitnami.com/v1alpha1" || kind != "SealedSecret" {
+        return Err(format!(
+            "unexpected resource type {api_version}, Kind={kind}: send a bitnami.com/v1alpha1 SealedSecret"
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("not a valid SealedSecret: {e}"))
+}
+
+/// As Kubernetes decides: JSON when the first non-space byte is `{`.
+fn looks_like_json(body: &[u8]) -> bool {
+    body.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+}
+
+/// As the reference's check: a second YAML document that is a mapping (or empty).
+fn is_multi_document(body: &[u8]) -> bool {
+    if looks_like_json(body) {
+        // JSON followed by anything fails to decode anyway.
+        return false;
+    }
+    let mut documents = serde_yaml::Deserializer::from_slice(body);
+    if documents.next().is_none() {
+        return false;
+    }
+    documents.next().is_some_and(|second| {
+        matches!(
+            serde_yaml::Value::deserialize(second),
+            Ok(serde_yaml::Value::Mapping(_) | serde_yaml::Value::Null)
         )
     })
 }
 
-async fn verify_handler(State(state): State<ApiState>, body: Bytes) -> Response {
-    let sealed = match parse(&body) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let keys = state.keys.current();
-    let result = tokio::task::spawn_blocking(move || verify(&sealed, keys.ring())).await;
-    match result {
-        Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(_)) => StatusCode::CONFLICT.into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-async fn rotate_handler(State(state): State<ApiState>, body: Bytes) -> Response {
-    let sealed = match parse(&body) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let keys = state.keys.current();
-    let result = tokio::task::spawn_blocking(move || {
-        let newest = keys.newest().map(|e| e.certificate.public_key().clone());
-        newest.map(|key| reencrypt(&sealed, keys.ring(), &key))
-    })
-    .await;
-    match result {
-        Ok(Some(Ok(resealed))) => match serde_json::to_vec(&resealed) {
-            Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        },
-        Ok(Some(Err(_))) => StatusCode::CONFLICT.into_response(),
-        Ok(None) | Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-async fn rate_limit(
-    State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.method() != Method::POST || state.limiter.allow(peer.ip(), Instant::now()) {
-        next.run(request).await
-    } else {
-        (StatusCode::TOO_MANY_REQUESTS, "limit exceeded\n").into_response()
-    }
-}
-
-/// A token bucket per client address (`--rate-limit` per second, `--rate-limit-burst` extra).
-pub struct RateLimiter {
-    per_second: f64,
-    capacity: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    pub fn new(per_second: u32, burst: u32) -> Self {
-        Self {
-            per_second: f64::from(per_second.max(1)),
-            capacity: f64::from(per_second.max(1) + burst),
-            buckets: Mutex::default(),
-        }
-    }
-
-    pub fn allow(&self, client: IpAddr, now: Instant) -> bool {
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return false;
-        };
-        if buckets.len() > 10_000 {
-            // Forget idle clients rather than grow without bound.
-            buckets.retain(|_, (tokens, at)| {
-                *tokens < self.capacity && now.duration_since(*at).as_secs() < 60
-            });
-        }
-        let (tokens, last) = buckets.entry(client).or_insert((self.capacity, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second)
-            .min(self.capacity);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn token_bucket_allows_rate_plus_burst_then_refills() {
-        let limiter = RateLimiter::new(2, 2);
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let t0 = Instant::now();
-        assert_eq!((0..6).filter(|_| limiter.allow(ip, t0)).count(), 4);
-        assert!(limiter.allow(ip, t0 + Duration::from_millis(600)));
-        let other: IpAddr = "127.0.0.2".parse().unwrap();
-        assert!(limiter.allow(other, t0), "buckets are per client");
-    }
-}
+mod tests;

@@ -8,10 +8,13 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod plan;
+pub mod pool;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod serve;
 pub mod telemetry;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -20,7 +23,7 @@ use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::{reflector, watcher, Controller, WatchStreamExt as _};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt as _};
 use sealed_secrets_api::{SealedSecret, LAST_APPLIED_ANNOTATIONS};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -66,7 +69,7 @@ pub async fn run(args: Args) -> Result<()> {
     let client = Client::try_default()
         .await
         .context("cannot configure the Kubernetes client: run in a pod, or set KUBECONFIG")?;
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new(args.metrics_omit_secret_labels));
     let registry = Arc::new(KeyRegistry::new(client.clone(), key_config));
     registry
         .load()
@@ -97,10 +100,12 @@ pub async fn run(args: Args) -> Result<()> {
         keys: registry.clone(),
         metrics: metrics.clone(),
         ready: ready.clone(),
-        limiter: Arc::new(http::RateLimiter::new(
+        limiter: Arc::new(ratelimit::RateLimiter::new(
             args.rate_limit,
             args.rate_limit_burst,
         )),
+        pool: pool::RsaPool::per_cpu(),
+        accept_v1_data: args.accept_v1_data,
     };
     let http_listener = tokio::net::TcpListener::bind(http_addr)
         .await
@@ -130,7 +135,7 @@ pub async fn run(args: Args) -> Result<()> {
     let mut ctx = Context::new(
         client.clone(),
         registry.clone(),
-        metrics,
+        metrics.clone(),
         events::EventRecorder::new(
             client.clone(),
             std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()),
@@ -158,10 +163,13 @@ pub async fn run(args: Args) -> Result<()> {
             config = config.labels(&args.label_selector);
         }
         let (reader, writer) = reflector::store();
-        let sealed_secrets = watcher::watcher(sealed_api, config)
-            .modify(keep_what_reconcile_reads)
-            .reflect(writer)
-            .applied_objects();
+        let gone = forget_gone(metrics.clone(), scope.clone());
+        let sealed_secrets = futures::StreamExt::inspect(
+            watcher::watcher(sealed_api, config).modify(keep_what_reconcile_reads),
+            gone,
+        )
+        .reflect(writer)
+        .applied_objects();
         let mut controller = Controller::for_stream(sealed_secrets, reader).with_config(
             kube::runtime::controller::Config::default().concurrency(reconcile_concurrency()),
         );
@@ -226,6 +234,35 @@ pub async fn run(args: Args) -> Result<()> {
     metrics_result.context("metrics server failed")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Drops the `condition_info` series of SealedSecrets that go away: deleted,
+/// no longer matching `--label-selector`, or missing from a relist (deleted
+/// while the watch was down).
+fn forget_gone(
+    metrics: Arc<Metrics>,
+    scope: Option<String>,
+) -> impl FnMut(&Result<watcher::Event<SealedSecret>, watcher::Error>) {
+    let key = |s: &SealedSecret| (s.namespace().unwrap_or_default(), s.name_any());
+    let mut listed: Option<HashSet<(String, String)>> = None;
+    move |event| match event {
+        Ok(watcher::Event::Delete(gone)) => {
+            let (namespace, name) = key(gone);
+            metrics.forget(&namespace, &name);
+        }
+        Ok(watcher::Event::Init) => listed = Some(HashSet::new()),
+        Ok(watcher::Event::InitApply(present)) => {
+            if let Some(listed) = listed.as_mut() {
+                listed.insert(key(present));
+            }
+        }
+        Ok(watcher::Event::InitDone) => {
+            if let Some(listed) = listed.take() {
+                metrics.retain(scope.as_deref(), &listed);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Lists in pages, so a cold start over many objects never holds them all
@@ -359,6 +396,43 @@ mod tests {
             key_order("SecretCreationTimestamp"),
             KeyOrder::SecretCreationTimestamp
         ));
+    }
+
+    fn sealed_in(namespace: &str, name: &str) -> SealedSecret {
+        let mut sealed = SealedSecret::new(name, SealedSecretSpec::default());
+        sealed.metadata.namespace = Some(namespace.into());
+        sealed
+    }
+
+    #[test]
+    fn condition_series_go_with_deletes_and_relists() {
+        let metrics = Arc::new(Metrics::default());
+        let series = |m: &Metrics| {
+            m.render()
+                .lines()
+                .filter(|l| l.starts_with("sealed_secrets_controller_condition_info{"))
+                .count()
+        };
+        for name in ["a", "b", "c"] {
+            metrics.condition("ns", name, "", true);
+        }
+        metrics.condition("elsewhere", "a", "", true);
+        let mut gone = forget_gone(metrics.clone(), Some("ns".into()));
+        gone(&Ok(watcher::Event::Delete(sealed_in("ns", "a"))));
+        assert_eq!(series(&metrics), 3);
+        // A relist that holds only "b": "c" was deleted while the watch was down.
+        gone(&Ok(watcher::Event::Init));
+        gone(&Ok(watcher::Event::InitApply(sealed_in("ns", "b"))));
+        assert_eq!(
+            series(&metrics),
+            3,
+            "nothing goes before the list is complete"
+        );
+        gone(&Ok(watcher::Event::InitDone));
+        let text = metrics.render();
+        assert_eq!(series(&metrics), 2, "{text}");
+        assert!(text.contains(r#"namespace="ns",name="b""#), "{text}");
+        assert!(text.contains(r#"namespace="elsewhere",name="a""#), "{text}");
     }
 
     #[test]

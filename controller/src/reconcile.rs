@@ -308,13 +308,13 @@ async fn update_status(
         .unwrap_or_default();
     if !ctx.update_status {
         ctx.metrics
-            .condition(namespace, &name, &instance, Some(error.is_none()));
+            .condition(namespace, &name, &instance, error.is_none());
         return;
     }
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let Some(status) = next_status(sealed, error, key, now) else {
         ctx.metrics
-            .condition(namespace, &name, &instance, Some(error.is_none()));
+            .condition(namespace, &name, &instance, error.is_none());
         return;
     };
     let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
@@ -325,7 +325,7 @@ async fn update_status(
     {
         Ok(_) => ctx
             .metrics
-            .condition(namespace, &name, &instance, Some(error.is_none())),
+            .condition(namespace, &name, &instance, error.is_none()),
         Err(e) => {
             ctx.metrics.unseal_error(ErrorReason::Status, namespace);
             tracing::warn!(namespace, name = %name, error = %e, "cannot update SealedSecret status");

@@ -19,4 +19,5 @@ pub mod control_plane;
 pub use control_plane::{
     poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
 };
+pub mod raw_http;
 pub mod sealed;

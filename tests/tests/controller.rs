@@ -528,7 +528,8 @@ fn http_api_verify_rotate_limits_and_metrics() {
         http_post(&format!("{base}/v1/verify"), b"{not json")
             .expect("bad")
             .0,
-        400
+        500,
+        "as the reference: not a SealedSecret is a 500"
     );
     let big = vec![b' '; 11 << 20];
     std::thread::sleep(Duration::from_secs(2));
