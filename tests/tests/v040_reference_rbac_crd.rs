@@ -452,6 +452,7 @@ struct ReferenceCrd<'a> {
     cp: &'a ControlPlane,
     before: Value,
     probe: &'a TestNamespace,
+    since: std::time::Instant,
 }
 
 impl<'a> ReferenceCrd<'a> {
@@ -471,7 +472,12 @@ impl<'a> ReferenceCrd<'a> {
                 .expect("the reference CRD as JSON"),
         )
         .expect("JSON");
-        let guard = Self { cp, before, probe };
+        let guard = Self {
+            cp,
+            before,
+            probe,
+            since: std::time::Instant::now(),
+        };
         replace_crd(cp, &reference).expect("install the reference CRD");
         wait_fingerprint_kept(probe, false).expect("the reference CRD is served");
         guard
@@ -486,6 +492,10 @@ impl Drop for ReferenceCrd<'_> {
         if let Err(e) = wait_fingerprint_kept(self.probe, true) {
             eprintln!("the restored CRD is not served yet: {e}");
         }
+        eprintln!(
+            "the reference CRD was installed for {:.1} s",
+            self.since.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -510,7 +520,7 @@ fn the_reference_crd_works_and_admin_keys_say_what_they_cannot_know() {
 
     // Everything slow happens before the swap: the controller and its first
     // key, the sealing, a second key (so the first becomes a prune candidate).
-    let controller = start(cp, &ns, kubeconfig);
+    let controller = start(cp, &ns, kubeconfig.clone());
     let cert = dir.path().join("cert.pem");
     cert_of(&controller, &cert);
     let sealed = seal(cp, &cert, ns.name(), "app", "s3cret");
@@ -589,7 +599,31 @@ fn the_reference_crd_works_and_admin_keys_say_what_they_cannot_know() {
         assert_eq!(key_secrets(&ns), 2, "nothing deleted");
     }
 
+    // Our CRD is back: restarted, the controller records the key of what it
+    // unsealed meanwhile (already synced: unsealed again only to learn it).
     let log = controller.log();
+    assert!(log.contains("drops status.keyFingerprint"), "{log}");
+    drop(controller);
+    let controller = start(cp, &ns, kubeconfig);
+    poll("app's status.keyFingerprint", WAIT, TICK, || {
+        let ss = ns
+            .kubectl()
+            .get_json(["get", "sealedsecret", "app", "-o", "json"])?;
+        Ok(ss["status"]["keyFingerprint"].as_str().map(|_| ()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    let out = admin(cp, ns.name(), &["keys", "list", "-o", "json"]);
+    let report: Value = serde_json::from_str(&succeeded(&out)).expect("JSON");
+    assert_eq!(report["keyFingerprintRecorded"], true, "{report}");
+    let counted: u64 = report["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["sealedSecrets"].as_u64())
+        .sum();
+    assert_eq!(counted, 1, "app counted, broken unknown: {report}");
+
+    let log = format!("{log}{}", controller.log());
     assert!(!log.to_lowercase().contains("forbidden"), "{log}");
     assert!(!log.contains("s3cret"), "{log}");
 }
