@@ -22,7 +22,7 @@ use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEF
 use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
-use super::crd::{key_fingerprint_recording, Recording};
+use super::crd::{key_fingerprint_recording, unknown_keys_verdict, Recording};
 use super::{api_error, parse_duration, Scope};
 use crate::args::ClusterArgs;
 use crate::cluster::client;
@@ -730,9 +730,15 @@ pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
             "cannot tell which SealedSecrets still need the old keys, so nothing was deleted",
         )?;
         let recording = key_fingerprint_recording(&client).await;
-        if let Some(warning) =
-            unknown_keys_verdict(&usage, &recording, namespaces, candidates.len(), args.force)
-                .map_err(anyhow::Error::msg)?
+        if let Some(warning) = unknown_keys_verdict(
+            &usage.unknown,
+            &some_of(&usage.unknown),
+            &scanned(namespaces),
+            &recording,
+            candidates.len(),
+            args.force,
+        )
+        .map_err(anyhow::Error::msg)?
         {
             eprintln!("warning: --force: {warning}");
         }
@@ -791,41 +797,6 @@ pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether prune may go on although some SealedSecrets record no key (so
-/// may need any): no (the refusal), or only with --force (the warning).
-fn unknown_keys_verdict(
-    usage: &Usage,
-    recording: &Recording,
-    namespaces: &[String],
-    candidates: usize,
-    force: bool,
-) -> Result<Option<String>, String> {
-    if usage.unknown.is_empty() {
-        return Ok(None);
-    }
-    let n = usage.unknown.len();
-    let what = format!(
-        "{n} SealedSecret{} in {} record{} no key (status.keyFingerprint), e.g. {}, so they may need any key: {}",
-        if n == 1 { "" } else { "s" },
-        scanned(namespaces),
-        if n == 1 { "s" } else { "" },
-        some_of(&usage.unknown),
-        recording.unknown_key_causes(),
-    );
-    if force {
-        return Ok(Some(what));
-    }
-    let fix = if recording.dropped() {
-        "Once the controller has recorded their keys, prune again"
-    } else {
-        "Wait until this controller has unsealed them, count only the namespaces it watches with --watched-namespaces"
-    };
-    Err(format!(
-        "refusing to delete any of the {candidates} candidate key(s): {what}. {fix}, \
-         or pass --force if you are sure they do not need the old keys"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -880,9 +851,19 @@ mod tests {
                 1,
             ));
         }
-        let ns = ["a".to_string()];
-        let refused = unknown_keys_verdict(&usage, &Recording::Dropped, &ns, 1, false)
-            .expect_err("nothing can be proven unused");
+        let verdict = |recording: &Recording, force: bool| {
+            let named = some_of(&usage.unknown);
+            unknown_keys_verdict(
+                &usage.unknown,
+                &named,
+                &scanned(&["a".into()]),
+                recording,
+                1,
+                force,
+            )
+        };
+        let refused =
+            verdict(&Recording::Dropped, false).expect_err("nothing can be proven unused");
         assert!(
             refused.contains("2 SealedSecrets in namespaces a record no key"),
             "{refused}"
@@ -899,7 +880,7 @@ mod tests {
 
         // When the CRD cannot be read, every possible cause is named.
         let unknown = Recording::Unknown("forbidden".into());
-        let refused = unknown_keys_verdict(&usage, &unknown, &ns, 1, false).expect_err("refused");
+        let refused = verdict(&unknown, false).expect_err("refused");
         assert!(
             refused.contains("the installed CRD drops status.keyFingerprint"),
             "{refused}"
@@ -910,13 +891,13 @@ mod tests {
         );
 
         // --force goes on, with the same reasons as a warning.
-        let warned = unknown_keys_verdict(&usage, &Recording::Dropped, &ns, 1, true)
+        let warned = verdict(&Recording::Dropped, true)
             .expect("--force")
             .expect("a warning");
         assert!(warned.contains("drops status.keyFingerprint"), "{warned}");
         // Every SealedSecret records its key: nothing to say.
         assert_eq!(
-            unknown_keys_verdict(&Usage::default(), &Recording::Dropped, &ns, 1, false),
+            unknown_keys_verdict(&[], "", "all namespaces", &Recording::Dropped, 1, false),
             Ok(None)
         );
     }
