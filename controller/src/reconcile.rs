@@ -2,12 +2,13 @@
 //! (status, event, metric) and never stops the others.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Client, Resource as _, ResourceExt as _};
 use sealed_secrets_api::crypto::Fingerprint;
@@ -35,6 +36,10 @@ pub struct Context {
     last_key: Mutex<HashMap<String, Fingerprint>>,
     /// Consecutive write failures per SealedSecret (by uid).
     retries: Mutex<HashMap<String, u32>>,
+    /// The installed CRD drops `status.keyFingerprint` (the reference's CRD
+    /// has no such field): seen once, the key is no longer written, nor
+    /// SealedSecrets unsealed again only to learn it.
+    fingerprint_dropped: AtomicBool,
 }
 
 impl Context {
@@ -54,6 +59,7 @@ impl Context {
             max_retries: 5,
             last_key: Mutex::default(),
             retries: Mutex::default(),
+            fingerprint_dropped: AtomicBool::new(false),
         }
     }
 }
@@ -107,7 +113,10 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         }
         Err(failure) => report(&ctx, &sealed, &namespace, &uid, failure).await,
     };
-    let key = key.as_ref().map(Fingerprint::as_str);
+    let key = key
+        .as_ref()
+        .map(Fingerprint::as_str)
+        .filter(|_| !ctx.fingerprint_dropped.load(Ordering::Relaxed));
     update_status(&ctx, &sealed, &namespace, error.as_deref(), key).await;
     Ok(action)
 }
@@ -127,8 +136,17 @@ async fn sync_secret(
     let read_failed = |e: kube::Error| Failure::Update(format!("cannot read Secret {name:?}: {e}"));
     // Already synced at this generation and its Secret is there: nothing to
     // decrypt. Our own status update, a new key or a restart lands here, and
-    // needs only to know the Secret exists, not its data.
-    let existing = if synced_at_current_generation(sealed) {
+    // needs only to know the Secret exists, not its data. Unless the status
+    // does not say which key opens it (synced by the reference controller,
+    // or while the reference's CRD was installed): then it is unsealed once
+    // more to record that, which `kubeseal admin keys prune` relies on.
+    let key_unrecorded = ctx.update_status
+        && !ctx.fingerprint_dropped.load(Ordering::Relaxed)
+        && sealed
+            .status
+            .as_ref()
+            .is_none_or(|s| s.key_fingerprint.is_none());
+    let existing = if synced_at_current_generation(sealed) && !key_unrecorded {
         if api
             .get_metadata_opt(&name)
             .await
@@ -312,25 +330,81 @@ async fn update_status(
         return;
     }
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let Some(status) = next_status(sealed, error, key, now) else {
+    let Some(status) = next_status(sealed, error, key, now.clone()) else {
         ctx.metrics
             .condition(namespace, &name, &instance, error.is_none());
         return;
     };
     let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
-    let patch = serde_json::json!({ "status": status });
-    match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => ctx
-            .metrics
-            .condition(namespace, &name, &instance, error.is_none()),
+    match write_status(&api, sealed, status, error, key, now).await {
+        Ok(written) => {
+            let dropped = key.is_some()
+                && written.as_ref().is_some_and(|w| {
+                    w.status
+                        .as_ref()
+                        .is_none_or(|s| s.key_fingerprint.is_none())
+                });
+            if dropped && !ctx.fingerprint_dropped.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "the installed SealedSecret CRD drops status.keyFingerprint (the reference's CRD has no such field): \
+                     `kubeseal admin keys` cannot tell which key each SealedSecret needs. Install this project's \
+                     manifests/crd.yaml (the reference controller works with it too) and restart the controller"
+                );
+            }
+            ctx.metrics
+                .condition(namespace, &name, &instance, error.is_none())
+        }
         Err(e) => {
             ctx.metrics.unseal_error(ErrorReason::Status, namespace);
             tracing::warn!(namespace, name = %name, error = %e, "cannot update SealedSecret status");
         }
     }
+}
+
+/// How often a status write is retried after a conflict (someone else
+/// changed the object between our read and our write).
+const STATUS_ATTEMPTS: usize = 5;
+
+/// Replaces the status subresource (RBAC verb `update`, as the reference's
+/// `UpdateStatus`; the reference's roles grant no `patch` on it), guarded by
+/// the resourceVersion `processed` was read at. On a conflict the object is
+/// read again and the status recomputed from it, unless its generation moved
+/// on: the status must describe the generation that was processed, and the
+/// change triggers its own reconcile. The object as written, if it was.
+async fn write_status(
+    api: &Api<SealedSecret>,
+    processed: &SealedSecret,
+    mut status: sealed_secrets_api::SealedSecretStatus,
+    error: Option<&str>,
+    key: Option<&str>,
+    now: Time,
+) -> Result<Option<SealedSecret>, kube::Error> {
+    let name = processed.name_any();
+    let mut current = processed.clone();
+    for attempt in 1..=STATUS_ATTEMPTS {
+        current.status = Some(status);
+        match api
+            .replace_status(&name, &PostParams::default(), &current)
+            .await
+        {
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < STATUS_ATTEMPTS => {}
+            other => return other.map(Some),
+        }
+        let Some(fresh) = api.get_opt(&name).await? else {
+            return Ok(None); // deleted meanwhile
+        };
+        if fresh.uid() != processed.uid()
+            || fresh.metadata.generation != processed.metadata.generation
+        {
+            return Ok(None); // replaced or changed: its own reconcile writes the status
+        }
+        match next_status(&fresh, error, key, now.clone()) {
+            Some(next) => status = next,
+            None => return Ok(None), // someone wrote the same status already
+        }
+        current = fresh;
+    }
+    Ok(None)
 }
 
 /// Errors escaping `reconcile` (none expected): retry after a pause.

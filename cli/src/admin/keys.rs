@@ -22,6 +22,7 @@ use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEF
 use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
+use super::crd::{key_fingerprint_recording, unknown_keys_verdict, Recording};
 use super::{api_error, parse_duration, Scope};
 use crate::args::ClusterArgs;
 use crate::cluster::client;
@@ -320,7 +321,7 @@ fn some_of(ids: &[String]) -> String {
 
 pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
     let namespaces = &args.scan.watched_namespaces;
-    let (keys, usage) = block_on(async {
+    let (keys, usage, recording) = block_on(async {
         let (client, api) = connect(ctx).await?;
         let keys = load(&api, ctx).await?;
         if keys.is_empty() {
@@ -328,7 +329,8 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
         }
         // The keys are the answer; the counts only add to it.
         let usage = scan(&client, namespaces).await;
-        Ok((keys, usage))
+        let recording = key_fingerprint_recording(&client).await;
+        Ok((keys, usage, recording))
     })?;
     let usage = match usage {
         Ok(usage) => Some(usage),
@@ -340,10 +342,15 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
             None
         }
     };
+    // The CRD prunes the field: every count would be 0, which is not known.
+    let counts = usage.as_ref().filter(|_| !recording.dropped());
     let sealing = newest(&keys).map(|k| k.fingerprint.clone());
     let now = SystemTime::now();
     let mut out = String::new();
     if args.output == "json" {
+        if recording.dropped() {
+            eprintln!("warning: {}", super::crd::DROPPED);
+        }
         let items: Vec<Value> = keys
             .iter()
             .map(|k| match &k.key {
@@ -354,7 +361,7 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                     "expires": rfc3339(key.not_after),
                     "expired": key.certificate.is_expired_at(now),
                     "sealing": sealing.as_deref() == Some(key.fingerprint.as_str()),
-                    "sealedSecrets": usage.as_ref().map(|u| u.count(&key.fingerprint)),
+                    "sealedSecrets": counts.map(|u| u.count(&key.fingerprint)),
                 }),
                 Err(reason) => json!({
                     "secret": k.name,
@@ -370,7 +377,12 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
             "scanned": if namespaces.is_empty() { json!("all") } else { json!(namespaces) },
             "totalSealedSecrets": usage.as_ref().map(|u| u.total),
             "unknownSealedSecrets": usage.as_ref().map(|u| u.unknown.len()),
-            "otherKeySealedSecrets": usage.as_ref().map(|u| u.elsewhere(&keys)),
+            "otherKeySealedSecrets": counts.map(|u| u.elsewhere(&keys)),
+            "keyFingerprintRecorded": match &recording {
+                Recording::Kept => json!(true),
+                Recording::Dropped => json!(false),
+                Recording::Unknown(_) => Value::Null,
+            },
         });
         output::render(&mut out, &report, Format::Json)?;
     } else {
@@ -398,9 +410,7 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                     } else {
                         String::new()
                     },
-                    usage
-                        .as_ref()
-                        .map_or("?".into(), |u| u.count(&key.fingerprint).to_string()),
+                    counts.map_or("?".into(), |u| u.count(&key.fingerprint).to_string()),
                 ],
                 Err(_) => [
                     k.name.clone(),
@@ -439,9 +449,15 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                 if u.total == 1 { "" } else { "s" },
                 scanned(namespaces)
             ));
+            if recording.dropped() {
+                out.push_str(&format!("; {}\n", super::crd::DROPPED));
+                output::Destination::Stdout.write(out.as_bytes())?;
+                return Ok(ExitCode::SUCCESS);
+            }
             out.push_str(&format!(
-                "; unknown: {} (no status.keyFingerprint: not yet unsealed by this controller, or handled only by the reference controller)",
-                u.unknown.len()
+                "; unknown: {} (no status.keyFingerprint: {})",
+                u.unknown.len(),
+                recording.unknown_key_causes()
             ));
             let elsewhere = u.elsewhere(&keys);
             if elsewhere > 0 {
@@ -713,25 +729,18 @@ pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
         let usage = scan(&client, namespaces).await.context(
             "cannot tell which SealedSecrets still need the old keys, so nothing was deleted",
         )?;
-        if !usage.unknown.is_empty() {
-            let what = format!(
-                "{} SealedSecret{} in {} record{} no key (status.keyFingerprint), e.g. {}: they are not yet unsealed by this controller \
-                 (or changed since), or are handled only by the reference controller, so they may need any key",
-                usage.unknown.len(),
-                if usage.unknown.len() == 1 { "" } else { "s" },
-                scanned(namespaces),
-                if usage.unknown.len() == 1 { "s" } else { "" },
-                some_of(&usage.unknown)
-            );
-            if !args.force {
-                bail!(
-                    "refusing to delete any of the {} candidate key(s): {what}. Wait until this controller has unsealed them, \
-                     count only the namespaces it watches with --watched-namespaces, \
-                     or pass --force if you are sure they do not need the old keys",
-                    candidates.len()
-                );
-            }
-            eprintln!("warning: --force: {what}");
+        let recording = key_fingerprint_recording(&client).await;
+        if let Some(warning) = unknown_keys_verdict(
+            &usage.unknown,
+            &some_of(&usage.unknown),
+            &scanned(namespaces),
+            &recording,
+            candidates.len(),
+            args.force,
+        )
+        .map_err(anyhow::Error::msg)?
+        {
+            eprintln!("warning: --force: {warning}");
         }
         let mut refused = 0;
         let mut deleted = 0;
@@ -828,6 +837,69 @@ mod tests {
         assert_eq!(usage.count("SHA256:k2"), 0);
         assert_eq!(usage.unknown, ["a/z", "a/w", "a/v"]);
         assert_eq!(usage.elsewhere(&[]), 2);
+    }
+
+    #[test]
+    fn prune_refuses_sealed_secrets_without_a_recorded_key_and_names_the_crd() {
+        let mut usage = Usage::default();
+        // As the reference's CRD leaves them: synced, but no keyFingerprint.
+        for name in ["x", "y"] {
+            usage.add(&sealed(
+                "a",
+                name,
+                json!({"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "True"}]}),
+                1,
+            ));
+        }
+        let verdict = |recording: &Recording, force: bool| {
+            let named = some_of(&usage.unknown);
+            unknown_keys_verdict(
+                &usage.unknown,
+                &named,
+                &scanned(&["a".into()]),
+                recording,
+                1,
+                force,
+            )
+        };
+        let refused =
+            verdict(&Recording::Dropped, false).expect_err("nothing can be proven unused");
+        assert!(
+            refused.contains("2 SealedSecrets in namespaces a record no key"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("the installed CRD drops status.keyFingerprint"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("kubectl apply -f manifests/crd.yaml"),
+            "{refused}"
+        );
+        assert!(refused.contains("a/x, a/y"), "{refused}");
+
+        // When the CRD cannot be read, every possible cause is named.
+        let unknown = Recording::Unknown("forbidden".into());
+        let refused = verdict(&unknown, false).expect_err("refused");
+        assert!(
+            refused.contains("the installed CRD drops status.keyFingerprint"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("not yet unsealed by this controller"),
+            "{refused}"
+        );
+
+        // --force goes on, with the same reasons as a warning.
+        let warned = verdict(&Recording::Dropped, true)
+            .expect("--force")
+            .expect("a warning");
+        assert!(warned.contains("drops status.keyFingerprint"), "{warned}");
+        // Every SealedSecret records its key: nothing to say.
+        assert_eq!(
+            unknown_keys_verdict(&[], "", "all namespaces", &Recording::Dropped, 1, false),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! The cluster flags (`--kubeconfig`, `--context`, `--controller-namespace`,
 //! ...) are global, so they work before or after the subcommand.
 
+mod crd;
 mod keys;
 mod reencrypt;
 
@@ -84,8 +85,8 @@ The file holds private keys: keep it offline. It works with `kubeseal --recovery
 Candidates are keys whose certificate NotBefore is older than --older-than, except the newest key. \
 A candidate is deleted only when no SealedSecret's status.keyFingerprint names it; otherwise it is \
 refused and the SealedSecrets still using it are named (re-encrypt them first). SealedSecrets without \
-status.keyFingerprint (not yet unsealed by this controller, or handled only by the reference controller) \
-could need any key: then nothing is deleted unless --force. Exits non-zero when something was refused."
+status.keyFingerprint (not yet unsealed by this controller, handled only by the reference controller, or \
+the installed CRD is the reference's, which drops that field) could need any key: then nothing is deleted unless --force. Exits non-zero when something was refused."
     )]
     Prune(keys::PruneArgs),
 }
