@@ -169,7 +169,7 @@ fn len(heap: &Heap, item: &Value) -> Result<Value, FuncError> {
 
 fn index_arg(heap: &Heap, index: &Value, cap: usize) -> Result<usize, FuncError> {
     let x: i128 = match index {
-        v if v.as_i64().is_some() => i128::from(v.as_i64().unwrap_or(0)),
+        v if v.int_kind_value().is_some() => i128::from(v.int_kind_value().unwrap_or(0)),
         v if v.as_u64().is_some() => i128::from(v.as_u64().unwrap_or(0)),
         Value::Invalid | Value::Nil => return Err(reason("cannot index slice/array with nil")),
         other => {
@@ -291,6 +291,7 @@ fn basic_kind(v: &Value) -> Option<BasicKind> {
         Value::Uint8(_) | Value::Uint32(_) | Value::Uint64(_) => BasicKind::Uint,
         Value::Float64(_) => BasicKind::Float,
         Value::String(_) => BasicKind::String,
+        Value::Object(o) if o.int_value().is_some() => BasicKind::Int,
         _ => return None,
     })
 }
@@ -317,11 +318,11 @@ fn eq(heap: &Heap, a: &Value, others: &[Value]) -> Result<bool, FuncError> {
         let truth = if k1 != k2 {
             match (k1, k2) {
                 (Some(BasicKind::Int), Some(BasicKind::Uint)) => {
-                    let i = a.as_i64().unwrap_or(0);
+                    let i = a.int_kind_value().unwrap_or(0);
                     i >= 0 && i as u64 == b.as_u64().unwrap_or(0)
                 }
                 (Some(BasicKind::Uint), Some(BasicKind::Int)) => {
-                    let i = b.as_i64().unwrap_or(0);
+                    let i = b.int_kind_value().unwrap_or(0);
                     i >= 0 && a.as_u64().unwrap_or(0) == i as u64
                 }
                 _ if !is_nil(a) && !is_nil(b) => return Err(incompatible(heap, a, b)),
@@ -332,7 +333,7 @@ fn eq(heap: &Heap, a: &Value, others: &[Value]) -> Result<bool, FuncError> {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 (Value::Float64(x), Value::Float64(y)) => x == y,
                 (Value::String(x), Value::String(y)) => x == y,
-                _ if k1 == Some(BasicKind::Int) => a.as_i64() == b.as_i64(),
+                _ if k1 == Some(BasicKind::Int) => a.int_kind_value() == b.int_kind_value(),
                 _ if k1 == Some(BasicKind::Uint) => a.as_u64() == b.as_u64(),
                 _ => {
                     if !is_nil(a) && !is_nil(b) && a.kind() != b.kind() {
@@ -372,11 +373,11 @@ fn lt(heap: &Heap, a: &Value, b: &Value) -> Result<bool, FuncError> {
     if k1 != k2 {
         return match (k1, k2) {
             (BasicKind::Int, BasicKind::Uint) => {
-                let i = a.as_i64().unwrap_or(0);
+                let i = a.int_kind_value().unwrap_or(0);
                 Ok(i < 0 || (i as u64) < b.as_u64().unwrap_or(0))
             }
             (BasicKind::Uint, BasicKind::Int) => {
-                let i = b.as_i64().unwrap_or(0);
+                let i = b.int_kind_value().unwrap_or(0);
                 Ok(i >= 0 && a.as_u64().unwrap_or(0) < i as u64)
             }
             _ => Err(incompatible(heap, a, b)),
@@ -385,7 +386,7 @@ fn lt(heap: &Heap, a: &Value, b: &Value) -> Result<bool, FuncError> {
     Ok(match (a, b) {
         (Value::Float64(x), Value::Float64(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
-        _ if k1 == BasicKind::Int => a.as_i64() < b.as_i64(),
+        _ if k1 == BasicKind::Int => a.int_kind_value() < b.int_kind_value(),
         _ if k1 == BasicKind::Uint => a.as_u64() < b.as_u64(),
         _ => return Err(bad()),
     })

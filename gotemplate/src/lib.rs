@@ -22,7 +22,7 @@ use std::time::Instant;
 
 pub use funcs::{Budget, Env, Func, FuncError, FuncMap, Native, Type};
 pub use parse::ParseError;
-pub use value::{Bytes, Elem, GoMap, Heap, Kind, List, MapRef, Object, Value};
+pub use value::{Bytes, Elem, GoMap, Heap, Kind, List, MapRef, Object, Pointer, Value};
 
 /// A bound of a render that was reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -46,6 +46,8 @@ pub enum Elem {
     Int,
     /// `[]uint8`, Go's `[]byte`
     Uint8,
+    /// `[]interface {}`: the element of `chunk`'s `[][]interface {}`.
+    AnyList,
 }
 
 impl Elem {
@@ -55,6 +57,7 @@ impl Elem {
             Elem::String => "string",
             Elem::Int => "int",
             Elem::Uint8 => "uint8",
+            Elem::AnyList => "[]interface {}",
         }
     }
 }
@@ -174,6 +177,36 @@ pub trait Object: Debug {
     }
     /// `fmt`'s `%v` (the `String()` method where the type has one).
     fn format(&self, heap: &Heap) -> Vec<u8>;
+    /// Whether [`Object::format`] is a `String()` or `Error()` method, which
+    /// `fmt` calls for `%v %s %x %X %q`; false where it only mirrors `fmt`'s
+    /// printing of the fields.
+    fn has_string_method(&self) -> bool {
+        true
+    }
+    /// A named integer type (`time.Month`, `time.Duration`): its value. Go's
+    /// reflection sees the integer kind, so such a value is an integer for
+    /// truth, comparison, `index`, arithmetic, JSON and `printf`'s integer verbs.
+    fn int_value(&self) -> Option<i64> {
+        None
+    }
+    /// A value of the same named integer type holding `i` (`range` over one).
+    fn with_int_value(&self, _i: i64) -> Option<Value> {
+        None
+    }
+    /// What `fmt` prints for a struct (or a pointer to one) when no method
+    /// applies (`%d`, `%#v`): its fields in order, with unexported ones, as
+    /// `fmt`'s reflection sees them.
+    fn fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
+    /// The `GoString()` method (what `%#v` prints) where the type has one.
+    fn go_string(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// A nil pointer.
+    fn is_nil(&self) -> bool {
+        false
+    }
     /// For functions that take this concrete type (`genSignedCert`'s CA).
     fn as_any(&self) -> &dyn std::any::Any;
     /// Go `==` on two values of this type (structs compare field by field).
@@ -245,7 +278,20 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.items.is_empty(),
             Value::Map(m) => !heap.get(*m).entries.is_empty(),
-            Value::Object(_) => true,
+            Value::Object(o) => match (o.int_value(), o.as_any().downcast_ref::<Complex>()) {
+                (Some(i), _) => i != 0,
+                (None, Some(c)) => c.re != 0.0 || c.im != 0.0,
+                (None, None) => !o.is_nil(),
+            },
+        }
+    }
+
+    /// A signed integer of any Go size, named integer types (`time.Month`)
+    /// included: what Go's reflection reads with `Int()`.
+    pub fn int_kind_value(&self) -> Option<i64> {
+        match self {
+            Value::Object(o) => o.int_value(),
+            v => v.as_i64(),
         }
     }
 
@@ -273,6 +319,45 @@ impl Value {
             Value::Uint64(i) => Some(*i),
             _ => None,
         }
+    }
+}
+
+/// A pointer held in a struct's field (`time.Time`'s `loc`), as `fmt`
+/// prints it: nil, or an address (a fixed stand-in: Go's are not reproducible).
+#[derive(Debug)]
+pub struct Pointer {
+    pub type_name: &'static str,
+    pub nil: bool,
+}
+
+impl Object for Pointer {
+    fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+    fn kind(&self) -> Kind {
+        Kind::Ptr
+    }
+    fn format(&self, _: &Heap) -> Vec<u8> {
+        if self.nil {
+            b"<nil>".to_vec()
+        } else {
+            b"0xc000020000".to_vec()
+        }
+    }
+    fn has_string_method(&self) -> bool {
+        false
+    }
+    fn is_nil(&self) -> bool {
+        self.nil
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn equals(&self, other: &dyn Object) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<Pointer>()
+            .is_some_and(|o| o.nil && self.nil)
     }
 }
 

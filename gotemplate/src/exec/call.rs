@@ -15,9 +15,12 @@ enum Callee {
 }
 
 impl<'t> State<'t> {
+    /// The fields and methods `idents` of `receiver`; `node` is the field,
+    /// chain or variable they are written in (where Go reports a method's error).
     pub(super) fn eval_field_chain(
         &mut self,
         dot: &Value,
+        node: &'t Arg,
         mut receiver: Value,
         idents: &'t [String],
         args: &'t [Arg],
@@ -27,14 +30,15 @@ impl<'t> State<'t> {
             return Ok(receiver);
         };
         for name in init {
-            receiver = self.eval_field(dot, name, &[], None, receiver)?;
+            receiver = self.eval_field(dot, node, name, &[], None, receiver)?;
         }
-        self.eval_field(dot, last, args, fin, receiver)
+        self.eval_field(dot, node, last, args, fin, receiver)
     }
 
     fn eval_field(
         &mut self,
         dot: &Value,
+        node: &'t Arg,
         name: &str,
         args: &'t [Arg],
         fin: Option<Value>,
@@ -68,7 +72,10 @@ impl<'t> State<'t> {
                     budget: &mut self.budget,
                 };
                 if let Some(result) = object.method(&mut env, name, &argv) {
-                    return result.map_err(|e| self.func_error(name, e));
+                    return result.map_err(|e| {
+                        self.at = At::Arg(node);
+                        self.func_error(name, e)
+                    });
                 }
                 if let Some(field) = object.field(name) {
                     if has_args {
@@ -109,6 +116,7 @@ impl<'t> State<'t> {
             Callee::Func(f) => (f.params, f.variadic),
             Callee::Builtin(b) => (b.params(), b.variadic()),
         };
+        let command = args;
         let args = args.get(1..).unwrap_or(&[]);
         let num_in = args.len() + usize::from(fin.is_some());
         if variadic.is_some() {
@@ -151,7 +159,13 @@ impl<'t> State<'t> {
             }
             Callee::Builtin(b) => builtins::call(b, &mut self.heap, &mut self.budget, args, &argv),
         };
-        result.map_err(|e| self.func_error(name, e))
+        result.map_err(|e| {
+            // Go reports a function's error at its command.
+            if let Some(first) = command.first() {
+                self.at = At::Command(first.pos, command);
+            }
+            self.func_error(name, e)
+        })
     }
 
     fn and_or(
@@ -185,18 +199,23 @@ impl<'t> State<'t> {
                     Some(t) => Err(self.error(format!("cannot assign nil to {}", t.go_name()))),
                 }
             }
-            ArgKind::Field(idents) => {
-                self.eval_field_chain(dot, dot.clone(), idents, std::slice::from_ref(arg), None)?
-            }
+            ArgKind::Field(idents) => self.eval_field_chain(
+                dot,
+                arg,
+                dot.clone(),
+                idents,
+                std::slice::from_ref(arg),
+                None,
+            )?,
             ArgKind::Variable(idents) => {
                 let value = self.var_value(&idents[0])?;
-                self.eval_field_chain(dot, value, &idents[1..], &[], None)?
+                self.eval_field_chain(dot, arg, value, &idents[1..], &[], None)?
             }
             ArgKind::Pipe(pipe) => self.eval_pipeline(dot, pipe)?,
             ArgKind::Identifier(name) => self.eval_function(dot, name, &[], None)?,
             ArgKind::Chain(base, fields) => {
                 let receiver = self.eval_chain_base(dot, arg, base)?;
-                self.eval_field_chain(dot, receiver, fields, &[], None)?
+                self.eval_field_chain(dot, arg, receiver, fields, &[], None)?
             }
             ArgKind::Bool(b) => match typ {
                 Some(Type::Bool | Type::Any | Type::Value) | None => return Ok(Value::Bool(*b)),

@@ -18,6 +18,8 @@ pub(crate) enum At<'t> {
     Arg(&'t Arg),
     Pipe(&'t Pipe),
     Template(usize, &'t str),
+    /// A command: its position and its words.
+    Command(usize, &'t [Arg]),
 }
 
 /// Why a walk stopped early.
@@ -101,6 +103,7 @@ impl<'t> State<'t> {
             At::Arg(a) => Some((a.pos, a.to_string())),
             At::Pipe(p) => Some((p.pos, p.to_string())),
             At::Template(pos, n) => Some((pos, format!("{{{{template {n:?}}}}}"))),
+            At::Command(pos, args) => Some((pos, crate::parse::node::words(args))),
         }) else {
             return Stop::Error(Error::Exec(format!("template: {name}: {message}")));
         };
@@ -109,11 +112,6 @@ impl<'t> State<'t> {
         let col = match before.rfind('\n') {
             Some(nl) => pos - nl - 1,
             None => pos,
-        };
-        let context = if context.chars().count() > 20 {
-            format!("{}...", context.chars().take(20).collect::<String>())
-        } else {
-            context
         };
         Stop::Error(Error::Exec(format!(
             "template: {}:{line}:{col}: executing {name:?} at <{context}>: {message}",
@@ -197,17 +195,19 @@ impl<'t> State<'t> {
     }
 
     fn walk_range(&mut self, dot: &Value, branch: &'t Branch) -> Flow<()> {
+        // Go pops the range's variables at the end of the whole node: they
+        // stay visible in the else branch.
         let outer = self.vars.len();
-        let result = self.range_items(dot, branch);
-        self.vars.truncate(outer);
-        match result {
-            Ok(true) => Ok(()),
+        let result = match self.range_items(dot, branch) {
             Ok(false) => match &branch.else_list {
                 Some(else_list) => self.walk_list(dot, else_list),
                 None => Ok(()),
             },
+            Ok(true) => Ok(()),
             Err(e) => Err(e),
-        }
+        };
+        self.vars.truncate(outer);
+        result
     }
 
     /// Runs the body for each element; false when there was none.
@@ -261,6 +261,25 @@ impl<'t> State<'t> {
                 .iter()
                 .map(|(k, v)| (Value::String(k.clone()), v.clone()))
                 .collect(),
+            // A named integer type (`time.Month`) counts up in its own type.
+            Value::Object(o) if o.int_value().is_some() => {
+                if two_vars {
+                    return Err(self.error(format!(
+                        "can't use a value of type {} to iterate over more than one variable",
+                        o.type_name()
+                    )));
+                }
+                let o = o.clone();
+                let mut ran = false;
+                for i in 0..o.int_value().unwrap_or(0).max(0) {
+                    ran = true;
+                    let elem = o.with_int_value(i).unwrap_or(Value::Int(i));
+                    if self.one_iteration(branch, mark, Value::Invalid, elem)? {
+                        break;
+                    }
+                }
+                return Ok(ran);
+            }
             Value::Invalid => return Ok(false),
             other => {
                 return Err(self.error(format!(
@@ -411,12 +430,12 @@ impl<'t> State<'t> {
         match &first.kind {
             ArgKind::Field(idents) => {
                 self.at = At::Arg(first);
-                self.eval_field_chain(dot, dot.clone(), idents, &cmd.args, fin)
+                self.eval_field_chain(dot, first, dot.clone(), idents, &cmd.args, fin)
             }
             ArgKind::Chain(base, fields) => {
                 self.at = At::Arg(first);
                 let receiver = self.eval_chain_base(dot, first, base)?;
-                self.eval_field_chain(dot, receiver, fields, &cmd.args, fin)
+                self.eval_field_chain(dot, first, receiver, fields, &cmd.args, fin)
             }
             ArgKind::Identifier(name) => {
                 self.at = At::Arg(first);
@@ -433,7 +452,7 @@ impl<'t> State<'t> {
                     self.not_a_function(&cmd.args, &fin)?;
                     return Ok(value);
                 }
-                self.eval_field_chain(dot, value, &idents[1..], &cmd.args, fin)
+                self.eval_field_chain(dot, first, value, &idents[1..], &cmd.args, fin)
             }
             literal => {
                 self.at = At::Arg(first);

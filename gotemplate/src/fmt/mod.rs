@@ -256,6 +256,7 @@ impl Printer<'_> {
         let u: u64 = match val {
             Value::Map(m) => 0xc000100000 + 0x30 * m.0 as u64,
             Value::List(_) => 0xc000010000,
+            Value::Object(o) if o.kind() == crate::Kind::Ptr && o.is_nil() => 0,
             Value::Object(o) if o.kind() == crate::Kind::Ptr => 0xc000020000,
             _ => return self.bad_verb(verb, Some(val)),
         };
@@ -265,9 +266,14 @@ impl Printer<'_> {
                 self.write_str("(");
                 self.write_str(&t);
                 self.write_str(")(");
-                self.fmt_0x64(u, true);
+                if u == 0 {
+                    self.write_str("nil");
+                } else {
+                    self.fmt_0x64(u, true);
+                }
                 self.write_str(")");
             }
+            'v' if u == 0 => self.pad(b"<nil>"),
             'v' | 'p' => self.fmt_0x64(u, !self.f.sharp),
             'b' | 'o' | 'd' | 'x' | 'X' => self.fmt_int_verb(u, false, verb, val),
             _ => self.bad_verb(verb, Some(val)),
@@ -369,20 +375,81 @@ impl Printer<'_> {
                 }
                 self.write_str(if self.f.sharp_v { "}" } else { "]" });
             }
-            Value::Object(o) => {
-                // Go calls `String()` for the verbs of strings; `format` is that method.
+            Value::Object(o) => self.print_object(val, o.as_ref(), verb, depth, true),
+        }
+    }
+
+    /// A struct, pointer or named type: Go's `handleMethods` (when `methods`:
+    /// not for unexported fields), then `printValue` by kind.
+    fn print_object(
+        &mut self,
+        val: &Value,
+        o: &dyn crate::value::Object,
+        verb: u32,
+        depth: usize,
+        methods: bool,
+    ) {
+        if methods && !self.erroring {
+            if self.f.sharp_v {
+                if let Some(text) = o.go_string() {
+                    return self.fmt_s(&text);
+                }
+            } else if o.has_string_method() && matches!(verb, 0x76 | 0x73 | 0x78 | 0x58 | 0x71) {
+                // v s x X q: `String()` (or `Error()`); `format` is that method.
                 let text = o.format(self.heap);
-                if self.erroring {
-                    self.fmt_s(&text);
-                } else if self.f.sharp_v {
-                    // Go would call `GoString()` or print the fields.
-                    self.fmt_s(&text);
-                } else if matches!(verb, 0x76 | 0x73 | 0x78 | 0x58 | 0x71) {
-                    self.fmt_string(&text, verb, Some(val));
-                } else {
-                    self.bad_verb(verb, Some(val));
+                return self.fmt_string(&text, verb, Some(val));
+            }
+        }
+        if let Some(i) = o.int_value() {
+            return self.fmt_int_verb(i as u64, true, verb, val);
+        }
+        let is_ptr = o.kind() == crate::Kind::Ptr;
+        if let Some(fields) = o.fields() {
+            // A pointer to a struct prints as `&{...}` only as the operand.
+            let mut depth = depth;
+            if is_ptr {
+                if depth > 0 {
+                    return self.fmt_pointer(val, verb);
+                }
+                self.write_str("&");
+                depth += 1;
+            }
+            if self.f.sharp_v {
+                self.write_str(o.type_name().trim_start_matches('*'));
+            }
+            self.write_str("{");
+            for (i, (name, field)) in fields.iter().enumerate() {
+                if self.failed.is_some() {
+                    return;
+                }
+                if i > 0 {
+                    self.write_str(if self.f.sharp_v { ", " } else { " " });
+                }
+                if self.f.plus_v || self.f.sharp_v {
+                    self.write_str(name);
+                    self.write_str(":");
+                }
+                match field {
+                    // Unexported: no methods.
+                    Value::Object(fo) => {
+                        self.print_object(field, fo.as_ref(), verb, depth + 1, false)
+                    }
+                    _ => self.print_value(field, verb, depth + 1),
                 }
             }
+            self.write_str("}");
+            return;
+        }
+        if is_ptr && !o.has_string_method() {
+            return self.fmt_pointer(val, verb);
+        }
+        let text = o.format(self.heap);
+        if self.erroring || self.f.sharp_v {
+            self.fmt_s(&text);
+        } else if matches!(verb, 0x76 | 0x73 | 0x78 | 0x58 | 0x71) {
+            self.fmt_string(&text, verb, Some(val));
+        } else {
+            self.bad_verb(verb, Some(val));
         }
     }
 

@@ -36,7 +36,7 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
     let Some(a) = args.get(arg_num) else {
         return (0, false, arg_num);
     };
-    let (mut num, mut ok) = match (a.as_i64(), a.as_u64()) {
+    let (mut num, mut ok) = match (a.int_kind_value(), a.as_u64()) {
         (Some(n), _) => (n, true),
         (None, Some(u)) => match i64::try_from(u) {
             Ok(n) => (n, true),

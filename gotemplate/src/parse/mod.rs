@@ -493,12 +493,13 @@ impl Parser<'_> {
         if self.peek().kind != ItemKind::Field {
             return Ok(Some(node));
         }
+        // Go's chain (and the field or variable it extends) is at its first field.
+        let pos = self.peek().pos;
         let mut fields = Vec::new();
         while self.peek().kind == ItemKind::Field {
             let f = self.next();
             fields.extend(f.text[1..].split('.').map(str::to_string));
         }
-        let pos = node.pos;
         let kind = match node.kind {
             ArgKind::Field(mut idents) => {
                 idents.extend(fields);

@@ -70,7 +70,8 @@ pub struct Number {
     pub int: Option<i64>,
     pub uint: Option<u64>,
     pub float: Option<f64>,
-    /// Real and imaginary parts of a constant with a non-zero imaginary part.
+    /// Real and imaginary parts of a complex or imaginary constant (Go's
+    /// `IsComplex`, kept when the imaginary part is zero).
     pub complex: Option<(f64, f64)>,
 }
 
@@ -92,17 +93,32 @@ impl fmt::Display for Pipe {
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, a) in self.args.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            match &a.kind {
-                ArgKind::Pipe(p) => write!(f, "({p})")?,
-                _ => write!(f, "{a}")?,
-            }
-        }
-        Ok(())
+        write_words(f, &self.args)
     }
+}
+
+fn write_words(f: &mut fmt::Formatter<'_>, args: &[Arg]) -> fmt::Result {
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        match &a.kind {
+            ArgKind::Pipe(p) => write!(f, "({p})")?,
+            _ => write!(f, "{a}")?,
+        }
+    }
+    Ok(())
+}
+
+/// The words of a command as Go prints the command node.
+pub fn words(args: &[Arg]) -> String {
+    struct Words<'a>(&'a [Arg]);
+    impl fmt::Display for Words<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_words(f, self.0)
+        }
+    }
+    Words(args).to_string()
 }
 
 impl fmt::Display for Arg {

@@ -125,32 +125,15 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
             return Ok(n);
         }
         ItemKind::Complex => {
-            // "re+imi" or "re-imi": split at the sign that starts the imaginary part.
-            let body = &text[..text.len() - 1];
-            let split = body
-                .char_indices()
-                .skip(1)
-                .filter(|&(i, c)| {
-                    matches!(c, '+' | '-')
-                        && !matches!(body.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P')
-                })
-                .map(|(i, _)| i)
-                .last()
-                .ok_or_else(|| format!("illegal number syntax: {text:?}"))?;
-            let re =
-                parse_float(&body[..split]).or_else(|| parse_int(&body[..split]).map(|i| i as f64));
-            let im =
-                parse_float(&body[split..]).or_else(|| parse_int(&body[split..]).map(|i| i as f64));
-            let (Some(re), Some(im)) = (re, im) else {
-                return Err(format!("illegal number syntax: {text:?}"));
-            };
+            let (re, im) = sscan_complex(text)?;
             return Ok(simplify_complex(n, re, im));
         }
         _ => {}
     }
+    // Go parses the part before `i` with `ParseFloat` only: `0x10i` and
+    // `0b1i` fall through and are refused below.
     if let Some(imaginary) = text.strip_suffix('i') {
-        if let Some(im) = parse_float(imaginary).or_else(|| parse_int(imaginary).map(|i| i as f64))
-        {
+        if let Some(im) = parse_float(imaginary) {
             return Ok(simplify_complex(n, 0.0, im));
         }
     }
@@ -182,11 +165,11 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
 }
 
 /// Go's `simplifyComplex`: a complex constant with no imaginary part is also
-/// a float, and an int when integral.
+/// a float, and an int when integral; it stays complex (`{{ 0i }}` prints
+/// `(0+0i)`), as an argument of a numeric type it converts.
 fn simplify_complex(mut n: Number, re: f64, im: f64) -> Number {
     n.complex = Some((re, im));
     if im == 0.0 {
-        n.complex = None;
         n.float = Some(re);
         if re.fract() == 0.0 && (-9.223372036854776e18..9.223372036854776e18).contains(&re) {
             n.int = Some(re as i64);
@@ -196,6 +179,72 @@ fn simplify_complex(mut n: Number, re: f64, im: f64) -> Number {
         }
     }
     n
+}
+
+/// `fmt.Sscan` into a `complex128`, as Go's parser reads `1+2i`: the
+/// tokens of `complexTokens`, each converted with `ParseFloat`.
+fn sscan_complex(text: &str) -> Result<(f64, f64), String> {
+    const ERR_COMPLEX: &str = "syntax error scanning complex number";
+    let b = text.as_bytes();
+    let mut pos = 0;
+    let accept = |pos: &mut usize, set: &[u8]| -> bool {
+        match b.get(*pos) {
+            Some(c) if set.contains(c) => {
+                *pos += 1;
+                true
+            }
+            _ => false,
+        }
+    };
+    let parens = accept(&mut pos, b"(");
+    let float_token = |pos: &mut usize| -> String {
+        let start = *pos;
+        accept(pos, b"+-");
+        let (mut digits, mut exp): (&[u8], &[u8]) = (b"0123456789_", b"eEpP");
+        if accept(pos, b"0") && accept(pos, b"xX") {
+            digits = b"0123456789aAbBcCdDeEfF_";
+            exp = b"pP";
+        }
+        while accept(pos, digits) {}
+        if accept(pos, b".") {
+            while accept(pos, digits) {}
+        }
+        if accept(pos, exp) {
+            accept(pos, b"+-");
+            while accept(pos, b"0123456789_") {}
+        }
+        text[start..*pos].to_string()
+    };
+    let real = float_token(&mut pos);
+    if !matches!(b.get(pos), Some(b'+' | b'-')) {
+        return Err(ERR_COMPLEX.into());
+    }
+    let imag = float_token(&mut pos);
+    if !accept(&mut pos, b"i") || (parens && !accept(&mut pos, b")")) {
+        return Err(ERR_COMPLEX.into());
+    }
+    let convert = |token: &str| {
+        parse_float(token).ok_or_else(|| {
+            let why = if parse_float_syntax_ok(token) {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            format!("strconv.ParseFloat: parsing {token:?}: {why}")
+        })
+    };
+    Ok((convert(&real)?, convert(&imag)?))
+}
+
+/// Whether `ParseFloat` failed on range rather than syntax: the text is a
+/// float that overflowed.
+fn parse_float_syntax_ok(text: &str) -> bool {
+    let clean: String = text.chars().filter(|c| *c != '_').collect();
+    let unsigned = clean.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if unsigned.starts_with("0x") {
+        return unsigned.contains('p');
+    }
+    clean.parse::<f64>().is_ok_and(f64::is_infinite)
 }
 
 /// Digits and base of an integer literal in Go syntax (base 0 of `ParseUint`).
@@ -283,9 +332,11 @@ fn parse_float(text: &str) -> Option<f64> {
     if clean.starts_with('.') && clean.len() == 1 {
         return None;
     }
+    // An overflow to infinity is `ParseFloat`'s range error.
     clean
         .parse::<f64>()
         .ok()
+        .filter(|f| f.is_finite())
         .filter(|_| !clean.contains("inf") && !clean.contains("nan") && !clean.contains("Inf"))
 }
 
@@ -306,6 +357,9 @@ fn parse_hex_float(text: &str) -> Option<f64> {
     let digits = u128::from_str_radix(&format!("{int}{frac}0"), 16).ok()? >> 4;
     let scale = exponent.checked_sub(4 * i32::try_from(frac.len()).ok()?)?;
     let value = digits as f64 * 2f64.powi(scale);
+    if !value.is_finite() {
+        return None;
+    }
     Some(if negative { -value } else { value })
 }
 
@@ -328,6 +382,44 @@ mod tests {
         assert_eq!(parse_float("0x1p4"), Some(16.0));
         assert_eq!(parse_float("0x1.8p1"), Some(3.0));
         assert_eq!(parse_float("-0x10p-4"), Some(-1.0));
+    }
+
+    #[test]
+    fn floats_and_complex_constants_follow_go() {
+        // ParseFloat's range error and Sscan's complex syntax.
+        assert_eq!(parse_float("1e400"), None);
+        assert_eq!(parse_float("0x1p2000"), None);
+        assert_eq!(parse_float("1e-400"), Some(0.0));
+        assert!(parse("1e400", ItemKind::Number).is_err());
+        assert!(parse("0x10i", ItemKind::Number).is_err());
+        assert!(parse("0b1i", ItemKind::Number).is_err());
+        let n = parse("017i", ItemKind::Number).unwrap();
+        assert_eq!(n.complex, Some((0.0, 17.0)));
+        // Zero imaginary parts stay complex, and also take the real types.
+        let n = parse("0i", ItemKind::Number).unwrap();
+        assert_eq!(
+            (n.complex, n.int, n.float),
+            (Some((0.0, 0.0)), Some(0), Some(0.0))
+        );
+        let n = parse("1.5-0i", ItemKind::Complex).unwrap();
+        assert_eq!(
+            (n.complex, n.int, n.float),
+            (Some((1.5, -0.0)), None, Some(1.5))
+        );
+        assert_eq!(sscan_complex("010+1i"), Ok((10.0, 1.0)));
+        assert_eq!(sscan_complex("1+0x1p4i"), Ok((1.0, 16.0)));
+        assert_eq!(
+            sscan_complex("0x10+1i"),
+            Err("strconv.ParseFloat: parsing \"0x10\": invalid syntax".into())
+        );
+        assert_eq!(
+            sscan_complex("1e400+1i"),
+            Err("strconv.ParseFloat: parsing \"1e400\": value out of range".into())
+        );
+        assert_eq!(
+            sscan_complex("0b1+1i"),
+            Err("syntax error scanning complex number".into())
+        );
     }
 
     #[test]

@@ -24,7 +24,16 @@ pub(crate) fn to_int64(_heap: &Heap, v: &Value) -> i64 {
         Value::Float64(f) => go_f64_to_i64(*f),
         Value::String(s) => parse_int(trim_zero_decimal(s)).unwrap_or(0),
         Value::Bool(b) => i64::from(*b),
+        Value::Object(o) => month_or_weekday(o.as_ref()).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// cast's `toInt` takes `time.Month` and `time.Weekday` (not `time.Duration`).
+fn month_or_weekday(o: &dyn crate::value::Object) -> Option<i64> {
+    match o.type_name() {
+        "time.Month" | "time.Weekday" => o.int_value(),
+        _ => None,
     }
 }
 
@@ -44,6 +53,7 @@ pub(crate) fn to_float64(_heap: &Heap, v: &Value) -> f64 {
         Value::Float64(f) => *f,
         Value::String(s) => parse_float(s).unwrap_or(0.0),
         Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Object(o) => month_or_weekday(o.as_ref()).unwrap_or(0) as f64,
         _ => 0.0,
     }
 }

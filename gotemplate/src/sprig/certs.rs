@@ -71,6 +71,16 @@ impl Object for Certificate {
     fn format(&self, _heap: &Heap) -> Vec<u8> {
         format!("{{{} {}}}", self.cert, self.key).into_bytes()
     }
+    /// A struct without a `String()` method: `fmt` prints the fields.
+    fn has_string_method(&self) -> bool {
+        false
+    }
+    fn fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Cert", Value::str(&self.cert)),
+            ("Key", Value::str(&self.key)),
+        ])
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }

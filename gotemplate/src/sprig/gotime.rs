@@ -3,7 +3,8 @@
 //! locations, and the methods templates call (`.Year`, `.Format`, ...).
 //!
 //! `time.Local` is UTC: the reference controller runs with TZ unset and no
-//! /etc/localtime, where Go's Local is UTC (named "UTC").
+//! /etc/localtime, where Go's Local is UTC (named "UTC"). Its name follows
+//! Go's `initLocal` (see [`local_name`]). The methods are in `timeobj`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,9 +12,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::timefmt::{duration_string, month_name, weekday_name};
-use crate::funcs::{Env, FuncError};
-use crate::value::{Heap, Kind, Object, Value};
+use crate::value::Value;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 /// Seconds from year 1 (Go's internal epoch) to 1970.
@@ -24,7 +23,8 @@ const MARCH_THRU_DECEMBER: u64 = 31 + 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31
 const INTERNAL_TO_ABSOLUTE: i64 =
     ((ABSOLUTE_YEARS * 3_652_425 / 10_000) as i64 + MARCH_THRU_DECEMBER as i64) * SECONDS_PER_DAY;
 /// Go keeps a monotonic reading only for wall times in 1885..2157.
-const WALL_TO_INTERNAL: i64 = (1884 * 365 + 1884 / 4 - 1884 / 100 + 1884 / 400) * SECONDS_PER_DAY;
+pub(super) const WALL_TO_INTERNAL: i64 =
+    (1884 * 365 + 1884 / 4 - 1884 / 100 + 1884 / 400) * SECONDS_PER_DAY;
 
 /// A time zone as `Time` carries it.
 #[derive(Clone, Debug)]
@@ -48,7 +48,7 @@ impl Loc {
     }
 
     /// Zone abbreviation and offset in seconds at a Unix time.
-    fn lookup(&self, unix: i64) -> (String, i64) {
+    pub(super) fn lookup(&self, unix: i64) -> (String, i64) {
         match self {
             Loc::Utc | Loc::Local => ("UTC".into(), 0),
             Loc::Fixed(name, off) => (String::from_utf8_lossy(name).into_owned(), *off),
@@ -68,14 +68,69 @@ impl Loc {
         }
     }
 
-    fn name(&self) -> Vec<u8> {
+    pub(super) fn name(&self) -> Vec<u8> {
         match self {
             Loc::Utc => b"UTC".to_vec(),
-            Loc::Local => b"Local".to_vec(),
+            Loc::Local => local_name().to_vec(),
             Loc::Fixed(name, _) => name.to_vec(),
             Loc::Zone(z) => z.name.clone(),
         }
     }
+}
+
+/// The name of Go's `time.Local`, as `initLocal` sets it: with TZ unset,
+/// "Local" if /etc/localtime loads; with TZ set to a zone that loads, that
+/// zone ("Local" for the path /etc/localtime); otherwise (TZ empty, "UTC",
+/// or a zone that does not load) "UTC". The offsets of Local stay UTC's.
+pub(super) fn local_name() -> &'static [u8] {
+    static NAME: OnceLock<Vec<u8>> = OnceLock::new();
+    NAME.get_or_init(|| {
+        use std::os::unix::ffi::OsStrExt;
+        let loads = |path: &str| -> bool {
+            use std::io::Read;
+            let Ok(file) = std::fs::File::open(path) else {
+                return false;
+            };
+            let mut data = Vec::new();
+            file.take(10 << 20).read_to_end(&mut data).is_ok()
+                && jiff::tz::TimeZone::tzif(path, &data).is_ok()
+        };
+        let Some(tz) = std::env::var_os("TZ") else {
+            return if loads("/etc/localtime") {
+                b"Local".to_vec()
+            } else {
+                b"UTC".to_vec()
+            };
+        };
+        let tz = tz.as_bytes();
+        let tz = tz.strip_prefix(b":").unwrap_or(tz);
+        let Ok(text) = std::str::from_utf8(tz) else {
+            return b"UTC".to_vec();
+        };
+        if text.starts_with('/') {
+            if loads(text) {
+                return if text == "/etc/localtime" {
+                    b"Local".to_vec()
+                } else {
+                    tz.to_vec()
+                };
+            }
+        } else if !text.is_empty() && text != "UTC" {
+            let dot_dot = text.split('/').any(|part| part == "..");
+            let found = [
+                "/usr/share/zoneinfo/",
+                "/usr/share/lib/zoneinfo/",
+                "/usr/lib/locale/TZ/",
+                "/etc/zoneinfo/",
+            ]
+            .iter()
+            .any(|dir| !dot_dot && loads(&format!("{dir}{text}")));
+            if found {
+                return tz.to_vec();
+            }
+        }
+        b"UTC".to_vec()
+    })
 }
 
 thread_local! {
@@ -257,7 +312,7 @@ impl GoTime {
         self.sec.wrapping_sub(UNIX_TO_INTERNAL)
     }
 
-    fn unix_nano(&self) -> i64 {
+    pub(super) fn unix_nano(&self) -> i64 {
         self.unix()
             .wrapping_mul(1_000_000_000)
             .wrapping_add(i64::from(self.nsec))
@@ -274,7 +329,7 @@ impl GoTime {
         (name, offset, Abs(abs as u64))
     }
 
-    fn abs(&self) -> Abs {
+    pub(super) fn abs(&self) -> Abs {
         self.locabs().2
     }
 
@@ -378,7 +433,7 @@ impl GoTime {
         s
     }
 
-    fn add_date(&self, years: i64, months: i64, days: i64) -> GoTime {
+    pub(super) fn add_date(&self, years: i64, months: i64, days: i64) -> GoTime {
         let abs = self.abs();
         let (y, m, d) = abs.date();
         let (hh, mm, ss) = abs.clock();
@@ -404,169 +459,5 @@ pub(super) fn as_time(v: &Value) -> Option<&GoTime> {
     match v {
         Value::Object(o) => o.as_any().downcast_ref::<GoTime>(),
         _ => None,
-    }
-}
-
-/// `time.Month`, `time.Weekday` and `time.Duration`: integers that print by name.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum Named {
-    Month(i64),
-    Weekday(i64),
-    Duration(i64),
-}
-
-impl Object for Named {
-    fn type_name(&self) -> &'static str {
-        match self {
-            Named::Month(_) => "time.Month",
-            Named::Weekday(_) => "time.Weekday",
-            Named::Duration(_) => "time.Duration",
-        }
-    }
-    fn kind(&self) -> Kind {
-        match self {
-            Named::Duration(_) => Kind::Int64,
-            _ => Kind::Int,
-        }
-    }
-    fn method(
-        &self,
-        _env: &mut Env<'_>,
-        name: &str,
-        _args: &[Value],
-    ) -> Option<Result<Value, FuncError>> {
-        let text = match (self, name) {
-            (Named::Month(m), "String") => month_name(*m).to_string(),
-            (Named::Weekday(d), "String") => weekday_name(*d).to_string(),
-            (Named::Duration(d), "String") => duration_string(*d),
-            (Named::Duration(d), "Seconds") => return Some(Ok(Value::Float64(*d as f64 / 1e9))),
-            (Named::Duration(d), "Hours") => return Some(Ok(Value::Float64(*d as f64 / 3.6e12))),
-            (Named::Duration(d), "Minutes") => return Some(Ok(Value::Float64(*d as f64 / 6e10))),
-            (Named::Duration(d), "Nanoseconds") => return Some(Ok(Value::Int64(*d))),
-            _ => return None,
-        };
-        Some(Ok(Value::string(text)))
-    }
-    fn format(&self, _heap: &Heap) -> Vec<u8> {
-        match self {
-            Named::Month(m) => month_name(*m).as_bytes().to_vec(),
-            Named::Weekday(d) => weekday_name(*d).as_bytes().to_vec(),
-            Named::Duration(d) => duration_string(*d).into_bytes(),
-        }
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn equals(&self, other: &dyn Object) -> bool {
-        other.as_any().downcast_ref::<Named>() == Some(self)
-    }
-}
-
-impl Object for GoTime {
-    fn type_name(&self) -> &'static str {
-        "time.Time"
-    }
-    fn kind(&self) -> Kind {
-        Kind::Struct
-    }
-    fn method(
-        &self,
-        env: &mut Env<'_>,
-        name: &str,
-        args: &[Value],
-    ) -> Option<Result<Value, FuncError>> {
-        let int = |i: usize| args.get(i).and_then(Value::as_i64);
-        let want = |n: usize| -> Result<(), FuncError> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(FuncError::reason(format!(
-                    "wrong number of args for {name}: want {n} got {}",
-                    args.len()
-                )))
-            }
-        };
-        let abs = self.abs();
-        let result = (|| {
-            Ok(match name {
-                "Unix" => Value::Int64(self.unix()),
-                "UnixNano" => Value::Int64(self.unix_nano()),
-                "UnixMilli" => Value::Int64(
-                    self.unix()
-                        .wrapping_mul(1000)
-                        .wrapping_add(i64::from(self.nsec / 1_000_000)),
-                ),
-                "Year" => Value::Int(abs.date().0),
-                "Month" => Value::Object(Rc::new(Named::Month(abs.date().1))),
-                "Day" => Value::Int(abs.date().2),
-                "YearDay" => Value::Int(abs.yday()),
-                "Weekday" => Value::Object(Rc::new(Named::Weekday(abs.weekday()))),
-                "Hour" => Value::Int(abs.clock().0),
-                "Minute" => Value::Int(abs.clock().1),
-                "Second" => Value::Int(abs.clock().2),
-                "Nanosecond" => Value::Int(i64::from(self.nsec)),
-                "IsZero" => Value::Bool(self.sec == 0 && self.nsec == 0),
-                "UTC" => time_value(self.with_loc(Loc::Utc)),
-                "Local" => time_value(self.with_loc(Loc::Local)),
-                "Round" | "Truncate" if int(0) == Some(0) => {
-                    want(1)?;
-                    time_value(GoTime {
-                        mono: None,
-                        ..self.clone()
-                    })
-                }
-                "String" => Value::bytes(&self.string()),
-                "Location" => Value::bytes(&self.loc.name()),
-                "Format" => {
-                    want(1)?;
-                    let layout = args[0].as_bytes().ok_or_else(|| {
-                        FuncError::reason("wrong type for value; expected string")
-                    })?;
-                    env.charge(layout.len().saturating_mul(8).saturating_add(64))?;
-                    Value::bytes(&self.format(layout))
-                }
-                "AddDate" => {
-                    want(3)?;
-                    match (int(0), int(1), int(2)) {
-                        (Some(y), Some(m), Some(d)) => time_value(self.add_date(y, m, d)),
-                        _ => return Err(FuncError::reason("wrong type for value; expected int")),
-                    }
-                }
-                "Before" | "After" | "Equal" | "Sub" | "Compare" => {
-                    want(1)?;
-                    let other = as_time(&args[0]).ok_or_else(|| {
-                        FuncError::reason("wrong type for value; expected time.Time")
-                    })?;
-                    let ord = (self.sec, self.nsec).cmp(&(other.sec, other.nsec));
-                    match name {
-                        "Before" => Value::Bool(ord.is_lt()),
-                        "After" => Value::Bool(ord.is_gt()),
-                        "Equal" => Value::Bool(ord.is_eq()),
-                        "Compare" => Value::Int(ord as i64),
-                        _ => Value::Object(Rc::new(Named::Duration(self.sub(other)))),
-                    }
-                }
-                _ => return Err(FuncError::reason("")),
-            })
-        })();
-        match result {
-            Err(FuncError::Reason(r)) if r.is_empty() => None,
-            other => Some(other),
-        }
-    }
-    fn format(&self, _heap: &Heap) -> Vec<u8> {
-        self.string()
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn equals(&self, other: &dyn Object) -> bool {
-        // Go's == on Time compares the wall clock, the monotonic reading and the Location pointer.
-        other.as_any().downcast_ref::<GoTime>().is_some_and(|o| {
-            o.sec == self.sec
-                && o.nsec == self.nsec
-                && o.mono == self.mono
-                && o.loc.name() == self.loc.name()
-        })
     }
 }

@@ -154,6 +154,15 @@ impl Encoder<'_, '_> {
                 }
                 self.string(&text)
             }
+            Value::Object(o) if o.kind() == crate::value::Kind::Complex128 => Err(
+                FuncError::reason(format!("json: unsupported type: {}", o.type_name())),
+            ),
+            // Named integer types (`time.Month`) marshal as numbers.
+            Value::Object(o) if o.int_value().is_some() => {
+                self.push(o.int_value().unwrap_or(0).to_string().as_bytes())
+            }
+            // A struct with only unexported fields.
+            Value::Object(o) if o.type_name() == "*errors.errorString" => self.push(b"{}"),
             // *semver.Version marshals its String().
             Value::Object(o) => {
                 let text = o.format(self.env.heap);

@@ -272,10 +272,9 @@ fn chunk(env: &mut Env<'_>, args: &[Value]) -> R {
                 None => return Err(FuncError::reason("reflect: slice index out of range")),
             }
         }
-        // Go's type is [][]interface{}; the outer list here is []interface{}.
         chunks.push(any_list(items));
     }
-    Ok(any_list(chunks))
+    Ok(Value::list(Elem::AnyList, chunks))
 }
 
 #[cfg(test)]

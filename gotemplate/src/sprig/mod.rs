@@ -40,6 +40,7 @@ mod gotime;
 mod keys;
 mod random;
 mod timefmt;
+mod timeobj;
 mod timeparse;
 
 /// Every function of the map, by name.

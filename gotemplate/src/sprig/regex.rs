@@ -157,6 +157,57 @@ fn at_rune_start(s: &[u8], pos: usize) -> bool {
     (1..=3).all(|back| pos < back || rune_width(s, pos - back) <= back)
 }
 
+/// What the matcher runs on. Go decodes each byte of invalid UTF-8 as
+/// U+FFFD (width 1), which `.`, negated classes and `\x{FFFD}` match: such a
+/// subject is matched as a copy with those bytes replaced, and offsets are
+/// mapped back to the original, whose bytes the results hold.
+struct Subject<'a> {
+    text: std::borrow::Cow<'a, [u8]>,
+    /// Offsets in `text` of the U+FFFD that stand for one bad byte each.
+    replaced: Vec<usize>,
+}
+
+impl<'a> Subject<'a> {
+    fn new(env: &mut Env<'_>, s: &'a [u8]) -> Result<Subject<'a>, FuncError> {
+        if std::str::from_utf8(s).is_ok() {
+            return Ok(Subject {
+                text: s.into(),
+                replaced: Vec::new(),
+            });
+        }
+        let mut text = Vec::with_capacity(s.len() + 16);
+        let mut replaced = Vec::new();
+        let mut pos = 0;
+        while pos < s.len() {
+            env.check_time()?;
+            let w = rune_width(s, pos);
+            if w == 1 && s[pos] >= 0x80 {
+                env.charge(3 + std::mem::size_of::<usize>())?;
+                replaced.push(text.len());
+                text.extend_from_slice("\u{FFFD}".as_bytes());
+            } else {
+                env.charge(w)?;
+                text.extend_from_slice(&s[pos..pos + w]);
+            }
+            pos += w.max(1);
+        }
+        Ok(Subject {
+            text: text.into(),
+            replaced,
+        })
+    }
+
+    /// The offset in the original of offset `i` of `text`.
+    fn orig(&self, i: usize) -> usize {
+        let k = self.replaced.partition_point(|&r| r + 3 <= i);
+        match self.replaced.get(k) {
+            // Inside a replacement (not expected: matches end at characters).
+            Some(&r) if r < i => r - 2 * k,
+            _ => i - 2 * k,
+        }
+    }
+}
+
 impl GoRegex {
     /// The compiled pattern, for Go patterns that cannot match empty inside
     /// a character (no `\B`), such as the fixed ones of other modules.
@@ -183,9 +234,12 @@ impl GoRegex {
         }
     }
 
-    fn find(&self, s: &[u8]) -> Option<(usize, usize)> {
+    fn find(&self, env: &mut Env<'_>, s: &[u8]) -> Result<Option<(usize, usize)>, FuncError> {
+        let subject = Subject::new(env, s)?;
         let mut locs = self.re.capture_locations();
-        self.find_at(&mut locs, s, 0)
+        Ok(self
+            .find_at(&mut locs, &subject.text, 0)
+            .map(|(a, b)| (subject.orig(a), subject.orig(b))))
     }
 
     /// Go's `allMatches`: up to `n` matches (all if `n` < 0), no empty match
@@ -197,6 +251,8 @@ impl GoRegex {
         n: i64,
         mut deliver: impl FnMut(&mut Env<'_>, usize, usize) -> Result<(), FuncError>,
     ) -> Result<(), FuncError> {
+        let subject = Subject::new(env, s)?;
+        let s: &[u8] = &subject.text;
         let n = if n < 0 { s.len() as i64 + 1 } else { n };
         let (mut pos, mut count, mut prev_end) = (0usize, 0i64, None);
         let mut locs = self.re.capture_locations();
@@ -217,7 +273,7 @@ impl GoRegex {
             }
             prev_end = Some(end);
             if accept {
-                deliver(env, start, end)?;
+                deliver(env, subject.orig(start), subject.orig(end))?;
                 count += 1;
             }
         }
@@ -271,6 +327,9 @@ impl GoRegex {
         repl: &[u8],
         expand: bool,
     ) -> Result<Vec<u8>, FuncError> {
+        let original = s;
+        let subject = Subject::new(env, s)?;
+        let s: &[u8] = &subject.text;
         let mut buf = Vec::new();
         let (mut last_end, mut search) = (0usize, 0usize);
         let mut locs = self.re.capture_locations();
@@ -279,13 +338,15 @@ impl GoRegex {
             let Some((a0, a1)) = self.find_at(&mut locs, s, search) else {
                 break;
             };
-            let gap = s.get(last_end..a0).unwrap_or_default();
+            let gap = original
+                .get(subject.orig(last_end)..subject.orig(a0))
+                .unwrap_or_default();
             env.charge(gap.len())?;
             buf.extend_from_slice(gap);
             if a1 > last_end || a0 == 0 {
                 let before = buf.len();
                 if expand {
-                    self.expand(env, &mut buf, repl, s, &locs)?;
+                    self.expand(env, &mut buf, repl, original, &subject, &locs)?;
                 } else {
                     env.charge(repl.len())?;
                     buf.extend_from_slice(repl);
@@ -302,7 +363,7 @@ impl GoRegex {
                 search = a1;
             }
         }
-        let tail = s.get(last_end..).unwrap_or_default();
+        let tail = original.get(subject.orig(last_end)..).unwrap_or_default();
         env.charge(tail.len())?;
         buf.extend_from_slice(tail);
         Ok(buf)
@@ -315,9 +376,13 @@ impl GoRegex {
         dst: &mut Vec<u8>,
         mut template: &[u8],
         s: &[u8],
+        subject: &Subject<'_>,
         locs: &regex::bytes::CaptureLocations,
     ) -> Result<(), FuncError> {
-        let group = |i: usize| locs.get(i).and_then(|(a, b)| s.get(a..b));
+        let group = |i: usize| {
+            locs.get(i)
+                .and_then(|(a, b)| s.get(subject.orig(a)..subject.orig(b)))
+        };
         while let Some(dollar) = template.iter().position(|&b| b == b'$') {
             env.check_time()?;
             let before = &template[..dollar];
@@ -394,9 +459,8 @@ fn regex_match(env: &mut Env<'_>, args: &[Value], must: bool) -> Result<Value, F
     let (Some(p), Some(s)) = (a.first(), a.get(1)) else {
         return Err(FuncError::reason("wrong number of args"));
     };
-    let _ = env;
     match compile(p) {
-        Ok(re) => Ok(Value::Bool(re.find(s).is_some())),
+        Ok(re) => Ok(Value::Bool(re.find(env, s)?.is_some())),
         Err(e) if must => Err(FuncError::reason(e)),
         Err(_) => Ok(Value::Bool(false)),
     }
@@ -425,7 +489,7 @@ fn find(env: &mut Env<'_>, args: &[Value], must: bool) -> Result<Value, FuncErro
     };
     let re = compile_for(p, must)?;
     let found = re
-        .find(s)
+        .find(env, s)?
         .and_then(|(a, b)| s.get(a..b))
         .unwrap_or_default();
     env.charge(found.len())?;
@@ -473,132 +537,5 @@ fn quote_meta(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::funcs::FuncError;
-    use crate::sprig::testing::call;
-    use crate::value::Value;
-
-    mod cases {
-        use super::A::{self, I, T};
-        include!("regex_cases.rs");
-    }
-
-    #[derive(Debug)]
-    pub(super) enum A {
-        T(&'static str),
-        I(i64),
-    }
-
-    fn render(v: &Value) -> String {
-        match v {
-            Value::Bool(b) => b.to_string(),
-            Value::String(s) => String::from_utf8_lossy(s).into_owned(),
-            Value::List(l) => {
-                let items: Vec<String> = l.items.iter().map(render).collect();
-                format!("[{}]", items.join(" "))
-            }
-            other => format!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn matches_go() {
-        let mut bad = Vec::new();
-        for (f, args, want) in cases::CASES {
-            let args: Vec<Value> = args
-                .iter()
-                .map(|a| match a {
-                    A::T(s) => Value::str(s),
-                    A::I(n) => Value::Int(*n),
-                })
-                .collect();
-            let got = match call(f, &args) {
-                Ok(v) => render(&v),
-                Err(FuncError::Reason(r)) => match r.split_once("error parsing regexp: ") {
-                    Some((_, code)) => format!("E:{code}"),
-                    None => format!("E:{r}"),
-                },
-                Err(e) => format!("E:{e}"),
-            };
-            if got != *want {
-                bad.push(format!("{f} {args:?}: got {got:?}, Go {want:?}"));
-            }
-        }
-        assert!(
-            bad.is_empty(),
-            "{} mismatches:\n{}",
-            bad.len(),
-            bad.join("\n")
-        );
-    }
-}
-
-#[cfg(test)]
-mod limits {
-    use super::compile;
-    use crate::sprig::regex_names::{ALIASES, CATEGORIES, SCRIPTS};
-
-    #[test]
-    fn every_go_class_name_compiles() {
-        let names = CATEGORIES
-            .iter()
-            .chain(SCRIPTS)
-            .chain(ALIASES.iter().map(|(a, _)| a))
-            .chain(&["Any", "Assigned", "ascii", "LC", "lc"]);
-        for name in names {
-            for p in [format!(r"\p{{{name}}}"), format!(r"(?i)[^\P{{{name}}}]")] {
-                match compile(p.as_bytes()) {
-                    Ok(_) => {}
-                    Err(e) => assert!(e.ends_with("invalid character class range"), "{p}: {e}"),
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn invalid_utf8_input_does_not_panic() {
-        use crate::sprig::testing::call;
-        use crate::value::Value;
-        let bin = Value::bytes(b"\xffa\xe2\x82");
-        for p in [".", "", "a*", r"\B", "(?s).*"] {
-            let pat = Value::str(p);
-            call(
-                "regexReplaceAll",
-                &[pat.clone(), bin.clone(), Value::str("<$0>")],
-            )
-            .unwrap();
-            call("regexSplit", &[pat.clone(), bin.clone(), Value::Int(-1)]).unwrap();
-            call("regexFindAll", &[pat, bin.clone(), Value::Int(-1)]).unwrap();
-        }
-        // Go sees each bad byte as U+FFFD, which `.` matches; the regex crate
-        // does not (a known difference, only for invalid UTF-8).
-        let got = call("regexReplaceAll", &[Value::str("a"), bin, Value::str("b")]).unwrap();
-        assert!(matches!(got, Value::String(s) if &*s == b"\xffb\xe2\x82"));
-    }
-
-    #[test]
-    fn hostile_patterns_are_bounded() {
-        let deep = format!("{}a{}", "(".repeat(200), ")".repeat(200));
-        assert!(compile(deep.as_bytes()).is_ok());
-        // Go allows 1000 levels; we stop earlier (see NEST_LIMIT).
-        let deep = format!("{}a{}", "(".repeat(990), ")".repeat(990));
-        assert_eq!(
-            compile(deep.as_bytes()).err().as_deref(),
-            Some("error parsing regexp: expression nests too deeply")
-        );
-        let deeper = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
-        assert_eq!(
-            compile(deeper.as_bytes()).err().as_deref(),
-            Some("error parsing regexp: expression nests too deeply")
-        );
-        let big = r"((\pL{1000}){1000})";
-        assert!(compile(big.as_bytes()).is_err());
-        let big = r"(\pL{1000}\pL{1000}\pL{1000}\pL{1000}\pL{1000}\pL{1000})*";
-        // Go accepts this one; the regex crate's size limit may not.
-        let _ = compile(big.as_bytes());
-        assert_eq!(
-            compile(b"a\xff").err().as_deref(),
-            Some("error parsing regexp: invalid UTF-8")
-        );
-    }
-}
+#[path = "regex_tests.rs"]
+mod regex_tests;

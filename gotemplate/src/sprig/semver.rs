@@ -1,5 +1,5 @@
-//! `semver` and `semverCompare`: Masterminds/semver v3.3.0 (sprig v3.3.0's
-//! dependency). `semver` returns a `*semver.Version` whose methods templates
+//! `semver` and `semverCompare`: Masterminds/semver v3.4.0 (the version the
+//! reference links with sprig v3.3.0). `semver` returns a `*semver.Version` whose methods templates
 //! may call; the constraint language is in `semver_constraint`.
 
 use std::cell::RefCell;
@@ -26,10 +26,10 @@ pub(super) const FUNCS: &[Func] = &[
     },
 ];
 
-const ERR_INVALID: &str = "Invalid Semantic Version";
-const ERR_STARTS_ZERO: &str = "Version segment starts with 0";
-const ERR_PRERELEASE: &str = "Invalid Prerelease string";
-const ERR_METADATA: &str = "Invalid Metadata string";
+const ERR_INVALID: &str = "invalid semantic version";
+const ERR_STARTS_ZERO: &str = "version segment starts with 0";
+const ERR_PRERELEASE: &str = "invalid prerelease string";
+const ERR_METADATA: &str = "invalid metadata string";
 const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
 
 const VERSION_RE: &str = r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$";
@@ -52,7 +52,7 @@ fn parse_u64(digits: &[u8]) -> Result<u64, String> {
             n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
         })
         .ok_or_else(|| {
-            "Error parsing version segment: strconv.ParseUint: value out of range".to_string()
+            "error parsing version segment: strconv.ParseUint: value out of range".to_string()
         })
 }
 
@@ -66,6 +66,9 @@ fn allowed(b: u8) -> bool {
 
 fn validate_prerelease(p: &[u8]) -> Result<(), String> {
     for part in p.split(|&b| b == b'.') {
+        if part.is_empty() {
+            return Err(ERR_PRERELEASE.into());
+        }
         if only(part, |b| b.is_ascii_digit()) {
             if part.len() > 1 && part[0] == b'0' {
                 return Err(ERR_STARTS_ZERO.into());
@@ -78,7 +81,9 @@ fn validate_prerelease(p: &[u8]) -> Result<(), String> {
 }
 
 fn validate_metadata(m: &[u8]) -> Result<(), String> {
-    if m.split(|&b| b == b'.').all(|p| only(p, allowed)) {
+    if m.split(|&b| b == b'.')
+        .all(|p| !p.is_empty() && only(p, allowed))
+    {
         Ok(())
     } else {
         Err(ERR_METADATA.into())
@@ -290,6 +295,9 @@ impl Object for GoError {
     fn format(&self, _heap: &Heap) -> Vec<u8> {
         self.0.as_bytes().to_vec()
     }
+    fn fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![("s", Value::str(&self.0))])
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
@@ -430,6 +438,18 @@ impl Object for SemverVersion {
         self.v.borrow().string()
     }
 
+    fn fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        let v = self.v.borrow();
+        Some(vec![
+            ("major", Value::Uint64(v.major)),
+            ("minor", Value::Uint64(v.minor)),
+            ("patch", Value::Uint64(v.patch)),
+            ("pre", Value::bytes(&v.pre)),
+            ("metadata", Value::bytes(&v.metadata)),
+            ("original", Value::bytes(&v.original)),
+        ])
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
@@ -469,145 +489,5 @@ fn set_part(v: &Version, name: &str, args: &[Value]) -> Result<Value, FuncError>
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::funcs::{Budget, Env, FuncError};
-    use crate::sprig::testing::{call, s};
-    use crate::value::{Heap, Kind, Value};
-
-    fn version(text: &str) -> Value {
-        call("semver", &[s(text)]).expect("valid version")
-    }
-
-    /// Calls a method, as `{{ $v.Name args }}` does.
-    fn method(v: &Value, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
-        let Value::Object(o) = v else {
-            panic!("not an object")
-        };
-        let mut heap = Heap::default();
-        let mut budget = Budget::new(1 << 20, None);
-        let mut env = Env {
-            heap: &mut heap,
-            budget: &mut budget,
-        };
-        o.method(&mut env, name, args)
-    }
-
-    fn text(v: &Value) -> String {
-        match v {
-            Value::String(b) => String::from_utf8_lossy(b).into_owned(),
-            Value::Object(o) => String::from_utf8_lossy(&o.format(&Heap::default())).into_owned(),
-            other => format!("{other:?}"),
-        }
-    }
-
-    fn ok(v: &Value, name: &str, args: &[Value]) -> Value {
-        method(v, name, args).expect("method").expect("no error")
-    }
-
-    // Expected values from Go 1.26 + sprig v3.3.0.
-    #[test]
-    fn version_object() {
-        let v = version("v1.2.3-beta.1+b5");
-        assert_eq!(text(&v), "1.2.3-beta.1+b5");
-        let Value::Object(o) = &v else { panic!() };
-        assert_eq!((o.type_name(), o.kind()), ("*semver.Version", Kind::Ptr));
-        assert!(matches!(ok(&v, "Major", &[]), Value::Uint64(1)));
-        assert_eq!(text(&ok(&v, "Original", &[])), "v1.2.3-beta.1+b5");
-        assert_eq!(text(&ok(&v, "Prerelease", &[])), "beta.1");
-        assert_eq!(text(&ok(&v, "Metadata", &[])), "b5");
-        let major = ok(&v, "IncMajor", &[]);
-        assert_eq!(text(&major), "2.0.0");
-        let Value::Object(m) = &major else { panic!() };
-        assert_eq!((m.type_name(), m.kind()), ("semver.Version", Kind::Struct));
-        // A method of *Version is not in the method set of a Version value.
-        assert!(method(&major, "Original", &[]).is_none());
-        assert_eq!(text(&ok(&v, "IncPatch", &[])), "1.2.3");
-        assert_eq!(text(&ok(&v, "IncMinor", &[])), "1.3.0");
-    }
-
-    #[test]
-    fn comparisons() {
-        let v = version("1.2");
-        assert_eq!(text(&v), "1.2.0");
-        assert!(matches!(
-            ok(&v, "Compare", &[version("1.2.0")]),
-            Value::Int(0)
-        ));
-        assert!(matches!(
-            ok(&v, "Compare", &[version("1.2.0-a")]),
-            Value::Int(1)
-        ));
-        assert!(matches!(
-            ok(&v, "LessThan", &[version("1.3")]),
-            Value::Bool(true)
-        ));
-        assert!(matches!(ok(&v, "Equal", &[Value::Nil]), Value::Bool(false)));
-        assert!(matches!(
-            ok(&v, "Equal", std::slice::from_ref(&v)),
-            Value::Bool(true)
-        ));
-        assert_eq!(
-            method(&v, "Compare", &[Value::Nil]).expect("method").err(),
-            Some(FuncError::reason(
-                "runtime error: invalid memory address or nil pointer dereference"
-            ))
-        );
-        let (Value::Object(a), Value::Object(b)) = (&v, &version("1.2")) else {
-            panic!()
-        };
-        assert!(a.equals(a.as_ref()));
-        assert!(!a.equals(b.as_ref()));
-    }
-
-    #[test]
-    fn setters_and_scan() {
-        let v = version("1.2");
-        assert_eq!(
-            method(&v, "SetPrerelease", &[s("01")])
-                .expect("method")
-                .err(),
-            Some(FuncError::reason("Version segment starts with 0"))
-        );
-        assert_eq!(text(&ok(&v, "SetPrerelease", &[s("rc.1")])), "1.2.0-rc.1");
-        assert_eq!(text(&ok(&v, "Value", &[])), "1.2.0");
-        let Value::List(json) = ok(&v, "MarshalJSON", &[]) else {
-            panic!()
-        };
-        let bytes: Vec<u8> = json
-            .items
-            .iter()
-            .map(|b| match b {
-                Value::Uint8(b) => *b,
-                _ => panic!(),
-            })
-            .collect();
-        assert_eq!(bytes, b"\"1.2.0\"");
-        assert_eq!(
-            text(&ok(&v, "Scan", &[Value::Int(3)])),
-            "Invalid Semantic Version"
-        );
-        assert_eq!(text(&v), "1.2.0");
-        assert!(matches!(ok(&v, "Scan", &[s("2.0.0")]), Value::Nil));
-        assert_eq!(text(&v), "2.0.0");
-    }
-
-    #[test]
-    fn parse_errors() {
-        let err = |t: &str| call("semver", &[s(t)]).err();
-        assert_eq!(
-            err("99999999999999999999.0.0"),
-            Some(FuncError::reason(
-                "Error parsing version segment: strconv.ParseUint: value out of range"
-            ))
-        );
-        assert_eq!(
-            err("1.2.3.4"),
-            Some(FuncError::reason("Invalid Semantic Version"))
-        );
-        assert_eq!(
-            err("1.2.3-01"),
-            Some(FuncError::reason("Version segment starts with 0"))
-        );
-        assert_eq!(text(&version("1.02.3")), "1.2.3");
-    }
-}
+#[path = "semver_tests.rs"]
+mod tests;

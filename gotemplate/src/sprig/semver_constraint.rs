@@ -1,4 +1,4 @@
-//! Masterminds/semver v3.3.0 constraints (`semverCompare`'s first argument):
+//! Masterminds/semver v3.4.0 constraints (`semverCompare`'s first argument):
 //! `||` alternatives of comma- or space-separated comparisons, `a - b`
 //! ranges, `^`, `~`, `x`/`*` wildcards and the prerelease rules. Parsed with
 //! the library's own regular expressions (Go syntax, via `regex`), so its
@@ -110,9 +110,13 @@ impl Constraints {
         Ok(Constraints(groups))
     }
 
-    /// `Constraints.Check`.
+    /// `Constraints.Check`: a prerelease version satisfies only groups in
+    /// which some comparison names a prerelease.
     pub(crate) fn check(&self, v: &Version) -> bool {
-        self.0.iter().any(|group| group.iter().all(|c| c.check(v)))
+        self.0.iter().any(|group| {
+            let include_pre = group.iter().any(|c| !c.con.pre.is_empty());
+            group.iter().all(|c| c.check(v, include_pre))
+        })
     }
 }
 
@@ -147,7 +151,7 @@ fn parse_constraint(c: &[u8]) -> Result<Constraint, String> {
     } else {
         g(2).to_vec()
     };
-    let con = Version::parse(&ver).map_err(|_| "constraint Parser Error".to_string())?;
+    let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
     Ok(Constraint {
         con,
         op: g(1).to_vec(),
@@ -158,18 +162,19 @@ fn parse_constraint(c: &[u8]) -> Result<Constraint, String> {
 }
 
 impl Constraint {
-    fn check(&self, v: &Version) -> bool {
-        // A prerelease only satisfies constraints that name a prerelease.
-        let pre_blocked = !v.pre.is_empty() && self.con.pre.is_empty();
+    fn check(&self, v: &Version, include_pre: bool) -> bool {
+        if !v.pre.is_empty() && !include_pre {
+            return false;
+        }
         match self.op.as_slice() {
-            b"" | b"=" => !pre_blocked && self.tilde_or_equal(v),
+            b"" | b"=" => self.tilde_or_equal(v),
             b"!=" => self.not_equal(v),
-            b">" => !pre_blocked && self.greater_than(v),
-            b"<" => !pre_blocked && v.compare(&self.con).is_lt(),
-            b">=" | b"=>" => !pre_blocked && v.compare(&self.con).is_ge(),
-            b"<=" | b"=<" => !pre_blocked && self.less_equal(v),
-            b"~" | b"~>" => !pre_blocked && self.tilde(v),
-            b"^" => !pre_blocked && self.caret(v),
+            b">" => self.greater_than(v),
+            b"<" => v.compare(&self.con).is_lt(),
+            b">=" | b"=>" => v.compare(&self.con).is_ge(),
+            b"<=" | b"=<" => self.less_equal(v),
+            b"~" | b"~>" => self.tilde(v),
+            b"^" => self.caret(v),
             _ => false,
         }
     }
@@ -177,9 +182,6 @@ impl Constraint {
     fn not_equal(&self, v: &Version) -> bool {
         let c = &self.con;
         if self.dirty {
-            if !v.pre.is_empty() && c.pre.is_empty() {
-                return false;
-            }
             if c.major != v.major {
                 return true;
             }
