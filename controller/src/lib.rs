@@ -9,6 +9,7 @@ pub mod keys;
 pub mod metrics;
 pub mod plan;
 pub mod reconcile;
+pub mod retry;
 pub mod telemetry;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,7 @@ use anyhow::{Context as _, Result};
 use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{reflector, watcher, Controller, WatchStreamExt as _};
 use kube::{Api, Client};
 use sealed_secrets_api::{SealedSecret, LAST_APPLIED_ANNOTATIONS};
@@ -55,11 +57,7 @@ pub async fn run(args: Args) -> Result<()> {
         bits: args.key_size,
         ttl: args.key_ttl,
         common_name: args.my_cn.clone(),
-        order: if args.key_order_priority == "SecretCreationTimestamp" {
-            KeyOrder::SecretCreationTimestamp
-        } else {
-            KeyOrder::CertNotBefore
-        },
+        order: KeyOrder::parse(&args.key_order_priority),
         extra_labels: args::key_values(&args.privatekey_labels, "privatekey-labels")
             .map_err(anyhow::Error::msg)?,
         extra_annotations: args::key_values(&args.privatekey_annotations, "privatekey-annotations")
@@ -129,7 +127,7 @@ pub async fn run(args: Args) -> Result<()> {
     );
     ctx.update_status = args.update_status;
     ctx.accept_v1_data = args.accept_v1_data;
-    ctx.max_retries = args.max_unseal_retries;
+    ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
     let ctx = Arc::new(ctx);
 
     let scopes = watched_namespaces(&args, &namespace);
@@ -162,7 +160,7 @@ pub async fn run(args: Args) -> Result<()> {
             let secrets = watcher::watcher(secret_api, list_config())
                 .default_backoff()
                 .touched_objects();
-            controller = controller.owns_stream(secrets);
+            controller = controller.watches_stream(secrets, sealed_secrets_for);
         }
         let key_changes =
             tokio_stream::wrappers::WatchStream::from_changes(registry.subscribe()).map(|_| ());
@@ -217,6 +215,33 @@ pub async fn run(args: Args) -> Result<()> {
     metrics_result.context("metrics server failed")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The SealedSecrets a change to a Secret concerns: those that own it (it
+/// was deleted or changed behind the controller's back), and the one of the
+/// same name, which an unmanaged Secret blocks until it is deleted or
+/// annotated `managed`.
+fn sealed_secrets_for(secret: PartialObjectMeta<Secret>) -> Vec<ObjectRef<SealedSecret>> {
+    let Some(namespace) = secret.metadata.namespace.as_deref() else {
+        return Vec::new();
+    };
+    let mut refs: Vec<ObjectRef<SealedSecret>> = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .filter(|o| {
+            o.kind == sealed_secrets_api::KIND && o.api_version == sealed_secrets_api::API_VERSION
+        })
+        .map(|o| ObjectRef::new(&o.name).within(namespace))
+        .collect();
+    if let Some(name) = secret.metadata.name.as_deref() {
+        let same = ObjectRef::new(name).within(namespace);
+        if !refs.contains(&same) {
+            refs.push(same);
+        }
+    }
+    refs
 }
 
 /// Lists in pages, so a cold start over many objects never holds them all
@@ -334,5 +359,49 @@ mod tests {
         assert_eq!(sealed.metadata.generation, Some(3));
         assert_eq!(sealed.spec.template.type_.as_deref(), Some("Opaque"));
         assert!(sealed.status.is_some());
+    }
+
+    #[test]
+    fn a_secret_concerns_its_owners_and_the_sealed_secret_of_its_name() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+        let owner = |kind: &str, name: &str| OwnerReference {
+            api_version: sealed_secrets_api::API_VERSION.into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: "u".into(),
+            ..OwnerReference::default()
+        };
+        let secret = |name: &str, owners: Vec<OwnerReference>| PartialObjectMeta::<Secret> {
+            types: None,
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("apps".into()),
+                owner_references: Some(owners),
+                ..ObjectMeta::default()
+            },
+            _phantom: std::marker::PhantomData,
+        };
+        let names = |refs: Vec<ObjectRef<SealedSecret>>| {
+            refs.iter()
+                .map(|r| format!("{}/{}", r.namespace.as_deref().unwrap_or("?"), r.name))
+                .collect::<Vec<_>>()
+        };
+        // Unmanaged: no owner, yet it blocks the SealedSecret of its name.
+        assert_eq!(names(sealed_secrets_for(secret("db", vec![]))), ["apps/db"]);
+        // Ours: one reference, not two.
+        assert_eq!(
+            names(sealed_secrets_for(secret(
+                "db",
+                vec![owner("SealedSecret", "db")]
+            ))),
+            ["apps/db"]
+        );
+        assert_eq!(
+            names(sealed_secrets_for(secret(
+                "x",
+                vec![owner("SealedSecret", "db"), owner("Deployment", "web")]
+            ))),
+            ["apps/db", "apps/x"]
+        );
     }
 }
