@@ -56,6 +56,19 @@ impl Needs {
             object.metadata.namespace.as_deref().unwrap_or_default(),
             object.metadata.name.as_deref().unwrap_or_default()
         );
+        // Reading SealedSecrets forgives a malformed encryptedData (as the
+        // reference's controller does); here that would hide items.
+        let items = object.data.get("spec").and_then(|s| s.get("encryptedData"));
+        let well_formed = items.is_none_or(|items| {
+            items
+                .as_object()
+                .is_some_and(|map| map.values().all(Value::is_string))
+        });
+        if !well_formed {
+            self.unknown
+                .push(format!("{id} (spec.encryptedData is not a map of strings)"));
+            return;
+        }
         let sealed = serde_json::to_value(object).and_then(serde_json::from_value::<SealedSecret>);
         let sealed = match sealed {
             Ok(sealed) => sealed,
