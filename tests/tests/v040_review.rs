@@ -173,9 +173,80 @@ fn prune_keeps_every_key_an_item_needs() {
     drop(controller);
 }
 
-/// A SealedSecret whose Secret cannot be written (a quota forbids Secrets)
-/// fails more often than --max-unseal-retries; once the quota goes, it
-/// becomes Synced without anyone touching it.
+/// Denies creating Secrets in one namespace (a ValidatingAdmissionPolicy,
+/// built into the API server) until dropped.
+struct SecretsBlocked<'a> {
+    cp: &'a ControlPlane,
+    name: String,
+}
+
+impl<'a> SecretsBlocked<'a> {
+    fn in_namespace(cp: &'a ControlPlane, ns: &TestNamespace) -> Self {
+        let name = ns.name().to_string();
+        cp.kubectl()
+            .apply(&format!(
+                "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {name}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [secrets]}}
+  validations:
+  - {{expression: \"false\", message: \"secrets are blocked here for now\"}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {name}}}
+spec:
+  policyName: {name}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {{kubernetes.io/metadata.name: {name}}}
+"
+            ))
+            .expect("admission policy");
+        // In force once a Secret of our own is refused.
+        poll("the admission policy in force", WAIT, TICK, || {
+            let probe =
+                ns.kubectl()
+                    .run(["create", "secret", "generic", "probe", "--from-literal=k=v"]);
+            match probe {
+                Ok(_) => {
+                    ns.kubectl().run(["delete", "secret", "probe"])?;
+                    Ok(None)
+                }
+                Err(e) => Ok(e.to_string().contains("blocked here").then_some(())),
+            }
+        })
+        .expect("policy in force");
+        Self { cp, name }
+    }
+
+    fn lift(&self) {
+        for kind in [
+            "validatingadmissionpolicybinding",
+            "validatingadmissionpolicy",
+        ] {
+            let _ = self
+                .cp
+                .kubectl()
+                .run(["delete", kind, &self.name, "--ignore-not-found"]);
+        }
+    }
+}
+
+impl Drop for SecretsBlocked<'_> {
+    fn drop(&mut self) {
+        self.lift();
+    }
+}
+
+/// A SealedSecret whose Secret cannot be written (an admission policy
+/// refuses it) fails more often than --max-unseal-retries; once the policy
+/// goes, it becomes Synced without anyone touching it.
 #[test]
 fn failed_objects_recover_once_the_cause_is_gone() {
     let cp = ControlPlane::shared().expect("control plane");
@@ -191,9 +262,7 @@ fn failed_objects_recover_once_the_cause_is_gone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     write_cert(&controller, &cert);
-    work.kubectl()
-        .apply("apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-secrets}\nspec: {hard: {count/secrets: \"0\"}}\n")
-        .expect("quota");
+    let blocked = SecretsBlocked::in_namespace(cp, &work);
     work.kubectl()
         .apply(&seal(
             cp,
@@ -202,14 +271,12 @@ fn failed_objects_recover_once_the_cause_is_gone() {
             &[],
         ))
         .expect("apply");
-    wait_synced(&work, "late", "False", "quota", WAIT);
+    wait_synced(&work, "late", "False", "blocked here", WAIT);
     // Well past the one quick retry (1s).
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(synced(&work, "late").map(|s| s.0).as_deref(), Some("False"));
 
-    work.kubectl()
-        .run(["delete", "resourcequota", "no-secrets"])
-        .expect("delete quota");
+    blocked.lift();
     wait_synced(&work, "late", "True", "", Duration::from_secs(30));
     wait_secret_value(&work, "late", "k", "v").expect("value");
     let log = controller.log();
