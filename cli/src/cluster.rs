@@ -78,12 +78,17 @@ impl Controller {
             kube::Error::Api(s) if s.code == 403 => anyhow!(
                 "cannot {what}: {message}\nyou may not use the service proxy of {ns}/{name}: ask a cluster admin for `get services/proxy` there, or seal offline with --cert"
             ),
-            // The Service was just read, so a 503 or 404 from its proxy means
-            // that nothing answers behind it: no endpoint, or nothing listening.
-            kube::Error::Api(s) if s.code == 503 || s.code == 404 || message.contains("no endpoints") => anyhow!(
-                "cannot {what}: the controller's Service {ns}/{name} has no process answering ({} from the API server's proxy: {message}); \
-                 is the controller running? Check `kubectl -n {ns} get pods,endpoints {name}`, or seal offline with --cert",
+            // The Service was just read, so a 404 (or "no endpoints") from its
+            // proxy means nothing is behind it, and a 503 that something is
+            // (an endpoint) but nothing answers there.
+            kube::Error::Api(s) if s.code == 404 || message.contains("no endpoints") => anyhow!(
+                "cannot {what}: the controller's Service {ns}/{name} has no endpoints ({} from the API server's proxy: {message}): \
+                 the controller is not running or not ready. Check `kubectl -n {ns} get pods,endpoints {name}`, or seal offline with --cert",
                 s.code
+            ),
+            kube::Error::Api(s) if s.code == 503 => anyhow!(
+                "cannot {what}: the controller's Service {ns}/{name} has no process answering (503 from the API server's proxy: {message}); \
+                 is the controller running? Check `kubectl -n {ns} get pods,endpoints {name}`, or seal offline with --cert"
             ),
             _ => anyhow!("cannot {what}: {message}"),
         }
