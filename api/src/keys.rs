@@ -2,14 +2,17 @@
 //! `kubernetes.io/tls`, `tls.key` PKCS#1 PEM, `tls.crt` the self-signed
 //! certificate, label `sealedsecrets.bitnami.com/sealed-secrets-key=active`.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
-use sealed_secrets_crypto::{Certificate, PrivateKey};
+use sealed_secrets_crypto::{opens_session_key, Certificate, Fingerprint, PrivateKey};
 
-use crate::Error;
+use crate::{Error, SealedSecret};
 
 /// Label that marks a Secret as a sealing key.
 pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
@@ -64,4 +67,255 @@ pub fn read_key_secret(secret: &Secret) -> Result<(PrivateKey, Certificate), Str
         return Err("its tls.crt does not belong to its tls.key".into());
     }
     Ok((key, certificate))
+}
+
+/// How the controller picks the key that seals (`--key-order-priority`):
+/// the newest by certificate NotBefore (the default) or by the key Secret's
+/// creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrder {
+    #[default]
+    CertNotBefore,
+    SecretCreationTimestamp,
+}
+
+impl KeyOrder {
+    /// As the reference: any other text means `CertNotBefore`.
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "SecretCreationTimestamp" => Self::SecretCreationTimestamp,
+            _ => Self::CertNotBefore,
+        }
+    }
+}
+
+/// Where one key stands among others: the time `order` names first, the
+/// other time second, then the Secret's name. Both times have one-second
+/// resolution, so ties happen (two keys made in the same second); every
+/// tool that orders keys uses this, so the controller and
+/// `kubeseal admin keys` always agree on the key that seals.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyRank {
+    time: SystemTime,
+    then: SystemTime,
+    name: String,
+}
+
+impl KeyRank {
+    /// The rank of a key Secret holding `certificate`. A Secret without a
+    /// creation time (not read from the API server) counts as created at
+    /// its certificate's NotBefore.
+    pub fn of(order: KeyOrder, secret: &Secret, certificate: &Certificate) -> Self {
+        let not_before = certificate.not_before();
+        let created = secret
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| {
+                let secs = t.0.as_second();
+                SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+            })
+            .unwrap_or(not_before);
+        let (time, then) = match order {
+            KeyOrder::CertNotBefore => (not_before, created),
+            KeyOrder::SecretCreationTimestamp => (created, not_before),
+        };
+        Self {
+            time,
+            then,
+            name: secret.metadata.name.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The time the order is by: a key is renewed when this gets old.
+    pub fn time(&self) -> SystemTime {
+        self.time
+    }
+}
+
+/// Sorts newest (the key that seals) first.
+pub fn newest_first(a: &KeyRank, b: &KeyRank) -> Ordering {
+    b.cmp(a)
+}
+
+/// Which of `keys` the items of a SealedSecret need. Items of one object
+/// may be sealed with different keys (`kubeseal --merge-into` or `--raw`
+/// across a rotation), so each is looked at: only the RSA part that holds
+/// its session key is decrypted, never the value.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KeysNeeded {
+    /// Fingerprints of the keys that open at least one item.
+    pub keys: BTreeSet<Fingerprint>,
+    /// Items no key among those given opens (sealed for another
+    /// controller, or not valid): they need none of them.
+    pub unopened: Vec<String>,
+}
+
+/// The keys each item of `sealed` needs; `keys` are tried in order, so put
+/// the likeliest (the recorded `status.keyFingerprint`) first.
+pub fn keys_needed(sealed: &SealedSecret, keys: &[&PrivateKey]) -> KeysNeeded {
+    let label = sealed.label();
+    let mut needed = KeysNeeded::default();
+    let blob = sealed
+        .spec
+        .data
+        .as_ref()
+        .map(|b| ("data".to_string(), Some(b.0.clone())));
+    let items = sealed.spec.encrypted_data.iter().map(|(item, value)| {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(value).ok();
+        (item.clone(), bytes)
+    });
+    for (item, bytes) in items.chain(blob) {
+        // Keys already needed first: items of one object mostly share one.
+        let key = bytes.and_then(|bytes| {
+            let (known, others): (Vec<&PrivateKey>, Vec<&PrivateKey>) = keys
+                .iter()
+                .partition(|k| needed.keys.contains(k.fingerprint()));
+            known
+                .into_iter()
+                .chain(others)
+                .find(|k| opens_session_key(k, &bytes, &label))
+        });
+        match key {
+            Some(k) => {
+                needed.keys.insert(k.fingerprint().clone());
+            }
+            None => needed.unopened.push(item),
+        }
+    }
+    needed
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use sealed_secrets_crypto::CertificateParams;
+
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn certificate(not_before: u64) -> Certificate {
+        let key = PrivateKey::generate(2048).expect("keygen");
+        let params = CertificateParams {
+            not_before: at(not_before),
+            ..CertificateParams::default()
+        };
+        Certificate::self_signed(&key, &params).expect("certificate")
+    }
+
+    fn secret(name: &str, created: Option<u64>) -> Secret {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some(name.into());
+        secret.metadata.creation_timestamp = created
+            .map(|s| Time(k8s_openapi::jiff::Timestamp::from_second(s as i64).expect("time")));
+        secret
+    }
+
+    fn order(order: KeyOrder, keys: &[(&str, Option<u64>, &Certificate)]) -> Vec<String> {
+        let mut ranks: Vec<KeyRank> = keys
+            .iter()
+            .map(|(name, created, cert)| KeyRank::of(order, &secret(name, *created), cert))
+            .collect();
+        ranks.sort_by(newest_first);
+        ranks.into_iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn priorities_pick_by_their_own_time_first() {
+        let (old, new) = (certificate(1_000), certificate(2_000));
+        // a: old certificate in a new Secret (a restored backup); b: the opposite.
+        let keys = [("a", Some(3_000), &old), ("b", Some(2_500), &new)];
+        assert_eq!(order(KeyOrder::CertNotBefore, &keys), ["b", "a"]);
+        assert_eq!(order(KeyOrder::SecretCreationTimestamp, &keys), ["a", "b"]);
+        // No creation time: the certificate's NotBefore stands in.
+        let keys = [("a", None, &old), ("b", Some(1_500), &old)];
+        assert_eq!(order(KeyOrder::SecretCreationTimestamp, &keys), ["b", "a"]);
+    }
+
+    #[test]
+    fn ties_fall_to_the_other_time_then_the_name() {
+        let (c1, c2, c3) = (certificate(1_000), certificate(1_000), certificate(1_000));
+        // Same NotBefore second: the Secret created later seals.
+        let keys = [
+            ("x", Some(1_001), &c1),
+            ("a", Some(1_002), &c2),
+            ("m", Some(1_001), &c3),
+        ];
+        assert_eq!(order(KeyOrder::CertNotBefore, &keys), ["a", "x", "m"]);
+        // Same creation second: the later certificate, then the name.
+        let (d1, d2) = (certificate(900), certificate(950));
+        let keys = [
+            ("p", Some(1_000), &d1),
+            ("q", Some(1_000), &d2),
+            ("r", Some(1_000), &d1),
+        ];
+        assert_eq!(
+            order(KeyOrder::SecretCreationTimestamp, &keys),
+            ["q", "r", "p"]
+        );
+        // Whatever order they come in.
+        let reversed = [keys[2], keys[1], keys[0]];
+        assert_eq!(
+            order(KeyOrder::SecretCreationTimestamp, &reversed),
+            ["q", "r", "p"]
+        );
+    }
+
+    #[test]
+    fn unknown_priorities_fall_back_as_the_reference() {
+        assert_eq!(
+            KeyOrder::parse("SecretCreationTimestamp"),
+            KeyOrder::SecretCreationTimestamp
+        );
+        assert_eq!(KeyOrder::parse("CertNotBefore"), KeyOrder::CertNotBefore);
+        assert_eq!(
+            KeyOrder::parse("secretcreationtimestamp"),
+            KeyOrder::CertNotBefore
+        );
+        assert_eq!(KeyOrder::parse(""), KeyOrder::CertNotBefore);
+    }
+
+    #[test]
+    fn every_item_names_the_key_it_needs() {
+        use crate::{seal_secret, SealOptions};
+        let (old, new, foreign) = (
+            PrivateKey::generate(2048).expect("keygen"),
+            PrivateKey::generate(2048).expect("keygen"),
+            PrivateKey::generate(2048).expect("keygen"),
+        );
+        let plain = |k: &str| {
+            let mut secret = Secret::default();
+            secret.metadata.name = Some("db".into());
+            secret.metadata.namespace = Some("apps".into());
+            secret.data = Some(BTreeMap::from([(
+                k.to_string(),
+                ByteString(b"hunter2".to_vec()),
+            )]));
+            secret
+        };
+        let sealed_with = |key: &PrivateKey, item: &str| {
+            seal_secret(plain(item), key.public_key(), &SealOptions::default()).expect("seal")
+        };
+        // One object, items sealed with two keys (--merge-into across a rotation).
+        let mut sealed = sealed_with(&old, "a");
+        let later = sealed_with(&new, "b");
+        sealed.spec.encrypted_data.extend(later.spec.encrypted_data);
+        let other = sealed_with(&foreign, "c");
+        sealed.spec.encrypted_data.extend(other.spec.encrypted_data);
+        sealed
+            .spec
+            .encrypted_data
+            .insert("d".into(), "not base64!".into());
+        let needed = keys_needed(&sealed, &[&new, &old]);
+        assert_eq!(
+            needed.keys,
+            BTreeSet::from([old.fingerprint().clone(), new.fingerprint().clone()])
+        );
+        assert_eq!(needed.unopened, ["c", "d"]);
+        assert_eq!(keys_needed(&sealed, &[&new]).keys.len(), 1);
+        assert!(keys_needed(&sealed, &[]).keys.is_empty());
+    }
 }

@@ -14,7 +14,7 @@
 //! entry `scripts/install-tools` downloads
 //! (`$GOMODCACHE/github.com/bitnami-labs/sealed-secrets@<version>`). Without
 //! any of them that test is skipped with a message, unless
-//! `REQUIRE_REF_SRC=1`, which makes it fail.
+//! `REQUIRE_REFERENCE=1` (or `REQUIRE_REF_SRC=1`), which makes it fail.
 
 #[path = "../examples/gen-crd.rs"]
 #[allow(dead_code)]
@@ -244,8 +244,8 @@ fn reference_source() -> Option<PathBuf> {
 fn reference_crd() -> Option<Value> {
     let Some(dir) = reference_source() else {
         assert!(
-            std::env::var_os("REQUIRE_REF_SRC").is_none_or(|v| v.is_empty() || v == "0"),
-            "REQUIRE_REF_SRC is set but no reference source was found \
+            !required(),
+            "REQUIRE_REFERENCE=1 (or REQUIRE_REF_SRC=1) but no reference source was found \
              (set SEALED_SECRETS_REF_SRC or run scripts/install-tools)"
         );
         eprintln!(
@@ -267,6 +267,15 @@ fn reference_crd() -> Option<Value> {
         );
     }
     Some(crd)
+}
+
+/// Whether a missing reference fails the tests rather than skipping them:
+/// `REQUIRE_REFERENCE=1`, as every other comparison with the reference
+/// (`scripts/test-all` sets it), or the older `REQUIRE_REF_SRC=1`.
+fn required() -> bool {
+    ["REQUIRE_REFERENCE", "REQUIRE_REF_SRC"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
 fn strip_descriptions(mut node: Value) -> Value {

@@ -73,19 +73,40 @@ impl Controller {
 
     fn explain(&self, err: kube::Error, what: &str) -> anyhow::Error {
         let message = api_message(&err);
-        let hint = match &err {
-            kube::Error::Api(s) if s.code == 403 => format!(
-                "\nyou may not use the service proxy of {}/{}: ask a cluster admin for `get services/proxy` there, or seal offline with --cert",
-                self.namespace, self.name
+        let (ns, name) = (&self.namespace, &self.name);
+        match &err {
+            kube::Error::Api(s) if s.code == 403 => anyhow!(
+                "cannot {what}: {message}\nyou may not use the service proxy of {ns}/{name}: ask a cluster admin for `get services/proxy` there, or seal offline with --cert"
             ),
-            // The Service was just read, so a 404 or 503 from its proxy means nothing serves it.
-            kube::Error::Api(s) if s.code == 503 || s.code == 404 || message.contains("no endpoints") => format!(
-                "\nthe controller is not running or not ready: check `kubectl -n {} get pods,endpoints {}`",
-                self.namespace, self.name
+            // The Service was just read, so a 404 (or "no endpoints") from its
+            // proxy means nothing is behind it, and a 503 that something is
+            // (an endpoint) but nothing answers there.
+            kube::Error::Api(s) if s.code == 404 || message.contains("no endpoints") => anyhow!(
+                "cannot {what}: the controller's Service {ns}/{name} has no endpoints ({} from the API server's proxy: {message}): \
+                 the controller is not running or not ready. Check `kubectl -n {ns} get pods,endpoints {name}`, or seal offline with --cert",
+                s.code
             ),
-            _ => String::new(),
-        };
-        anyhow!("cannot {what}: {message}{hint}")
+            kube::Error::Api(s) if s.code == 503 => anyhow!(
+                "cannot {what}: the controller's Service {ns}/{name} has no process answering (503 from the API server's proxy: {message}); \
+                 is the controller running? Check `kubectl -n {ns} get pods,endpoints {name}`, or seal offline with --cert"
+            ),
+            _ => anyhow!("cannot {what}: {message}"),
+        }
+    }
+
+    /// Sends `request`, trying again (briefly, twice at most) only when the
+    /// API server says it is too busy (429). Anything else fails at once.
+    async fn send(&self, request: http::Request<Vec<u8>>) -> Result<String, kube::Error> {
+        let mut attempt = 0;
+        loop {
+            match self.client.request_text(request_clone(&request)).await {
+                Err(kube::Error::Api(s)) if s.code == 429 && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(BUSY_PAUSE * attempt).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The newest certificate, PEM.
@@ -96,8 +117,7 @@ impl Controller {
             .body(Vec::new())
             .context("cannot build the request")?;
         let text = self
-            .client
-            .request_text(request)
+            .send(request)
             .await
             .map_err(|e| self.explain(e, "fetch certificate"))?;
         Ok(text.into_bytes())
@@ -110,7 +130,7 @@ impl Controller {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body)
             .context("cannot build the request")?;
-        match self.client.request_text(request).await {
+        match self.send(request).await {
             Ok(text) => Ok(Verdict::Ok(text)),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(Verdict::CannotDecrypt),
             // /v1/rotate answers 500 as the reference does; ours says why
@@ -140,6 +160,18 @@ impl Controller {
             Verdict::CannotDecrypt => Verdict::CannotDecrypt,
         })
     }
+}
+
+/// How often, and after how long, a request the API server found too busy is sent again.
+const BUSY_RETRIES: u32 = 2;
+const BUSY_PAUSE: Duration = Duration::from_millis(300);
+
+fn request_clone(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 fn api_message(err: &kube::Error) -> String {
@@ -202,6 +234,11 @@ async fn client_config(args: &ClusterArgs) -> Result<Config> {
             .collect();
         config.root_cert = Some(ders);
     }
+    // kube retries 429, 503 and 504 up to 15 times with backoff growing to
+    // minutes; a 503 from the service proxy (nothing listens behind the
+    // controller's Service) then hangs kubeseal for minutes. kubectl and the
+    // reference fail at once: so do we (see `Controller::send`).
+    config.default_retry = false;
     if let Some(name) = &args.tls_server_name {
         config.tls_server_name = Some(name.clone());
     }

@@ -388,6 +388,7 @@ impl Run {
             };
             output::render(&mut out, &unsealed.secret, self.format)?;
         }
-        self.destination.write(out.as_bytes())
+        // Plaintext: only the owner may read the file.
+        self.destination.write_secret(out.as_bytes())
     }
 }

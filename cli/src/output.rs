@@ -94,6 +94,15 @@ impl Destination {
             Destination::File(path) => write_atomically(path, bytes),
         }
     }
+
+    /// As [`Destination::write`], for plaintext Secrets: a file ends up mode
+    /// 0600 whether it existed or not (its old, wider mode is not kept).
+    pub fn write_secret(&self, bytes: &[u8]) -> Result<()> {
+        match self {
+            Destination::Stdout => self.write(bytes),
+            Destination::File(path) => write_private(path, bytes),
+        }
+    }
 }
 
 /// Writes a sibling temporary file and renames it over `path`, keeping the

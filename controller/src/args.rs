@@ -124,6 +124,9 @@ pub struct Args {
     /// Max unseal retries.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: u32,
+    /// How often a SealedSecret whose Secret still cannot be written after --max-unseal-retries is tried again (0: never, as the reference)
+    #[arg(long, env = "SEALED_SECRETS_UNSEAL_RETRY_PERIOD", default_value = "5m", value_parser = duration)]
+    pub unseal_retry_period: Duration,
     /// Accepted for compatibility.
     #[arg(
         long,

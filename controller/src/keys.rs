@@ -17,12 +17,8 @@ use crate::Error;
 
 pub use sealed_secrets_api::keys::{KEY_LABEL, KEY_LABEL_SELECTOR};
 
-/// How keys are ordered to choose the one that seals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyOrder {
-    CertNotBefore,
-    SecretCreationTimestamp,
-}
+/// How keys are ordered to choose the one that seals: shared with `kubeseal admin keys`.
+pub use sealed_secrets_api::keys::{KeyOrder, KeyRank};
 
 /// What new keys look like (the reference's key flags).
 #[derive(Debug, Clone)]
@@ -43,13 +39,16 @@ pub struct KeyEntry {
     pub secret_name: String,
     pub key: PrivateKey,
     pub certificate: Certificate,
-    pub order_time: SystemTime,
-    /// Registration order: breaks ties between keys made in the same second
-    /// (certificate times have one-second resolution) in favour of the later.
-    registered: u64,
+    /// Where it stands among the others (`--key-order-priority`).
+    pub rank: KeyRank,
 }
 
-static REGISTRATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+impl KeyEntry {
+    /// The time keys are ordered by: renewal counts from the newest's.
+    pub fn order_time(&self) -> SystemTime {
+        self.rank.time()
+    }
+}
 
 /// A snapshot of all keys, newest first.
 #[derive(Debug, Default)]
@@ -60,7 +59,7 @@ pub struct KeySet {
 
 impl KeySet {
     fn new(mut entries: Vec<KeyEntry>) -> Self {
-        entries.sort_by_key(|e| std::cmp::Reverse((e.order_time, e.registered)));
+        entries.sort_by(|a, b| sealed_secrets_api::keys::newest_first(&a.rank, &b.rank));
         let ring = KeyRing::new(entries.iter().map(|e| e.key.clone()).collect());
         Self { entries, ring }
     }
@@ -146,10 +145,7 @@ impl KeyRegistry {
     pub fn register(&self, secret: &Secret) -> bool {
         let name = secret.metadata.name.clone().unwrap_or_default();
         let entry = match parse_key_secret(secret, self.config.order) {
-            Ok(mut entry) => {
-                entry.registered = REGISTRATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                entry
-            }
+            Ok(entry) => entry,
             Err(reason) => {
                 tracing::error!(secret = %name, %reason, "skipping unreadable key Secret");
                 return false;
@@ -172,7 +168,7 @@ impl KeyRegistry {
         let current = self.current();
         let stale = match (current.newest(), cutoff) {
             (None, _) => true,
-            (Some(newest), Some(cutoff)) => newest.order_time < cutoff,
+            (Some(newest), Some(cutoff)) => newest.order_time() < cutoff,
             (Some(_), None) => false,
         };
         if stale {
@@ -255,7 +251,7 @@ impl KeyRegistry {
                 let newest = self
                     .current()
                     .newest()
-                    .map(|e| e.order_time)
+                    .map(KeyEntry::order_time)
                     .unwrap_or_else(SystemTime::now);
                 Some(
                     (newest + period)
@@ -278,21 +274,11 @@ impl KeyRegistry {
 
 fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String> {
     let (key, certificate) = sealed_secrets_api::keys::read_key_secret(secret)?;
-    let order_time = match order {
-        KeyOrder::CertNotBefore => certificate.not_before(),
-        KeyOrder::SecretCreationTimestamp => secret
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs(t.0.as_second().max(0) as u64))
-            .unwrap_or_else(|| certificate.not_before()),
-    };
     Ok(KeyEntry {
         secret_name: secret.metadata.name.clone().unwrap_or_default(),
+        rank: KeyRank::of(order, secret, &certificate),
         key,
         certificate,
-        order_time,
-        registered: 0,
     })
 }
 
@@ -319,20 +305,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn same_second_keys_prefer_the_one_registered_last() {
-        let entry = |registered| {
+    fn the_set_is_ordered_by_the_shared_rank() {
+        let entry = |name: &str, created: i64| {
             let key = PrivateKey::generate(2048).expect("keygen");
-            let certificate =
-                Certificate::self_signed(&key, &CertificateParams::default()).expect("cert");
+            let params = CertificateParams {
+                not_before: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
+                ..CertificateParams::default()
+            };
+            let certificate = Certificate::self_signed(&key, &params).expect("cert");
+            let mut secret = Secret::default();
+            secret.metadata.name = Some(name.into());
+            secret.metadata.creation_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::from_second(created).expect("time"),
+                ));
             KeyEntry {
-                secret_name: format!("k{registered}"),
+                secret_name: name.into(),
+                rank: KeyRank::of(KeyOrder::CertNotBefore, &secret, &certificate),
                 key,
-                order_time: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
                 certificate,
-                registered,
             }
         };
-        let set = KeySet::new(vec![entry(1), entry(2), entry(0)]);
+        // Same NotBefore second: the Secret created last seals, whatever
+        // order the keys were registered in.
+        let set = KeySet::new(vec![
+            entry("k1", 1001),
+            entry("k2", 1002),
+            entry("k0", 1000),
+        ]);
         let names: Vec<_> = set
             .entries()
             .iter()

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod ratelimit;
 pub mod reconcile;
 pub mod serve;
+pub mod retry;
 pub mod telemetry;
 
 use std::collections::HashSet;
@@ -22,6 +23,7 @@ use anyhow::{Context as _, Result};
 use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{reflector, watcher, Controller, WatchStreamExt as _};
 use kube::{Api, Client, ResourceExt as _};
 use sealed_secrets_api::{SealedSecret, LAST_APPLIED_ANNOTATIONS};
@@ -143,7 +145,7 @@ pub async fn run(args: Args) -> Result<()> {
     );
     ctx.update_status = args.update_status;
     ctx.accept_v1_data = args.accept_v1_data;
-    ctx.max_retries = args.max_unseal_retries;
+    ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
     let ctx = Arc::new(ctx);
 
     let scopes = watched_namespaces(&args, &namespace);
@@ -179,7 +181,7 @@ pub async fn run(args: Args) -> Result<()> {
             let secrets = watcher::watcher(secret_api, list_config())
                 .default_backoff()
                 .touched_objects();
-            controller = controller.owns_stream(secrets);
+            controller = controller.watches_stream(secrets, sealed_secrets_for);
         }
         let key_changes =
             tokio_stream::wrappers::WatchStream::from_changes(registry.subscribe()).map(|_| ());
@@ -265,6 +267,33 @@ fn forget_gone(
     }
 }
 
+/// The SealedSecrets a change to a Secret concerns: those that own it (it
+/// was deleted or changed behind the controller's back), and the one of the
+/// same name, which an unmanaged Secret blocks until it is deleted or
+/// annotated `managed`.
+fn sealed_secrets_for(secret: PartialObjectMeta<Secret>) -> Vec<ObjectRef<SealedSecret>> {
+    let Some(namespace) = secret.metadata.namespace.as_deref() else {
+        return Vec::new();
+    };
+    let mut refs: Vec<ObjectRef<SealedSecret>> = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .filter(|o| {
+            o.kind == sealed_secrets_api::KIND && o.api_version == sealed_secrets_api::API_VERSION
+        })
+        .map(|o| ObjectRef::new(&o.name).within(namespace))
+        .collect();
+    if let Some(name) = secret.metadata.name.as_deref() {
+        let same = ObjectRef::new(name).within(namespace);
+        if !refs.contains(&same) {
+            refs.push(same);
+        }
+    }
+    refs
+}
+
 /// Lists in pages, so a cold start over many objects never holds them all
 /// twice (a response body and the objects parsed from it) at once.
 fn list_config() -> watcher::Config {
@@ -304,17 +333,13 @@ fn reconcile_concurrency() -> u16 {
 /// `--key-order-priority`: anything but the two known values is logged and
 /// means CertNotBefore, as in the reference (which logs it per key).
 fn key_order(text: &str) -> KeyOrder {
-    match text {
-        "SecretCreationTimestamp" => KeyOrder::SecretCreationTimestamp,
-        "CertNotBefore" => KeyOrder::CertNotBefore,
-        other => {
-            tracing::error!(
-                key_order_priority = other,
-                "Invalid keyOrderPriority. Use CertNotBefore or SecretCreationTimestamp; using CertNotBefore"
-            );
-            KeyOrder::CertNotBefore
-        }
+    if !matches!(text, "SecretCreationTimestamp" | "CertNotBefore") {
+        tracing::error!(
+            key_order_priority = text,
+            "Invalid keyOrderPriority. Use CertNotBefore or SecretCreationTimestamp; using CertNotBefore"
+        );
     }
+    KeyOrder::parse(text)
 }
 
 /// As the reference: all namespaces (`None`) only when `--all-namespaces`
@@ -470,5 +495,49 @@ mod tests {
         assert_eq!(sealed.metadata.generation, Some(3));
         assert_eq!(sealed.spec.template.type_.as_deref(), Some("Opaque"));
         assert!(sealed.status.is_some());
+    }
+
+    #[test]
+    fn a_secret_concerns_its_owners_and_the_sealed_secret_of_its_name() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+        let owner = |kind: &str, name: &str| OwnerReference {
+            api_version: sealed_secrets_api::API_VERSION.into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: "u".into(),
+            ..OwnerReference::default()
+        };
+        let secret = |name: &str, owners: Vec<OwnerReference>| PartialObjectMeta::<Secret> {
+            types: None,
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("apps".into()),
+                owner_references: Some(owners),
+                ..ObjectMeta::default()
+            },
+            _phantom: std::marker::PhantomData,
+        };
+        let names = |refs: Vec<ObjectRef<SealedSecret>>| {
+            refs.iter()
+                .map(|r| format!("{}/{}", r.namespace.as_deref().unwrap_or("?"), r.name))
+                .collect::<Vec<_>>()
+        };
+        // Unmanaged: no owner, yet it blocks the SealedSecret of its name.
+        assert_eq!(names(sealed_secrets_for(secret("db", vec![]))), ["apps/db"]);
+        // Ours: one reference, not two.
+        assert_eq!(
+            names(sealed_secrets_for(secret(
+                "db",
+                vec![owner("SealedSecret", "db")]
+            ))),
+            ["apps/db"]
+        );
+        assert_eq!(
+            names(sealed_secrets_for(secret(
+                "x",
+                vec![owner("SealedSecret", "db"), owner("Deployment", "web")]
+            ))),
+            ["apps/db", "apps/x"]
+        );
     }
 }

@@ -119,6 +119,19 @@ fn normalized(mut s: Secret) -> Secret {
     s
 }
 
+/// The API server's answer when a write would change a Secret marked
+/// `immutable: true` ("data: Forbidden: field is immutable when `immutable`
+/// is set"). Other 422s that mention immutability (changing a Secret's
+/// `type`, say) are not this case: the reference tells them apart by the
+/// same suffix (here also when it ends a list of several errors).
+pub fn immutable_secret_error(code: u16, message: &str) -> bool {
+    code == 422
+        && message
+            .trim_end()
+            .trim_end_matches(']')
+            .ends_with("field is immutable when `immutable` is set")
+}
+
 /// The status after processing, or `None` when nothing changed: the
 /// condition's status or message, or the observed generation.
 pub fn next_status(
@@ -317,5 +330,27 @@ mod tests {
         let other = next_status(&sealed, Some("other"), None, now).expect("message change");
         assert_eq!(other.conditions.len(), 1);
         let _ = BTreeMap::<String, String>::new();
+    }
+
+    #[test]
+    fn only_an_immutable_secret_is_reported_as_immutable() {
+        // What the API server says when data of an immutable Secret would change.
+        let immutable =
+            "Secret \"db\" is invalid: data: Forbidden: field is immutable when `immutable` is set";
+        assert!(immutable_secret_error(422, immutable));
+        assert!(immutable_secret_error(
+            422,
+            "Secret \"db\" is invalid: [data: Forbidden: x, immutable: Forbidden: field is immutable when `immutable` is set]"
+        ));
+        // Changing the type of a Secret: immutable field, mutable Secret.
+        assert!(!immutable_secret_error(
+            422,
+            "Secret \"db\" is invalid: type: Invalid value: \"kubernetes.io/tls\": field is immutable"
+        ));
+        assert!(!immutable_secret_error(
+            422,
+            "admission webhook denied: labels are immutable in this namespace"
+        ));
+        assert!(!immutable_secret_error(409, immutable));
     }
 }

@@ -17,7 +17,8 @@ use sealed_secrets_api::{unseal, SealedSecret, UnsealOptions};
 use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
 use crate::metrics::{ErrorReason, Metrics};
-use crate::plan::{next_status, plan_secret, SecretWrite};
+use crate::plan::{immutable_secret_error, next_status, plan_secret, SecretWrite};
+use crate::retry::Retries;
 use crate::Error;
 
 const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
@@ -30,12 +31,11 @@ pub struct Context {
     pub recorder: EventRecorder,
     pub update_status: bool,
     pub accept_v1_data: bool,
-    pub max_retries: u32,
+    /// When a SealedSecret whose Secret could not be written is tried again.
+    pub retries: Retries,
     /// Which key opened each SealedSecret last time (by uid), kept only when
     /// statuses (which record it) are not written: tried first.
     last_key: Mutex<HashMap<String, Fingerprint>>,
-    /// Consecutive write failures per SealedSecret (by uid).
-    retries: Mutex<HashMap<String, u32>>,
     /// The installed CRD drops `status.keyFingerprint` (the reference's CRD
     /// has no such field): seen once, the key is no longer written, nor
     /// SealedSecrets unsealed again only to learn it.
@@ -56,9 +56,8 @@ impl Context {
             recorder,
             update_status: true,
             accept_v1_data: true,
-            max_retries: 5,
+            retries: Retries::default(),
             last_key: Mutex::default(),
-            retries: Mutex::default(),
             fingerprint_dropped: AtomicBool::new(false),
         }
     }
@@ -93,12 +92,13 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
     let mut key = None;
     let (error, action) = match outcome {
         // Deleted (or replaced) since it was cached: its own event follows.
-        Ok(Synced::Gone) => return Ok(Action::await_change()),
+        Ok(Synced::Gone) => {
+            ctx.retries.forget(&uid);
+            return Ok(Action::await_change());
+        }
         Ok(Synced::Done { changed, key: used }) => {
             key = used;
-            if let Ok(mut r) = ctx.retries.lock() {
-                r.remove(&uid);
-            }
+            ctx.retries.forget(&uid);
             if changed {
                 publish(
                     &ctx,
@@ -250,7 +250,7 @@ fn synced_at_current_generation(sealed: &SealedSecret) -> bool {
 
 fn write_failure(err: kube::Error, namespace: &str, name: &str) -> Failure {
     let immutable =
-        matches!(&err, kube::Error::Api(s) if s.code == 422 && s.message.contains("immutable"));
+        matches!(&err, kube::Error::Api(s) if immutable_secret_error(s.code, &s.message));
     if immutable {
         Failure::Immutable(format!(
             "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
@@ -283,21 +283,12 @@ async fn report(
     ctx.metrics.unseal_error(reason, namespace);
     tracing::warn!(namespace, name = %sealed.name_any(), reason = event_reason, message = %message, "cannot unseal");
     publish(ctx, sealed, EventType::Warning, event_reason, &message).await;
-    let action = if retry {
-        let attempt = ctx.retries.lock().map(|mut r| {
-            let n = r.entry(uid.to_string()).or_insert(0);
-            *n += 1;
-            *n
-        });
-        match attempt {
-            Ok(n) if n <= ctx.max_retries => {
-                Action::requeue(Duration::from_millis(500 * 2u64.pow(n.min(10))))
-            }
-            _ => Action::await_change(),
-        }
+    let next = if retry {
+        ctx.retries.failed(uid, sealed.metadata.generation)
     } else {
-        Action::await_change()
+        None
     };
+    let action = next.map_or_else(Action::await_change, Action::requeue);
     (Some(status_message), action)
 }
 

@@ -70,6 +70,24 @@ pub fn open(private_key: &PrivateKey, ciphertext: &[u8], label: &[u8]) -> Result
     Ok(buf)
 }
 
+/// Whether `private_key` opens the RSA part of a sealed value (the session
+/// key) under `label`: which key a value needs, without decrypting the value
+/// itself. The session key is wiped at once.
+pub fn opens_session_key(private_key: &PrivateKey, ciphertext: &[u8], label: &[u8]) -> bool {
+    let Ok((rsa_ct, _)) = split(ciphertext) else {
+        return false;
+    };
+    let oaep = private_key.oaep();
+    let mut session_key = Zeroizing::new(vec![0u8; oaep.min_output_size()]);
+    oaep.decrypt(
+        &OAEP_SHA256_MGF1SHA256,
+        rsa_ct,
+        &mut session_key,
+        Some(label),
+    )
+    .is_ok_and(|key| key.len() == SESSION_KEY_LEN)
+}
+
 fn split(ciphertext: &[u8]) -> Result<(&[u8], &[u8])> {
     let [hi, lo, rest @ ..] = ciphertext else {
         return Err(Error::TooShort);

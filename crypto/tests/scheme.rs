@@ -131,3 +131,31 @@ fn pem_output_uses_lf_like_go() {
         assert!(pem.ends_with("-----\n"));
     }
 }
+
+#[test]
+fn the_session_key_tells_which_key_a_value_needs() {
+    let (key, other) = (small_key(), small_key());
+    let label = Scope::Strict.label("ns", "name");
+    let ct = seal(key.public_key(), b"value", &label).unwrap();
+    assert!(sealed_secrets_crypto::opens_session_key(&key, &ct, &label));
+    assert!(!sealed_secrets_crypto::opens_session_key(
+        &other, &ct, &label
+    ));
+    // Another scope's label, a truncated value, garbage: no key opens them.
+    assert!(!sealed_secrets_crypto::opens_session_key(&key, &ct, b"ns"));
+    assert!(!sealed_secrets_crypto::opens_session_key(
+        &key,
+        &ct[..100],
+        &label
+    ));
+    assert!(!sealed_secrets_crypto::opens_session_key(&key, &[], &label));
+    // Only the RSA part counts: a damaged body still names its key.
+    let mut body_damaged = ct.clone();
+    let last = body_damaged.len() - 1;
+    body_damaged[last] ^= 1;
+    assert!(sealed_secrets_crypto::opens_session_key(
+        &key,
+        &body_damaged,
+        &label
+    ));
+}

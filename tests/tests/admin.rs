@@ -538,8 +538,8 @@ fn prune_dry_run_refusals_and_deletion() {
     );
     assert_eq!(key_secret_names(&ns).len(), 2);
 
-    // Counting every namespace: the shared cluster holds SealedSecrets (ours
-    // below) that record no key, so nothing may go without --force.
+    // A SealedSecret nobody unsealed (no status) still needs the old key:
+    // prune reads its items, so it refuses, and --force does not change that.
     other
         .kubectl()
         .apply(&seal(
@@ -551,16 +551,10 @@ fn prune_dry_run_refusals_and_deletion() {
             "yaml",
         ))
         .expect("apply");
-    let out = admin(
-        cp,
-        ns.name(),
-        &["keys", "prune", "--older-than", "1s", "--yes"],
-    );
-    refused(&out, "refusing to delete any of the 1 candidate key(s)");
-    refused(&out, "--force");
-    assert_eq!(key_secret_names(&ns).len(), 2);
+    let both = format!("{},{}", ns.name(), other.name());
+    let scan = ["--watched-namespaces", both.as_str()];
 
-    // Once `a` is gone: dry run first.
+    // Once `a` is gone: dry run first, counting only our namespace.
     ns.kubectl()
         .run(["delete", "sealedsecret", "a"])
         .expect("delete a");
@@ -576,24 +570,32 @@ fn prune_dry_run_refusals_and_deletion() {
     assert!(out.contains("dry run: nothing deleted"), "{out}");
     assert_eq!(key_secret_names(&ns).len(), 2, "dry run deletes nothing");
 
-    // A SealedSecret that records no key blocks everything unless --force.
-    let both = format!("{},{}", ns.name(), other.name());
-    let scan = ["--watched-namespaces", both.as_str()];
-    let out = admin(
-        cp,
-        ns.name(),
-        &[&["keys", "prune", "--older-than", "1s", "--yes"][..], &scan].concat(),
-    );
-    refused(&out, &format!("{}/nobody-watches", other.name()));
-    assert_eq!(key_secret_names(&ns).len(), 2);
+    for force in [&[][..], &["--force"][..]] {
+        let out = admin(
+            cp,
+            ns.name(),
+            &[
+                &["keys", "prune", "--older-than", "1s", "--yes"][..],
+                &scan,
+                force,
+            ]
+            .concat(),
+        );
+        let report = refused(&out, "refused to delete 1 key(s) still in use");
+        assert!(
+            report.contains(&format!("{}/nobody-watches", other.name())),
+            "{report}"
+        );
+        assert_eq!(key_secret_names(&ns).len(), 2);
+    }
+    other
+        .kubectl()
+        .run(["delete", "sealedsecret", "nobody-watches"])
+        .expect("delete nobody-watches");
     let out = succeeded(&admin(
         cp,
         ns.name(),
-        &[
-            &["keys", "prune", "--older-than", "1s", "--yes", "--force"][..],
-            &scan,
-        ]
-        .concat(),
+        &[&["keys", "prune", "--older-than", "1s", "--yes"][..], &scan].concat(),
     ));
     assert!(out.contains(&format!("deleted {old_name}")), "{out}");
     let names = key_secret_names(&ns);

@@ -324,12 +324,25 @@ fn existing_secrets_unmanaged_managed_and_patch() {
 fn bad_input_is_reported_and_does_not_stop_others() {
     let (cp, ns, controller, dir) = setup("badinput");
     let cert = cert_file(&controller, &dir);
+    // A value that must never show in logs, statuses or events: the good
+    // object holds it, and a template that fails with it as its message.
     let good = seal(
         cp,
         &cert,
-        &secret_yaml(ns.name(), "good", &[("k", "v")]),
+        &secret_yaml(ns.name(), "good", &[("k", "v"), ("p", "hunter2")]),
         &[],
     );
+    let leaky = seal(
+        cp,
+        &cert,
+        &secret_yaml(ns.name(), "leaky", &[("p", "hunter2")]),
+        &[],
+    )
+    .replace(
+        "  template:\n",
+        "  template:\n    data:\n      shown: '{{ fail .p }}'\n",
+    );
+    assert!(leaky.contains("{{ fail .p }}"), "{leaky}");
     let truncate = seal(
         cp,
         &cert,
@@ -381,10 +394,13 @@ fn bad_input_is_reported_and_does_not_stop_others() {
         "{err}"
     );
     let empty = format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: empty, namespace: {}}}\nspec: {{encryptedData: {{}}}}\n", ns.name());
-    for doc in [&truncated, &bad_b64, &template, &empty, &good] {
+    for doc in [&truncated, &bad_b64, &template, &empty, &leaky, &good] {
         ns.kubectl().apply(doc).expect("apply");
     }
     wait_value(&ns, "good", "k", "v");
+    wait_value(&ns, "good", "p", "hunter2");
+    let leaked = wait_synced(&ns, "leaky", "False", "");
+    assert!(!leaked.to_string().contains("hunter2"), "{leaked}");
     wait_synced(&ns, "truncated", "False", "k: ");
     wait_synced(&ns, "badb64", "False", "invalid base64");
     wait_synced(&ns, "tmpl", "False", "template");
@@ -413,7 +429,16 @@ fn bad_input_is_reported_and_does_not_stop_others() {
     assert_eq!(repeated[0]["type"], "Warning");
     let log = controller.log();
     assert!(!log.contains("panicked"), "{log}");
-    assert!(!log.contains("hunter2"));
+    assert!(!log.contains("hunter2"), "a value in the log");
+    let all_events = ns
+        .kubectl()
+        .run(["get", "events", "-o", "json"])
+        .expect("events");
+    assert!(all_events.contains("leaky"), "{all_events}");
+    assert!(
+        !all_events.contains("hunter2"),
+        "a value in an event: {all_events}"
+    );
     drop(controller);
 }
 

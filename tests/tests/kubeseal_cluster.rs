@@ -80,6 +80,11 @@ fn seal_validate_and_reencrypt_through_the_service_proxy() {
                 .expect("ref validate"),
         );
     } else {
+        assert_ne!(
+            std::env::var("REQUIRE_REFERENCE").as_deref(),
+            Ok("1"),
+            "REQUIRE_REFERENCE=1 but the reference kubeseal is missing: run scripts/install-tools"
+        );
         eprintln!("SKIPPED: reference kubeseal not installed; run scripts/install-tools");
     }
 

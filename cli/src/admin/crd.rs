@@ -81,44 +81,6 @@ pub fn keeps_key_fingerprint(crd: &Value) -> Option<bool> {
     Some(preserves(status) || status["properties"].get("keyFingerprint").is_some())
 }
 
-/// Whether prune may go on although some SealedSecrets record no key (so
-/// may need any): no (the refusal), or only with --force (the warning).
-/// `unknown`: the SealedSecrets (`namespace/name`), `named`: some of them
-/// as a message shows them, `scanned`: where they were looked for.
-pub fn unknown_keys_verdict(
-    unknown: &[String],
-    named: &str,
-    scanned: &str,
-    recording: &Recording,
-    candidates: usize,
-    force: bool,
-) -> Result<Option<String>, String> {
-    if unknown.is_empty() {
-        return Ok(None);
-    }
-    let n = unknown.len();
-    let what = format!(
-        "{n} SealedSecret{} in {} record{} no key (status.keyFingerprint), e.g. {}, so they may need any key: {}",
-        if n == 1 { "" } else { "s" },
-        scanned,
-        if n == 1 { "s" } else { "" },
-        named,
-        recording.unknown_key_causes(),
-    );
-    if force {
-        return Ok(Some(what));
-    }
-    let fix = if recording.dropped() {
-        "Once the controller has recorded their keys, prune again"
-    } else {
-        "Wait until this controller has unsealed them, count only the namespaces it watches with --watched-namespaces"
-    };
-    Err(format!(
-        "refusing to delete any of the {candidates} candidate key(s): {what}. {fix}, \
-         or pass --force if you are sure they do not need the old keys"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -2,7 +2,8 @@
 //! controller's namespace, labelled `sealedsecrets.bitnami.com/sealed-secrets-key=active`
 //! (plus a legacy unlabelled one named exactly like the prefix), type
 //! `kubernetes.io/tls` with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1
-//! PEM). The newest certificate NotBefore seals. Our controller records in
+//! PEM). The newest seals, ordered as the controller orders them
+//! (`--key-order-priority`, the same function). Our controller records in
 //! each SealedSecret's `status.keyFingerprint` the key that opened it, which
 //! tells which keys are still needed.
 
@@ -14,15 +15,13 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, bail, Context as _, Result};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams, Preconditions,
-};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::Client;
 use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEFAULT_KEY_BITS};
 use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
-use super::crd::{key_fingerprint_recording, unknown_keys_verdict, Recording};
+use super::crd::{key_fingerprint_recording, Recording};
 use super::{api_error, parse_duration, Scope};
 use crate::args::ClusterArgs;
 use crate::cluster::client;
@@ -30,7 +29,9 @@ use crate::modes::block_on;
 use crate::output::{self, Format};
 
 pub const DEFAULT_PREFIX: &str = "sealed-secrets-key";
-use sealed_secrets_api::keys::{read_key_secret, KEY_LABEL, KEY_LABEL_SELECTOR};
+use sealed_secrets_api::keys::{
+    newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL, KEY_LABEL_SELECTOR,
+};
 
 use crate::recovery::secrets_in;
 /// How many SealedSecrets a message names before saying "and N more".
@@ -41,10 +42,12 @@ pub struct Context<'a> {
     pub cluster: &'a ClusterArgs,
     pub namespace: String,
     pub prefix: String,
+    /// The controller's `--key-order-priority`.
+    pub order: KeyOrder,
 }
 
 impl Context<'_> {
-    fn scope(&self) -> Scope<'_> {
+    pub(super) fn scope(&self) -> Scope<'_> {
         Scope::Namespace(&self.namespace)
     }
 }
@@ -53,7 +56,7 @@ impl Context<'_> {
 pub struct ScanArgs {
     /// Count only SealedSecrets in these namespaces (e.g. those the controller watches). Default: all namespaces
     #[arg(long, value_delimiter = ',', value_name = "NS[,NS...]")]
-    watched_namespaces: Vec<String>,
+    pub(super) watched_namespaces: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,21 +98,6 @@ pub struct RestoreArgs {
     file: PathBuf,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct PruneArgs {
-    /// Only keys whose certificate NotBefore is older than this, e.g. 720h, 90d, 1y
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", required = true)]
-    older_than: Duration,
-    /// Delete for real; without it, only print what would be deleted
-    #[arg(short = 'y', long)]
-    yes: bool,
-    /// Delete even though some SealedSecrets record no key (no status.keyFingerprint) and so might need a pruned key
-    #[arg(long)]
-    force: bool,
-    #[command(flatten)]
-    scan: ScanArgs,
-}
-
 fn key_size(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
@@ -118,31 +106,36 @@ fn key_size(text: &str) -> Result<usize, String> {
 }
 
 /// One key Secret, readable or not.
-struct KeySecret {
-    name: String,
-    secret: Secret,
-    key: Result<Key, String>,
+pub(super) struct KeySecret {
+    pub(super) name: String,
+    pub(super) secret: Secret,
+    pub(super) key: Result<Key, String>,
 }
 
-/// What a readable key Secret holds (the private key itself is only checked).
-struct Key {
-    fingerprint: String,
-    not_before: SystemTime,
+/// What a readable key Secret holds.
+pub(super) struct Key {
+    pub(super) fingerprint: String,
+    pub(super) not_before: SystemTime,
     not_after: SystemTime,
     certificate: Certificate,
+    pub(super) rank: KeyRank,
+    /// Only to tell which key each sealed item needs (`prune`).
+    pub(super) private: PrivateKey,
 }
 
-fn parse_key(secret: &Secret) -> Result<Key, String> {
+fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
     let (key, certificate) = read_key_secret(secret)?;
     Ok(Key {
+        rank: KeyRank::of(order, secret, &certificate),
         fingerprint: key.fingerprint().to_string(),
+        private: key.clone(),
         not_before: certificate.not_before(),
         not_after: certificate.not_after(),
         certificate,
     })
 }
 
-fn secret_name(secret: &Secret) -> String {
+pub(super) fn secret_name(secret: &Secret) -> String {
     secret
         .metadata
         .name
@@ -152,7 +145,7 @@ fn secret_name(secret: &Secret) -> String {
 
 /// Every key Secret in the controller's namespace: readable ones newest
 /// first (the first seals), then the unreadable ones.
-async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
+pub(super) async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
     let mut secrets = api
         .list(&ListParams::default().labels(KEY_LABEL_SELECTOR))
         .await
@@ -172,12 +165,12 @@ async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
         .into_iter()
         .map(|secret| KeySecret {
             name: secret_name(&secret),
-            key: parse_key(&secret),
+            key: parse_key(&secret, ctx.order),
             secret,
         })
         .collect();
     keys.sort_by(|a, b| match (&a.key, &b.key) {
-        (Ok(x), Ok(y)) => y.not_before.cmp(&x.not_before).then(a.name.cmp(&b.name)),
+        (Ok(x), Ok(y)) => newest_first(&x.rank, &y.rank),
         (Ok(_), Err(_)) => std::cmp::Ordering::Less,
         (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
         (Err(_), Err(_)) => a.name.cmp(&b.name),
@@ -185,11 +178,11 @@ async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
     Ok(keys)
 }
 
-fn newest(keys: &[KeySecret]) -> Option<&Key> {
+pub(super) fn newest(keys: &[KeySecret]) -> Option<&Key> {
     keys.iter().find_map(|k| k.key.as_ref().ok())
 }
 
-fn no_keys(ctx: &Context<'_>) -> anyhow::Error {
+pub(super) fn no_keys(ctx: &Context<'_>) -> anyhow::Error {
     anyhow!(
         "no sealing keys found in namespace {:?}: wrong --controller-namespace? The controller keeps its keys in its own namespace \
          (kube-system unless installed elsewhere), as Secrets labelled {KEY_LABEL_SELECTOR}",
@@ -197,13 +190,13 @@ fn no_keys(ctx: &Context<'_>) -> anyhow::Error {
     )
 }
 
-async fn connect(ctx: &Context<'_>) -> Result<(Client, Api<Secret>)> {
+pub(super) async fn connect(ctx: &Context<'_>) -> Result<(Client, Api<Secret>)> {
     let client = client(ctx.cluster).await?;
     let api = Api::namespaced(client.clone(), &ctx.namespace);
     Ok((client, api))
 }
 
-fn rfc3339(t: SystemTime) -> String {
+pub(super) fn rfc3339(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "?".into())
@@ -261,9 +254,20 @@ impl Usage {
     }
 }
 
-/// Lists SealedSecrets (everywhere, or in `namespaces`) as untyped objects,
-/// so one malformed object cannot stop the count.
+/// Counts SealedSecrets per recorded key.
 async fn scan(client: &Client, namespaces: &[String]) -> Result<Usage> {
+    let mut usage = Usage::default();
+    each_sealed_secret(client, namespaces, |object| usage.add(object)).await?;
+    Ok(usage)
+}
+
+/// Lists SealedSecrets (everywhere, or in `namespaces`) as untyped objects,
+/// so one malformed object cannot stop the scan, a page at a time.
+pub(super) async fn each_sealed_secret(
+    client: &Client,
+    namespaces: &[String],
+    mut each: impl FnMut(&DynamicObject),
+) -> Result<()> {
     let resource = ApiResource::erase::<SealedSecret>(&());
     let apis: Vec<(Api<DynamicObject>, Scope<'_>)> = if namespaces.is_empty() {
         vec![(Api::all_with(client.clone(), &resource), Scope::Cluster)]
@@ -278,7 +282,6 @@ async fn scan(client: &Client, namespaces: &[String]) -> Result<Usage> {
             })
             .collect()
     };
-    let mut usage = Usage::default();
     for (api, scope) in apis {
         let mut params = ListParams::default().limit(500);
         loop {
@@ -287,7 +290,7 @@ async fn scan(client: &Client, namespaces: &[String]) -> Result<Usage> {
                 .await
                 .map_err(|e| api_error(e, "list", "sealedsecrets.bitnami.com", scope))?;
             for object in &page.items {
-                usage.add(object);
+                each(object);
             }
             match page.metadata.continue_.filter(|t| !t.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
@@ -295,10 +298,10 @@ async fn scan(client: &Client, namespaces: &[String]) -> Result<Usage> {
             }
         }
     }
-    Ok(usage)
+    Ok(())
 }
 
-fn scanned(namespaces: &[String]) -> String {
+pub(super) fn scanned(namespaces: &[String]) -> String {
     if namespaces.is_empty() {
         "all namespaces".into()
     } else {
@@ -306,7 +309,7 @@ fn scanned(namespaces: &[String]) -> String {
     }
 }
 
-fn some_of(ids: &[String]) -> String {
+pub(super) fn some_of(ids: &[String]) -> String {
     let mut text = ids
         .iter()
         .take(NAMED)
@@ -632,7 +635,7 @@ pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
     // Every key must be usable before anything is created.
     let mut incoming = Vec::with_capacity(secrets.len());
     for secret in secrets {
-        let key = parse_key(&secret).map_err(|reason| {
+        let key = parse_key(&secret, ctx.order).map_err(|reason| {
             anyhow!(
                 "{file}: secret {} is not a sealing key: {reason}; nothing was restored",
                 secret_name(&secret)
@@ -699,104 +702,6 @@ pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
-    let namespaces = &args.scan.watched_namespaces;
-    let age = humantime::format_duration(args.older_than);
-    let cutoff = SystemTime::now()
-        .checked_sub(args.older_than)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    block_on(async {
-        let (client, api) = connect(ctx).await?;
-        let keys = load(&api, ctx).await?;
-        let Some(newest_key) = newest(&keys) else {
-            return Err(no_keys(ctx));
-        };
-        let candidates: Vec<(&KeySecret, &Key)> = keys
-            .iter()
-            .filter_map(|k| k.key.as_ref().ok().map(|key| (k, key)))
-            // Strictly older than the sealing key: certificate times have
-            // one-second resolution, and a key from the same second may be
-            // the one the controller seals with.
-            .filter(|(_, key)| key.not_before < cutoff && key.not_before < newest_key.not_before)
-            .collect();
-        if candidates.is_empty() {
-            println!(
-                "nothing to prune: no key in {} other than the newest is older than {age}",
-                ctx.namespace
-            );
-            return Ok(());
-        }
-        let usage = scan(&client, namespaces).await.context(
-            "cannot tell which SealedSecrets still need the old keys, so nothing was deleted",
-        )?;
-        let recording = key_fingerprint_recording(&client).await;
-        if let Some(warning) = unknown_keys_verdict(
-            &usage.unknown,
-            &some_of(&usage.unknown),
-            &scanned(namespaces),
-            &recording,
-            candidates.len(),
-            args.force,
-        )
-        .map_err(anyhow::Error::msg)?
-        {
-            eprintln!("warning: --force: {warning}");
-        }
-        let mut refused = 0;
-        let mut deleted = 0;
-        for (k, key) in &candidates {
-            let about = format!(
-                "{} ({}, created {})",
-                k.name,
-                key.fingerprint,
-                rfc3339(key.not_before)
-            );
-            if let Some(users) = usage.by_key.get(&key.fingerprint) {
-                refused += 1;
-                println!(
-                    "refused {about}: it still opens {} SealedSecret{}: {}",
-                    users.len(),
-                    if users.len() == 1 { "" } else { "s" },
-                    some_of(users)
-                );
-                continue;
-            }
-            if !args.yes {
-                println!("would delete {about}");
-                continue;
-            }
-            let params = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: k.secret.metadata.uid.clone(),
-                    resource_version: k.secret.metadata.resource_version.clone(),
-                }),
-                ..DeleteParams::default()
-            };
-            api.delete(&k.name, &params).await.map_err(|e| {
-                api_error(e, "delete", "secrets", ctx.scope()).context(format!(
-                    "cannot delete {about} ({deleted} deleted before this failure)"
-                ))
-            })?;
-            deleted += 1;
-            println!("deleted {about}");
-        }
-        if !args.yes && candidates.len() > refused {
-            println!("dry run: nothing deleted; run again with --yes to delete");
-        }
-        if deleted > 0 {
-            println!("a running controller keeps deleted keys in memory until it restarts");
-        }
-        if refused > 0 {
-            bail!(
-                "refused to delete {refused} key(s) still in use: re-encrypt those SealedSecrets with the newest key \
-                 (`kubeseal admin reencrypt FILES`, then apply them), let the controller unseal them, then prune again"
-            );
-        }
-        Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -837,69 +742,6 @@ mod tests {
         assert_eq!(usage.count("SHA256:k2"), 0);
         assert_eq!(usage.unknown, ["a/z", "a/w", "a/v"]);
         assert_eq!(usage.elsewhere(&[]), 2);
-    }
-
-    #[test]
-    fn prune_refuses_sealed_secrets_without_a_recorded_key_and_names_the_crd() {
-        let mut usage = Usage::default();
-        // As the reference's CRD leaves them: synced, but no keyFingerprint.
-        for name in ["x", "y"] {
-            usage.add(&sealed(
-                "a",
-                name,
-                json!({"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "True"}]}),
-                1,
-            ));
-        }
-        let verdict = |recording: &Recording, force: bool| {
-            let named = some_of(&usage.unknown);
-            unknown_keys_verdict(
-                &usage.unknown,
-                &named,
-                &scanned(&["a".into()]),
-                recording,
-                1,
-                force,
-            )
-        };
-        let refused =
-            verdict(&Recording::Dropped, false).expect_err("nothing can be proven unused");
-        assert!(
-            refused.contains("2 SealedSecrets in namespaces a record no key"),
-            "{refused}"
-        );
-        assert!(
-            refused.contains("the installed CRD drops status.keyFingerprint"),
-            "{refused}"
-        );
-        assert!(
-            refused.contains("kubectl apply -f manifests/crd.yaml"),
-            "{refused}"
-        );
-        assert!(refused.contains("a/x, a/y"), "{refused}");
-
-        // When the CRD cannot be read, every possible cause is named.
-        let unknown = Recording::Unknown("forbidden".into());
-        let refused = verdict(&unknown, false).expect_err("refused");
-        assert!(
-            refused.contains("the installed CRD drops status.keyFingerprint"),
-            "{refused}"
-        );
-        assert!(
-            refused.contains("not yet unsealed by this controller"),
-            "{refused}"
-        );
-
-        // --force goes on, with the same reasons as a warning.
-        let warned = verdict(&Recording::Dropped, true)
-            .expect("--force")
-            .expect("a warning");
-        assert!(warned.contains("drops status.keyFingerprint"), "{warned}");
-        // Every SealedSecret records its key: nothing to say.
-        assert_eq!(
-            unknown_keys_verdict(&[], "", "all namespaces", &Recording::Dropped, 1, false),
-            Ok(None)
-        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod crd;
 mod keys;
+mod prune;
 mod reencrypt;
 
 use std::process::ExitCode;
@@ -54,6 +55,15 @@ struct KeysArgs {
         value_name = "PREFIX"
     )]
     key_prefix: String,
+    /// How the controller orders its keys to pick the one that seals, as its --key-order-priority
+    #[arg(
+        long,
+        global = true,
+        default_value = "CertNotBefore",
+        value_parser = ["CertNotBefore", "SecretCreationTimestamp"],
+        value_name = "ORDER"
+    )]
+    key_order_priority: String,
     #[command(subcommand)]
     command: KeysCommand,
 }
@@ -83,12 +93,13 @@ The file holds private keys: keep it offline. It works with `kubeseal --recovery
     #[command(
         long_about = "Delete old keys that no SealedSecret needs any more. Dry run unless --yes.\n\n\
 Candidates are keys whose certificate NotBefore is older than --older-than, except the newest key. \
-A candidate is deleted only when no SealedSecret's status.keyFingerprint names it; otherwise it is \
-refused and the SealedSecrets still using it are named (re-encrypt them first). SealedSecrets without \
-status.keyFingerprint (not yet unsealed by this controller, handled only by the reference controller, or \
-the installed CRD is the reference's, which drops that field) could need any key: then nothing is deleted unless --force. Exits non-zero when something was refused."
+A candidate is deleted only when no item of any SealedSecret needs it: each item is checked against the \
+keys (only the RSA part holding its session key is decrypted, never the value), since items of one object \
+may be sealed with different keys. A key still needed is refused, even with --force, and the SealedSecrets \
+using it are named (re-encrypt them first). SealedSecrets that cannot be read as such could need any key: \
+then nothing is deleted unless --force. Exits non-zero when something was refused."
     )]
-    Prune(keys::PruneArgs),
+    Prune(prune::PruneArgs),
 }
 
 pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
@@ -98,13 +109,14 @@ pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
                 cluster,
                 namespace: cluster.controller_namespace.clone(),
                 prefix: keys_args.key_prefix,
+                order: sealed_secrets_api::keys::KeyOrder::parse(&keys_args.key_order_priority),
             };
             match keys_args.command {
                 KeysCommand::List(a) => keys::list(&ctx, &a),
                 KeysCommand::Rotate(a) => keys::rotate(&ctx, &a),
                 KeysCommand::Backup(a) => keys::backup(&ctx, &a),
                 KeysCommand::Restore(a) => keys::restore(&ctx, &a),
-                KeysCommand::Prune(a) => keys::prune(&ctx, &a),
+                KeysCommand::Prune(a) => prune::prune(&ctx, &a),
             }
         }
         AdminCommand::Reencrypt(a) => reencrypt::run(&a, cluster),
