@@ -11,8 +11,8 @@ pub mod plan;
 pub mod pool;
 pub mod ratelimit;
 pub mod reconcile;
-pub mod serve;
 pub mod retry;
+pub mod serve;
 pub mod telemetry;
 
 use std::collections::HashSet;
