@@ -64,31 +64,10 @@ fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
+/// Go's `isAlphaNumeric`: `_`, or a letter or decimal digit by Go's Unicode tables.
 pub fn is_alphanumeric(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric() && is_go_digit(c)
-}
-
-// Go's unicode.IsDigit is category Nd; Rust's is_numeric also takes Nl and No.
-fn is_go_digit(c: char) -> bool {
-    c.is_ascii_digit() || (!c.is_ascii() && c.to_digit(10).is_none() && c.is_numeric() && nd(c))
-}
-
-fn nd(c: char) -> bool {
-    // Decimal digits outside ASCII come in runs of ten starting at a zero;
-    // other numerics (superscripts, fractions, roman numerals) are not Nd.
-    !matches!(
-        c,
-        '\u{00B2}' | '\u{00B3}' | '\u{00B9}' | '\u{00BC}'..='\u{00BE}'
-    ) && !('\u{2150}'..='\u{218F}').contains(&c)
-        && !('\u{2460}'..='\u{24FF}').contains(&c)
-        && !('\u{2070}'..='\u{209F}').contains(&c)
-        && !('\u{2776}'..='\u{2793}').contains(&c)
-        && !('\u{3007}'..='\u{303A}').contains(&c)
-        && !('\u{3192}'..='\u{3195}').contains(&c)
-        && !('\u{3220}'..='\u{3229}').contains(&c)
-        && !('\u{3248}'..='\u{325F}').contains(&c)
-        && !('\u{3280}'..='\u{3289}').contains(&c)
-        && !('\u{32B1}'..='\u{32BF}').contains(&c)
+    use crate::sprig::strings::utf8::{is_digit, is_letter};
+    c == '_' || is_letter(u32::from(c)) || is_digit(u32::from(c))
 }
 
 fn has_left_trim(s: &str) -> bool {
@@ -459,6 +438,13 @@ impl Lexer<'_> {
             });
             return Ok(());
         }
+        self.word()?;
+        self.emit(kind);
+        Ok(())
+    }
+
+    /// The rest of an alphanumeric word, which must end at a terminator.
+    fn word(&mut self) -> Result<(), LexError> {
         let mut last = None;
         while let Some(c) = self.next() {
             if !is_alphanumeric(c) {
@@ -470,7 +456,6 @@ impl Lexer<'_> {
         if !self.at_terminator() {
             return Err(self.bad_character(last));
         }
-        self.emit(kind);
         Ok(())
     }
 
@@ -482,17 +467,7 @@ impl Lexer<'_> {
     }
 
     fn identifier(&mut self) -> Result<(), LexError> {
-        let mut last = None;
-        while let Some(c) = self.next() {
-            if !is_alphanumeric(c) {
-                self.backup(c);
-                last = Some(c);
-                break;
-            }
-        }
-        if !self.at_terminator() {
-            return Err(self.bad_character(last));
-        }
+        self.word()?;
         let word = &self.input[self.start..self.pos];
         let kind = match keyword(word) {
             Some(k) => k,

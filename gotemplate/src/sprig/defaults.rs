@@ -8,17 +8,6 @@ use super::json::{decode, encode, Style};
 const ANY: &[Type] = &[Type::Any];
 const STR: &[Type] = &[Type::String];
 
-macro_rules! f {
-    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
-        Func {
-            name: $name,
-            params: $params,
-            variadic: $variadic,
-            call: $call,
-        }
-    };
-}
-
 pub(super) const FUNCS: &[Func] = &[
     f!("default", ANY, Some(Type::Any), default),
     f!("fail", STR, None, fail),

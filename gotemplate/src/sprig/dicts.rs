@@ -9,17 +9,6 @@ use super::dicts_merge::{deep_copy, deep_merge, MergeError};
 const MAP: &[Type] = &[Type::Map];
 const MAP_STR: &[Type] = &[Type::Map, Type::String];
 
-macro_rules! f {
-    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
-        Func {
-            name: $name,
-            params: $params,
-            variadic: $variadic,
-            call: $call,
-        }
-    };
-}
-
 pub(super) const FUNCS: &[Func] = &[
     f!("dict", &[], Some(Type::Any), dict),
     f!("get", MAP_STR, None, get),

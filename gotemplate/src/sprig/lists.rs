@@ -11,17 +11,6 @@ use super::reflect::deep_equal;
 const ANY: &[Type] = &[Type::Any];
 const ANY2: &[Type] = &[Type::Any, Type::Any];
 
-macro_rules! f {
-    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
-        Func {
-            name: $name,
-            params: $params,
-            variadic: $variadic,
-            call: $call,
-        }
-    };
-}
-
 pub(super) const FUNCS: &[Func] = &[
     f!("list", &[], Some(Type::Any), list),
     f!("tuple", &[], Some(Type::Any), list),

@@ -6,6 +6,18 @@ use crate::fmt::format_value;
 use crate::funcs::{insert_all, FuncMap};
 use crate::value::{Heap, Value};
 
+/// `f!(name, params, variadic, call)`: one function of the map, as a `Func`.
+macro_rules! f {
+    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
+        Func {
+            name: $name,
+            params: $params,
+            variadic: $variadic,
+            call: $call,
+        }
+    };
+}
+
 // Strings, paths, regular expressions, URLs, encodings.
 mod encoding;
 mod paths;
@@ -13,7 +25,7 @@ mod regex;
 mod regex_class;
 mod regex_go;
 mod regex_names;
-mod strings;
+pub(crate) mod strings;
 mod url;
 // Lists, dicts, defaults, reflection, numbers, semver.
 mod defaults;

@@ -11,17 +11,6 @@ use super::gomath::{go_max, go_min, go_pow10, modf_frac};
 const ANY: &[Type] = &[Type::Any];
 const ANY2: &[Type] = &[Type::Any, Type::Any];
 
-macro_rules! f {
-    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
-        Func {
-            name: $name,
-            params: $params,
-            variadic: $variadic,
-            call: $call,
-        }
-    };
-}
-
 pub(super) const FUNCS: &[Func] = &[
     f!("atoi", &[Type::String], None, atoi),
     f!("int64", ANY, None, int64),

@@ -9,17 +9,6 @@ use crate::value::{Heap, Value};
 const ANY: &[Type] = &[Type::Any];
 const STR_ANY: &[Type] = &[Type::String, Type::Any];
 
-macro_rules! f {
-    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
-        Func {
-            name: $name,
-            params: $params,
-            variadic: $variadic,
-            call: $call,
-        }
-    };
-}
-
 pub(super) const FUNCS: &[Func] = &[
     f!("typeOf", ANY, None, type_of),
     f!("typeIs", STR_ANY, None, type_is),

@@ -11,7 +11,7 @@ mod case;
 #[path = "strings_list.rs"]
 mod list;
 #[path = "strings_utf8.rs"]
-pub(super) mod utf8;
+pub(crate) mod utf8;
 #[path = "strings_wrap.rs"]
 mod wrap;
 
