@@ -656,3 +656,36 @@ pub fn succeeded(out: &std::process::Output) -> String {
 pub fn lf(pem: &str) -> String {
     pem.replace("\r\n", "\n").trim().to_string()
 }
+
+/// The label of the controller's key Secrets.
+pub const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
+
+/// The names of the key Secrets in `ns`.
+pub fn key_secret_names(ns: &TestNamespace) -> Vec<String> {
+    ns.kubectl()
+        .get_json(["get", "secrets", "-l", KEY_SELECTOR])
+        .expect("list key secrets")["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A SealedSecret's Synced condition (status and message) and the whole object.
+pub fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String, serde_json::Value)> {
+    let ss = ns.kubectl().get_optional("sealedsecret", name).ok()??;
+    let cond = ss["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Synced")?
+        .clone();
+    Some((
+        cond["status"].as_str()?.to_string(),
+        cond["message"].as_str().unwrap_or_default().to_string(),
+        ss,
+    ))
+}

@@ -10,15 +10,14 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, succeeded, token_kubeconfig, wait_secret_value, ControllerInNode,
-    ControllerOptions, ControllerProcess,
+    key_secret_names, kubeseal, lf, succeeded, token_kubeconfig, wait_secret_value,
+    ControllerInNode, ControllerOptions, ControllerProcess, KEY_SELECTOR,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
-const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
 
 /// Fails with `needle` on stderr; returns stdout.
 fn refused(out: &Output, needle: &str) -> String {
@@ -115,20 +114,6 @@ fn sealing_fingerprint(report: &Value) -> String {
         .and_then(|k| k["fingerprint"].as_str())
         .expect("a sealing key")
         .to_string()
-}
-
-fn key_secret_names(ns: &TestNamespace) -> Vec<String> {
-    ns.kubectl()
-        .get_json(["get", "secrets", "-l", KEY_SELECTOR])
-        .expect("list key secrets")["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Waits until the controller recorded which key opened SealedSecret `name`.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    http_post, kubeseal, reference_kubeseal, secret_value, succeeded, wait_secret_value,
+    http_post, kubeseal, reference_kubeseal, secret_value, succeeded, synced, wait_secret_value,
     ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
@@ -78,20 +78,6 @@ fn apply_and_wait(
 
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str) {
     wait_secret_value(ns, name, key, expected).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String, Value)> {
-    let ss = ns.kubectl().get_optional("sealedsecret", name).ok()??;
-    let cond = ss["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Synced")?
-        .clone();
-    Some((
-        cond["status"].as_str()?.to_string(),
-        cond["message"].as_str().unwrap_or_default().to_string(),
-        ss,
-    ))
 }
 
 fn wait_synced(ns: &TestNamespace, name: &str, status: &str, message_contains: &str) -> Value {

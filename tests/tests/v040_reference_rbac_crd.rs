@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, succeeded, token_kubeconfig, wait_secret_value, ControllerOptions,
-    ControllerProcess,
+    kubeseal, lf, succeeded, synced, token_kubeconfig, wait_secret_value, ControllerOptions,
+    ControllerProcess, KEY_SELECTOR,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -23,7 +23,6 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
 const CRD: &str = "crd/sealedsecrets.bitnami.com";
-const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
 /// The chart's default `secretName` (the legacy key Secret's name).
 const CHART_SECRET_NAME: &str = "sealed-secrets-key";
 
@@ -230,21 +229,6 @@ fn seal(cp: &ControlPlane, cert: &Path, ns: &str, name: &str, value: &str) -> St
 /// A SealedSecret whose only value no key opens (it is truncated).
 fn broken(ns: &str, name: &str) -> String {
     format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: {name}, namespace: {ns}}}\nspec: {{encryptedData: {{k: AgBy}}}}\n")
-}
-
-/// The Synced condition's status and message, and the whole object.
-fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String, Value)> {
-    let ss = ns.kubectl().get_optional("sealedsecret", name).ok()??;
-    let cond = ss["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Synced")?
-        .clone();
-    Some((
-        cond["status"].as_str()?.to_string(),
-        cond["message"].as_str().unwrap_or_default().to_string(),
-        ss,
-    ))
 }
 
 /// Waits for Synced=`status` at the object's current generation.

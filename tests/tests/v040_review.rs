@@ -8,14 +8,13 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value, ControllerOptions,
-    ControllerProcess,
+    self, key_secret_names, kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value,
+    ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
-const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
 
 fn secret_yaml(ns: &str, name: &str, items: &[(&str, &str)]) -> String {
     let data: Vec<String> = items.iter().map(|(k, v)| format!("{k}: \"{v}\"")).collect();
@@ -38,34 +37,8 @@ fn write_cert(controller: &ControllerProcess, path: &Path) -> String {
     lf(&pem)
 }
 
-fn key_secret_names(ns: &TestNamespace) -> Vec<String> {
-    ns.kubectl()
-        .get_json(["get", "secrets", "-l", KEY_SELECTOR])
-        .expect("list key secrets")["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String)> {
-    let ss = ns.kubectl().get_optional("sealedsecret", name).ok()??;
-    let condition = ss["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Synced")?
-        .clone();
-    Some((
-        condition["status"].as_str()?.to_string(),
-        condition["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    ))
+    sealed::synced(ns, name).map(|(status, message, _)| (status, message))
 }
 
 fn wait_synced(ns: &TestNamespace, name: &str, status: &str, contains: &str, wait: Duration) {
