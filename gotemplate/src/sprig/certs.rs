@@ -158,16 +158,22 @@ fn gen_ca(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     Ok(cert_value(cert, key.to_pem()?))
 }
 
-fn gen_self_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+/// The common name, IP and DNS alternative names and validity in days that
+/// genSelfSignedCert and genSignedCert take first.
+type Subject<'a> = (&'a [u8], Vec<Vec<u8>>, Vec<Vec<u8>>, i64);
+
+fn subject(args: &[Value]) -> Result<Subject<'_>, FuncError> {
     let cn = arg_str(args, 0)?;
-    let (ips, dns) = (
-        san_list(args.get(1), "error parsing ip: value is not a string")?,
-        san_list(
-            args.get(2),
-            "error processing alternate dns name: value is not a string",
-        )?,
-    );
-    let days = arg_int(args, 3)?;
+    let ips = san_list(args.get(1), "error parsing ip: value is not a string")?;
+    let dns = san_list(
+        args.get(2),
+        "error processing alternate dns name: value is not a string",
+    )?;
+    Ok((cn, ips, dns, arg_int(args, 3)?))
+}
+
+fn gen_self_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+    let (cn, ips, dns, days) = subject(args)?;
     let key = signee_key(args, 4)?;
     let tmpl = Template::new(cn, &ips, &dns, days, false)?;
     let cert = tmpl.create(&key, None)?;
@@ -175,15 +181,7 @@ fn gen_self_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncErro
 }
 
 fn gen_signed(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
-    let cn = arg_str(args, 0)?;
-    let (ips, dns) = (
-        san_list(args.get(1), "error parsing ip: value is not a string")?,
-        san_list(
-            args.get(2),
-            "error processing alternate dns name: value is not a string",
-        )?,
-    );
-    let days = arg_int(args, 3)?;
+    let (cn, ips, dns, days) = subject(args)?;
     let ca = match args.get(4) {
         Some(Value::Object(o)) => o.as_any().downcast_ref::<Certificate>().cloned(),
         _ => None,
