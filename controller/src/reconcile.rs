@@ -133,7 +133,9 @@ async fn sync_secret(
 ) -> Result<Synced, Failure> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let name = sealed.name_any();
-    let read_failed = |e: kube::Error| Failure::Update(format!("cannot read Secret {name:?}: {e}"));
+    let read_failed = |e: kube::Error| {
+        Failure::Update(format!("cannot read Secret {name:?}: {}", api_message(&e)))
+    };
     // Already synced at this generation and its Secret is there: nothing to
     // decrypt. Our own status update, a new key or a restart lands here, and
     // needs only to know the Secret exists, not its data. Unless the status
@@ -256,7 +258,16 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str) -> Failure {
             "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
         ))
     } else {
-        Failure::Update(err.to_string())
+        Failure::Update(api_message(&err))
+    }
+}
+
+/// The API server's own message for an API error (as the reference shows
+/// Go's `StatusError.Error()`), not kube's debug form of the whole status.
+fn api_message(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -402,4 +413,26 @@ async fn write_status(
 pub fn error_policy(_sealed: Arc<SealedSecret>, error: &Error, _ctx: Arc<Context>) -> Action {
     tracing::warn!(error = %error, "reconcile failed");
     Action::requeue(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_shows_the_api_servers_message() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure",
+            "code": 403,
+            "reason": "Forbidden",
+            "message": "secrets \"db\" is forbidden: denied by policy",
+        }))
+        .expect("status");
+        let Failure::Update(message) =
+            write_failure(kube::Error::Api(Box::new(status)), "ns", "db")
+        else {
+            panic!("not an update failure");
+        };
+        assert_eq!(message, "secrets \"db\" is forbidden: denied by policy");
+    }
 }
