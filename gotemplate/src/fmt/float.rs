@@ -169,17 +169,8 @@ fn fmt_e(dst: &mut Vec<u8>, neg: bool, d: &Digits, prec: i64, fmt: u8) {
         }
     }
     dst.push(fmt);
-    let mut exp = if d.d.is_empty() { 0 } else { d.dp - 1 };
-    if exp < 0 {
-        dst.push(b'-');
-        exp = -exp;
-    } else {
-        dst.push(b'+');
-    }
-    if exp < 10 {
-        dst.push(b'0');
-    }
-    dst.extend_from_slice(exp.to_string().as_bytes());
+    let exp = if d.d.is_empty() { 0 } else { d.dp - 1 };
+    push_exponent(dst, exp);
 }
 
 fn fmt_f(dst: &mut Vec<u8>, neg: bool, d: &Digits, prec: i64) {
@@ -260,12 +251,13 @@ fn fmt_x(dst: &mut Vec<u8>, prec: i64, fmt: u8, neg: bool, mut mant: u64, mut ex
         }
     }
     dst.push(if fmt == b'X' { b'P' } else { b'p' });
-    if exp < 0 {
-        dst.push(b'-');
-        exp = -exp;
-    } else {
-        dst.push(b'+');
-    }
+    push_exponent(dst, exp);
+}
+
+/// An exponent as Go writes it: a sign and at least two digits.
+fn push_exponent(dst: &mut Vec<u8>, exp: i64) {
+    dst.push(if exp < 0 { b'-' } else { b'+' });
+    let exp = exp.unsigned_abs();
     if exp < 10 {
         dst.push(b'0');
     }

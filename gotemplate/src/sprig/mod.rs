@@ -80,6 +80,18 @@ pub fn functions() -> FuncMap {
     map
 }
 
+/// Go's check of a method's argument count, as text/template words it.
+pub(crate) fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), crate::FuncError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(crate::FuncError::reason(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        )))
+    }
+}
+
 /// sprig's `strval`: strings as they are, anything else as `fmt`'s `%v`
 /// (which uses a type's `String()` method).
 #[allow(dead_code)] // used by the function modules

@@ -365,11 +365,10 @@ impl Object for SemverVersion {
                 | "MarshalText"
                 | "MarshalJSON"
         );
-        if takes_none && !args.is_empty() {
-            return Some(Err(FuncError::reason(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            ))));
+        if takes_none {
+            if let Err(e) = super::want_args(name, args, 0) {
+                return Some(Err(e));
+            }
         }
         let v = self.v.borrow().clone();
         // Methods with a value receiver: on both `Version` and `*Version`.

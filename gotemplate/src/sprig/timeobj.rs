@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use super::gotime::{as_time, time_value, GoTime, Loc, WALL_TO_INTERNAL};
 use super::timefmt::{duration_string, month_name, weekday_name};
+use super::want_args;
 use crate::funcs::{Env, FuncError};
 use crate::value::{Heap, Kind, Object, Pointer, Value};
 
@@ -80,17 +81,6 @@ fn duration_round(d: i64, m: i64) -> i64 {
 /// as Go computes them.
 fn in_units(d: i64, unit: i64) -> f64 {
     (d / unit) as f64 + (d % unit) as f64 / unit as f64
-}
-
-fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(FuncError::reason(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        )))
-    }
 }
 
 /// A `time.Duration` argument: a Duration, or an integer constant.
