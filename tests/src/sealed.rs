@@ -689,3 +689,30 @@ pub fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String, serde_j
         ss,
     ))
 }
+
+/// Waits until `name` is Synced=True at its current generation (as `who`
+/// unsealed it; its log is shown on failure) and returns the SealedSecret.
+pub fn wait_synced_true(
+    ns: &TestNamespace,
+    name: &str,
+    who: &ControllerProcess,
+) -> serde_json::Value {
+    poll(
+        &format!("{name} Synced=True"),
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || {
+            let Some(ss) = ns.kubectl().get_optional("sealedsecret", name)? else {
+                return Ok(None);
+            };
+            let synced = ss["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Synced" && c["status"] == "True");
+            let current = ss["status"]["observedGeneration"] == ss["metadata"]["generation"];
+            Ok((synced && current).then_some(ss))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()))
+}

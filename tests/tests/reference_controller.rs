@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value, ControllerOptions,
-    ControllerProcess,
+    kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value, wait_synced_true,
+    ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -136,7 +136,7 @@ fn apply_and_unseal(
         ))
         .unwrap_or_else(|e| panic!("apply {name}: {e}"));
     wait_value(ns, name, key, value, who);
-    wait_synced(ns, name, who);
+    wait_synced_true(ns, name, who);
     assert_owned(ns, name);
 }
 
@@ -147,23 +147,6 @@ fn secret(ns: &TestNamespace, name: &str) -> Option<Value> {
 fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str, who: &ControllerProcess) {
     wait_secret_value(ns, name, key, expected)
         .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()));
-}
-
-/// Waits for Synced=True with `observedGeneration` = `generation`; returns the SealedSecret.
-fn wait_synced(ns: &TestNamespace, name: &str, who: &ControllerProcess) -> Value {
-    poll(&format!("{name} Synced=True"), WAIT, TICK, || {
-        let Some(ss) = ns.kubectl().get_optional("sealedsecret", name)? else {
-            return Ok(None);
-        };
-        let synced = ss["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Synced" && c["status"] == "True");
-        let current = ss["status"]["observedGeneration"] == ss["metadata"]["generation"];
-        Ok((synced && current).then_some(ss))
-    })
-    .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()))
 }
 
 fn events(ns: &TestNamespace) -> Vec<Value> {
@@ -348,8 +331,8 @@ fn reference_loads_our_key_and_takes_over_our_secrets() {
         .expect("apply db3");
     wait_value(&ns, "db2", "token", "reference-kubeseal", &reference);
     wait_value(&ns, "db3", "token", "our-kubeseal", &reference);
-    wait_synced(&ns, "db2", &reference);
-    wait_synced(&ns, "db3", &reference);
+    wait_synced_true(&ns, "db2", &reference);
+    wait_synced_true(&ns, "db3", &reference);
     assert_owned(&ns, "db2");
     assert_owned(&ns, "db3");
 

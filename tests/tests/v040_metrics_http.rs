@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::raw_http::{call, short, Reply, Send};
-use sealed_secrets_e2e::sealed::{kubeseal, succeeded, ControllerOptions, ControllerProcess};
+use sealed_secrets_e2e::sealed::{
+    kubeseal, succeeded, wait_synced_true, ControllerOptions, ControllerProcess,
+};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -465,21 +467,6 @@ fn http_methods(metrics: &str) -> Vec<String> {
     methods
 }
 
-fn wait_synced(ns: &TestNamespace, name: &str, who: &ControllerProcess) {
-    poll(&format!("{name} Synced=True"), WAIT, TICK, || {
-        let Some(ss) = ns.kubectl().get_optional("sealedsecret", name)? else {
-            return Ok(None);
-        };
-        let synced = ss["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Synced" && c["status"] == "True");
-        Ok(synced.then_some(()))
-    })
-    .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()));
-}
-
 /// Applies a SealedSecret labelled `app.kubernetes.io/instance: rel-1`;
 /// checks its `condition_info` series, the method label of odd methods, and
 /// that the series goes when the SealedSecret does.
@@ -493,7 +480,7 @@ fn metrics_case(cp: &ControlPlane, ns: &TestNamespace, who: Who, name: &str) {
     ns.kubectl()
         .apply(&serde_json::to_string(&sealed).expect("json"))
         .expect("apply");
-    wait_synced(ns, name, &controller);
+    wait_synced_true(ns, name, &controller);
     let expected = BTreeMap::from(
         [
             ("namespace", ns.name()),
@@ -560,7 +547,7 @@ fn omit_secret_labels_exposes_no_condition_series() {
         ns.kubectl()
             .apply(&serde_json::to_string(&sealed).expect("json"))
             .expect("apply");
-        wait_synced(&ns, &name, &controller);
+        wait_synced_true(&ns, &name, &controller);
         let metrics = controller.metrics().expect("metrics");
         assert!(
             metrics.contains("sealed_secrets_controller_unseal_requests_total"),
