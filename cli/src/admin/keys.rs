@@ -8,13 +8,11 @@
 //! tells which keys are still needed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::Client;
 use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEFAULT_KEY_BITS};
@@ -28,12 +26,11 @@ use crate::cluster::client;
 use crate::modes::block_on;
 use crate::output::{self, Format};
 
-pub const DEFAULT_PREFIX: &str = "sealed-secrets-key";
 use sealed_secrets_api::keys::{
-    newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL, KEY_LABEL_SELECTOR,
+    newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL_SELECTOR,
 };
 
-use crate::recovery::secrets_in;
+pub const DEFAULT_PREFIX: &str = "sealed-secrets-key";
 /// How many SealedSecrets a message names before saying "and N more".
 const NAMED: usize = 10;
 
@@ -84,20 +81,6 @@ pub struct RotateArgs {
     force: bool,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct BackupArgs {
-    /// File to write: YAML, or JSON when the name ends in .json. Created with mode 0600
-    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
-    output: PathBuf,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct RestoreArgs {
-    /// A backup from `kubeseal admin keys backup` (a v1 List of Secrets), or Secret documents (YAML or JSON)
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
-}
-
 fn key_size(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
@@ -123,7 +106,7 @@ pub(super) struct Key {
     pub(super) private: PrivateKey,
 }
 
-fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
+pub(super) fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
     let (key, certificate) = read_key_secret(secret)?;
     Ok(Key {
         rank: KeyRank::of(order, secret, &certificate),
@@ -529,179 +512,6 @@ pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
 }
 
 /// The Secret as it can be created again: no server-set fields.
-fn backup_item(secret: &Secret) -> Result<Value> {
-    let mut value = serde_json::to_value(secret).context("cannot encode a key Secret")?;
-    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in [
-            "uid",
-            "resourceVersion",
-            "creationTimestamp",
-            "managedFields",
-            "ownerReferences",
-            "selfLink",
-            "generation",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ] {
-            meta.remove(field);
-        }
-    }
-    if let Some(object) = value.as_object_mut() {
-        object.insert("apiVersion".into(), "v1".into());
-        object.insert("kind".into(), "Secret".into());
-    }
-    Ok(value)
-}
-
-pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
-    if args.output.as_os_str() == "-" {
-        bail!("backup writes private keys only to a file: give -o FILE");
-    }
-    let keys = block_on(async {
-        let (_, api) = connect(ctx).await?;
-        load(&api, ctx).await
-    })?;
-    if keys.is_empty() {
-        return Err(no_keys(ctx));
-    }
-    let mut items = Vec::new();
-    for k in &keys {
-        match &k.key {
-            Ok(_) => items.push(backup_item(&k.secret)?),
-            Err(reason) => eprintln!(
-                "warning: not backing up secret {}: not a usable key ({reason})",
-                k.name
-            ),
-        }
-    }
-    if items.is_empty() {
-        bail!(
-            "none of the key Secrets in {:?} holds a usable key: nothing written",
-            ctx.namespace
-        );
-    }
-    let count = items.len();
-    let list = json!({ "apiVersion": "v1", "kind": "List", "items": items });
-    let format = match args.output.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
-        _ => Format::Yaml,
-    };
-    let mut out = String::new();
-    output::render(&mut out, &list, format)?;
-    output::write_private(&args.output, out.as_bytes())?;
-    println!(
-        "backed up {count} key Secret{} from {} to {} (mode 0600: it holds private keys, keep it safe)",
-        if count == 1 { "" } else { "s" },
-        ctx.namespace,
-        args.output.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `secret` as a new key Secret in the controller's namespace.
-fn restored(ctx: &Context<'_>, secret: &Secret) -> Secret {
-    let mut labels = secret.metadata.labels.clone().unwrap_or_default();
-    labels.insert(KEY_LABEL.into(), "active".into());
-    let name = secret.metadata.name.clone().filter(|n| !n.is_empty());
-    Secret {
-        metadata: ObjectMeta {
-            generate_name: name.is_none().then(|| ctx.prefix.clone()),
-            name,
-            namespace: Some(ctx.namespace.clone()),
-            labels: Some(labels),
-            annotations: secret.metadata.annotations.clone(),
-            ..ObjectMeta::default()
-        },
-        type_: Some(
-            secret
-                .type_
-                .clone()
-                .unwrap_or_else(|| "kubernetes.io/tls".into()),
-        ),
-        data: secret.data.clone(),
-        ..Secret::default()
-    }
-}
-
-pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
-    let file = args.file.display();
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read backup file {file}"))?;
-    let secrets =
-        secrets_in(&text).with_context(|| format!("cannot read key Secrets from {file}"))?;
-    if secrets.is_empty() {
-        bail!("{file} holds no Secrets: expected a backup from `kubeseal admin keys backup` (a v1 List of Secrets) or Secret documents");
-    }
-    // Every key must be usable before anything is created.
-    let mut incoming = Vec::with_capacity(secrets.len());
-    for secret in secrets {
-        let key = parse_key(&secret, ctx.order).map_err(|reason| {
-            anyhow!(
-                "{file}: secret {} is not a sealing key: {reason}; nothing was restored",
-                secret_name(&secret)
-            )
-        })?;
-        incoming.push((secret, key));
-    }
-    block_on(async {
-        let (_, api) = connect(ctx).await?;
-        let mut present: BTreeMap<String, String> = load(&api, ctx)
-            .await?
-            .into_iter()
-            .filter_map(|k| k.key.ok().map(|key| (key.fingerprint, k.name)))
-            .collect();
-        let (mut created, mut skipped) = (0, 0);
-        for (secret, key) in &incoming {
-            let name = secret_name(secret);
-            if let Some(existing) = present.get(&key.fingerprint) {
-                println!(
-                    "skipped {name}: key {} is already present as {}/{existing}",
-                    key.fingerprint, ctx.namespace
-                );
-                skipped += 1;
-                continue;
-            }
-            let new = restored(ctx, secret);
-            let result = match api.create(&PostParams::default(), &new).await {
-                // Its name is taken by some other Secret: never overwrite, take a fresh name.
-                Err(kube::Error::Api(s)) if s.code == 409 && new.metadata.name.is_some() => {
-                    let mut renamed = new.clone();
-                    renamed.metadata.name = None;
-                    renamed.metadata.generate_name = Some(ctx.prefix.clone());
-                    api.create(&PostParams::default(), &renamed).await
-                }
-                other => other,
-            };
-            let made = result.map_err(|e| {
-                api_error(e, "create", "secrets", ctx.scope()).context(format!(
-                    "cannot restore {name} ({created} created before this failure)"
-                ))
-            })?;
-            let made_name = secret_name(&made);
-            let renamed = if made_name != name {
-                format!(" (the name {name} was taken)")
-            } else {
-                String::new()
-            };
-            println!(
-                "created {}/{made_name} ({}){renamed}",
-                ctx.namespace, key.fingerprint
-            );
-            present.insert(key.fingerprint.clone(), made_name);
-            created += 1;
-        }
-        println!(
-            "{created} created, {skipped} skipped (already present) in {}",
-            ctx.namespace
-        );
-        if created > 0 {
-            println!("a running controller picks up new key Secrets by itself; if it was started without any key, restart it");
-        }
-        Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
 #[cfg(test)]
 #[path = "keys_tests.rs"]
 mod tests;

@@ -40,49 +40,6 @@ fn usage_counts_recorded_keys_and_unknowns() {
 }
 
 #[test]
-fn backups_are_lists_secrets_or_documents() {
-    let one = "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\ndata: {x: eQ==}\n";
-    assert_eq!(secrets_in(one).expect("secret").len(), 1);
-    let docs = format!("---\n{one}---\n{}", one.replace("name: a", "name: b"));
-    assert_eq!(secrets_in(&docs).expect("documents").len(), 2);
-    let list = r#"{"apiVersion":"v1","kind":"List","items":[{"kind":"Secret","metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#;
-    let names: Vec<String> = secrets_in(list)
-        .expect("list")
-        .iter()
-        .map(secret_name)
-        .collect();
-    assert_eq!(names, ["a", "b"]);
-    let err =
-        secrets_in(r#"{"kind":"List","items":[{"kind":"ConfigMap"}]}"#).expect_err("not a Secret");
-    assert!(
-        err.to_string()
-            .contains("document 1, item 1 is a ConfigMap"),
-        "{err}"
-    );
-}
-
-#[test]
-fn backup_items_lose_server_fields_only() {
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "k", "namespace": "ns", "uid": "u", "resourceVersion": "1",
-            "creationTimestamp": "2024-01-01T00:00:00Z", "managedFields": [{"manager": "m"}],
-            "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "o", "uid": "p"}],
-            "labels": {"l": "v"}},
-        "type": "kubernetes.io/tls",
-        "data": {"tls.crt": "eA=="},
-    }))
-    .expect("secret");
-    let item = backup_item(&secret).expect("item");
-    assert_eq!(
-        item["metadata"],
-        json!({"name": "k", "namespace": "ns", "labels": {"l": "v"}})
-    );
-    assert_eq!(item["kind"], "Secret");
-    assert_eq!(item["apiVersion"], "v1");
-    assert_eq!(item["data"]["tls.crt"], "eA==");
-}
-
-#[test]
 fn key_sizes_are_the_supported_ones() {
     assert_eq!(key_size("4096"), Ok(4096));
     assert!(key_size("1024").is_err());

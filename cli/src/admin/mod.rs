@@ -4,6 +4,7 @@
 //! The cluster flags (`--kubeconfig`, `--context`, `--controller-namespace`,
 //! ...) are global, so they work before or after the subcommand.
 
+mod backup;
 mod crd;
 mod keys;
 mod prune;
@@ -86,9 +87,9 @@ YAML unless the file name ends in .json, mode 0600, without server-side fields.\
 The file holds private keys: keep it offline. It works with `kubeseal --recovery-unseal \
 --recovery-private-key FILE` and with `kubeseal admin keys restore FILE`."
     )]
-    Backup(keys::BackupArgs),
+    Backup(backup::BackupArgs),
     /// Create key Secrets from a backup; keys already present are skipped, nothing is overwritten
-    Restore(keys::RestoreArgs),
+    Restore(backup::RestoreArgs),
     /// Delete old keys no SealedSecret needs any more (dry run unless --yes)
     #[command(
         long_about = "Delete old keys that no SealedSecret needs any more. Dry run unless --yes.\n\n\
@@ -114,8 +115,8 @@ pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
             match keys_args.command {
                 KeysCommand::List(a) => keys::list(&ctx, &a),
                 KeysCommand::Rotate(a) => keys::rotate(&ctx, &a),
-                KeysCommand::Backup(a) => keys::backup(&ctx, &a),
-                KeysCommand::Restore(a) => keys::restore(&ctx, &a),
+                KeysCommand::Backup(a) => backup::backup(&ctx, &a),
+                KeysCommand::Restore(a) => backup::restore(&ctx, &a),
                 KeysCommand::Prune(a) => prune::prune(&ctx, &a),
             }
         }
