@@ -17,7 +17,9 @@ pub fn init(level: &str, format: &str) -> Result<()> {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        // In a Pod the log is a file read by `kubectl logs`: no colour codes.
+        .with_ansi(colours_wanted());
     let result = if format == "json" {
         builder.json().try_init()
     } else {
@@ -28,6 +30,12 @@ pub fn init(level: &str, format: &str) -> Result<()> {
         tracing::warn!(log_level = level, "unknown --log-level, using INFO");
     }
     Ok(())
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set (no-color.org).
+fn colours_wanted() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A `tracing` filter rather than a misspelt level: `trace`, `off`, or

@@ -272,6 +272,12 @@ cmd_load_image() {
   done
 }
 
+# `images`: the names of the images in the node's containerd, one per line.
+cmd_images() {
+  running_pid containerd >/dev/null || die "the node's containerd is not running; run: scripts/control-plane up"
+  ctr_node images ls -q | grep -v '^sha256:'
+}
+
 # Everything the node made, removed in dependency order. Safe to run twice
 # and after a crash: each step looks at what is there.
 stop_node() {

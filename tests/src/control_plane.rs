@@ -102,7 +102,7 @@ fn describe(cmd: &Command) -> String {
 
 /// Run `cmd` to completion, feeding it `stdin`, and return its stdout, or a
 /// rich error with stdout and stderr when it fails.
-fn run_command(mut cmd: Command, stdin: Option<&[u8]>) -> Result<String> {
+pub(crate) fn run_command(mut cmd: Command, stdin: Option<&[u8]>) -> Result<String> {
     let command = describe(&cmd);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()

@@ -1,8 +1,8 @@
 //! Support code for the end-to-end tests.
 //!
 //! The tests run against a real local control plane (etcd, kube-apiserver,
-//! kube-controller-manager) started by `scripts/control-plane up` and a
-//! "node" network namespace next to it; see `docs/control-plane.md`.
+//! kube-controller-manager, kube-scheduler) and a real node (containerd,
+//! kubelet) started by `scripts/control-plane up`; see `docs/control-plane.md`.
 //!
 //! ```no_run
 //! use sealed_secrets_e2e::{ControlPlane, TestNamespace};
@@ -19,5 +19,6 @@ pub mod control_plane;
 pub use control_plane::{
     poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
 };
+pub mod pod;
 pub mod raw_http;
 pub mod sealed;

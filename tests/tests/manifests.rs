@@ -1,123 +1,279 @@
-//! `kubectl apply -k manifests/` applies to the real API server, and the
-//! controller works with exactly those RBAC rules: it runs under the
-//! ServiceAccount's own token, not as an admin.
+//! `kubectl apply -k manifests/` runs the controller as a Pod on the real
+//! node, from the locally built image, under its ServiceAccount (projected
+//! token, in-cluster config) and the manifests' securityContext, in a
+//! namespace that enforces the `restricted` Pod Security level; `kubeseal`
+//! with its default flags reaches it through the API server's service proxy;
+//! a replaced Pod serves the same keys and leaves existing Secrets alone.
+//!
+//! One test on purpose: the Pod watches every namespace, so nothing else may
+//! run a controller beside it (cargo runs test binaries one at a time).
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{kubeseal, succeeded, ControllerOptions, ControllerProcess};
+use sealed_secrets_e2e::pod::{manifest_image, ControllerPod, NAMESPACE};
+use sealed_secrets_e2e::sealed::{
+    kubeseal, lf, reference_kubeseal, secret_value, succeeded, wait_secret_value,
+};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
+use serde_json::Value;
+
+const CERT_PATH: &str =
+    "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/cert.pem";
+
+fn secret(ns: &str, name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData: {{k: {value}}}\n")
+}
 
 #[test]
-fn controller_works_under_the_manifests_rbac() {
+fn the_manifests_run_the_controller_as_a_pod() {
     let cp = ControlPlane::shared().expect("control plane");
-    let manifests = cp.repo_dir().join("manifests");
-    let applied = cp
-        .kubectl()
-        .run([
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-k",
-            &manifests.to_string_lossy(),
-        ])
-        .expect("kubectl apply -k manifests/");
-    for object in [
-        "customresourcedefinition",
-        "serviceaccount",
-        "clusterrole",
-        "role",
-        "service",
-        "deployment",
-    ] {
-        assert!(applied.contains(object), "{object} applied:\n{applied}");
-    }
+    let controller = ControllerPod::deploy(cp).unwrap_or_else(|e| panic!("{e}"));
+    let pod = controller
+        .ready_pod(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    pod_is_what_the_manifests_say(cp, &pod, &controller);
+    restricted_level_is_enforced(cp);
 
-    // A kubeconfig that is the ServiceAccount and nothing more.
-    let token = cp
+    let ns = TestNamespace::create(cp, "pod").expect("namespace");
+    let sealed = kubeseal_with_default_flags(cp, &ns, &controller);
+
+    // A new Pod (the Deployment replaces the deleted one) loads the same key.
+    let cert_before = lf(&cp.kubectl().get_raw(CERT_PATH).expect("cert"));
+    let keys_before = key_secrets(cp);
+    let secret_before = ns
         .kubectl()
-        .run([
-            "-n",
-            "kube-system",
-            "create",
-            "token",
-            "sealed-secrets-controller",
-            "--duration=1h",
-        ])
-        .expect("token");
-    let raw = cp
-        .kubectl()
-        .get_json(["config", "view", "--raw", "--minify", "-o", "json"])
-        .expect("admin kubeconfig");
-    let cluster = &raw["clusters"][0]["cluster"];
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("sa.kubeconfig");
-    let config = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "local", "cluster": {
-            "server": cluster["server"],
-            "certificate-authority-data": cluster["certificate-authority-data"],
-        }}],
-        "users": [{"name": "sa", "user": {"token": token.trim()}}],
-        "contexts": [{"name": "sa", "context": {"cluster": "local", "user": "sa"}}],
-        "current-context": "sa",
-    });
-    std::fs::write(
-        &kubeconfig,
-        serde_json::to_vec_pretty(&config).expect("json"),
+        .get_optional("secret", "ours")
+        .expect("get")
+        .expect("secret ours");
+    let old = pod["metadata"]["name"]
+        .as_str()
+        .expect("pod name")
+        .to_string();
+    ns.kubectl()
+        .namespace(NAMESPACE)
+        .run(["delete", "pod", &old, "--wait=false"])
+        .expect("delete pod");
+    let new = poll(
+        "a new controller Pod Ready",
+        Duration::from_secs(180),
+        Duration::from_millis(500),
+        || {
+            Ok(controller.pods()?.into_iter().find(|p| {
+                p["metadata"]["name"] != old.as_str() && sealed_secrets_e2e::pod::is_ready(p)
+            }))
+        },
     )
-    .expect("write kubeconfig");
-
-    let ns = TestNamespace::create(cp, "rbac").expect("namespace");
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.key_namespace = "kube-system";
-    options.kubeconfig = Some(kubeconfig);
-    let controller =
-        ControllerProcess::start(cp, options).expect("controller under the ServiceAccount");
-    poll(
-        "ready",
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.describe()));
+    assert_ne!(new["metadata"]["name"], old.as_str());
+    controller
+        .ready_pod(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cert_after = poll(
+        "the new Pod serving the certificate",
         Duration::from_secs(60),
-        Duration::from_millis(250),
-        || Ok((controller.get("/readyz")?.0 == 200).then_some(())),
+        Duration::from_millis(500),
+        || Ok(cp.kubectl().get_raw(CERT_PATH).ok()),
     )
-    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    .expect("cert after restart");
+    assert_eq!(
+        lf(&cert_after),
+        cert_before,
+        "the new Pod serves the same certificate"
+    );
+    assert_eq!(key_secrets(cp), keys_before, "no new key was generated");
 
-    let (_, pem) = controller.get("/v1/cert.pem").expect("cert");
-    let cert = dir.path().join("cert.pem");
-    std::fs::write(&cert, pem).expect("write cert");
-    let secret = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: app, namespace: {}}}\nstringData: {{k: v}}\n", ns.name());
-    let out = kubeseal(
-        cp,
-        &["--cert", &cert.to_string_lossy(), "-o", "yaml"],
-        &secret,
-    )
-    .expect("kubeseal");
+    // The new Pod works (it unseals a new SealedSecret) and, having seen the
+    // old one again, left its Secret as it was.
+    let out = kubeseal(cp, &["-o", "yaml"], &secret(ns.name(), "after", "v3")).expect("seal");
     ns.kubectl().apply(&succeeded(&out)).expect("apply");
+    wait_secret_value(&ns, "after", "k", "v3")
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.logs()));
+    succeeded(&kubeseal(cp, &["--validate"], &sealed).expect("validate after restart"));
+    let secret_after = ns
+        .kubectl()
+        .get_optional("secret", "ours")
+        .expect("get")
+        .expect("secret ours");
+    for field in ["uid", "resourceVersion"] {
+        assert_eq!(
+            secret_after["metadata"][field], secret_before["metadata"][field],
+            "the existing Secret is untouched ({field})"
+        );
+    }
+    let logs = controller.logs();
+    assert!(!logs.contains("forbidden"), "no permission errors:\n{logs}");
+}
 
-    poll(
-        "Secret and Synced=True under RBAC",
-        Duration::from_secs(60),
-        Duration::from_millis(250),
-        || {
-            let ss = ns
-                .kubectl()
-                .get_json(["get", "sealedsecret", "app", "-o", "json"])?;
-            let synced = ss["status"]["conditions"][0]["status"] == "True";
-            let secret = ns.kubectl().get_optional("secret", "app")?;
-            Ok((synced && secret.is_some()).then_some(()))
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
-    poll(
-        "Unsealed event",
+/// The Pod runs the manifests' image on the node, under the ServiceAccount's
+/// projected token, as user 1001 with a read-only root, and is Ready with no
+/// restarts (startup, readiness and liveness probes pass).
+fn pod_is_what_the_manifests_say(cp: &ControlPlane, pod: &Value, controller: &ControllerPod<'_>) {
+    let spec = &pod["spec"];
+    assert_eq!(spec["nodeName"], cp.netns(), "scheduled onto the node");
+    assert_eq!(spec["serviceAccountName"], "sealed-secrets-controller");
+    let container = &spec["containers"][0];
+    let image = manifest_image(cp).expect("image");
+    assert!(
+        image.ends_with(container["image"].as_str().expect("image")),
+        "{image} vs {}",
+        container["image"]
+    );
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(spec["securityContext"]["runAsUser"], 1001);
+    let projected = spec["volumes"].as_array().into_iter().flatten().any(|v| {
+        v["projected"]["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| !s["serviceAccountToken"].is_null())
+    });
+    assert!(projected, "a projected ServiceAccount token: {spec}");
+    let status = &pod["status"]["containerStatuses"][0];
+    assert_eq!(status["ready"], true);
+    assert_eq!(status["restartCount"], 0, "{}", controller.describe());
+    assert_eq!(status["image"], image.as_str(), "the loaded image ran");
+
+    // The process itself, seen from the host: uid 1001 in the Pod's cgroup.
+    let uid = pod["metadata"]["uid"].as_str().expect("uid").to_string();
+    let process = poll(
+        "the controller process on the host",
         Duration::from_secs(30),
-        Duration::from_millis(250),
-        || {
-            let events = ns.kubectl().run(["get", "events"])?;
-            Ok(events.contains("Unsealed").then_some(()))
-        },
+        Duration::from_millis(500),
+        || Ok(process_of_pod(&uid)),
     )
-    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
-    let log = controller.log();
-    assert!(!log.contains("forbidden"), "no permission errors:\n{log}");
+    .expect("process");
+    assert_eq!(process.0, "controller", "the entrypoint is `controller`");
+    assert_eq!(process.1, "1001", "runs as uid 1001");
+
+    let logs = controller.logs();
+    assert!(logs.contains("watches synced; ready"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "no colour codes in a Pod's log:\n{logs}"
+    );
+}
+
+/// (comm, real uid) of the non-pause process in Pod `uid`'s cgroup.
+fn process_of_pod(uid: &str) -> Option<(String, String)> {
+    let marker = format!("pod{uid}");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let path = entry.path();
+        let Ok(cgroup) = std::fs::read_to_string(path.join("cgroup")) else {
+            continue;
+        };
+        if !cgroup.contains(&marker) {
+            continue;
+        }
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let comm = comm.trim();
+        if comm == "pause" {
+            continue;
+        }
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        let real_uid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|l| l.split_whitespace().next())?
+            .to_string();
+        return Some((comm.to_string(), real_uid));
+    }
+    None
+}
+
+/// The namespace enforces `restricted`: a Pod that does not meet it is refused.
+fn restricted_level_is_enforced(cp: &ControlPlane) {
+    let labels = cp
+        .kubectl()
+        .get_json(["get", "namespace", NAMESPACE, "-o", "json"])
+        .expect("namespace")["metadata"]["labels"]
+        .clone();
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
+    let refused = cp.kubectl().namespace(NAMESPACE).run([
+        "run",
+        "not-restricted",
+        "--image=registry.k8s.io/pause:3.10.2",
+        "--dry-run=server",
+    ]);
+    let message = match refused {
+        Ok(out) => panic!("a Pod without a securityContext was admitted: {out}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains("violates PodSecurity") && message.contains("restricted:latest"),
+        "{message}"
+    );
+}
+
+/// Seals with no --cert and no controller flags (kube-system/sealed-secrets-controller
+/// through the service proxy), validates, re-encrypts; returns the sealed YAML.
+fn kubeseal_with_default_flags(
+    cp: &ControlPlane,
+    ns: &TestNamespace,
+    controller: &ControllerPod<'_>,
+) -> String {
+    let fetched = succeeded(&kubeseal(cp, &["--fetch-cert"], "").expect("fetch-cert"));
+    let served = cp.kubectl().get_raw(CERT_PATH).expect("cert via proxy");
+    assert_eq!(lf(&fetched), lf(&served));
+
+    let sealed =
+        succeeded(&kubeseal(cp, &["-o", "yaml"], &secret(ns.name(), "ours", "v1")).expect("seal"));
+    ns.kubectl().apply(&sealed).expect("apply");
+    wait_secret_value(ns, "ours", "k", "v1")
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.logs()));
+
+    succeeded(&kubeseal(cp, &["--validate"], &sealed).expect("validate"));
+    let moved = sealed.replace("name: ours", "name: moved");
+    let out = kubeseal(cp, &["--validate"], &moved).expect("validate moved");
+    assert!(!out.status.success(), "a renamed copy does not validate");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unable to decrypt sealed secret: moved"));
+
+    let rotated =
+        succeeded(&kubeseal(cp, &["--re-encrypt", "-o", "yaml"], &sealed).expect("re-encrypt"));
+    assert!(rotated.contains("kind: SealedSecret") && rotated != sealed);
+    succeeded(&kubeseal(cp, &["--validate"], &rotated).expect("validate re-encrypted"));
+
+    // The reference kubeseal's defaults reach our Pod the same way.
+    if cp.reference_bin_dir().join("kubeseal").is_file() {
+        let theirs = succeeded(
+            &reference_kubeseal(cp, &["-o", "yaml"], &secret(ns.name(), "theirs", "v2"))
+                .expect("reference seal"),
+        );
+        ns.kubectl().apply(&theirs).expect("apply");
+        wait_secret_value(ns, "theirs", "k", "v2")
+            .unwrap_or_else(|e| panic!("{e}\n{}", controller.logs()));
+        succeeded(&reference_kubeseal(cp, &["--validate"], &sealed).expect("reference validate"));
+    } else {
+        assert_ne!(
+            std::env::var("REQUIRE_REFERENCE").as_deref(),
+            Ok("1"),
+            "REQUIRE_REFERENCE=1 but the reference kubeseal is missing: run scripts/install-tools"
+        );
+        eprintln!("SKIPPED: reference kubeseal not installed; run scripts/install-tools");
+    }
+    assert_eq!(secret_value(ns, "ours", "k").as_deref(), Some("v1"));
+    sealed
+}
+
+/// Names of the sealing key Secrets in kube-system.
+fn key_secrets(cp: &ControlPlane) -> Vec<String> {
+    let list = cp
+        .kubectl()
+        .namespace(NAMESPACE)
+        .get_json([
+            "get",
+            "secrets",
+            "-l",
+            "sealedsecrets.bitnami.com/sealed-secrets-key",
+            "-o",
+            "json",
+        ])
+        .expect("key secrets");
+    let mut names: Vec<String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
 }
