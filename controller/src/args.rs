@@ -159,6 +159,32 @@ pub struct Args {
     /// HTTP response timeout: a response not ready within it after its request's headers is not sent, the connection is closed (0 or negative: none).
     #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = signed_duration)]
     pub write_timeout: GoDuration,
+    /// Elect a leader among the replicas on a Lease: only the leader writes (Secrets, statuses, events, new keys); every replica serves the HTTP API. Off by default: the reference's RBAC grants no access to Leases.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub leader_elect: bool,
+    /// How long a Lease holds without renewal before another replica may take it.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = duration)]
+    pub leader_elect_lease_duration: Duration,
+    /// How long the leader keeps writing without a successful renewal.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_RENEW_DEADLINE", default_value = "10s", value_parser = duration)]
+    pub leader_elect_renew_deadline: Duration,
+    /// How often replicas try to acquire or renew the Lease.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_RETRY_PERIOD", default_value = "2s", value_parser = duration)]
+    pub leader_elect_retry_period: Duration,
+    /// Name of the Lease.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_RESOURCE_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub leader_elect_resource_name: String,
+    /// Namespace of the Lease (default: the controller's own).
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_RESOURCE_NAMESPACE",
+        default_value = ""
+    )]
+    pub leader_elect_resource_namespace: String,
     /// Print version information and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub version: bool,

@@ -13,6 +13,7 @@ use kube::Client;
 use sealed_secrets_crypto::{Certificate, CertificateParams, Fingerprint, KeyRing, PrivateKey};
 use tokio::sync::{watch, Mutex};
 
+use crate::leader::Leadership;
 use crate::Error;
 
 pub use sealed_secrets_api::keys::{KEY_LABEL, KEY_LABEL_SELECTOR};
@@ -238,13 +239,33 @@ impl KeyRegistry {
     }
 
     /// Renews the key every `period` after the newest one (never when zero),
-    /// and whenever `now` fires (SIGUSR1, the admin endpoint).
+    /// and whenever `requests` fires (SIGUSR1, a request through the leader
+    /// Lease); makes the first key, or one past `cutoff`, on start. Only
+    /// while leading: other replicas just follow the keys the leader makes.
     pub async fn renew(
         self: Arc<Self>,
         period: Duration,
-        mut now: tokio::sync::mpsc::Receiver<()>,
+        mut requests: tokio::sync::mpsc::Receiver<()>,
+        leadership: Arc<Leadership>,
+        cutoff: Option<SystemTime>,
     ) {
+        let mut keys = self.subscribe();
+        let mut leading = leadership.subscribe();
+        let mut checked_first_key = false;
         loop {
+            if !checked_first_key && leadership.is_leader() {
+                // A new leader reads the keys again: its predecessor may have
+                // made one its watch has not delivered yet.
+                let reloaded = if leadership.is_elected() {
+                    self.load().await
+                } else {
+                    Ok(())
+                };
+                match reloaded.and(self.ensure_key(cutoff).await) {
+                    Ok(()) => checked_first_key = true,
+                    Err(e) => tracing::error!(error = %e, "cannot create a sealing key; retrying"),
+                }
+            }
             let wait = if period.is_zero() {
                 None
             } else {
@@ -259,16 +280,37 @@ impl KeyRegistry {
                         .unwrap_or(Duration::ZERO),
                 )
             };
+            let retry_first_key =
+                (!checked_first_key && leadership.is_leader()).then_some(Duration::from_secs(5));
             let reason = tokio::select! {
-                _ = async { match wait { Some(w) => tokio::time::sleep(w).await, None => std::future::pending().await } } => "renew period elapsed",
-                signal = now.recv() => match signal { Some(()) => "requested", None => return },
+                _ = sleep_for(wait) => "renew period elapsed",
+                signal = requests.recv() => match signal { Some(()) => "requested", None => return },
+                // A key made elsewhere (kubeseal admin keys rotate, another
+                // leader) moves the schedule; so does gaining the lead.
+                changed = keys.changed() => { if changed.is_err() { return } continue }
+                changed = leading.changed() => {
+                    if changed.is_err() { return }
+                    if !leadership.is_leader() { checked_first_key = false; }
+                    continue
+                }
+                _ = sleep_for(retry_first_key) => continue,
             };
+            if !leadership.is_leader() {
+                continue;
+            }
             tracing::info!(reason, "generating a new sealing key");
             if let Err(e) = self.create_key().await {
                 tracing::error!(error = %e, "cannot create a new sealing key; retrying in 1m");
                 tokio::time::sleep(Duration::from_secs(60)).await;
             }
         }
+    }
+}
+
+async fn sleep_for(wait: Option<Duration>) {
+    match wait {
+        Some(w) => tokio::time::sleep(w).await,
+        None => std::future::pending().await,
     }
 }
 

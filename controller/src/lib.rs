@@ -6,6 +6,7 @@ mod error;
 pub mod events;
 pub mod http;
 pub mod keys;
+pub mod leader;
 pub mod metrics;
 pub mod plan;
 pub mod pool;
@@ -33,6 +34,7 @@ pub use args::Args;
 pub use error::Error;
 
 use crate::keys::{KeyConfig, KeyOrder, KeyRegistry};
+use crate::leader::{Elector, Leadership, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
 
@@ -68,6 +70,8 @@ pub async fn run(args: Args) -> Result<()> {
             .map_err(anyhow::Error::msg)?,
     };
 
+    let lease = lease_config(&args, &namespace)?;
+
     let client = Client::try_default()
         .await
         .context("cannot configure the Kubernetes client: run in a pod, or set KUBECONFIG")?;
@@ -77,23 +81,60 @@ pub async fn run(args: Args) -> Result<()> {
         .load()
         .await
         .context("cannot load the sealing keys")?;
-    registry
-        .ensure_key(cutoff)
-        .await
-        .context("cannot create the first sealing key")?;
+    let leadership = match &lease {
+        Some(lease) => Leadership::elected(lease.renew_deadline),
+        None => {
+            // One replica, as the reference: the first key before anything serves.
+            registry
+                .ensure_key(cutoff)
+                .await
+                .context("cannot create the first sealing key")?;
+            metrics.leader(&identity(), true);
+            Leadership::always()
+        }
+    };
+    let shutdown = shutdown_signal().shared();
 
     let (renew_now, renew_requests) = tokio::sync::mpsc::channel(1);
     tokio::spawn(registry.clone().watch());
-    tokio::spawn(
-        registry
-            .clone()
-            .renew(args.key_renew_period, renew_requests),
-    );
+    tokio::spawn(registry.clone().renew(
+        args.key_renew_period,
+        renew_requests,
+        leadership.clone(),
+        cutoff,
+    ));
+    let elector = match lease.clone() {
+        Some(lease) => {
+            tracing::info!(lease = %lease.name, namespace = %lease.namespace, identity = %lease.identity, "leader election on");
+            Elector::new(
+                client.clone(),
+                lease,
+                leadership.clone(),
+                metrics.clone(),
+                renew_now.clone(),
+            )
+            .run(shutdown.clone())
+            .boxed()
+        }
+        None => futures::future::ready(()).boxed(),
+    };
     let mut usr1 = signal(SignalKind::user_defined1()).context("cannot listen for SIGUSR1")?;
+    let usr1_leadership = leadership.clone();
+    let usr1_client = client.clone();
     tokio::spawn(async move {
         while usr1.recv().await.is_some() {
-            tracing::info!("SIGUSR1: a new sealing key was requested");
-            let _ = renew_now.try_send(());
+            match &lease {
+                Some(lease) if !usr1_leadership.is_leader() => {
+                    tracing::info!("SIGUSR1: a new sealing key was requested; asking the leader");
+                    if let Err(e) = leader::request_new_key(usr1_client.clone(), lease).await {
+                        tracing::error!(error = %e, "cannot pass the new-key request to the leader");
+                    }
+                }
+                _ => {
+                    tracing::info!("SIGUSR1: a new sealing key was requested");
+                    let _ = renew_now.try_send(());
+                }
+            }
         }
     });
 
@@ -116,7 +157,6 @@ pub async fn run(args: Args) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {metrics_addr} (--listen-metrics-addr)"))?;
     tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
-    let shutdown = shutdown_signal().shared();
     let timeouts = serve::Timeouts {
         read: args.read_timeout.as_timeout(),
         write: args.write_timeout.as_timeout(),
@@ -144,6 +184,7 @@ pub async fn run(args: Args) -> Result<()> {
         ),
     );
     ctx.update_status = args.update_status;
+    ctx.leadership = leadership.clone();
     ctx.accept_v1_data = args.accept_v1_data;
     ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
     let ctx = Arc::new(ctx);
@@ -185,6 +226,12 @@ pub async fn run(args: Args) -> Result<()> {
         }
         let key_changes =
             tokio_stream::wrappers::WatchStream::from_changes(registry.subscribe()).map(|_| ());
+        // A new leader reconciles everything the others only watched.
+        let became_leader =
+            tokio_stream::wrappers::WatchStream::from_changes(leadership.subscribe())
+                .filter(|leading| futures::future::ready(*leading))
+                .map(|_| ());
+        let key_changes = futures::stream::select(key_changes, became_leader);
         stores.push(controller.store());
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
@@ -222,20 +269,66 @@ pub async fn run(args: Args) -> Result<()> {
                 }
             }
         }
-        ready.store(!registry.current().is_empty(), Ordering::Relaxed);
-        tracing::info!("watches synced; ready");
+        tracing::info!("watches synced");
+        // Ready = can serve: synced and holding a key (a replica that does
+        // not lead waits for the leader's first key).
+        let mut keys = registry.subscribe();
+        loop {
+            let can_serve = !registry.current().is_empty();
+            if can_serve != ready.swap(can_serve, Ordering::Relaxed) && can_serve {
+                tracing::info!("ready");
+            }
+            if keys.changed().await.is_err() {
+                return;
+            }
+        }
     };
     tokio::spawn(readiness);
 
-    let (http_result, metrics_result, _) = tokio::join!(
+    let (http_result, metrics_result, _, ()) = tokio::join!(
         http_server,
         metrics_server,
-        futures::future::join_all(controllers)
+        futures::future::join_all(controllers),
+        elector
     );
     http_result.context("HTTP server failed")?;
     metrics_result.context("metrics server failed")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// `--leader-elect` and its settings, validated; `None` when off.
+fn lease_config(args: &Args, namespace: &str) -> Result<Option<LeaseConfig>> {
+    if !args.leader_elect {
+        return Ok(None);
+    }
+    let lease = LeaseConfig {
+        name: args.leader_elect_resource_name.clone(),
+        namespace: if args.leader_elect_resource_namespace.is_empty() {
+            namespace.to_string()
+        } else {
+            args.leader_elect_resource_namespace.clone()
+        },
+        identity: format!("{}_{:016x}", identity(), rand::random::<u64>()),
+        lease_duration: args.leader_elect_lease_duration,
+        renew_deadline: args.leader_elect_renew_deadline,
+        retry_period: args.leader_elect_retry_period,
+    };
+    lease.validate().map_err(anyhow::Error::msg)?;
+    Ok(Some(lease))
+}
+
+/// The Pod's name (HOSTNAME), else the machine's.
+fn identity() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_else(|| "sealed-secrets-controller".into())
 }
 
 /// Drops the `condition_info` series of SealedSecrets that go away: deleted,

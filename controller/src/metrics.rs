@@ -100,6 +100,12 @@ pub struct Metrics {
     omit_secret_labels: bool,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<HttpDurationLabels, Histogram>,
+    leader: Family<LeaderLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LeaderLabels {
+    identity: String,
 }
 
 impl Default for Metrics {
@@ -150,6 +156,12 @@ impl Metrics {
             "A histogram of latencies for requests.",
             http_duration.clone(),
         );
+        let leader = Family::default();
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader Lease (--leader-elect), else 0; always 1 without election",
+            leader.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             unseal_requests,
@@ -159,7 +171,17 @@ impl Metrics {
             omit_secret_labels,
             http_requests,
             http_duration,
+            leader,
         }
+    }
+
+    /// Whether this replica (`identity`) leads.
+    pub fn leader(&self, identity: &str, leading: bool) {
+        self.leader
+            .get_or_create(&LeaderLabels {
+                identity: identity.into(),
+            })
+            .set(i64::from(leading));
     }
 
     pub fn unseal_request(&self) {

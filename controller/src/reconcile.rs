@@ -16,6 +16,7 @@ use sealed_secrets_api::{unseal, SealedSecret, UnsealOptions};
 
 use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
+use crate::leader::Leadership;
 use crate::metrics::{ErrorReason, Metrics};
 use crate::plan::{immutable_secret_error, next_status, plan_secret, SecretWrite};
 use crate::retry::Retries;
@@ -29,6 +30,8 @@ pub struct Context {
     pub keys: Arc<KeyRegistry>,
     pub metrics: Arc<Metrics>,
     pub recorder: EventRecorder,
+    /// Only the leader writes (`--leader-elect`); always true without election.
+    pub leadership: Arc<Leadership>,
     pub update_status: bool,
     pub accept_v1_data: bool,
     /// When a SealedSecret whose Secret could not be written is tried again.
@@ -54,6 +57,7 @@ impl Context {
             keys,
             metrics,
             recorder,
+            leadership: Leadership::always(),
             update_status: true,
             accept_v1_data: true,
             retries: Retries::default(),
@@ -72,6 +76,8 @@ enum Synced {
     },
     /// The SealedSecret is no longer there.
     Gone,
+    /// Leadership was lost before the write: the new leader does it.
+    NotLeader,
 }
 
 /// Why a reconcile failed, to report it.
@@ -83,6 +89,11 @@ enum Failure {
 }
 
 pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // A replica that does not lead only keeps its cache warm; gaining the
+    // lead reconciles everything (lib.rs).
+    if !ctx.leadership.is_leader() {
+        return Ok(Action::await_change());
+    }
     ctx.metrics.unseal_request();
     let namespace = cached.namespace().ok_or(Error::NoNamespace)?;
     let uid = cached.uid().unwrap_or_default();
@@ -96,6 +107,7 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
             ctx.retries.forget(&uid);
             return Ok(Action::await_change());
         }
+        Ok(Synced::NotLeader) => return Ok(Action::await_change()),
         Ok(Synced::Done { changed, key: used }) => {
             key = used;
             ctx.retries.forget(&uid);
@@ -212,7 +224,13 @@ async fn sync_secret(
         }
     }
 
-    match plan_secret(existing, unsealed.secret, sealed) {
+    let plan = plan_secret(existing, unsealed.secret, sealed);
+    if matches!(plan, Ok(SecretWrite::Create(_) | SecretWrite::Replace(_)))
+        && !ctx.leadership.is_leader()
+    {
+        return Ok(Synced::NotLeader);
+    }
+    match plan {
         Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
         Ok(SecretWrite::Unchanged) => Ok(Synced::Done {
             changed: false,
@@ -304,6 +322,9 @@ async fn report(
 }
 
 async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason: &str, note: &str) {
+    if !ctx.leadership.is_leader() {
+        return;
+    }
     if let Err(e) = ctx
         .recorder
         .publish(&sealed.object_ref(&()), type_, reason, note)
@@ -329,6 +350,9 @@ async fn update_status(
     if !ctx.update_status {
         ctx.metrics
             .condition(namespace, &name, &instance, error.is_none());
+        return;
+    }
+    if !ctx.leadership.is_leader() {
         return;
     }
     let now = Time(k8s_openapi::jiff::Timestamp::now());

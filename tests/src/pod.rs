@@ -114,26 +114,65 @@ impl<'a> ControllerPod<'a> {
             .collect())
     }
 
-    /// The one Ready Pod (waits up to `timeout` for exactly one).
-    pub fn ready_pod(&self, timeout: Duration) -> Result<Value> {
+    /// `spec.replicas` of the Deployment.
+    pub fn replicas(&self) -> Result<usize> {
+        let d = self
+            .kubectl()
+            .get_json(["get", "deployment", DEPLOYMENT, "-o", "json"])?;
+        Ok(d["spec"]["replicas"].as_u64().unwrap_or(1) as usize)
+    }
+
+    /// Waits up to `timeout` until there are exactly `spec.replicas` Pods,
+    /// all Ready; returns them.
+    pub fn ready_pods(&self, timeout: Duration) -> Result<Vec<Value>> {
+        let replicas = self.replicas()?;
         poll(
-            "one Ready controller Pod",
+            &format!("{replicas} Ready controller Pods"),
             timeout,
             Duration::from_millis(500),
             || {
                 let pods = self.pods()?;
-                let ready: Vec<&Value> = pods.iter().filter(|p| is_ready(p)).collect();
-                Ok((pods.len() == 1 && ready.len() == 1).then(|| ready[0].clone()))
+                Ok((pods.len() == replicas && pods.iter().all(is_ready)).then_some(pods))
             },
         )
         .map_err(|e| Error::ControlPlane(format!("{e}\n{}", self.describe())))
     }
 
-    /// `kubectl logs` of the current Pod.
+    /// The leader Lease's holder (`<pod name>_<random>`), if any.
+    pub fn lease_holder(&self) -> Result<Option<String>> {
+        let lease = self.kubectl().get_optional("lease", DEPLOYMENT)?;
+        Ok(lease.and_then(|l| {
+            l["spec"]["holderIdentity"]
+                .as_str()
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+        }))
+    }
+
+    /// The Pod whose name the Lease holder starts with.
+    pub fn leader_pod(&self) -> Result<Option<Value>> {
+        let Some(holder) = self.lease_holder()? else {
+            return Ok(None);
+        };
+        Ok(self.pods()?.into_iter().find(|p| {
+            p["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| holder.starts_with(&format!("{n}_")))
+        }))
+    }
+
+    /// `kubectl logs` of every current Pod, each under a header.
     pub fn logs(&self) -> String {
-        self.kubectl()
-            .run(["logs", &format!("deployment/{DEPLOYMENT}"), "--tail=-1"])
-            .unwrap_or_else(|e| format!("(no logs: {e})"))
+        let mut out = String::new();
+        for pod in self.pods().unwrap_or_default() {
+            let name = pod["metadata"]["name"].as_str().unwrap_or("?");
+            let log = self
+                .kubectl()
+                .run(["logs", name, "--tail=-1"])
+                .unwrap_or_else(|e| format!("(no logs: {e})"));
+            out.push_str(&format!("--- {name}\n{log}"));
+        }
+        out
     }
 
     /// Pods, events and logs, for failure messages.

@@ -28,16 +28,26 @@ fn secret(ns: &str, name: &str, value: &str) -> String {
 fn the_manifests_run_the_controller_as_a_pod() {
     let cp = ControlPlane::shared().expect("control plane");
     let controller = ControllerPod::deploy(cp).unwrap_or_else(|e| panic!("{e}"));
-    let pod = controller
-        .ready_pod(Duration::from_secs(60))
+    let pods = controller
+        .ready_pods(Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}"));
-    pod_is_what_the_manifests_say(cp, &pod, &controller);
+    assert_eq!(pods.len(), 2, "two replicas");
+    for pod in &pods {
+        pod_is_what_the_manifests_say(cp, pod, &controller);
+    }
+    let pod = poll(
+        "a leader",
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+        || controller.leader_pod(),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.describe()));
     restricted_level_is_enforced(cp);
 
     let ns = TestNamespace::create(cp, "pod").expect("namespace");
     let sealed = kubeseal_with_default_flags(cp, &ns, &controller);
 
-    // A new Pod (the Deployment replaces the deleted one) loads the same key.
+    // A new Pod (the Deployment replaces the deleted leader) loads the same key.
     let cert_before = lf(&cp.kubectl().get_raw(CERT_PATH).expect("cert"));
     let keys_before = key_secrets(cp);
     let secret_before = ns
@@ -53,21 +63,22 @@ fn the_manifests_run_the_controller_as_a_pod() {
         .namespace(NAMESPACE)
         .run(["delete", "pod", &old, "--wait=false"])
         .expect("delete pod");
-    let new = poll(
-        "a new controller Pod Ready",
+    let pods = poll(
+        "the deleted Pod replaced",
         Duration::from_secs(180),
         Duration::from_millis(500),
         || {
-            Ok(controller.pods()?.into_iter().find(|p| {
-                p["metadata"]["name"] != old.as_str() && sealed_secrets_e2e::pod::is_ready(p)
-            }))
+            let pods = controller.pods()?;
+            let replaced = pods.len() == 2
+                && pods.iter().all(sealed_secrets_e2e::pod::is_ready)
+                && pods.iter().all(|p| p["metadata"]["name"] != old.as_str());
+            Ok(replaced.then_some(pods))
         },
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", controller.describe()));
-    assert_ne!(new["metadata"]["name"], old.as_str());
-    controller
-        .ready_pod(Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}"));
+    for pod in &pods {
+        pod_is_what_the_manifests_say(cp, pod, &controller);
+    }
     let cert_after = poll(
         "the new Pod serving the certificate",
         Duration::from_secs(60),
@@ -146,7 +157,7 @@ fn pod_is_what_the_manifests_say(cp: &ControlPlane, pod: &Value, controller: &Co
     assert_eq!(process.1, "1001", "runs as uid 1001");
 
     let logs = controller.logs();
-    assert!(logs.contains("watches synced; ready"), "{logs}");
+    assert!(logs.contains("watches synced"), "{logs}");
     assert!(
         !logs.contains('\u{1b}'),
         "no colour codes in a Pod's log:\n{logs}"
