@@ -194,6 +194,11 @@ pub fn is_ready(pod: &Value) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
+/// Removes the manifests' Deployment, if any, and waits until its Pods are gone.
+pub fn remove_existing(cp: &ControlPlane) -> Result<()> {
+    remove(&cp.kubectl())
+}
+
 fn remove(kubectl: &Kubectl) -> Result<()> {
     let k = kubectl.clone().namespace(NAMESPACE);
     k.run([
