@@ -238,3 +238,46 @@ impl Drop for ControllerPod<'_> {
         ]);
     }
 }
+
+/// The container's main process of a Pod, seen from the host.
+#[derive(Debug, Clone)]
+pub struct PodProcess {
+    pub pid: u32,
+    pub comm: String,
+    /// Real uid, as /proc/PID/status shows it.
+    pub uid: String,
+}
+
+/// The process (not the sandbox's `pause`) in the cgroup of Pod `pod_uid`.
+pub fn pod_process(pod_uid: &str) -> Option<PodProcess> {
+    let marker = format!("pod{pod_uid}");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let path = entry.path();
+        let Ok(cgroup) = std::fs::read_to_string(path.join("cgroup")) else {
+            continue;
+        };
+        if !cgroup.contains(&marker) {
+            continue;
+        }
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let comm = comm.trim();
+        if comm == "pause" {
+            continue;
+        }
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        let uid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|l| l.split_whitespace().next())?
+            .to_string();
+        return Some(PodProcess {
+            pid,
+            comm: comm.to_string(),
+            uid,
+        });
+    }
+    None
+}

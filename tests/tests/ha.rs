@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::pod::{self, ControllerPod, NAMESPACE};
-use sealed_secrets_e2e::sealed::{http_get, kubeseal, succeeded, synced, wait_secret_value};
+use sealed_secrets_e2e::sealed::{http_get, kubeseal, lf, succeeded, synced, wait_secret_value};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -151,6 +151,48 @@ fn two_replicas_one_leader_failover_and_api_outage() {
         )
     });
 
+    // SIGUSR1 to the replica that does not lead: the leader makes the key
+    // (one, not two); `kubeseal admin keys rotate` makes one that the leader
+    // does not duplicate. Every replica serves the newest certificate.
+    let follower_process = pod::pod_process(follower["metadata"]["uid"].as_str().expect("uid"))
+        .expect("the follower's process");
+    signal(follower_process.pid as i32, "USR1");
+    poll(
+        "a key made on request",
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || Ok((key_count(cp) == 2).then_some(())),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.logs()));
+    let out = kubeseal(cp, &["admin", "keys", "rotate", "--key-size", "2048"], "").expect("rotate");
+    let rotated = lf(&succeeded(&out));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        key_count(cp),
+        3,
+        "one key per request\n{}",
+        controller.logs()
+    );
+    for pod in [&leader, &follower] {
+        let ip = pod["status"]["podIP"].as_str().expect("pod IP");
+        let served = poll(
+            "the newest certificate",
+            Duration::from_secs(30),
+            Duration::from_millis(500),
+            || {
+                let (code, pem) = http_get(&format!("http://{ip}:8080/v1/cert.pem"))?;
+                Ok((code == 200 && lf(&pem) == rotated).then_some(()))
+            },
+        );
+        served.unwrap_or_else(|e| panic!("{e}: {} serves another certificate", name(pod)));
+    }
+    let logs = controller.logs();
+    assert!(logs.contains("asking the leader"), "{logs}");
+    assert!(
+        logs.contains("requested through the leader Lease"),
+        "{logs}"
+    );
+
     let ns = TestNamespace::create(cp, "ha").expect("namespace");
     let first =
         succeeded(&kubeseal(cp, &["-o", "yaml"], &secret(ns.name(), "first", "v1")).expect("seal"));
@@ -278,7 +320,11 @@ fn two_replicas_one_leader_failover_and_api_outage() {
         let (status, message, _) = synced(&ns, object).expect("synced condition");
         assert_eq!(status, "True", "{object}: {message}");
     }
-    assert_eq!(key_count(cp), 1, "still one key");
+    assert_eq!(
+        key_count(cp),
+        3,
+        "no key made by the outage or the failover"
+    );
     let logs = controller.logs();
     assert!(
         logs.contains("not leader any more: stopped writing"),

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::pod::{manifest_image, ControllerPod, NAMESPACE};
+use sealed_secrets_e2e::pod::{manifest_image, pod_process, ControllerPod, NAMESPACE};
 use sealed_secrets_e2e::sealed::{
     kubeseal, lf, reference_kubeseal, secret_value, succeeded, wait_secret_value,
 };
@@ -150,7 +150,7 @@ fn pod_is_what_the_manifests_say(cp: &ControlPlane, pod: &Value, controller: &Co
         "the controller process on the host",
         Duration::from_secs(30),
         Duration::from_millis(500),
-        || Ok(process_of_pod(&uid)),
+        || Ok(pod_process(&uid).map(|p| (p.comm, p.uid))),
     )
     .expect("process");
     assert_eq!(process.0, "controller", "the entrypoint is `controller`");
@@ -162,33 +162,6 @@ fn pod_is_what_the_manifests_say(cp: &ControlPlane, pod: &Value, controller: &Co
         !logs.contains('\u{1b}'),
         "no colour codes in a Pod's log:\n{logs}"
     );
-}
-
-/// (comm, real uid) of the non-pause process in Pod `uid`'s cgroup.
-fn process_of_pod(uid: &str) -> Option<(String, String)> {
-    let marker = format!("pod{uid}");
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let path = entry.path();
-        let Ok(cgroup) = std::fs::read_to_string(path.join("cgroup")) else {
-            continue;
-        };
-        if !cgroup.contains(&marker) {
-            continue;
-        }
-        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        let comm = comm.trim();
-        if comm == "pause" {
-            continue;
-        }
-        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
-        let real_uid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())?
-            .to_string();
-        return Some((comm.to_string(), real_uid));
-    }
-    None
 }
 
 /// The namespace enforces `restricted`: a Pod that does not meet it is refused.
