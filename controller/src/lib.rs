@@ -345,7 +345,10 @@ fn forget_gone(
             let (namespace, name) = key(gone);
             metrics.forget(&namespace, &name);
         }
-        Ok(watcher::Event::Init) => listed = Some(HashSet::new()),
+        Ok(watcher::Event::Init) => {
+            metrics.relist();
+            listed = Some(HashSet::new());
+        }
         Ok(watcher::Event::InitApply(present)) => {
             if let Some(listed) = listed.as_mut() {
                 listed.insert(key(present));

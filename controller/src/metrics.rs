@@ -101,6 +101,8 @@ pub struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<HttpDurationLabels, Histogram>,
     leader: Family<LeaderLabels, Gauge>,
+    rsa_decryptions: Counter,
+    relists: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -162,6 +164,18 @@ impl Metrics {
             "1 while this replica holds the leader Lease (--leader-elect), else 0; always 1 without election",
             leader.clone(),
         );
+        let rsa_decryptions = Counter::default();
+        registry.register(
+            "rsa_decryptions",
+            "RSA private-key operations (unsealing, /v1/verify, /v1/rotate): a synced SealedSecret needs none",
+            rsa_decryptions.clone(),
+        );
+        let relists = Counter::default();
+        registry.register(
+            "watch_relists",
+            "Full lists of the SealedSecret watches: at start, and after a watch expired (410 Gone) or failed",
+            relists.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             unseal_requests,
@@ -172,7 +186,14 @@ impl Metrics {
             http_requests,
             http_duration,
             leader,
+            rsa_decryptions,
+            relists,
         }
+    }
+
+    /// A SealedSecret watch started a full list.
+    pub fn relist(&self) {
+        self.relists.inc();
     }
 
     /// Whether this replica (`identity`) leads.
@@ -268,6 +289,12 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Ok(registry) = self.registry.lock() {
+            // Under the lock, so two scrapes never add the same operations twice.
+            let done = sealed_secrets_crypto::rsa_decryptions();
+            let shown = self.rsa_decryptions.get();
+            if done > shown {
+                self.rsa_decryptions.inc_by(done - shown);
+            }
             // Writing to a String cannot fail.
             let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         }

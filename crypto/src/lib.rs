@@ -12,7 +12,7 @@ pub mod scope;
 
 pub use cert::{Certificate, CertificateParams};
 pub use error::Error;
-pub use hybrid::{open, opens_session_key, seal, KeyRing, Opened};
+pub use hybrid::{open, opens_session_key, rsa_decryptions, seal, KeyRing, Opened};
 pub use keys::{Fingerprint, PrivateKey, PublicKey, DEFAULT_KEY_BITS};
 pub use scope::Scope;
 pub use zeroize::Zeroizing;
