@@ -154,13 +154,15 @@ async fn sync_secret(
     // does not say which key opens it (synced by the reference controller,
     // or while the reference's CRD was installed): then it is unsealed once
     // more to record that, which `kubeseal admin keys prune` relies on.
-    let key_unrecorded = ctx.update_status
-        && !ctx.fingerprint_dropped.load(Ordering::Relaxed)
-        && sealed
-            .status
-            .as_ref()
-            .is_none_or(|s| s.key_fingerprint.is_none());
-    let existing = if synced_at_current_generation(sealed) && !key_unrecorded {
+    let key_unrecorded = |sealed: &SealedSecret| {
+        ctx.update_status
+            && !ctx.fingerprint_dropped.load(Ordering::Relaxed)
+            && sealed
+                .status
+                .as_ref()
+                .is_none_or(|s| s.key_fingerprint.is_none())
+    };
+    let existing = if synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
         if api
             .get_metadata_opt(&name)
             .await
@@ -185,6 +187,16 @@ async fn sync_secret(
                 "cannot read SealedSecret {name:?}: {e}"
             )))
         }
+    }
+
+    // The cache lags behind our own writes: the object just read may show
+    // that this generation was synced meanwhile (an event for the Secret we
+    // wrote can arrive before the status update reaches the cache).
+    if existing.is_some() && synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
+        return Ok(Synced::Done {
+            changed: false,
+            key: None,
+        });
     }
 
     let keys = ctx.keys.current();

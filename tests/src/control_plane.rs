@@ -319,6 +319,36 @@ impl ControlPlane {
         &self.netns
     }
 
+    /// The pid of a control-plane process (`etcd`, `kube-apiserver`, ...)
+    /// from the script's pid file.
+    pub fn component_pid(&self, component: &str) -> Result<u32> {
+        let state = self.kubeconfig.parent().unwrap_or(Path::new("."));
+        let file = state.join(format!("{component}.pid"));
+        let text = std::fs::read_to_string(&file).map_err(|source| Error::Io {
+            context: format!("reading {}", file.display()),
+            source,
+        })?;
+        text.trim()
+            .parse()
+            .map_err(|_| Error::ControlPlane(format!("{} holds no pid", file.display())))
+    }
+
+    /// `kill -SIGNAL` a control-plane process (STOP, CONT, KILL, ...).
+    pub fn signal_component(&self, component: &str, signal: &str) -> Result<()> {
+        let pid = self.component_pid(component)?;
+        let mut cmd = Command::new("kill");
+        cmd.args([format!("-{signal}"), pid.to_string()]);
+        run_command(cmd, None).map(|_| ())
+    }
+
+    /// `scripts/control-plane up` again: starts what is not running (after a
+    /// test killed a component) and waits until the API is ready.
+    pub fn restart_stopped(&self) -> Result<()> {
+        let mut cmd = Command::new(&self.script);
+        cmd.arg("up");
+        run_command(cmd, None).map(|_| ())
+    }
+
     /// kubectl (the pinned one) with the admin kubeconfig.
     pub fn kubectl(&self) -> Kubectl {
         Kubectl {

@@ -14,6 +14,7 @@
 //!     .expect("create configmap");
 //! ```
 
+pub mod cold_start;
 pub mod control_plane;
 
 pub use control_plane::{

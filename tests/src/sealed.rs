@@ -277,6 +277,11 @@ impl ControllerProcess {
         )
     }
 
+    /// Whether the process is still running (it never exits by itself).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn signal(&self, signal: &str) {
         let _ = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])

@@ -1,0 +1,113 @@
+//! Watches that expire (410 Gone after an etcd compaction and an API server
+//! restart) make the controller list everything again, and a relist decrypts
+//! nothing that is already synced: the RSA operations metric does not move.
+//! A clean cold start needs exactly one RSA operation per item.
+//!
+//! A file of its own: it restarts the shared API server.
+
+use std::time::Duration;
+
+use sealed_secrets_e2e::cold_start::{metric, ColdStart};
+use sealed_secrets_e2e::sealed::http_post;
+use sealed_secrets_e2e::{poll, ControlPlane};
+
+const COUNT: usize = 200;
+const RSA: &str = "sealed_secrets_controller_rsa_decryptions_total";
+const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
+
+/// etcd's client URL, from the values `scripts/control-plane up` recorded.
+fn etcd_url(cp: &ControlPlane) -> String {
+    let config = cp
+        .kubeconfig()
+        .parent()
+        .expect("state dir")
+        .join("config.env");
+    let text = std::fs::read_to_string(config).expect("config.env");
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ETCD_PORT="))
+        .expect("ETCD_PORT")
+        .trim()
+        .to_string();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Compacts etcd's history up to now through its JSON gateway, so any watch
+/// resuming from an older resourceVersion gets 410 Gone.
+fn compact(cp: &ControlPlane) {
+    let url = etcd_url(cp);
+    let (code, body) =
+        http_post(&format!("{url}/v3/kv/range"), br#"{"key":"AA=="}"#).expect("range");
+    assert_eq!(code, 200, "{body}");
+    let header: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let revision = header["header"]["revision"]
+        .as_str()
+        .expect("revision")
+        .to_string();
+    let request = format!(r#"{{"revision":"{revision}","physical":true}}"#);
+    let (code, body) =
+        http_post(&format!("{url}/v3/kv/compaction"), request.as_bytes()).expect("compact");
+    assert_eq!(code, 200, "{body}");
+}
+
+#[test]
+fn an_expired_watch_relists_without_decrypting_again() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let cold = ColdStart::prepare(cp, "fault-410", COUNT).expect("cold start");
+    let controller = cold.start_controller(cp).expect("controller");
+    cold.wait_synced(COUNT, Duration::from_secs(180))
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    // Let the last status writes and their echoes settle.
+    std::thread::sleep(Duration::from_secs(3));
+    let page = controller.metrics().expect("metrics");
+    let rsa_before = metric(&page, RSA).expect("rsa metric");
+    let relists_before = metric(&page, RELISTS).expect("relist metric");
+    assert_eq!(
+        rsa_before as usize,
+        2 * COUNT,
+        "one RSA operation per item on a cold start"
+    );
+    let secrets_before = cold.secrets().expect("secrets");
+
+    // The controller sleeps while history moves on and is compacted away,
+    // and the API server forgets its watch cache.
+    controller.signal("STOP");
+    for i in 0..20 {
+        cold.ns
+            .kubectl()
+            .run([
+                "create",
+                "configmap",
+                &format!("churn-{i}"),
+                "--from-literal=k=v",
+            ])
+            .expect("churn");
+    }
+    compact(cp);
+    cp.signal_component("kube-apiserver", "KILL")
+        .expect("kill the API server");
+    cp.restart_stopped().expect("API server again");
+    controller.signal("CONT");
+
+    poll(
+        "a relist after the watch expired",
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || {
+            let page = controller.metrics()?;
+            Ok((metric(&page, RELISTS).unwrap_or(0.0) > relists_before).then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    std::thread::sleep(Duration::from_secs(10));
+    cold.wait_synced(COUNT, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    let page = controller.metrics().expect("metrics");
+    assert_eq!(
+        metric(&page, RSA),
+        Some(rsa_before),
+        "no decryption after the relist"
+    );
+    cold.verify(&secrets_before)
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+}
