@@ -21,6 +21,12 @@
 #                                           (its rate limiter off; ours has none)
 #   --timeout S    per run, for all N to be synced (default 3600)
 #   --no-build     use the existing release binaries as they are
+#   --restart      after all are synced, restart the controller and time
+#                  until it is ready again (ours: /readyz; the reference:
+#                  /healthz), then count RSA operations (ours:
+#                  rsa_decryptions_total; a synced restart should do none)
+#   --idle S       after the restart, S seconds idle: CPU share and RSS
+#                  (default 0: no idle phase; needs --restart)
 #   --keep         keep each run's namespace (default: deleted, and waited for,
 #                  before the next run so it does not load the API server)
 #   --out DIR      where to write results.md and the logs (default: a new
@@ -52,7 +58,10 @@
 # point at the API server on loopback. Everything listens on 127.0.0.1.
 #
 # Needs root (unshare, mount), openssl, python3 (free ports), awk, curl, setsid.
-# Outputs in --out: results.md, per run <impl>.log (controller log),
+# API requests are the API server's apiserver_request_total summed over all
+# series, before and after each phase (the bench's own kubectl calls are in
+# it too: a handful per phase).
+# Outputs in --out: results.md, results.json (for bench/controller-scale.sh), per run <impl>.log (controller log),
 # <impl>.metrics (its /metrics when all were synced) and <impl>.watch (the
 # raw watch stream the count was made from).
 set -euo pipefail
@@ -67,6 +76,8 @@ impls=ours,reference
 timeout_s=3600
 build=1
 keep=0
+restart=0
+idle=0
 out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -76,6 +87,8 @@ while [[ $# -gt 0 ]]; do
   --timeout) timeout_s=$2; shift ;;
   --no-build) build=0 ;;
   --keep) keep=1 ;;
+  --restart) restart=1 ;;
+  --idle) idle=$2; shift ;;
   --out) out=$2; shift ;;
   -h | --help)
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -227,8 +240,94 @@ in_cluster_files() { # namespace dir
   printf '%s' "$ns" >"$dir/namespace"
 }
 
+# Starts the controller of run() (its impl, ns, args, rundir) with its log in
+# $1; sets pid.
+launch() {
+  local logf=$1
+  case $impl in
+  ours)
+    env KUBECONFIG="$KUBECONFIG" POD_NAMESPACE="$ns" NO_COLOR=1 "$OURS" "${args[@]}" >>"$logf" 2>&1 &
+    pid=$!
+    ;;
+  reference | reference-unthrottled)
+    local extra=()
+    [[ $impl == reference-unthrottled ]] && extra=(--kubeclient-qps=-1)
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    env -u KUBECONFIG SSRS_SA_DIR="$rundir/sa" KUBERNETES_SERVICE_HOST="$api_host" \
+      KUBERNETES_SERVICE_PORT="$api_port" POD_NAMESPACE="$ns" \
+      unshare --mount --propagation private sh -euc '
+        run=$(readlink -f /var/run)
+        mount -t tmpfs -o mode=0755 controller-sync "$run"
+        mkdir -p "$run/secrets/kubernetes.io/serviceaccount"
+        mount --bind -o ro "$SSRS_SA_DIR" "$run/secrets/kubernetes.io/serviceaccount"
+        exec "$0" "$@"' "$REF_CONTROLLER" "${args[@]}" "${extra[@]}" >>"$logf" 2>&1 &
+    pid=$!
+    ;;
+  *) die "unknown implementation '$impl' (ours, reference, reference-unthrottled)" ;;
+  esac
+}
+
+stop_controller() {
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+}
+
+# After a cold start: restart, time to ready, RSA operations, then idle.
+restart_and_idle() { # http_port metrics_port
+  local http_port=$1 metrics_port=$2 api1 t1 ready_path=/healthz
+  [[ $impl == ours ]] && ready_path=/readyz
+  stop_controller
+  api1=$(api_requests)
+  t1=$(now)
+  launch "$out/$impl.restart.log"
+  local i
+  for ((i = 0; i < 6000; i++)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$http_port$ready_path") == 200 ]] && break
+    kill -0 "$pid" 2>/dev/null || die "[$impl] the controller exited on restart; see $out/$impl.restart.log"
+    sleep 0.05
+  done
+  result_restart[$impl]=$(awk -v a="$t1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+  # Let it go through everything it lists before counting.
+  sleep 20
+  result_restart_rsa[$impl]=$(rsa_operations "$metrics_port" "$impl")
+  log "[$impl] restart: ready after ${result_restart[$impl]} s; RSA operations since: ${result_restart_rsa[$impl]}"
+  if ((idle > 0)); then
+    local c0 c1
+    c0=$(cpu_seconds "$pid")
+    sleep "$idle"
+    c1=$(cpu_seconds "$pid")
+    result_idle_cpu[$impl]=$(awk -v a="$c0" -v b="$c1" -v s="$idle" 'BEGIN { printf "%.2f", 100 * (b - a) / s }')
+    result_idle_rss[$impl]=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
+    log "[$impl] idle ${idle} s: CPU ${result_idle_cpu[$impl]} % of a core, RSS ${result_idle_rss[$impl]} MiB"
+  fi
+  result_restart_api[$impl]=$(($(api_requests) - api1))
+}
+
 # ------------------------------------------------------------------ one run
 declare -A result_time result_hwm result_cpu result_status result_threads
+declare -A result_rsa result_api result_restart result_restart_rsa result_restart_api result_idle_cpu result_idle_rss
+
+api_requests() {
+  kubectl get --raw /metrics 2>/dev/null | awk '/^apiserver_request_total[{ ]/ { s += $NF } END { printf "%d", s }'
+}
+
+# ours: its own count of RSA private-key operations; the reference has none.
+rsa_operations() { # metrics_port impl
+  [[ $2 == ours ]] || { echo "n/a"; return; }
+  curl -s --max-time 10 "http://127.0.0.1:$1/metrics" |
+    awk '/^sealed_secrets_controller_rsa_decryptions_total / { printf "%d", $2 }'
+}
+
+cpu_seconds() { # pid
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
 run() {
   local impl=$1
   local ns
@@ -297,30 +396,10 @@ run() {
   IFS= read -r -t 60 _ <&3 || die "[$impl] the watch on $ns did not start"
   sleep 0.5
 
-  local t0
+  local t0 api0
+  api0=$(api_requests)
   t0=$(now)
-  case $impl in
-  ours)
-    env KUBECONFIG="$KUBECONFIG" POD_NAMESPACE="$ns" NO_COLOR=1 "$OURS" "${args[@]}" >"$logf" 2>&1 &
-    pid=$!
-    ;;
-  reference | reference-unthrottled)
-    local extra=()
-    [[ $impl == reference-unthrottled ]] && extra=(--kubeclient-qps=-1)
-    # shellcheck disable=SC2016 # expanded by the inner shell
-    env -u KUBECONFIG SSRS_SA_DIR="$rundir/sa" KUBERNETES_SERVICE_HOST="$api_host" \
-      KUBERNETES_SERVICE_PORT="$api_port" POD_NAMESPACE="$ns" \
-      unshare --mount --propagation private sh -euc '
-        run=$(readlink -f /var/run)
-        mount -t tmpfs -o mode=0755 controller-sync "$run"
-        mkdir -p "$run/secrets/kubernetes.io/serviceaccount"
-        mount --bind -o ro "$SSRS_SA_DIR" "$run/secrets/kubernetes.io/serviceaccount"
-        exec "$0" "$@"' "$REF_CONTROLLER" "${args[@]}" "${extra[@]}" >"$logf" 2>&1 &
-    pid=$!
-    ;;
-  *) die "unknown implementation '$impl' (ours, reference, reference-unthrottled)" ;;
-  esac
-
+  launch "$logf"
   # Peak thread count, sampled every 0.2 s (VmHWM keeps the peak RSS itself).
   local threads_file=$rundir/threads
   echo 0 >"$threads_file"
@@ -383,6 +462,8 @@ run() {
   [[ -n $done_at ]] && synced=$n
   # The controller's own counters at that moment (e.g. how many unseal attempts it made).
   curl -s --max-time 10 "http://127.0.0.1:$metrics_port/metrics" >"$out/$impl.metrics" 2>/dev/null || true
+  result_rsa[$impl]=$(rsa_operations "$metrics_port" "$impl")
+  result_api[$impl]=$(($(api_requests) - api0))
   local hwm="" cpu=""
   if [[ -r /proc/$pid/status ]]; then
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
@@ -421,15 +502,10 @@ run() {
   log "[$impl] $secrets Secrets with label app=bench; $keycount key Secrets"
   [[ $keycount -eq $keys ]] || result_status[$impl]+=" (key Secrets: $keycount, expected $keys)"
 
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
+  if [[ $restart -eq 1 && -n $done_at ]]; then
+    restart_and_idle "$http_port" "$metrics_port"
+  fi
+  stop_controller
   if [[ $keep -eq 0 ]]; then
     log "[$impl] deleting namespace $ns (waiting, so the next run starts on a quiet API server)"
     kubectl delete namespace "$ns" --timeout=600s >/dev/null 2>&1 || log "[$impl] namespace $ns not gone yet"
@@ -473,5 +549,25 @@ mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
           (rt / ot >= tt ? "met" : "NOT met"), tt, rt / ot, (rh / oh >= tm ? "met" : "NOT met"), tm, rh / oh
       }'
   done
+  echo
+  echo "| controller | N | RSA operations (cold start) | API requests (cold start) | restart: ready after | RSA operations (restart) | API requests (restart + idle) | idle CPU (% of a core) | idle RSS |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for impl in "${runs[@]}"; do
+    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$impl" "$n" "${result_rsa[$impl]:-?}" "${result_api[$impl]:-?}" \
+      "${result_restart[$impl]:+${result_restart[$impl]} s}" "${result_restart_rsa[$impl]:-}" "${result_restart_api[$impl]:-}" \
+      "${result_idle_cpu[$impl]:+${result_idle_cpu[$impl]} %}" "${result_idle_rss[$impl]:+${result_idle_rss[$impl]} MiB}"
+  done
 } | tee "$out/results.md"
-log "results: $out/results.md; controller logs: $out/*.log"
+{
+  echo "["
+  sep=""
+  for impl in "${runs[@]}"; do
+    printf '%s{"impl":"%s","n":%d,"keys":%d,"status":"%s","time":"%s","hwm_kib":"%s","cpu":"%s","rsa":"%s","api":"%s","restart":"%s","restart_rsa":"%s","restart_api":"%s","idle_cpu":"%s","idle_rss_mib":"%s","idle_s":%d}\n' \
+      "$sep" "$impl" "$n" "$keys" "${result_status[$impl]}" "${result_time[$impl]}" "${result_hwm[$impl]}" "${result_cpu[$impl]}" \
+      "${result_rsa[$impl]:-}" "${result_api[$impl]:-}" "${result_restart[$impl]:-}" "${result_restart_rsa[$impl]:-}" \
+      "${result_restart_api[$impl]:-}" "${result_idle_cpu[$impl]:-}" "${result_idle_rss[$impl]:-}" "$idle"
+    sep=","
+  done
+  echo "]"
+} >"$out/results.json"
+log "results: $out/results.md, $out/results.json; controller logs: $out/*.log"
