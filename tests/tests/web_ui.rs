@@ -564,10 +564,13 @@ fn fits_a_phone(browser: &Browser) {
 /// be a PNG.
 fn screenshot(cp: &ControlPlane, browser: &Browser) {
     let height = browser
-        .execute("return document.documentElement.scrollHeight;", json!([]))
+        .execute(
+            "window.scrollTo(0, 0); return document.documentElement.scrollHeight;",
+            json!([]),
+        )
         .expect("height");
     browser
-        .set_window_size(1000, height.as_u64().unwrap_or(1400) as u32)
+        .set_window_size(1000, height.as_u64().unwrap_or(1400) as u32 + 160)
         .expect("resize");
     let png = browser.screenshot().expect("screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
