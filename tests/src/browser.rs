@@ -237,6 +237,21 @@ impl Browser {
         Ok(entries.as_array().cloned().unwrap_or_default())
     }
 
+    /// Console errors and Content-Security-Policy reports since the last
+    /// call to this or [`Browser::log`]`("browser")`.
+    pub fn console_problems(&self) -> Result<Vec<Value>> {
+        Ok(self
+            .log("browser")?
+            .into_iter()
+            .filter(|e| {
+                e["level"] == "SEVERE"
+                    || e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("Content Security Policy"))
+            })
+            .collect())
+    }
+
     /// Every request the page started since the last call to this or
     /// [`Browser::log`]`("performance")`, from DevTools `Network.requestWillBeSent`.
     pub fn requests(&self) -> Result<Vec<Request>> {

@@ -21,6 +21,11 @@ use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The controller's address through the API server, as `kubeseal` reaches it.
+fn service_proxy(ns: &str) -> String {
+    format!("/api/v1/namespaces/{ns}/services/http:sealed-secrets-controller:http/proxy/")
+}
+
 /// What a person types into the form for one scope.
 struct Case {
     scope: &'static str,
@@ -185,12 +190,16 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
     let _controller = ControllerInNode::start_with_args(cp, ns.name(), None, &["--web-ui"])
         .expect("controller in the node");
     let proxy = KubectlProxy::start(cp).expect("kubectl proxy");
-    let prefix = format!(
-        "/api/v1/namespaces/{}/services/http:sealed-secrets-controller:http/proxy/",
-        ns.name()
-    );
+    let prefix = service_proxy(ns.name());
     let origin = format!("http://127.0.0.1:{}", proxy.port);
-    let page = format!("{origin}{prefix}ui/");
+    // The address `kubeseal --open-ui` prints, on our proxy's port.
+    let printed = succeeded(
+        &kubeseal(cp, &["--open-ui", "--controller-namespace", ns.name()], "").expect("--open-ui"),
+    );
+    let page = printed
+        .trim()
+        .replace("http://127.0.0.1:8001/", &format!("{origin}/"));
+    assert_eq!(page, format!("{origin}{prefix}ui/"), "{printed}");
     let dir = tempfile::tempdir().expect("tempdir");
 
     // Through the service proxy, with the headers it was served with.
@@ -405,9 +414,45 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
 
     let requests = browser.requests().expect("network log");
     no_value_left_the_page(&requests, &secrets, &origin, &prefix, &sealed_outputs);
-    console_is_clean(&browser);
+    let problems = browser.console_problems().expect("console");
+    assert!(problems.is_empty(), "console: {problems:?}");
     yaml_matches_serde_yaml(cp, &browser, &cert);
     fits_a_phone(&browser);
+}
+
+#[test]
+fn without_the_flag_there_is_no_page_and_open_ui_says_so() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "web-ui-off").expect("namespace");
+    let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in the node");
+    let proxy = KubectlProxy::start(cp).expect("kubectl proxy");
+    let prefix = service_proxy(ns.name());
+    for path in ["", "ui", "ui/", "ui/app.js", "ui/style.css"] {
+        let reply = raw_http::call(
+            proxy.port,
+            "GET",
+            &format!("{prefix}{path}"),
+            None,
+            Send::Body(b""),
+        );
+        assert_eq!(reply.code, 404, "{path}: {}", reply.body);
+    }
+    let reply = raw_http::call(
+        proxy.port,
+        "GET",
+        &format!("{prefix}v1/cert.pem"),
+        None,
+        Send::Body(b""),
+    );
+    assert_eq!(reply.code, 200, "the API is there: {}", reply.body);
+    let out =
+        kubeseal(cp, &["--open-ui", "--controller-namespace", ns.name()], "").expect("kubeseal");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    assert!(
+        err.contains("does not serve the sealing page: start it with --web-ui"),
+        "{err}"
+    );
 }
 
 /// Every request went to the page's own origin and prefix; the only POSTs
@@ -496,21 +541,6 @@ fn no_value_left_the_page(
         posted, sealed,
         "the checks sent the sealed objects, and nothing else"
     );
-}
-
-fn console_is_clean(browser: &Browser) {
-    let entries = browser.log("browser").expect("console");
-    let bad: Vec<_> = entries
-        .iter()
-        .filter(|e| {
-            e["level"] == "SEVERE"
-                || e["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("Content Security Policy")
-        })
-        .collect();
-    assert!(bad.is_empty(), "console: {bad:?}");
 }
 
 /// The page's YAML writer against serde_yaml (through kubeseal) on keys
