@@ -88,6 +88,9 @@ pub struct ModeArgs {
     /// Write certificate to stdout. Useful for later use with --cert
     #[arg(long, env = "SEALED_SECRETS_FETCH_CERT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub fetch_cert: bool,
+    /// Print the address of the controller's sealing page (controller flag --web-ui) through `kubectl proxy` on its default port, after checking that the controller serves it.
+    #[arg(long = "open-ui", env = "SEALED_SECRETS_OPEN_UI", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub open_ui: bool,
     /// Validate that the sealed secret can be decrypted
     #[arg(long, env = "SEALED_SECRETS_VALIDATE", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub validate: bool,

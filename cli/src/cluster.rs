@@ -123,6 +123,28 @@ impl Controller {
         Ok(text.into_bytes())
     }
 
+    /// The sealing page's path through the service proxy, once the
+    /// controller served it (it does with `--web-ui`).
+    pub async fn ui_path(&self) -> Result<String> {
+        let path = self.proxy_path("/ui/").await?;
+        let request = http::Request::get(&path)
+            .header(http::header::ACCEPT, "text/html")
+            .body(Vec::new())
+            .context("cannot build the request")?;
+        match self.send(request).await {
+            Ok(_) => Ok(path),
+            // The controller's own 404: it runs without the page.
+            Err(kube::Error::Api(s)) if s.code == 404 && s.message.contains("404 page not found") => {
+                Err(anyhow!(
+                    "the controller {}/{} does not serve the sealing page: start it with --web-ui (or SEALED_SECRETS_WEB_UI=true)",
+                    self.namespace,
+                    self.name
+                ))
+            }
+            Err(e) => Err(self.explain(e, "open the sealing page")),
+        }
+    }
+
     async fn post(&self, path: &str, sealed: &SealedSecret) -> Result<Verdict<String>> {
         let path = self.proxy_path(path).await?;
         let body = serde_json::to_vec(sealed).context("cannot encode the SealedSecret")?;

@@ -26,6 +26,9 @@ pub(crate) fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) 
         .block_on(future)
 }
 
+/// Where `kubectl proxy` listens unless told otherwise.
+const KUBECTL_PROXY_PORT: u16 = 8001;
+
 /// What one invocation does, decided from the flags before any work starts.
 enum Mode {
     Version,
@@ -33,6 +36,7 @@ enum Mode {
     Validate,
     ReEncrypt,
     FetchCert,
+    OpenUi,
     MergeInto(PathBuf),
     Raw,
     Seal,
@@ -78,6 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Mode::Validate => run.validate(),
         Mode::ReEncrypt => run.re_encrypt(),
         Mode::FetchCert => run.fetch_cert(),
+        Mode::OpenUi => run.open_ui(),
         Mode::MergeInto(file) => run.merge_into(&file),
         Mode::Raw => run.raw(),
         Mode::Seal => run.seal(),
@@ -96,6 +101,7 @@ fn mode(args: &Args) -> Result<Mode> {
         (m.validate, "--validate"),
         (m.re_encrypt, "--re-encrypt"),
         (m.fetch_cert, "--fetch-cert"),
+        (m.open_ui, "--open-ui"),
         (s.merge_into.is_some(), "--merge-into"),
         (s.raw, "--raw"),
     ]
@@ -122,6 +128,8 @@ fn mode(args: &Args) -> Result<Mode> {
         Mode::ReEncrypt
     } else if m.fetch_cert {
         Mode::FetchCert
+    } else if m.open_ui {
+        Mode::OpenUi
     } else if let Some(file) = &s.merge_into {
         Mode::MergeInto(file.clone())
     } else if s.raw {
@@ -216,6 +224,19 @@ impl Run {
     fn fetch_cert(&self) -> Result<()> {
         let pem = self.cert_pem()?;
         self.destination.write(&pem)
+    }
+
+    /// The page's URL on stdout (for scripts), what to do with it on stderr.
+    fn open_ui(&self) -> Result<()> {
+        let path = block_on(async {
+            Controller::connect(&self.args.cluster)
+                .await?
+                .ui_path()
+                .await
+        })?;
+        eprintln!("Run `kubectl proxy` (same kubeconfig and context), then open in a browser on this machine:");
+        self.destination
+            .write(format!("http://127.0.0.1:{KUBECTL_PROXY_PORT}{path}\n").as_bytes())
     }
 
     fn raw(&self) -> Result<()> {

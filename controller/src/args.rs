@@ -185,6 +185,9 @@ pub struct Args {
         default_value = ""
     )]
     pub leader_elect_resource_namespace: String,
+    /// Serve a web page at /ui/ that seals Secrets in the browser with the controller's public certificate: values are encrypted in the page and never sent (see README, "Sealing in the browser"). Off by default.
+    #[arg(long, env = "SEALED_SECRETS_WEB_UI", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    pub web_ui: bool,
     /// Print version information and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
     pub version: bool,

@@ -12,6 +12,8 @@
 //! | over the rate limit                             | 429    | 429    |
 //! | a body over 10 MiB (ours only; the reference reads any size) | 413 | 413 |
 //!
+//! With `--web-ui`, also the sealing page under `/ui/` ([`ui`]).
+//!
 //! Any method is served, as Go's `ServeMux` does. Decoding and RSA work run
 //! on a bounded pool ([`RsaPool`]).
 
@@ -36,6 +38,8 @@ use crate::metrics::Metrics;
 use crate::pool::RsaPool;
 use crate::ratelimit::RateLimiter;
 
+pub mod ui;
+
 /// Largest SealedSecret accepted by verify and rotate.
 pub const MAX_BODY_BYTES: usize = 10 << 20;
 
@@ -54,6 +58,8 @@ pub struct ApiState {
     pub pool: RsaPool,
     /// `--accept-deprecated-v1-data`.
     pub accept_v1_data: bool,
+    /// `--web-ui`: serve the sealing page ([`ui`]).
+    pub web_ui: bool,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -62,23 +68,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/rotate", any(rotate_handler))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    Router::new()
-        .route(
-            "/healthz",
-            any(|| async { ([(header::CONTENT_TYPE, TEXT)], "ok\n") }),
+    let mut api = Router::new();
+    if state.web_ui {
+        api = api.merge(ui::router());
+    }
+    api.route(
+        "/healthz",
+        any(|| async { ([(header::CONTENT_TYPE, TEXT)], "ok\n") }),
+    )
+    .route("/readyz", any(readyz))
+    .route("/v1/cert.pem", any(cert))
+    .merge(limited)
+    .fallback(|| async {
+        (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, TEXT)],
+            "404 page not found\n",
         )
-        .route("/readyz", any(readyz))
-        .route("/v1/cert.pem", any(cert))
-        .merge(limited)
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                [(header::CONTENT_TYPE, TEXT)],
-                "404 page not found\n",
-            )
-        })
-        .layer(middleware::from_fn_with_state(state.clone(), instrument))
-        .with_state(state)
+    })
+    .layer(middleware::from_fn_with_state(state.clone(), instrument))
+    .with_state(state)
 }
 
 pub fn metrics_router(metrics: Arc<Metrics>) -> Router {

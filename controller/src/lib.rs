@@ -149,6 +149,7 @@ pub async fn run(args: Args) -> Result<()> {
         )),
         pool: pool::RsaPool::per_cpu(),
         accept_v1_data: args.accept_v1_data,
+        web_ui: args.web_ui,
     };
     let http_listener = tokio::net::TcpListener::bind(http_addr)
         .await

@@ -59,6 +59,9 @@ pub enum Error {
         after: Duration,
         last_error: Option<String>,
     },
+    /// The browser or chromedriver failed ([`crate::browser`]).
+    #[error("browser: {0}")]
+    Browser(String),
     /// Some other I/O failure.
     #[error("{context}: {source}")]
     Io {

@@ -496,6 +496,16 @@ impl ControllerInNode {
     /// reference controller's path to run that instead, with in-cluster
     /// credentials, which is all the reference accepts.
     pub fn start(cp: &ControlPlane, namespace: &str, binary: Option<PathBuf>) -> Result<Self> {
+        Self::start_with_args(cp, namespace, binary, &[])
+    }
+
+    /// As [`ControllerInNode::start`], with more flags (e.g. `--web-ui`).
+    pub fn start_with_args(
+        cp: &ControlPlane,
+        namespace: &str,
+        binary: Option<PathBuf>,
+        extra_args: &[&str],
+    ) -> Result<Self> {
         install_crd(cp)?;
         let in_cluster = match &binary {
             Some(_) => Some(InCluster::prepare(cp, namespace)?),
@@ -543,6 +553,7 @@ impl ControllerInNode {
                 format!("--additional-namespaces={namespace}"),
                 "--key-size=2048".into(),
             ]);
+            argv.extend(extra_args.iter().map(|a| a.to_string()));
             let mut process = cp.spawn_in_node("env", argv, None)?;
             cp.expose_named(namespace, "sealed-secrets-controller", 8080, port, "http")?;
             let kubectl = cp.kubectl().namespace(namespace);

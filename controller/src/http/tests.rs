@@ -125,7 +125,7 @@ fn rotate_keeps_the_template() {
     );
 }
 
-fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
+pub(super) fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Never contacted: these tests use no key.
     let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
@@ -149,6 +149,7 @@ fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
         limiter: Arc::new(limiter),
         pool,
         accept_v1_data: true,
+        web_ui: false,
     }
 }
 
