@@ -19,6 +19,7 @@ pub mod control_plane;
 pub use control_plane::{
     poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
 };
+pub mod helm;
 pub mod pod;
 pub mod raw_http;
 pub mod sealed;

@@ -1,0 +1,473 @@
+//! The Helm chart (`charts/sealed-secrets`) without a cluster, with both
+//! `helm3` and `helm4`: `helm lint --strict`; golden renders of every values
+//! file in `tests/fixtures/helm/values/`; a typo in a values file is an error
+//! (`values.schema.json`); the objects are wired together (selectors, port
+//! names); and the dashboard and alerts query metrics the controller serves.
+//! The comparison with the reference chart is in `helm_reference.rs`.
+//!
+//! After changing the chart, regenerate the golden files and review the diff:
+//!
+//! ```sh
+//! UPDATE_GOLDEN=1 cargo test -p sealed-secrets-e2e --test helm_chart
+//! ```
+//!
+//! Skips when `scripts/install-tools helm` has not built Helm, unless
+//! `REQUIRE_REFERENCE=1`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+use sealed_secrets_controller::metrics::{ErrorReason, Metrics};
+use sealed_secrets_e2e::helm::{
+    documents, fixtures, identity, normalize, our_chart, reference_chart, Helm, CASES,
+};
+use serde_json::Value;
+
+fn update_golden() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A unified diff of two texts (`diff -u`), for failure messages.
+fn diff(expected: &str, actual: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("golden"), dir.path().join("rendered"));
+    std::fs::write(&a, expected).expect("write");
+    std::fs::write(&b, actual).expect("write");
+    match std::process::Command::new("diff")
+        .arg("-u")
+        .args([&a, &b])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(_) => {
+            let line = expected
+                .lines()
+                .zip(actual.lines())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            format!("(no diff program) first difference at line {}", line + 1)
+        }
+    }
+}
+
+#[test]
+fn lint_strict_with_every_values_file() {
+    let Some(helms) = Helm::all() else { return };
+    let chart = our_chart();
+    for helm in &helms {
+        let out = helm
+            .run(["lint", "--strict", &chart.to_string_lossy()])
+            .unwrap_or_else(|e| panic!("{}: {e}", helm.name()));
+        assert!(out.contains("0 chart(s) failed"), "{}: {out}", helm.name());
+        for case in CASES {
+            let values = case.values_path();
+            helm.run([
+                "lint",
+                "--strict",
+                "--namespace",
+                case.namespace,
+                "--values",
+                &values.to_string_lossy(),
+                &chart.to_string_lossy(),
+            ])
+            .unwrap_or_else(|e| panic!("{} lint with {}: {e}", helm.name(), case.values));
+        }
+    }
+}
+
+#[test]
+fn renders_match_the_golden_files() {
+    let Some(helms) = Helm::all() else { return };
+    let chart = our_chart();
+    let mut failures = Vec::new();
+    for case in CASES {
+        let golden = case.golden_path();
+        for (i, helm) in helms.iter().enumerate() {
+            let rendered = case
+                .render(helm, &chart, &[])
+                .unwrap_or_else(|e| panic!("{} {}: {e}", helm.name(), case.values));
+            let rendered = normalize(&rendered);
+            if update_golden() && i == 0 {
+                std::fs::create_dir_all(golden.parent().expect("golden dir")).expect("mkdir");
+                std::fs::write(&golden, &rendered).expect("write golden");
+                eprintln!("wrote {}", golden.display());
+                continue;
+            }
+            let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+            if expected != rendered {
+                failures.push(format!(
+                    "{} with {}.yaml differs from {}:\n{}",
+                    helm.name(),
+                    case.values,
+                    golden.display(),
+                    diff(&expected, &rendered)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test -p sealed-secrets-e2e --test helm_chart",
+        failures.join("\n")
+    );
+}
+
+/// No values file without a case, no golden file without a values file.
+#[test]
+fn every_fixture_is_rendered() {
+    let stems = |dir: &str| -> BTreeSet<String> {
+        std::fs::read_dir(fixtures().join(dir))
+            .expect("fixtures dir")
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".yaml")
+                    .map(String::from)
+            })
+            .collect()
+    };
+    let cases: BTreeSet<String> = CASES.iter().map(|c| c.values.to_string()).collect();
+    assert_eq!(
+        stems("values"),
+        cases,
+        "tests/fixtures/helm/values vs CASES"
+    );
+    assert_eq!(
+        stems("golden"),
+        cases,
+        "tests/fixtures/helm/golden vs CASES"
+    );
+}
+
+/// values.schema.json refuses unknown keys (at the top and in the objects the
+/// chart defines) and wrong types. The reference chart has no schema and
+/// silently ignores such a typo: a deliberate difference.
+#[test]
+fn a_typo_in_values_is_an_error() {
+    let Some(helms) = Helm::all() else { return };
+    let chart = our_chart();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = [
+        ("secretNmae: my-keys\n", "secretNmae"),
+        ("ingress:\n  enable: true\n", "enable"),
+        (
+            "metrics:\n  serviceMonitor:\n    enabeld: true\n",
+            "enabeld",
+        ),
+        ("rbac:\n  serviceProxier:\n    binds: false\n", "binds"),
+        ("rateLimit: [1]\n", "rateLimit"),
+        ("privateKeyLabels:\n  tier: 1\n", "privateKeyLabels"),
+        ("image:\n  pullPolicy: Sometimes\n", "pullPolicy"),
+        ("hostUsers: \"no\"\n", "hostUsers"),
+        ("service:\n  type: Headless\n", "type"),
+    ];
+    for (i, (values, key)) in bad.iter().enumerate() {
+        let path = dir.path().join(format!("bad-{i}.yaml"));
+        std::fs::write(&path, values).expect("write values");
+        for helm in &helms {
+            let err = match helm.template("sealed-secrets", "kube-system", &chart, &[&path], &[]) {
+                Ok(_) => panic!("{}: {values:?} was accepted", helm.name()),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains("values don't meet the specifications of the schema")
+                    && err.contains(key),
+                "{}: {values:?}: {err}",
+                helm.name()
+            );
+            let lint = helm.run([
+                "lint",
+                "--strict",
+                "--values",
+                &path.to_string_lossy(),
+                &chart.to_string_lossy(),
+            ]);
+            assert!(lint.is_err(), "{}: lint accepted {values:?}", helm.name());
+        }
+    }
+    // The reference renders the first typo as if it were not there.
+    if let Some(reference) = reference_chart() {
+        let path = dir.path().join("bad-0.yaml");
+        helms[0]
+            .template("sealed-secrets", "kube-system", &reference, &[&path], &[])
+            .expect("the reference chart ignores unknown keys");
+    }
+}
+
+fn objects(helm: &Helm, case: &sealed_secrets_e2e::helm::Case) -> Vec<Value> {
+    let out = case
+        .render(helm, &our_chart(), &[])
+        .unwrap_or_else(|e| panic!("{} {}: {e}", helm.name(), case.values));
+    documents(&out).expect("rendered YAML")
+}
+
+/// `labels` (a map) holds every pair of `selector`.
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| &labels[k] == v))
+}
+
+/// The objects fit together in every case: the Services, PDB and
+/// NetworkPolicy select the Deployment's Pods, the Services' target ports are
+/// the container's port names, and the ServiceMonitor selects the metrics
+/// Service's labels, port and namespace.
+#[test]
+fn objects_are_wired_together() {
+    let Some(helms) = Helm::all() else { return };
+    for case in CASES {
+        let objects = objects(&helms[0], case);
+        let find = |kind: &'static str| objects.iter().filter(move |o| o["kind"] == kind);
+        let Some(deployment) = find("Deployment").next() else {
+            assert_eq!(
+                case.values, "minimal",
+                "only minimal.yaml has no controller"
+            );
+            continue;
+        };
+        let pod = &deployment["spec"]["template"];
+        let pod_labels = &pod["metadata"]["labels"];
+        assert!(selects(
+            &deployment["spec"]["selector"]["matchLabels"],
+            pod_labels
+        ));
+        let container = &pod["spec"]["containers"][0];
+        assert_eq!(container["name"], "controller", "{}", case.values);
+        let port_names: BTreeSet<&str> = container["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(port_names, BTreeSet::from(["http", "metrics"]));
+        for svc in find("Service") {
+            assert!(selects(&svc["spec"]["selector"], pod_labels), "{svc}");
+            for port in svc["spec"]["ports"].as_array().expect("ports") {
+                let target = port["targetPort"].as_str().expect("named target port");
+                assert!(port_names.contains(target), "{}: {port}", case.values);
+            }
+        }
+        for pdb in find("PodDisruptionBudget") {
+            assert!(selects(&pdb["spec"]["selector"]["matchLabels"], pod_labels));
+        }
+        for np in find("NetworkPolicy") {
+            assert!(selects(
+                &np["spec"]["podSelector"]["matchLabels"],
+                pod_labels
+            ));
+        }
+        for sm in find("ServiceMonitor") {
+            let spec = &sm["spec"];
+            let svc = find("Service")
+                .find(|s| selects(&spec["selector"]["matchLabels"], &s["metadata"]["labels"]))
+                .unwrap_or_else(|| panic!("no Service matches the ServiceMonitor: {spec}"));
+            assert!(svc["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("-metrics")));
+            assert_eq!(
+                spec["endpoints"][0]["port"],
+                svc["spec"]["ports"][0]["name"]
+            );
+            assert_eq!(
+                spec["namespaceSelector"]["matchNames"][0],
+                svc["metadata"]["namespace"]
+            );
+        }
+        let sa = pod["spec"]["serviceAccountName"].as_str().expect("SA");
+        for binding in find("ClusterRoleBinding").chain(find("RoleBinding")) {
+            let subjects = binding["subjects"].as_array().expect("subjects");
+            if binding["roleRef"]["name"]
+                .as_str()
+                .is_some_and(|n| !n.ends_with("-service-proxier"))
+            {
+                assert!(
+                    subjects.iter().any(|s| s["name"] == sa),
+                    "{}: {binding}",
+                    case.values
+                );
+            }
+        }
+    }
+}
+
+/// Metric name -> its label names, as our controller serves them (every
+/// series made to exist first).
+fn served_metrics() -> BTreeMap<String, BTreeSet<String>> {
+    let metrics = Metrics::new(false);
+    metrics.unseal_request();
+    metrics.unseal_error(ErrorReason::Unseal, "apps");
+    metrics.condition("apps", "db", "my-app", false);
+    metrics.http_request("/v1/cert.pem", "GET", 200, Instant::now());
+    let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in metrics.render().lines().filter(|l| !l.starts_with('#')) {
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+        let labels = served.entry(line[..name_end].to_string()).or_default();
+        if let Some(rest) = line[name_end..].strip_prefix('{') {
+            for pair in rest.split('}').next().unwrap_or_default().split(',') {
+                if let Some((k, _)) = pair.split_once('=') {
+                    labels.insert(k.to_string());
+                }
+            }
+        }
+    }
+    served
+}
+
+/// Labels Prometheus adds to every scraped series (ServiceMonitor targets).
+const TARGET_LABELS: [&str; 7] = [
+    "pod",
+    "namespace",
+    "instance",
+    "job",
+    "service",
+    "endpoint",
+    "container",
+];
+
+/// The PromQL queries of rendered objects: dashboard JSON (`expr`,
+/// `definition`) and PrometheusRule `expr`s.
+fn queries(objects: &[Value]) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("expr" | "definition", Value::String(q)) => out.push(q.clone()),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for o in objects {
+        match o["kind"].as_str() {
+            Some("ConfigMap") => {
+                let data = o["data"].as_object().into_iter().flatten();
+                for (_, json) in data.filter(|(k, _)| k.ends_with(".json")) {
+                    let dashboard: Value = serde_json::from_str(json.as_str().unwrap_or_default())
+                        .expect("dashboard JSON");
+                    walk(&dashboard, &mut out);
+                }
+            }
+            Some("PrometheusRule") => walk(&o["spec"], &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every `sealed_secrets_controller_*` metric a query names is one the
+/// controller serves, and every label it selects or groups by is one of that
+/// metric's, or one Prometheus adds. `only_ours`: every query names one of
+/// ours (the reference's dashboard also queries kube-state-metrics).
+fn check_queries(queries: &[String], served: &BTreeMap<String, BTreeSet<String>>, only_ours: bool) {
+    assert!(!queries.is_empty());
+    for q in queries {
+        if !only_ours && !q.contains("sealed_secrets_controller_") {
+            continue;
+        }
+        let mut labels: BTreeSet<String> = TARGET_LABELS.iter().map(|l| l.to_string()).collect();
+        labels.insert("le".into());
+        let mut named = 0;
+        for (at, _) in q.match_indices("sealed_secrets_controller_") {
+            let name: String = q[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let own = served
+                .get(&name)
+                .unwrap_or_else(|| panic!("{q}: the controller serves no {name}"));
+            labels.extend(own.iter().cloned());
+            named += 1;
+        }
+        assert!(named > 0, "a query with no controller metric: {q}");
+        let mut used = Vec::new();
+        for (at, _) in q.match_indices('{') {
+            let inner = q[at + 1..].split('}').next().unwrap_or_default();
+            used.extend(inner.split(',').filter_map(|m| {
+                let key = m.split(['=', '!']).next()?.trim();
+                (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .then(|| key.to_string())
+            }));
+        }
+        for (at, _) in q.match_indices("by (") {
+            let inner = q[at + 4..].split(')').next().unwrap_or_default();
+            used.extend(inner.split(',').map(|l| l.trim().to_string()));
+        }
+        for label in used {
+            assert!(
+                labels.contains(&label),
+                "{q}: no label {label:?} on its metrics"
+            );
+        }
+    }
+}
+
+/// Our dashboard and default alerts (and the reference chart's, which users
+/// may have copied) query metrics and labels the controller serves.
+#[test]
+fn dashboards_and_alerts_query_metrics_the_controller_serves() {
+    let served = served_metrics();
+    for name in [
+        "sealed_secrets_controller_unseal_requests_total",
+        "sealed_secrets_controller_unseal_errors_total",
+        "sealed_secrets_controller_condition_info",
+        "sealed_secrets_controller_http_requests_total",
+        "sealed_secrets_controller_http_request_duration_seconds_bucket",
+        "sealed_secrets_controller_build_info",
+    ] {
+        assert!(served.contains_key(name), "{name} in {served:?}");
+    }
+    let Some(helms) = Helm::all() else { return };
+    let values = fixtures().join("values").join("everything.yaml");
+    let ours = helms[0]
+        .template("r", "ns", &our_chart(), &[&values], &[])
+        .expect("render");
+    let ours = documents(&ours).expect("YAML");
+    let is_dashboard = |o: &Value| {
+        o["kind"] == "ConfigMap"
+            && o["data"]
+                .as_object()
+                .is_some_and(|d| d.keys().any(|k| k.ends_with(".json")))
+    };
+    let dashboards: Vec<_> = ours.iter().filter(|o| is_dashboard(o)).collect();
+    assert_eq!(dashboards.len(), 1, "one dashboard ConfigMap");
+    assert_eq!(
+        identity(dashboards[0]).2,
+        "r-sealed-secrets-sealed-secrets-controller",
+        "named <fullname>-<file> as the reference's"
+    );
+    check_queries(&queries(&ours), &served, true);
+
+    if let Some(reference) = reference_chart() {
+        let theirs = helms[0]
+            .template("r", "ns", &reference, &[&values], &[])
+            .expect("render the reference chart");
+        let theirs = queries(&documents(&theirs).expect("YAML"));
+        assert!(theirs.iter().any(|q| q.contains("condition_info")));
+        check_queries(&theirs, &served, false);
+    }
+}
+
+/// The dashboard is our own JSON: a Grafana dashboard whose panels all query
+/// the Prometheus data source variable.
+#[test]
+fn the_dashboard_is_grafana_json() {
+    let path = Path::new(&our_chart()).join("dashboards/sealed-secrets-controller.json");
+    let text = std::fs::read_to_string(&path).expect("dashboard");
+    let dashboard: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(dashboard["title"], "Sealed Secrets Controller");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 6);
+    let mut ids = BTreeSet::new();
+    for panel in panels {
+        assert!(ids.insert(panel["id"].as_i64().expect("id")), "unique ids");
+        assert_eq!(panel["datasource"]["uid"], "${datasource}", "{panel}");
+        assert!(!panel["targets"].as_array().expect("targets").is_empty());
+    }
+}
