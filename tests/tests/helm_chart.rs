@@ -292,6 +292,69 @@ fn objects_are_wired_together() {
     }
 }
 
+/// The controller takes every flag the chart passes, with every values file,
+/// and the values mean what they say.
+#[test]
+fn the_controller_takes_the_flags() {
+    use clap::Parser as _;
+    use sealed_secrets_controller::Args;
+    let Some(helms) = Helm::all() else { return };
+    let parse = |objects: &[Value], what: &str| -> Option<Args> {
+        let deployment = objects.iter().find(|o| o["kind"] == "Deployment")?;
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            container["command"],
+            serde_json::json!(["controller"]),
+            "{what}"
+        );
+        let args = container["args"].as_array().cloned().unwrap_or_default();
+        let argv = std::iter::once("controller".to_string()).chain(
+            args.iter()
+                .map(|a| a.as_str().expect("string args").to_string()),
+        );
+        Some(Args::try_parse_from(argv).unwrap_or_else(|e| panic!("{what}: {args:?}: {e}")))
+    };
+    for case in CASES {
+        parse(&objects(&helms[0], case), case.values);
+    }
+    let everything = sealed_secrets_e2e::helm::Case {
+        values: "everything",
+        release: "r",
+        namespace: "ns",
+    };
+    let args = parse(&objects(&helms[0], &everything), "everything").expect("a Deployment");
+    assert!(!args.update_status && args.skip_recreate && args.watch_for_secrets);
+    assert_eq!(args.key_renew_period, std::time::Duration::ZERO);
+    assert_eq!(args.key_ttl, std::time::Duration::from_secs(8760 * 3600));
+    assert_eq!(args.key_prefix, "my-keys");
+    assert_eq!(args.additional_namespaces, "apps,tenants");
+    assert_eq!(args.privatekey_labels, "env=prod,tier=keys");
+    assert_eq!((args.rate_limit, args.rate_limit_burst), (5, 10));
+    assert_eq!(
+        (args.log_level.as_str(), args.log_format.as_str()),
+        ("DEBUG", "json")
+    );
+    assert_eq!(
+        (args.listen_addr.as_str(), args.listen_metrics_addr.as_str()),
+        (":9080", ":9081")
+    );
+    assert_eq!(args.max_unseal_retries, 7);
+    assert_eq!((args.kubeclient_qps, args.kubeclient_burst), (20.0, 40));
+    // The reference chart's flags too (its Deployment with our image).
+    if let Some(reference) = reference_chart() {
+        for case in CASES.iter().filter(|c| c.values != "ingress-secrets") {
+            let out = case.render(&helms[0], &reference, &[]).expect("render");
+            parse(&documents(&out).expect("YAML"), case.values);
+        }
+    }
+    // A negative QPS ("disables rate limiting" in the reference) is a value.
+    let out = helms[0]
+        .template("r", "ns", &our_chart(), &[], &["--set", "kubeClientQPS=-1"])
+        .expect("render");
+    let args = parse(&documents(&out).expect("YAML"), "kubeClientQPS=-1").expect("Deployment");
+    assert_eq!(args.kubeclient_qps, -1.0);
+}
+
 /// Metric name -> its label names, as our controller serves them (every
 /// series made to exist first).
 fn served_metrics() -> BTreeMap<String, BTreeSet<String>> {
