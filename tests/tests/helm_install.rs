@@ -189,23 +189,30 @@ fn seal_and_apply(
 /// Before installing: what `kubectl apply -k manifests/` (tests/tests/manifests.rs,
 /// `make demo`) leaves in kube-system has the names the chart uses with
 /// fullnameOverride=sealed-secrets-controller, and Helm refuses objects it
-/// does not own. The CRD stays.
+/// does not own. Removes every resource of manifests/kustomization.yaml but
+/// the CRD.
 fn remove_manifests_objects(cp: &ControlPlane) {
     let manifests = cp.repo_dir().join("manifests");
+    let text =
+        std::fs::read_to_string(manifests.join("kustomization.yaml")).expect("kustomization.yaml");
+    let kustomization: Value = serde_yaml::from_str(&text).expect("kustomization.yaml is YAML");
     let mut args = vec![
         "delete".to_string(),
         "--ignore-not-found".to_string(),
         "--wait=true".to_string(),
     ];
-    for file in [
-        "deployment.yaml",
-        "service.yaml",
-        "service-account.yaml",
-        "rbac.yaml",
-    ] {
-        args.push("-f".into());
-        args.push(manifests.join(file).to_string_lossy().into_owned());
+    for file in kustomization["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(Value::as_str)
+    {
+        if file != "crd.yaml" {
+            args.push("-f".into());
+            args.push(manifests.join(file).to_string_lossy().into_owned());
+        }
     }
+    assert!(args.len() > 4, "{args:?}");
     cp.kubectl()
         .run(&args)
         .expect("remove the manifests' objects");
