@@ -517,6 +517,40 @@ fn dashboards_and_alerts_query_metrics_the_controller_serves() {
     }
 }
 
+/// ingress.selfSigned makes a CA and a certificate for ingress.hostname (random,
+/// so not in a golden file), in the Secret the Ingress's TLS names.
+#[test]
+fn self_signed_ingress_certificate() {
+    let Some(helms) = Helm::all() else { return };
+    let set = "ingress.enabled=true,ingress.tls=true,ingress.selfSigned=true,ingress.hostname=ss.example.com";
+    for helm in &helms {
+        let out = helm
+            .template("r", "ns", &our_chart(), &[], &["--set", set])
+            .expect("render");
+        let objects = documents(&out).expect("YAML");
+        let secret = objects
+            .iter()
+            .find(|o| o["kind"] == "Secret")
+            .expect("a TLS Secret");
+        assert_eq!(secret["metadata"]["name"], "ss.example.com-tls");
+        assert_eq!(secret["type"], "kubernetes.io/tls");
+        for key in ["tls.crt", "tls.key", "ca.crt"] {
+            assert!(
+                secret["data"][key].as_str().is_some_and(|v| v.len() > 100),
+                "{key}"
+            );
+        }
+        let ingress = objects
+            .iter()
+            .find(|o| o["kind"] == "Ingress")
+            .expect("Ingress");
+        assert_eq!(
+            ingress["spec"]["tls"],
+            serde_json::json!([{"hosts": ["ss.example.com"], "secretName": "ss.example.com-tls"}])
+        );
+    }
+}
+
 /// The dashboard is our own JSON: a Grafana dashboard whose panels all query
 /// the Prometheus data source variable.
 #[test]

@@ -322,6 +322,66 @@ fn same_objects_as_the_reference() {
     assert!(compared > 100, "compared {compared} objects");
 }
 
+/// Single values over the defaults, beyond the values files: each renders
+/// the same objects as the reference, compared as above (one Helm: the
+/// golden test shows both render the same).
+#[test]
+fn same_as_the_reference_with_single_values() {
+    let Some((helms, reference)) = setup() else {
+        return;
+    };
+    let variants = [
+        "networkPolicy.enabled=true,networkPolicy.egress.enabled=true",
+        "hostNetwork=true,dnsPolicy=ClusterFirstWithHostNet",
+        "hostPorts.http=18080",
+        "ingress.enabled=true,ingress.apiVersion=networking.k8s.io/v1beta1",
+        "ingress.enabled=true,kubeVersion=1.17.0,ingress.ingressClassName=nginx",
+        "ingress.enabled=true,global.kubeVersion=1.18.5,ingress.hostname=",
+        "ingress.enabled=true,ingress.tls=true",
+        "serviceAccount.create=false",
+        "serviceAccount.name=custom-sa",
+        "rbac.create=false",
+        "rbac.clusterRole=false",
+        "rbac.serviceProxier.create=false",
+        "service.type=LoadBalancer,service.loadBalancerClass=lb,service.nodePort=30001",
+        "metrics.service.type=NodePort,metrics.service.nodePort=30002",
+        "podSecurityContext.enabled=false,containerSecurityContext.enabled=false",
+        "livenessProbe.enabled=false,readinessProbe.enabled=false",
+        "startupProbe.enabled=true",
+        "keyrenewperiod=0,maxRetries=3,rateLimit=1",
+        "pdb.create=true",
+        "pdb.create=true,pdb.minAvailable=50%",
+        "createController=false",
+        "containerPorts.http=9090,service.port=80",
+        "namespace=elsewhere",
+        "fullnameOverride=a-very-long-name-that-goes-on-and-on-and-on-past-sixty-three-characters",
+        "metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.honorLabels=false",
+        "metrics.dashboards.create=true",
+    ];
+    let defaults = CASES
+        .iter()
+        .find(|c| c.values == "defaults")
+        .expect("defaults");
+    let mut problems = Vec::new();
+    for set in variants {
+        let ours = render(&helms[0], defaults, &our_chart(), &["--set", set]);
+        let theirs = render(&helms[0], defaults, &reference, &["--set", set]);
+        assert_eq!(ids(&ours), ids(&theirs), "--set {set}: the same objects");
+        for o in &ours {
+            let t = theirs
+                .iter()
+                .find(|t| identity(t) == identity(o))
+                .expect("same identities");
+            let before = problems.len();
+            compare(o, t, &mut problems);
+            for p in &mut problems[before..] {
+                *p = format!("--set {set}: {p}");
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The reference's values.yaml is a valid values file for our chart, and
 /// every key in it is in ours with the same default, but the image (ours)
 /// and the PrometheusRule's alert groups (ours, for our metrics).
