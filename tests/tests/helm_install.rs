@@ -13,7 +13,7 @@
 //!    `restricted` Pod Security level, at its default full name
 //!    (`kubeseal --controller-name sealed-secrets`, as its README says);
 //!    SealedSecrets unsealed; then `helm4 upgrade` to our chart with the same
-//!    values file: the Deployment's selector is unchanged, the key Secrets
+//!    values file and nothing else: the Deployment's selector is unchanged, the key Secrets
 //!    are kept, every SealedSecret stays Synced with its Secret untouched,
 //!    and new ones unseal.
 //!
@@ -478,8 +478,9 @@ fn upgrade_from_the_reference(cp: &ControlPlane, helm3: &Helm, helm4: &Helm, ref
         "the reference chart's Pod: {reference_env}"
     );
 
-    // The upgrade, with the same values file (and the same image), by Helm 4
-    // (a release Helm 3 made), which then also uninstalls it.
+    // The upgrade, with the same values file and nothing else (the image is
+    // our chart's default: the install's --set is not reused), by Helm 4 (a
+    // release Helm 3 made), which then also uninstalls it.
     release.helm = helm4.with_kubeconfig(cp.kubeconfig());
     release
         .helm
@@ -491,8 +492,6 @@ fn upgrade_from_the_reference(cp: &ControlPlane, helm3: &Helm, helm4: &Helm, ref
             home.name(),
             "--values",
             values,
-            "--set",
-            OUR_IMAGE_VALUES,
             "--wait",
             "--timeout",
             "180s",
@@ -523,6 +522,7 @@ fn upgrade_from_the_reference(cp: &ControlPlane, helm3: &Helm, helm4: &Helm, ref
         new_pod["spec"]["containers"][0]["env"].is_null(),
         "our chart's Pod"
     );
+    assert_eq!(new_pod["status"]["containerStatuses"][0]["image"], IMAGE);
     poll("the new controller's watches synced", WAIT, TICK, || {
         Ok(release
             .logs(&new_pod)
