@@ -1,12 +1,13 @@
 //! The CustomResourceDefinition generated from the Rust types: it must match the
-//! checked-in `manifests/crd.yaml`, and accept every object the reference CRD
-//! (Bitnami Sealed Secrets) accepts.
+//! checked-in `manifests/crd.yaml` and the Helm chart's
+//! `charts/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml`, and accept every
+//! object the reference CRD (Bitnami Sealed Secrets) accepts.
 //!
-//! Regenerate the checked-in file after changing `api/src/types.rs` with
+//! Regenerate the checked-in files after changing `api/src/types.rs` with
 //!
 //! ```sh
-//! UPDATE_CRD=1 cargo test -p sealed-secrets-api --test crd
-//! # or: cargo run -q -p sealed-secrets-api --example gen-crd > manifests/crd.yaml
+//! scripts/gen-crd
+//! # or: UPDATE_CRD=1 cargo test -p sealed-secrets-api --test crd
 //! ```
 //!
 //! The comparison with the reference reads its CRD from the reference source:
@@ -26,18 +27,14 @@ use kube::CustomResourceExt;
 use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
-const REGENERATE: &str = "UPDATE_CRD=1 cargo test -p sealed-secrets-api --test crd \
-     (or: cargo run -q -p sealed-secrets-api --example gen-crd > manifests/crd.yaml)";
+const REGENERATE: &str =
+    "scripts/gen-crd (or: UPDATE_CRD=1 cargo test -p sealed-secrets-api --test crd)";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("api/ has a parent")
         .to_path_buf()
-}
-
-fn checked_in_path() -> PathBuf {
-    workspace_root().join("manifests").join("crd.yaml")
 }
 
 /// The generated CRD as JSON, the form the API server sees.
@@ -49,37 +46,56 @@ fn schema_of(crd: &Value) -> &Value {
     &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 }
 
+/// Every checked-in copy (`manifests/crd.yaml` and the Helm chart's
+/// `crds/`) is exactly the generator's output, so neither can drift.
 #[test]
-fn checked_in_crd_matches_the_types() {
-    let path = checked_in_path();
+fn checked_in_crds_match_the_types() {
     let expected = gen_crd::render().expect("CRD renders as YAML");
-    if std::env::var_os("UPDATE_CRD").is_some_and(|v| v != "0" && !v.is_empty()) {
-        std::fs::write(&path, &expected).expect("write manifests/crd.yaml");
-        eprintln!("wrote {}", path.display());
-        return;
+    let update = std::env::var_os("UPDATE_CRD").is_some_and(|v| v != "0" && !v.is_empty());
+    assert!(
+        gen_crd::OUTPUTS.contains(&"manifests/crd.yaml")
+            && gen_crd::OUTPUTS
+                .iter()
+                .any(|p| p.starts_with("charts/sealed-secrets/crds/")),
+        "the generator writes the manifests' and the chart's CRD: {:?}",
+        gen_crd::OUTPUTS
+    );
+    // scripts/gen-crd writes the same files.
+    let script = std::fs::read_to_string(workspace_root().join("scripts/gen-crd"))
+        .expect("read scripts/gen-crd");
+    for out in gen_crd::OUTPUTS {
+        assert!(script.contains(out), "scripts/gen-crd does not write {out}");
     }
-    let actual = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}\nGenerate it with: {REGENERATE}",
-            path.display()
-        )
-    });
-    if actual != expected {
-        let first = actual
-            .lines()
-            .zip(expected.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(actual.lines().count().min(expected.lines().count()));
-        panic!(
-            "{} is out of date with api/src/types.rs (first difference at line {}).\n\
-             Regenerate it with: {REGENERATE}",
-            path.display(),
-            first + 1
-        );
+    for out in gen_crd::OUTPUTS {
+        let path = workspace_root().join(out);
+        if update {
+            std::fs::write(&path, &expected).expect("write the CRD");
+            eprintln!("wrote {}", path.display());
+            continue;
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {}: {e}\nGenerate it with: {REGENERATE}",
+                path.display()
+            )
+        });
+        if actual != expected {
+            let first = actual
+                .lines()
+                .zip(expected.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(actual.lines().count().min(expected.lines().count()));
+            panic!(
+                "{} is out of date with api/src/types.rs (first difference at line {}).\n\
+                 Regenerate it with: {REGENERATE}",
+                path.display(),
+                first + 1
+            );
+        }
+        // And it is a CRD the API server can decode.
+        let parsed: Value = serde_yaml::from_str(&actual).expect("the CRD is YAML");
+        assert_eq!(parsed, generated(), "{out}");
     }
-    // And it is a CRD the API server can decode.
-    let parsed: Value = serde_yaml::from_str(&actual).expect("crd.yaml is YAML");
-    assert_eq!(parsed, generated());
 }
 
 #[test]

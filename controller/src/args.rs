@@ -127,11 +127,13 @@ pub struct Args {
     /// How often a SealedSecret whose Secret still cannot be written after --max-unseal-retries is tried again (0: never, as the reference)
     #[arg(long, env = "SEALED_SECRETS_UNSEAL_RETRY_PERIOD", default_value = "5m", value_parser = duration)]
     pub unseal_retry_period: Duration,
-    /// Accepted for compatibility.
+    /// Accepted for compatibility (negative: no rate limiting in the reference;
+    /// `--kubeclient-qps -1` is a value, as with pflag, and the Helm chart passes it so).
     #[arg(
         long,
         env = "SEALED_SECRETS_KUBECLIENT_QPS",
         default_value_t = 5.0,
+        allow_negative_numbers = true,
         hide = true
     )]
     pub kubeclient_qps: f32,
@@ -154,10 +156,10 @@ pub struct Args {
     )]
     pub listen_metrics_addr: String,
     /// HTTP request timeout: the headers of a request must arrive within it (0 or negative: none).
-    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = signed_duration)]
+    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = signed_duration, allow_hyphen_values = true)]
     pub read_timeout: GoDuration,
     /// HTTP response timeout: a response not ready within it after its request's headers is not sent, the connection is closed (0 or negative: none).
-    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = signed_duration)]
+    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = signed_duration, allow_hyphen_values = true)]
     pub write_timeout: GoDuration,
     /// Elect a leader among the replicas on a Lease: only the leader writes (Secrets, statuses, events, new keys); every replica serves the HTTP API. Off by default: the reference's RBAC grants no access to Leases.
     #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]

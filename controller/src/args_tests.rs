@@ -56,6 +56,19 @@ fn negative_key_durations_are_refused_but_negative_timeouts_mean_none() {
     assert_eq!(args.write_timeout.as_timeout(), None);
 }
 
+/// pflag takes the next argument as a flag's value even when it starts with
+/// a dash: `--kubeclient-qps -1` (the reference chart's kubeClientQPS: -1)
+/// and `--read-timeout -1s` are values, not unknown flags.
+#[test]
+fn negative_values_may_be_separate_arguments() {
+    let args = parse(&["--kubeclient-qps", "-1", "--read-timeout", "-1s"]).unwrap();
+    assert_eq!(args.kubeclient_qps, -1.0);
+    assert_eq!(args.read_timeout.as_timeout(), None);
+    let args = parse(&["--write-timeout", "-5s", "--kubeclient-burst", "3"]).unwrap();
+    assert_eq!(args.write_timeout.as_timeout(), None);
+    assert_eq!(args.kubeclient_burst, 3);
+}
+
 #[test]
 fn http_timeouts_default_to_two_minutes_as_the_reference() {
     let args = parse(&[]).unwrap();

@@ -21,6 +21,7 @@ pub use control_plane::{
     poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
 };
 pub mod browser;
+pub mod helm;
 pub mod pod;
 pub mod raw_http;
 pub mod sealed;

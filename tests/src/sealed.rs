@@ -19,7 +19,26 @@ pub fn binaries() -> Result<&'static Path> {
         .get_or_init(|| {
             let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
+            let mut build = Command::new(cargo);
+            // What cargo sets for this test process (CARGO_PKG_NAME, ...) would
+            // reach build scripts that rerun when it changes (ring's does), and
+            // rebuild half the dependency tree on every run: leave it out.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                if [
+                    "CARGO_PKG_",
+                    "CARGO_MANIFEST_",
+                    "CARGO_CRATE_",
+                    "CARGO_BIN_",
+                ]
+                .iter()
+                .any(|p| key.starts_with(p))
+                    || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"].contains(&&*key)
+                {
+                    build.env_remove(&*key);
+                }
+            }
+            let status = build
                 .current_dir(&repo)
                 .args([
                     "build",

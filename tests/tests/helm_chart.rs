@@ -1,0 +1,450 @@
+//! The Helm chart (`charts/sealed-secrets`) without a cluster, with both
+//! `helm3` and `helm4`: `helm lint --strict`; golden renders of every values
+//! file in `tests/fixtures/helm/values/`; a typo in a values file is an error
+//! (`values.schema.json`); the objects are wired together (selectors, port
+//! names); the controller parses every flag the chart passes. The comparison
+//! with the reference chart is in `helm_reference.rs`; that the dashboard and
+//! alerts query metrics the controller serves, in
+//! `controller/tests/chart_metrics.rs`.
+//!
+//! After changing the chart, regenerate the golden files and review the diff:
+//!
+//! ```sh
+//! UPDATE_GOLDEN=1 cargo test -p sealed-secrets-e2e --test helm_chart
+//! ```
+//!
+//! Skips when `scripts/install-tools helm` has not built Helm, unless
+//! `REQUIRE_REFERENCE=1`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sealed_secrets_e2e::helm::{
+    documents, fixtures, identity, normalize, our_chart, reference_chart, Helm, CASES,
+};
+use serde_json::Value;
+
+fn update_golden() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A unified diff of two texts (`diff -u`), for failure messages.
+fn diff(expected: &str, actual: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("golden"), dir.path().join("rendered"));
+    std::fs::write(&a, expected).expect("write");
+    std::fs::write(&b, actual).expect("write");
+    match std::process::Command::new("diff")
+        .arg("-u")
+        .args([&a, &b])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(_) => {
+            let line = expected
+                .lines()
+                .zip(actual.lines())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            format!("(no diff program) first difference at line {}", line + 1)
+        }
+    }
+}
+
+#[test]
+fn lint_strict_with_every_values_file() {
+    let Some(helms) = Helm::all() else { return };
+    let chart = our_chart();
+    for helm in &helms {
+        let out = helm
+            .run(["lint", "--strict", &chart.to_string_lossy()])
+            .unwrap_or_else(|e| panic!("{}: {e}", helm.name()));
+        assert!(out.contains("0 chart(s) failed"), "{}: {out}", helm.name());
+        for case in CASES {
+            let values = case.values_path();
+            helm.run([
+                "lint",
+                "--strict",
+                "--namespace",
+                case.namespace,
+                "--values",
+                &values.to_string_lossy(),
+                &chart.to_string_lossy(),
+            ])
+            .unwrap_or_else(|e| panic!("{} lint with {}: {e}", helm.name(), case.values));
+        }
+    }
+}
+
+#[test]
+fn renders_match_the_golden_files() {
+    let Some(helms) = Helm::all() else { return };
+    let chart = our_chart();
+    let mut failures = Vec::new();
+    for case in CASES {
+        let golden = case.golden_path();
+        for (i, helm) in helms.iter().enumerate() {
+            let rendered = case
+                .render(helm, &chart, &[])
+                .unwrap_or_else(|e| panic!("{} {}: {e}", helm.name(), case.values));
+            let rendered = normalize(&rendered);
+            if update_golden() && i == 0 {
+                std::fs::create_dir_all(golden.parent().expect("golden dir")).expect("mkdir");
+                std::fs::write(&golden, &rendered).expect("write golden");
+                eprintln!("wrote {}", golden.display());
+                continue;
+            }
+            let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+            if expected != rendered {
+                failures.push(format!(
+                    "{} with {}.yaml differs from {}:\n{}",
+                    helm.name(),
+                    case.values,
+                    golden.display(),
+                    diff(&expected, &rendered)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test -p sealed-secrets-e2e --test helm_chart",
+        failures.join("\n")
+    );
+}
+
+/// No values file without a case, no golden file without a values file.
+#[test]
+fn every_fixture_is_rendered() {
+    let stems = |dir: &str| -> BTreeSet<String> {
+        std::fs::read_dir(fixtures().join(dir))
+            .expect("fixtures dir")
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".yaml")
+                    .map(String::from)
+            })
+            .collect()
+    };
+    let cases: BTreeSet<String> = CASES.iter().map(|c| c.values.to_string()).collect();
+    assert_eq!(
+        stems("values"),
+        cases,
+        "tests/fixtures/helm/values vs CASES"
+    );
+    assert_eq!(
+        stems("golden"),
+        cases,
+        "tests/fixtures/helm/golden vs CASES"
+    );
+}
+
+/// values.schema.json refuses unknown keys (at the top and in the objects the
+/// chart defines) and wrong types. The reference chart has no schema and
+/// silently ignores such a typo: a deliberate difference.
+#[test]
+fn a_typo_in_values_is_an_error() {
+    let Some(helms) = Helm::all() else { return };
+    let chart = our_chart();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = [
+        ("secretNmae: my-keys\n", "secretNmae"),
+        ("ingress:\n  enable: true\n", "enable"),
+        (
+            "metrics:\n  serviceMonitor:\n    enabeld: true\n",
+            "enabeld",
+        ),
+        ("rbac:\n  serviceProxier:\n    binds: false\n", "binds"),
+        ("rateLimit: [1]\n", "rateLimit"),
+        ("privateKeyLabels:\n  tier: 1\n", "privateKeyLabels"),
+        ("image:\n  pullPolicy: Sometimes\n", "pullPolicy"),
+        ("hostUsers: \"no\"\n", "hostUsers"),
+        ("service:\n  type: Headless\n", "type"),
+    ];
+    for (i, (values, key)) in bad.iter().enumerate() {
+        let path = dir.path().join(format!("bad-{i}.yaml"));
+        std::fs::write(&path, values).expect("write values");
+        for helm in &helms {
+            let err = match helm.template("sealed-secrets", "kube-system", &chart, &[&path], &[]) {
+                Ok(_) => panic!("{}: {values:?} was accepted", helm.name()),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains("values don't meet the specifications of the schema")
+                    && err.contains(key),
+                "{}: {values:?}: {err}",
+                helm.name()
+            );
+            let lint = helm.run([
+                "lint",
+                "--strict",
+                "--values",
+                &path.to_string_lossy(),
+                &chart.to_string_lossy(),
+            ]);
+            assert!(lint.is_err(), "{}: lint accepted {values:?}", helm.name());
+        }
+    }
+    // The reference renders the first typo as if it were not there.
+    if let Some(reference) = reference_chart() {
+        let path = dir.path().join("bad-0.yaml");
+        helms[0]
+            .template("sealed-secrets", "kube-system", &reference, &[&path], &[])
+            .expect("the reference chart ignores unknown keys");
+    }
+}
+
+fn objects(helm: &Helm, case: &sealed_secrets_e2e::helm::Case) -> Vec<Value> {
+    let out = case
+        .render(helm, &our_chart(), &[])
+        .unwrap_or_else(|e| panic!("{} {}: {e}", helm.name(), case.values));
+    documents(&out).expect("rendered YAML")
+}
+
+/// `labels` (a map) holds every pair of `selector`.
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| &labels[k] == v))
+}
+
+/// The objects fit together in every case: the Services, PDB and
+/// NetworkPolicy select the Deployment's Pods, the Services' target ports are
+/// the container's port names, and the ServiceMonitor selects the metrics
+/// Service's labels, port and namespace.
+#[test]
+fn objects_are_wired_together() {
+    let Some(helms) = Helm::all() else { return };
+    for case in CASES {
+        let objects = objects(&helms[0], case);
+        let find = |kind: &'static str| objects.iter().filter(move |o| o["kind"] == kind);
+        let Some(deployment) = find("Deployment").next() else {
+            assert_eq!(
+                case.values, "minimal",
+                "only minimal.yaml has no controller"
+            );
+            continue;
+        };
+        let pod = &deployment["spec"]["template"];
+        let pod_labels = &pod["metadata"]["labels"];
+        assert!(selects(
+            &deployment["spec"]["selector"]["matchLabels"],
+            pod_labels
+        ));
+        let container = &pod["spec"]["containers"][0];
+        assert_eq!(container["name"], "controller", "{}", case.values);
+        let port_names: BTreeSet<&str> = container["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(port_names, BTreeSet::from(["http", "metrics"]));
+        for svc in find("Service") {
+            assert!(selects(&svc["spec"]["selector"], pod_labels), "{svc}");
+            for port in svc["spec"]["ports"].as_array().expect("ports") {
+                let target = port["targetPort"].as_str().expect("named target port");
+                assert!(port_names.contains(target), "{}: {port}", case.values);
+            }
+        }
+        for pdb in find("PodDisruptionBudget") {
+            assert!(selects(&pdb["spec"]["selector"]["matchLabels"], pod_labels));
+        }
+        for np in find("NetworkPolicy") {
+            assert!(selects(
+                &np["spec"]["podSelector"]["matchLabels"],
+                pod_labels
+            ));
+        }
+        for sm in find("ServiceMonitor") {
+            let spec = &sm["spec"];
+            let svc = find("Service")
+                .find(|s| selects(&spec["selector"]["matchLabels"], &s["metadata"]["labels"]))
+                .unwrap_or_else(|| panic!("no Service matches the ServiceMonitor: {spec}"));
+            assert!(svc["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("-metrics")));
+            assert_eq!(
+                spec["endpoints"][0]["port"],
+                svc["spec"]["ports"][0]["name"]
+            );
+            assert_eq!(
+                spec["namespaceSelector"]["matchNames"][0],
+                svc["metadata"]["namespace"]
+            );
+        }
+        let sa = pod["spec"]["serviceAccountName"].as_str().expect("SA");
+        for binding in find("ClusterRoleBinding").chain(find("RoleBinding")) {
+            let subjects = binding["subjects"].as_array().expect("subjects");
+            if binding["roleRef"]["name"]
+                .as_str()
+                .is_some_and(|n| !n.ends_with("-service-proxier"))
+            {
+                assert!(
+                    subjects.iter().any(|s| s["name"] == sa),
+                    "{}: {binding}",
+                    case.values
+                );
+            }
+        }
+    }
+}
+
+/// Runs the controller binary with `args` and `--version=true`: it parses
+/// every flag (clap, before anything else) and stops; the error otherwise.
+fn controller_parses(args: &[Value]) -> Result<(), String> {
+    let binary = sealed_secrets_e2e::sealed::binaries()
+        .map_err(|e| e.to_string())?
+        .join("sealed-secrets-controller");
+    let mut cmd = std::process::Command::new(binary);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("SEALED_SECRETS_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.args(args.iter().map(|a| a.as_str().expect("string args")))
+        .arg("--version=true");
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn container_args(objects: &[Value]) -> Option<Vec<Value>> {
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment")?;
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"], serde_json::json!(["controller"]));
+    Some(container["args"].as_array().cloned().unwrap_or_default())
+}
+
+/// The controller takes every flag the chart passes, with every values file
+/// and a few single values (and the reference chart's flags too: its
+/// Deployment with our image is the first step of an upgrade).
+#[test]
+fn the_controller_takes_the_flags() {
+    let Some(helms) = Helm::all() else { return };
+    let mut renders: Vec<(String, String)> = CASES
+        .iter()
+        .map(|c| {
+            let out = c.render(&helms[0], &our_chart(), &[]).expect("render");
+            (c.values.to_string(), out)
+        })
+        .collect();
+    for set in ["kubeClientQPS=-1", "keyrenewperiod=0", "updateStatus=false"] {
+        let out = helms[0]
+            .template("r", "ns", &our_chart(), &[], &["--set", set])
+            .expect("render");
+        renders.push((set.to_string(), out));
+    }
+    if let Some(reference) = reference_chart() {
+        for case in CASES.iter().filter(|c| c.values != "ingress-secrets") {
+            let out = case.render(&helms[0], &reference, &[]).expect("render");
+            renders.push((format!("reference {}", case.values), out));
+        }
+    }
+    let mut parsed = 0;
+    for (what, out) in renders {
+        let Some(args) = container_args(&documents(&out).expect("YAML")) else {
+            continue;
+        };
+        controller_parses(&args).unwrap_or_else(|e| panic!("{what}: {args:?}: {e}"));
+        parsed += 1;
+    }
+    assert!(parsed >= 10, "{parsed}");
+    // And a flag it does not know fails (the check is real).
+    let bad = [Value::from("--key-prefixx"), Value::from("x")];
+    assert!(controller_parses(&bad).is_err());
+}
+
+/// The dashboard ConfigMap holds the dashboard file as it is, under the
+/// reference's name and key; the PrometheusRule holds the default groups.
+#[test]
+fn dashboard_and_alerts_are_rendered_as_given() {
+    let Some(helms) = Helm::all() else { return };
+    let values = fixtures().join("values").join("everything.yaml");
+    let file = our_chart().join("dashboards/sealed-secrets-controller.json");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+    let text = std::fs::read_to_string(our_chart().join("values.yaml")).expect("values.yaml");
+    let defaults: Value = serde_yaml::from_str(&text).expect("YAML");
+    for helm in &helms {
+        let out = helm
+            .template("r", "ns", &our_chart(), &[&values], &[])
+            .expect("render");
+        let objects = documents(&out).expect("YAML");
+        let cm = objects
+            .iter()
+            .find(|o| identity(o).2 == "r-sealed-secrets-sealed-secrets-controller")
+            .expect("the dashboard ConfigMap, named <fullname>-<file> as the reference's");
+        assert_eq!(cm["kind"], "ConfigMap");
+        let data = cm["data"]["sealed-secrets-controller.json"]
+            .as_str()
+            .expect("the file's name as key");
+        let rendered: Value = serde_json::from_str(data).expect("JSON");
+        assert_eq!(rendered, dashboard);
+        let rule = objects
+            .iter()
+            .find(|o| o["kind"] == "PrometheusRule")
+            .expect("PrometheusRule");
+        assert_eq!(
+            rule["spec"]["groups"],
+            defaults["metrics"]["prometheusRule"]["groups"]
+        );
+    }
+}
+
+/// ingress.selfSigned makes a CA and a certificate for ingress.hostname (random,
+/// so not in a golden file), in the Secret the Ingress's TLS names.
+#[test]
+fn self_signed_ingress_certificate() {
+    let Some(helms) = Helm::all() else { return };
+    let set = "ingress.enabled=true,ingress.tls=true,ingress.selfSigned=true,ingress.hostname=ss.example.com";
+    for helm in &helms {
+        let out = helm
+            .template("r", "ns", &our_chart(), &[], &["--set", set])
+            .expect("render");
+        let objects = documents(&out).expect("YAML");
+        let secret = objects
+            .iter()
+            .find(|o| o["kind"] == "Secret")
+            .expect("a TLS Secret");
+        assert_eq!(secret["metadata"]["name"], "ss.example.com-tls");
+        assert_eq!(secret["type"], "kubernetes.io/tls");
+        for key in ["tls.crt", "tls.key", "ca.crt"] {
+            assert!(
+                secret["data"][key].as_str().is_some_and(|v| v.len() > 100),
+                "{key}"
+            );
+        }
+        let ingress = objects
+            .iter()
+            .find(|o| o["kind"] == "Ingress")
+            .expect("Ingress");
+        assert_eq!(
+            ingress["spec"]["tls"],
+            serde_json::json!([{"hosts": ["ss.example.com"], "secretName": "ss.example.com-tls"}])
+        );
+    }
+}
+
+/// The dashboard is our own JSON: a Grafana dashboard whose panels all query
+/// the Prometheus data source variable.
+#[test]
+fn the_dashboard_is_grafana_json() {
+    let path = Path::new(&our_chart()).join("dashboards/sealed-secrets-controller.json");
+    let text = std::fs::read_to_string(&path).expect("dashboard");
+    let dashboard: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(dashboard["title"], "Sealed Secrets Controller");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 6);
+    let mut ids = BTreeSet::new();
+    for panel in panels {
+        assert!(ids.insert(panel["id"].as_i64().expect("id")), "unique ids");
+        assert_eq!(panel["datasource"]["uid"], "${datasource}", "{panel}");
+        assert!(!panel["targets"].as_array().expect("targets").is_empty());
+    }
+}
