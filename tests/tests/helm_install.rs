@@ -97,11 +97,18 @@ impl Release {
             .collect()
     }
 
-    /// The one Ready Pod (waits for exactly one).
+    /// A Ready Pod, once all the Deployment's replicas are Ready (ours runs
+    /// two, the reference chart one).
     fn ready_pod(&self) -> Value {
-        poll("one Ready controller Pod", WAIT, TICK, || {
+        poll("every controller Pod Ready", WAIT, TICK, || {
+            let deployments =
+                self.kubectl
+                    .get_json(["get", "deployments", "-l", &self.selector()])?;
+            let replicas = deployments["items"][0]["spec"]["replicas"]
+                .as_u64()
+                .unwrap_or(1) as usize;
             let pods = self.pods();
-            Ok((pods.len() == 1 && is_ready(&pods[0])).then(|| pods[0].clone()))
+            Ok((pods.len() == replicas && pods.iter().all(is_ready)).then(|| pods[0].clone()))
         })
         .unwrap_or_else(|e| panic!("{e}\n{}", self.describe()))
     }
@@ -510,11 +517,13 @@ fn upgrade_from_the_reference(cp: &ControlPlane, helm3: &Helm, helm4: &Helm, ref
         after["metadata"]["labels"]["helm.sh/chart"],
         "sealed-secrets-0.1.0"
     );
-    let new_pod = poll("the new Pod alone and Ready", WAIT, TICK, || {
+    // Ours runs two replicas (one leader) where the reference ran one.
+    let new_pod = poll("our two Pods alone and Ready", WAIT, TICK, || {
         let pods = release.pods();
-        Ok((pods.len() == 1
-            && pods[0]["metadata"]["name"] != old_pod["metadata"]["name"]
-            && is_ready(&pods[0]))
+        Ok((pods.len() == 2
+            && pods
+                .iter()
+                .all(|p| p["metadata"]["name"] != old_pod["metadata"]["name"] && is_ready(p)))
         .then(|| pods[0].clone()))
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", release.describe()));

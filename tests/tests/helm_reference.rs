@@ -33,6 +33,24 @@ fn render(helm: &Helm, case: &Case, chart: &Path, extra: &[&str]) -> Vec<Value> 
     documents(&out).expect("rendered YAML")
 }
 
+/// Ours rendered with the reference's single-replica layout (one replica, no
+/// leader election, no PDB unless the values file asks for one), so the rest
+/// compares like for like; `deliberate_differences` pins the HA defaults.
+fn render_ours_as_reference(helm: &Helm, case: &Case, extra: &[&str]) -> Vec<Value> {
+    let values = our_chart()
+        .join("../../tests/fixtures/helm/values")
+        .join(format!("{}.yaml", case.values));
+    let asks_for_pdb = std::fs::read_to_string(values).is_ok_and(|t| t.contains("\npdb:"));
+    let single = if asks_for_pdb {
+        "replicaCount=1,leaderElection.enabled=false"
+    } else {
+        "replicaCount=1,leaderElection.enabled=false,pdb.create=false"
+    };
+    let mut args = vec!["--set", single];
+    args.extend(extra);
+    render(helm, case, &our_chart(), &args)
+}
+
 fn ids(objects: &[Value]) -> BTreeSet<(String, String, String)> {
     objects.iter().map(identity).collect()
 }
@@ -295,7 +313,7 @@ fn same_objects_as_the_reference() {
     let mut compared = 0;
     for case in CASES.iter().filter(|c| c.values != "ingress-secrets") {
         for helm in &helms {
-            let ours = render(helm, case, &our_chart(), &[]);
+            let ours = render_ours_as_reference(helm, case, &[]);
             let theirs = render(helm, case, &reference, &[]);
             assert_eq!(
                 ids(&ours),
@@ -364,7 +382,7 @@ fn same_as_the_reference_with_single_values() {
         .expect("defaults");
     let mut problems = Vec::new();
     for set in variants {
-        let ours = render(&helms[0], defaults, &our_chart(), &["--set", set]);
+        let ours = render_ours_as_reference(&helms[0], defaults, &["--set", set]);
         let theirs = render(&helms[0], defaults, &reference, &["--set", set]);
         assert_eq!(ids(&ours), ids(&theirs), "--set {set}: the same objects");
         for o in &ours {
@@ -398,6 +416,7 @@ fn reference_values_keys_and_defaults() {
     let differ = [
         "/image/repository",
         "/image/tag",
+        "/pdb/create",
         "/metrics/prometheusRule/groups",
     ];
     fn leaves(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
@@ -536,6 +555,46 @@ fn deliberate_differences() {
             container(&theirs)["image"],
             "docker.io/bitnami/sealed-secrets-controller:0.39.1"
         );
+
+        // High availability: two replicas electing a leader on a Lease named
+        // like the objects, its Role, and a PDB; the reference runs one.
+        let (ours, theirs) = both(&[]);
+        let deployment = |o: &[Value]| {
+            o.iter()
+                .find(|d| d["kind"] == "Deployment")
+                .cloned()
+                .expect("Deployment")
+        };
+        assert_eq!(deployment(&ours)["spec"]["replicas"], 2);
+        assert_eq!(deployment(&theirs)["spec"]["replicas"], 1);
+        let ours_args: Vec<String> = args(&ours)
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let lease_flag = ours_args
+            .iter()
+            .position(|a| a == "--leader-elect-resource-name")
+            .expect("--leader-elect-resource-name");
+        assert!(ours_args.contains(&"--leader-elect".to_string()));
+        assert_eq!(ours_args[lease_flag + 1], "sealed-secrets");
+        let role = ours
+            .iter()
+            .find(|o| {
+                o["kind"] == "Role" && o["metadata"]["name"] == "sealed-secrets-leader-election"
+            })
+            .expect("the Lease Role");
+        assert_eq!(role["rules"][0]["resourceNames"], json!(["sealed-secrets"]));
+        assert!(ours.iter().any(|o| o["kind"] == "PodDisruptionBudget"));
+        assert!(!theirs.iter().any(|o| o["kind"] == "PodDisruptionBudget"));
+        let refused = defaults.render(
+            helm,
+            &our_chart(),
+            &["--set", "leaderElection.enabled=false"],
+        );
+        assert!(refused
+            .expect_err("two replicas without election")
+            .to_string()
+            .contains("replicaCount > 1 needs leaderElection.enabled"));
 
         // No Go runtime variables from resources.limits.
         let (ours, theirs) = both(&[
