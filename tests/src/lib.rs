@@ -22,6 +22,8 @@ pub use control_plane::{
 };
 pub mod browser;
 pub mod helm;
+pub mod in_node;
+pub mod namespace;
 pub mod pod;
 pub mod raw_http;
 pub mod sealed;
