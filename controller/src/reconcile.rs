@@ -18,7 +18,7 @@ use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
 use crate::leader::Leadership;
 use crate::metrics::{ErrorReason, Metrics};
-use crate::plan::{immutable_secret_error, next_status, plan_secret, SecretWrite};
+use crate::plan::{immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite};
 use crate::retry::Retries;
 use crate::Error;
 
@@ -86,6 +86,8 @@ enum Failure {
     Unmanaged(String),
     Update(String),
     Immutable(String),
+    /// The API server would refuse the Secret (keys, size): retrying cannot help.
+    Unwritable(String),
 }
 
 pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -224,6 +226,11 @@ async fn sync_secret(
         }
     }
 
+    if let Some(reason) = unwritable(&unsealed.secret) {
+        return Err(Failure::Unwritable(format!(
+            "cannot write Secret {name:?}: {reason}"
+        )));
+    }
     let plan = plan_secret(existing, unsealed.secret, sealed);
     if matches!(plan, Ok(SecretWrite::Create(_) | SecretWrite::Replace(_)))
         && !ctx.leadership.is_leader()
@@ -302,7 +309,9 @@ async fn report(
         // A value no key opens will not open by retrying; a new key re-triggers every object.
         Failure::Unseal(m) => (ErrorReason::Unseal, "ErrUnsealFailed", m, false),
         Failure::Unmanaged(m) => (ErrorReason::Unmanaged, "ErrUpdateFailed", m, false),
-        Failure::Immutable(m) => (ErrorReason::Update, "ErrUpdateFailed", m, false),
+        Failure::Immutable(m) | Failure::Unwritable(m) => {
+            (ErrorReason::Update, "ErrUpdateFailed", m, false)
+        }
         Failure::Update(m) => (ErrorReason::Update, "ErrUpdateFailed", m, true),
     };
     let message = match reason {
