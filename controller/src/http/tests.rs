@@ -148,6 +148,7 @@ fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
         ready: Arc::new(AtomicBool::new(true)),
         limiter: Arc::new(limiter),
         pool,
+        bodies: crate::pool::BodyBudget::new(crate::http::BODY_BUDGET_BYTES),
         accept_v1_data: true,
     }
 }
