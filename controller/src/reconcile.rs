@@ -218,7 +218,7 @@ async fn sync_secret(
     })
     .await
     .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
-    .map_err(|e| Failure::Unseal(e.to_string()))?;
+    .map_err(|e| Failure::Unseal(unseal_message(&e)))?;
     let used = unsealed.key.clone();
     if !ctx.update_status {
         if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
@@ -261,6 +261,18 @@ async fn sync_secret(
                 key: used,
             })
         }
+    }
+}
+
+/// Why unsealing failed, and for items no key opens, what to do about it.
+fn unseal_message(e: &sealed_secrets_api::Error) -> String {
+    if e.is_key_failure() {
+        format!(
+            "{e}. Seal these items again with this controller's certificate (kubeseal --fetch-cert), \
+             for this name, namespace and scope, or restore the key they were sealed with"
+        )
+    } else {
+        e.to_string()
     }
 }
 
@@ -451,6 +463,22 @@ pub fn error_policy(_sealed: Arc<SealedSecret>, error: &Error, _ctx: Arc<Context
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_no_key_opens_say_what_to_do() {
+        use sealed_secrets_api::{crypto, Error as ApiError, ItemErrors};
+        let mut items = ItemErrors::default();
+        items.push("password", crypto::Error::NoKeyCouldDecrypt);
+        let message = unseal_message(&ApiError::Items(items));
+        assert!(
+            message.starts_with("password: no key could decrypt secret. Seal these items again"),
+            "{message}"
+        );
+        assert_eq!(
+            unseal_message(&ApiError::DeprecatedData),
+            ApiError::DeprecatedData.to_string()
+        );
+    }
 
     #[test]
     fn a_failed_write_shows_the_api_servers_message() {
