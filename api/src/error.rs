@@ -142,4 +142,3 @@ mod tests {
         assert_eq!(one.to_string(), "a, b: x");
     }
 }
-
