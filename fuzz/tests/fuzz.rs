@@ -47,13 +47,14 @@ macro_rules! targets {
 #[test]
 fn every_corpus_input_passes() {
     type Check = fn(&[u8]);
-    let checks: [(&str, Check); 6] = [
+    let checks: [(&str, Check); 7] = [
         ("documents", checks::documents),
         ("sealed_secret", checks::sealed_secret),
         ("seal_unseal", checks::seal_unseal),
         ("hybrid_open", checks::hybrid_open),
         ("pem", checks::pem),
         ("key_backup", checks::key_backup),
+        ("http_body", checks::http_body),
     ];
     for (target, check) in checks {
         let inputs = seeds(&corpus(target));
@@ -71,4 +72,5 @@ targets! {
     hybrid_open, hybrid_open_mutated;
     pem, pem_mutated;
     key_backup, key_backup_mutated;
+    http_body, http_body_mutated;
 }
