@@ -340,7 +340,13 @@ fn is_multi_document(body: &[u8]) -> bool {
         return false;
     }
     let mut documents = serde_yaml::Deserializer::from_slice(body);
-    if documents.next().is_none() {
+    let Some(first) = documents.next() else {
+        return false;
+    };
+    // A first document that does not parse ends the stream (decoding then
+    // says why): serde_yaml panics when asked for the document after it
+    // ("unexpected end of mapping"; found by fuzz/ http_body).
+    if serde::de::IgnoredAny::deserialize(first).is_err() {
         return false;
     }
     documents.next().is_some_and(|second| {
