@@ -111,9 +111,10 @@ fn verify_and_rotate_under_a_flood() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "http-flood").expect("namespace");
     let mut options = ControllerOptions::for_namespace(&ns);
-    options
-        .extra_args
-        .extend(["--rate-limit=100000".into(), "--rate-limit-burst=100000".into()]);
+    options.extra_args.extend([
+        "--rate-limit=100000".into(),
+        "--rate-limit-burst=100000".into(),
+    ]);
     let controller = ControllerProcess::start(cp, options).expect("controller starts");
     let (port, pid) = (controller.http_port, controller.pid());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -136,8 +137,16 @@ fn verify_and_rotate_under_a_flood() {
         .map(|i| {
             let (stop, codes, sent) = (stop.clone(), codes.clone(), sent_bytes.clone());
             // A quarter send YAML; half of all go to rotate.
-            let body = if i % 4 == 3 { yaml_body.clone() } else { json_body.clone() };
-            let path = if i % 2 == 0 { "/v1/verify" } else { "/v1/rotate" };
+            let body = if i % 4 == 3 {
+                yaml_body.clone()
+            } else {
+                json_body.clone()
+            };
+            let path = if i % 2 == 0 {
+                "/v1/verify"
+            } else {
+                "/v1/rotate"
+            };
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let code = post(port, path, &body);
@@ -197,9 +206,18 @@ fn verify_and_rotate_under_a_flood() {
 
     let (code, _) = controller.get("/healthz").expect("alive after the flood");
     assert_eq!(code, 200);
-    assert!(codes.get(&409).copied().unwrap_or(0) > 0, "verify answered: {codes:?}");
-    assert!(codes.get(&500).copied().unwrap_or(0) > 0, "rotate answered: {codes:?}");
-    assert!(!codes.contains_key(&429), "the rate limit was raised: {codes:?}");
+    assert!(
+        codes.get(&409).copied().unwrap_or(0) > 0,
+        "verify answered: {codes:?}"
+    );
+    assert!(
+        codes.get(&500).copied().unwrap_or(0) > 0,
+        "rotate answered: {codes:?}"
+    );
+    assert!(
+        !codes.contains_key(&429),
+        "the rate limit was raised: {codes:?}"
+    );
     assert!(worst_healthz < 1_000, "/healthz took {worst_healthz} ms");
     assert!(checks >= 10, "{checks} health checks");
     assert!(
@@ -208,6 +226,9 @@ fn verify_and_rotate_under_a_flood() {
         peak >> 10,
         baseline >> 10
     );
-    assert!(unsealed_during_flood >= 1, "nothing unsealed during the flood");
+    assert!(
+        unsealed_during_flood >= 1,
+        "nothing unsealed during the flood"
+    );
     assert!(!controller.log().contains("panicked"));
 }
