@@ -49,12 +49,31 @@ pub fn objects<T: DeserializeOwned>(text: &str, kind: &str) -> Result<Vec<T>> {
         .map(|(index, doc)| {
             let n = index + 1;
             match doc.get("kind").and_then(Value::as_str) {
-                Some(k) if k != kind => bail!("input document {n} is a {k}, expected a {kind}"),
+                Some(k) if k != kind => {
+                    bail!(
+                        "input document {n} is a {}, expected a {kind}",
+                        shown_kind(k)
+                    )
+                }
                 _ => {}
             }
             from_value(doc).with_context(|| format!("input document {n} is not a valid {kind}"))
         })
         .collect()
+}
+
+/// A document's `kind` as an error shows it: a Kubernetes kind is a short
+/// word; anything else (a damaged file, a key's base64) is not repeated.
+pub fn shown_kind(kind: &str) -> &str {
+    let word = !kind.is_empty()
+        && kind.len() <= 40
+        && kind.starts_with(|c: char| c.is_ascii_alphabetic())
+        && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    if word {
+        kind
+    } else {
+        "document of another kind"
+    }
 }
 
 /// `serde_json::from_value`, with the offending value left out of the error.
@@ -152,5 +171,12 @@ mod tests {
         );
         assert_eq!(without_values("floating point `1.5"), "a number");
         assert_eq!(without_values("unknown field `dta`"), "unknown field `dta`");
+        let line = "nG6xc90DjLhjvxEiDNlhj1t9hNQQU6Fc3MT6W4BK h9Gtw0UCgYEAznNw+OK0e0widFcymzE";
+        let err = objects::<Value>(&format!("kind: {line}\n"), "Secret").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input document 1 is a document of another kind, expected a Secret"
+        );
+        assert_eq!(shown_kind("ConfigMap"), "ConfigMap");
     }
 }

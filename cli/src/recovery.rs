@@ -75,7 +75,10 @@ pub fn secrets_in(text: &str) -> Result<Vec<Secret>> {
             "Secret" => out.push(
                 input::from_value(doc).with_context(|| format!("{place}: not a valid Secret"))?,
             ),
-            other => bail!("{place} is a {other}: expected key Secrets"),
+            other => bail!(
+                "{place} is a {}: expected key Secrets",
+                input::shown_kind(other)
+            ),
         }
         Ok(())
     }

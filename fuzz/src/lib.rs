@@ -523,12 +523,13 @@ pub fn key_backup(bytes: &[u8]) {
     assert_eq!(secrets, again, "backup round trip");
 }
 
-/// Lines of 40 or more base64 characters and nothing else: PEM bodies.
+/// Lines of 48 or more base64 characters and nothing else: PEM bodies
+/// (64 characters a line).
 fn base64_lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)
         .filter(|l| {
-            l.len() >= 40
+            l.len() >= 48
                 && l.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
         })
