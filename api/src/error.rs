@@ -70,23 +70,75 @@ impl ItemErrors {
     }
 }
 
+/// Keys named per reason, and templates reported, at most: a SealedSecret
+/// may have thousands of items, its status and events stay short.
+const MAX_NAMED: usize = 10;
+
+/// `a, b, c` or `a, b, c and 9997 more`.
+fn named(keys: &[&str]) -> String {
+    let shown = keys[..keys.len().min(MAX_NAMED)].join(", ");
+    match keys.len().saturating_sub(MAX_NAMED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 impl fmt::Display for ItemErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (key, message) in &self.by_key {
             grouped.entry(message).or_default().push(key);
         }
-        let parts: Vec<String> = grouped
+        let mut parts: Vec<String> = grouped
             .into_iter()
-            .map(|(message, keys)| format!("{}: {message}", keys.join(", ")))
+            .take(MAX_NAMED)
+            .map(|(message, keys)| format!("{}: {message}", named(&keys)))
             .chain(
                 self.templates
                     .iter()
+                    .take(MAX_NAMED)
                     .map(|(key, message)| format!("template of key {key}: {message}")),
             )
             .collect();
+        let reasons = self
+            .by_key
+            .values()
+            .collect::<std::collections::BTreeSet<_>>();
+        let hidden = reasons.len().saturating_sub(MAX_NAMED)
+            + self.templates.len().saturating_sub(MAX_NAMED);
+        if hidden > 0 {
+            parts.push(format!("and {hidden} more failures"));
+        }
         f.write_str(&parts.join("; "))
     }
 }
 
 impl std::error::Error for ItemErrors {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_of_failed_items_make_a_short_message() {
+        let mut errors = ItemErrors::default();
+        for i in 0..10_000 {
+            errors.push(&format!("k{i:05}"), "no key could decrypt secret");
+        }
+        for i in 0..20 {
+            errors.push(&format!("odd{i:02}"), format!("reason {i}"));
+            errors.push_template(&format!("t{i:02}"), "boom");
+        }
+        let text = errors.to_string();
+        assert!(text.len() < 2_000, "{} bytes: {text}", text.len());
+        assert!(
+            text.contains("k00000, k00001, k00002, k00003, k00004, k00005, k00006, k00007, k00008, k00009 and 9990 more: no key could decrypt secret"),
+            "{text}"
+        );
+        assert!(text.ends_with("; and 21 more failures"), "{text}");
+        let mut one = ItemErrors::default();
+        one.push("a", "x");
+        one.push("b", "x");
+        assert_eq!(one.to_string(), "a, b: x");
+    }
+}

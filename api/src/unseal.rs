@@ -42,8 +42,21 @@ pub fn unseal(
         Some(_) if !sealed.spec.encrypted_data.is_empty() => return Err(Error::BothDataFields),
         Some(blob) => {
             let opened = keys.open(&blob.0, &label, options.preferred_key)?;
-            let secret: Secret = serde_json::from_slice(&opened.plaintext)
-                .map_err(|e| Error::DeprecatedDataNotASecret(e.to_string()))?;
+            // Where and what kind of error only: serde's message would quote
+            // the decrypted blob.
+            let secret: Secret = serde_json::from_slice(&opened.plaintext).map_err(|e| {
+                Error::DeprecatedDataNotASecret(format!(
+                    "not a JSON Secret ({} error at line {} column {})",
+                    match e.classify() {
+                        serde_json::error::Category::Io => "read",
+                        serde_json::error::Category::Syntax => "syntax",
+                        serde_json::error::Category::Data => "type",
+                        serde_json::error::Category::Eof => "truncation",
+                    },
+                    e.line(),
+                    e.column()
+                ))
+            })?;
             (secret, Some(opened.fingerprint.clone()))
         }
     };

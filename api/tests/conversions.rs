@@ -453,6 +453,34 @@ fn deprecated_data_blob() {
 }
 
 #[test]
+fn a_deprecated_blob_that_is_no_secret_is_not_shown() {
+    // serde's message quotes what it did not expect: here, the decrypted blob.
+    let label = Scope::Strict.label("b", "a");
+    let mut sealed = seal(
+        "metadata: {name: a, namespace: b}\n",
+        &SealOptions {
+            allow_empty_data: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for inner in [
+        r#""hunter2-password""#,
+        r#"{"data": {"k": "hunter2-password"}}"#,
+        r#"{"kind": 7, "metadata": {"name": "hunter2-password"}, "x": tru"#,
+    ] {
+        let blob =
+            sealed_secrets_api::crypto::seal(key().public_key(), inner.as_bytes(), &label).unwrap();
+        sealed.spec.data = Some(ByteString(blob));
+        let err = unseal(&sealed, &ring(), &options()).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(matches!(err, Error::DeprecatedDataNotASecret(_)), "{text}");
+        assert!(!text.contains("hunter2"), "{inner}: {text}");
+        assert!(text.contains("line 1 column"), "{text}");
+    }
+}
+
+#[test]
 fn unseals_what_the_reference_kubeseal_sealed() {
     let four_k = PrivateKey::from_pem(&fixture("key-4096.pem")).unwrap();
     let keys = KeyRing::new(vec![key(), four_k]);

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -49,13 +49,75 @@ pub fn objects<T: DeserializeOwned>(text: &str, kind: &str) -> Result<Vec<T>> {
         .map(|(index, doc)| {
             let n = index + 1;
             match doc.get("kind").and_then(Value::as_str) {
-                Some(k) if k != kind => bail!("input document {n} is a {k}, expected a {kind}"),
+                Some(k) if k != kind => {
+                    bail!(
+                        "input document {n} is a {}, expected a {kind}",
+                        shown_kind(k)
+                    )
+                }
                 _ => {}
             }
-            serde_json::from_value(doc)
-                .with_context(|| format!("input document {n} is not a valid {kind}"))
+            from_value(doc).with_context(|| format!("input document {n} is not a valid {kind}"))
         })
         .collect()
+}
+
+/// A document's `kind` as an error shows it: a Kubernetes kind is a short
+/// word; anything else (a damaged file, a key's base64) is not repeated.
+pub fn shown_kind(kind: &str) -> &str {
+    let word = !kind.is_empty()
+        && kind.len() <= 40
+        && kind.starts_with(|c: char| c.is_ascii_alphabetic())
+        && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    if word {
+        kind
+    } else {
+        "document of another kind"
+    }
+}
+
+/// `serde_json::from_value`, with the offending value left out of the error.
+pub fn from_value<T: DeserializeOwned>(doc: Value) -> Result<T> {
+    serde_json::from_value(doc).map_err(|e| anyhow!(without_values(&e.to_string())))
+}
+
+/// serde's message without the value it quotes: `invalid type: string
+/// "hunter2", expected ...` is about a Secret's value, or a private key
+/// (found by fuzz/ key_backup). Field names and expectations stay.
+pub fn without_values(message: &str) -> String {
+    const QUOTED: [(&str, &str, char); 5] = [
+        ("string \"", "a string", '"'),
+        ("integer `", "an integer", '`'),
+        ("floating point `", "a number", '`'),
+        ("boolean `", "a boolean", '`'),
+        ("character `", "a character", '`'),
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    'scan: while !rest.is_empty() {
+        for (start, word, close) in QUOTED {
+            if let Some(after) = rest.strip_prefix(start) {
+                out.push_str(word);
+                // To the closing quote; a string is Debug-escaped (\" and \\).
+                let mut chars = after.char_indices();
+                while let Some((i, c)) = chars.next() {
+                    if c == '\\' && close == '"' {
+                        chars.next();
+                    } else if c == close {
+                        rest = &after[i + c.len_utf8()..];
+                        continue 'scan;
+                    }
+                }
+                return out;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
 }
 
 /// The text of `-f FILE`, or of stdin.
@@ -91,5 +153,30 @@ mod tests {
         assert!(documents("{\"a\":").is_err());
         assert!(documents("a: [").is_err());
         assert!(documents("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_leave_values_out() {
+        let yaml = "kind: Secret\nmetadata: {name: a}\nstringData: \"hunter2 \\\" `x`\"\n";
+        let err = objects::<k8s_openapi::api::core::v1::Secret>(yaml, "Secret").unwrap_err();
+        let text = format!("{err:#}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("invalid type: a string, expected a map"),
+            "{text}"
+        );
+        assert_eq!(
+            without_values(r#"invalid type: string "a\"b\\", expected x; integer `7` and `f`"#),
+            "invalid type: a string, expected x; an integer and `f`"
+        );
+        assert_eq!(without_values("floating point `1.5"), "a number");
+        assert_eq!(without_values("unknown field `dta`"), "unknown field `dta`");
+        let line = "nG6xc90DjLhjvxEiDNlhj1t9hNQQU6Fc3MT6W4BK h9Gtw0UCgYEAznNw+OK0e0widFcymzE";
+        let err = objects::<Value>(&format!("kind: {line}\n"), "Secret").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input document 1 is a document of another kind, expected a Secret"
+        );
+        assert_eq!(shown_kind("ConfigMap"), "ConfigMap");
     }
 }

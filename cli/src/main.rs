@@ -6,11 +6,12 @@ mod args;
 mod cert;
 mod cluster;
 mod error;
-mod input;
 mod kubeconfig;
 mod modes;
 mod output;
-mod recovery;
+
+// Parsers of untrusted input live in the library (src/lib.rs) for the fuzz targets.
+use kubeseal::{input, recovery};
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -28,6 +28,12 @@ pub fn load_keys(files: &[impl AsRef<Path>]) -> Result<KeyRing> {
 
 fn keys_in_file(path: &Path) -> Result<Vec<PrivateKey>> {
     let bytes = std::fs::read(path).context("cannot read the file")?;
+    keys_in(bytes)
+}
+
+/// The private keys in a file's bytes: PEM keys, or a JSON/YAML backup of
+/// the controller's key Secrets (each Secret's `tls.key`).
+pub fn keys_in(bytes: Vec<u8>) -> Result<Vec<PrivateKey>> {
     if let Ok(keys) = PrivateKey::all_from_pem(&bytes) {
         return Ok(keys);
     }
@@ -67,10 +73,12 @@ pub fn secrets_in(text: &str) -> Result<Vec<Secret>> {
                 }
             }
             "Secret" => out.push(
-                serde_json::from_value(doc)
-                    .with_context(|| format!("{place}: not a valid Secret"))?,
+                input::from_value(doc).with_context(|| format!("{place}: not a valid Secret"))?,
             ),
-            other => bail!("{place} is a {other}: expected key Secrets"),
+            other => bail!(
+                "{place} is a {}: expected key Secrets",
+                input::shown_kind(other)
+            ),
         }
         Ok(())
     }

@@ -160,8 +160,7 @@ fn new_event(
     let object_name = regarding.name.as_deref().unwrap_or(COMPONENT);
     Event {
         metadata: ObjectMeta {
-            // client-go's naming: object name and the time in hex nanoseconds.
-            name: Some(format!("{object_name}.{:x}", now.as_nanosecond())),
+            name: Some(event_name(object_name, now)),
             namespace: regarding.namespace.clone(),
             ..ObjectMeta::default()
         },
@@ -180,6 +179,22 @@ fn new_event(
         reporting_instance: host.map(str::to_string),
         ..Event::default()
     }
+}
+
+/// client-go's naming: the object's name and the time in hex nanoseconds,
+/// with the name cut so the whole stays a valid name (253 characters): a
+/// SealedSecret may have a 253-character name, and client-go's event for it
+/// is refused.
+fn event_name(object_name: &str, now: Timestamp) -> String {
+    let suffix = format!(".{:x}", now.as_nanosecond());
+    let room = 253usize.saturating_sub(suffix.len());
+    let mut cut = object_name.len().min(room);
+    while !object_name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // A DNS label ends with a letter or digit.
+    let prefix = object_name[..cut].trim_end_matches(['.', '-']);
+    format!("{prefix}{suffix}")
 }
 
 /// Same object (by uid), type, reason and message: the same event.
@@ -251,6 +266,22 @@ mod tests {
         let newest = key(&format!("u{}", MAX_REMEMBERED + 9), "Unsealed", "ok");
         assert!(c.repeat_of(&newest).is_some());
         assert!(c.repeat_of(&key("u0", "Unsealed", "ok")).is_none());
+    }
+
+    #[test]
+    fn event_names_stay_valid_for_the_longest_object_names() {
+        let now = Timestamp::from_second(1_700_000_000).unwrap_or_else(|e| panic!("{e}"));
+        let suffix = format!(".{:x}", now.as_nanosecond());
+        let longest = format!("{}-b", "a".repeat(251));
+        let name = event_name(&longest, now);
+        assert_eq!(name.len(), 253, "{name}");
+        assert!(name.ends_with(&suffix));
+        // Cut where a '-' or '.' would end the label: dropped.
+        let dotted = format!("{}.-{}", "a".repeat(253 - suffix.len() - 2), "b".repeat(10));
+        let name = event_name(&dotted, now);
+        assert!(!name.contains(".-") && !name.contains("-."), "{name}");
+        assert!(name.len() <= 253);
+        assert_eq!(event_name("db", now), format!("db{suffix}"));
     }
 
     #[test]

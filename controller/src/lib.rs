@@ -148,6 +148,7 @@ pub async fn run(args: Args) -> Result<()> {
             args.rate_limit_burst,
         )),
         pool: pool::RsaPool::per_cpu(),
+        bodies: pool::BodyBudget::new(http::BODY_BUDGET_BYTES),
         accept_v1_data: args.accept_v1_data,
         web_ui: args.web_ui,
     };

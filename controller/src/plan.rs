@@ -119,6 +119,60 @@ fn normalized(mut s: Secret) -> Secret {
     s
 }
 
+/// The most a Secret's values may hold together (the API server's
+/// `MaxSecretSize`).
+pub const MAX_SECRET_BYTES: usize = 1 << 20;
+
+/// Why the API server would refuse `secret`, said so that the owner of the
+/// SealedSecret knows what to change; `None` when it is fine. Names keys,
+/// never values; a few keys at most, however many are wrong.
+pub fn unwritable(secret: &Secret) -> Option<String> {
+    let data = secret.data.as_ref()?;
+    let bad: Vec<String> = data
+        .keys()
+        .filter(|k| !valid_secret_key(k))
+        .map(|k| format!("{:?}", shorten(k)))
+        .collect();
+    if !bad.is_empty() {
+        let more = bad.len().saturating_sub(5);
+        let mut shown = bad[..bad.len().min(5)].join(", ");
+        if more > 0 {
+            shown.push_str(&format!(" and {more} more"));
+        }
+        return Some(format!(
+            "{} cannot be Secret keys: {shown}. A key is 1 to 253 letters, digits, '-', '_' or '.' (not '.' or '..', nor starting with '..'): \
+             rename the items and seal them again",
+            if bad.len() == 1 { "this item's key" } else { "these items' keys" }
+        ));
+    }
+    let size: usize = data.values().map(|v| v.0.len()).sum();
+    (size > MAX_SECRET_BYTES).then(|| {
+        format!(
+            "the Secret would hold {size} bytes of values, more than the {MAX_SECRET_BYTES} (1 MiB) a Secret can hold: \
+             split the items across several SealedSecrets"
+        )
+    })
+}
+
+/// As the API server's `IsConfigMapKey`.
+fn valid_secret_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && key != "."
+        && !key.starts_with("..")
+}
+
+/// A key as shown in a message: its first 40 characters.
+fn shorten(key: &str) -> String {
+    match key.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &key[..cut]),
+        None => key.to_string(),
+    }
+}
+
 /// The API server's answer when a write would change a Secret marked
 /// `immutable: true` ("data: Forbidden: field is immutable when `immutable`
 /// is set"). Other 422s that mention immutability (changing a Secret's
@@ -330,6 +384,59 @@ mod tests {
         let other = next_status(&sealed, Some("other"), None, now).expect("message change");
         assert_eq!(other.conditions.len(), 1);
         let _ = BTreeMap::<String, String>::new();
+    }
+
+    #[test]
+    fn secrets_the_api_server_refuses_are_explained() {
+        use k8s_openapi::ByteString;
+        let with = |items: &[(&str, usize)]| Secret {
+            data: Some(
+                items
+                    .iter()
+                    .map(|(k, n)| (k.to_string(), ByteString(vec![b'x'; *n])))
+                    .collect(),
+            ),
+            ..Secret::default()
+        };
+        let long = "k".repeat(254);
+        assert_eq!(
+            unwritable(&with(&[("a.b_C-9", 1), (&long[..253], 1)])),
+            None
+        );
+        assert_eq!(unwritable(&with(&[("v", MAX_SECRET_BYTES)])), None);
+        let bad = unwritable(&with(&[
+            ("a b", 1),
+            ("../x", 1),
+            ("", 1),
+            (&long, 1),
+            ("ü", 1),
+        ]))
+        .expect("refused");
+        assert!(
+            bad.starts_with(
+                "these items' keys cannot be Secret keys: \"\", \"../x\", \"a b\", \"kkkk"
+            ),
+            "{bad}"
+        );
+        assert!(bad.contains("...\", \"ü\". A key is 1 to 253"), "{bad}");
+        assert!(
+            bad.ends_with("rename the items and seal them again"),
+            "{bad}"
+        );
+        for key in [".", "..", "..a", "a/b", "a:b"] {
+            assert!(unwritable(&with(&[(key, 1)])).is_some(), "{key}");
+        }
+        let many: Vec<(String, usize)> = (0..10_000).map(|i| (format!("bad key {i}"), 1)).collect();
+        let many: Vec<(&str, usize)> = many.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let bad = unwritable(&with(&many)).expect("refused");
+        assert!(bad.contains(" and 9995 more."), "{bad}");
+        assert!(bad.len() < 400, "{bad}");
+        let big = unwritable(&with(&[("a", MAX_SECRET_BYTES), ("b", 1)])).expect("refused");
+        assert!(big.contains("1048577 bytes"), "{big}");
+        assert!(
+            big.contains("split the items across several SealedSecrets"),
+            "{big}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
 use crate::leader::Leadership;
 use crate::metrics::{ErrorReason, Metrics};
-use crate::plan::{immutable_secret_error, next_status, plan_secret, SecretWrite};
+use crate::plan::{immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite};
 use crate::retry::Retries;
 use crate::Error;
 
@@ -86,6 +86,8 @@ enum Failure {
     Unmanaged(String),
     Update(String),
     Immutable(String),
+    /// The API server would refuse the Secret (keys, size): retrying cannot help.
+    Unwritable(String),
 }
 
 pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -228,7 +230,7 @@ async fn sync_secret(
     })
     .await
     .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
-    .map_err(|e| Failure::Unseal(e.to_string()))?;
+    .map_err(|e| Failure::Unseal(unseal_message(&e)))?;
     let used = unsealed.key.clone();
     if !ctx.update_status {
         if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
@@ -236,6 +238,11 @@ async fn sync_secret(
         }
     }
 
+    if let Some(reason) = unwritable(&unsealed.secret) {
+        return Err(Failure::Unwritable(format!(
+            "cannot write Secret {name:?}: {reason}"
+        )));
+    }
     let plan = plan_secret(existing, unsealed.secret, sealed);
     if matches!(plan, Ok(SecretWrite::Create(_) | SecretWrite::Replace(_)))
         && !ctx.leadership.is_leader()
@@ -266,6 +273,18 @@ async fn sync_secret(
                 key: used,
             })
         }
+    }
+}
+
+/// Why unsealing failed, and for items no key opens, what to do about it.
+fn unseal_message(e: &sealed_secrets_api::Error) -> String {
+    if e.is_key_failure() {
+        format!(
+            "{e}. Seal these items again with this controller's certificate (kubeseal --fetch-cert), \
+             for this name, namespace and scope, or restore the key they were sealed with"
+        )
+    } else {
+        e.to_string()
     }
 }
 
@@ -314,7 +333,9 @@ async fn report(
         // A value no key opens will not open by retrying; a new key re-triggers every object.
         Failure::Unseal(m) => (ErrorReason::Unseal, "ErrUnsealFailed", m, false),
         Failure::Unmanaged(m) => (ErrorReason::Unmanaged, "ErrUpdateFailed", m, false),
-        Failure::Immutable(m) => (ErrorReason::Update, "ErrUpdateFailed", m, false),
+        Failure::Immutable(m) | Failure::Unwritable(m) => {
+            (ErrorReason::Update, "ErrUpdateFailed", m, false)
+        }
         Failure::Update(m) => (ErrorReason::Update, "ErrUpdateFailed", m, true),
     };
     let message = match reason {
@@ -454,6 +475,22 @@ pub fn error_policy(_sealed: Arc<SealedSecret>, error: &Error, _ctx: Arc<Context
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_no_key_opens_say_what_to_do() {
+        use sealed_secrets_api::{crypto, Error as ApiError, ItemErrors};
+        let mut items = ItemErrors::default();
+        items.push("password", crypto::Error::NoKeyCouldDecrypt);
+        let message = unseal_message(&ApiError::Items(items));
+        assert!(
+            message.starts_with("password: no key could decrypt secret. Seal these items again"),
+            "{message}"
+        );
+        assert_eq!(
+            unseal_message(&ApiError::DeprecatedData),
+            ApiError::DeprecatedData.to_string()
+        );
+    }
 
     #[test]
     fn a_failed_write_shows_the_api_servers_message() {

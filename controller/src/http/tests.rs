@@ -56,6 +56,19 @@ fn only_a_bitnami_sealed_secret_decodes() {
 }
 
 #[test]
+fn a_broken_first_yaml_document_is_an_error_not_a_panic() {
+    // An alias to no anchor, then a bad indentation: serde_yaml panicked
+    // when asked for the second document (found by fuzz/ http_body).
+    let body = b"apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  <<: *a\nname: x\n  namespace: y\n";
+    let keys = KeyRing::default();
+    let result = std::panic::catch_unwind(|| verify_body(body, &keys, true));
+    let answer = result.expect("no panic");
+    assert!(answer.is_err(), "{answer:?}");
+    let result = std::panic::catch_unwind(|| rotate_body(body, &keys, None, true));
+    assert!(result.expect("no panic").is_err());
+}
+
+#[test]
 fn verify_answers_as_the_reference() {
     let key = fixture_key("key-2048.pem");
     let other = KeyRing::new(vec![fixture_key("key-4096.pem")]);
@@ -148,6 +161,7 @@ pub(super) fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
         ready: Arc::new(AtomicBool::new(true)),
         limiter: Arc::new(limiter),
         pool,
+        bodies: crate::pool::BodyBudget::new(crate::http::BODY_BUDGET_BYTES),
         accept_v1_data: true,
         web_ui: false,
     }
