@@ -121,7 +121,7 @@ def plot(metric, x0, title, unit):
     lx0, lx1 = math.log10(min(xs)) - 0.1, math.log10(max(xs)) + 0.1
     ly0, ly1 = math.log10(min(ys)) - 0.2, math.log10(max(ys)) + 0.2
     w = W / 2 - M
-    def px(x): return x0 + M + (math.log10(x) - lx0) / (lx1 - lx0) * (w - 10)
+    def px(x): return x0 + M + (math.log10(x) - lx0) / (lx1 - lx0) * (w - 70)
     def py(y): return H - M + 10 - (math.log10(y) - ly0) / (ly1 - ly0) * (H - M - 20)
     svg = [f'<text x="{x0 + M}" y="18" font-size="14">{title}</text>',
            f'<line x1="{x0 + M}" y1="{H - M + 10}" x2="{x0 + M + w}" y2="{H - M + 10}" stroke="black"/>',
