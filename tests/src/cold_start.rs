@@ -288,7 +288,7 @@ pub fn outage(cp: &ControlPlane, component: &str, controller: &ControllerProcess
         }
         std::thread::sleep(Duration::from_secs(5));
     }
-    cp.signal_component(component, "KILL")?;
+    cp.kill_component(component)?;
     drop(resume);
     cp.restart_stopped()
 }

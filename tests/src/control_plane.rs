@@ -345,12 +345,41 @@ impl ControlPlane {
         run_command(cmd, None).map(|_| ())
     }
 
+    /// SIGKILLs a control-plane process and waits until it is gone (its
+    /// ports free), so it can be started again at once.
+    pub fn kill_component(&self, component: &str) -> Result<()> {
+        let pid = self.component_pid(component)?;
+        self.signal_component(component, "KILL")?;
+        // SIGCONT too: a stopped process dies only once it runs again.
+        let _ = self.signal_component(component, "CONT");
+        poll(
+            &format!("{component} (pid {pid}) to die"),
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // Gone, or a zombie (its sockets are closed).
+                let state = stat.rsplit(") ").next().and_then(|r| r.chars().next());
+                Ok((stat.is_empty() || state == Some('Z')).then_some(()))
+            },
+        )
+    }
+
     /// `scripts/control-plane up` again: starts what is not running (after a
-    /// test killed a component) and waits until the API is ready.
+    /// test killed a component) and waits until the API is ready. Retried
+    /// for a while: a killed server's port can take a moment to be free.
     pub fn restart_stopped(&self) -> Result<()> {
-        let mut cmd = Command::new(&self.script);
-        cmd.arg("up");
-        run_command(cmd, None).map(|_| ())
+        let mut last = None;
+        for _attempt in 0..10 {
+            let mut cmd = Command::new(&self.script);
+            cmd.arg("up");
+            match run_command(cmd, None) {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            thread::sleep(Duration::from_secs(2));
+        }
+        Err(last.unwrap_or_else(|| Error::ControlPlane("control-plane up failed".into())))
     }
 
     /// kubectl (the pinned one) with the admin kubeconfig.

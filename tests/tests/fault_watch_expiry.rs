@@ -84,7 +84,7 @@ fn an_expired_watch_relists_without_decrypting_again() {
             .expect("churn");
     }
     compact(cp);
-    cp.signal_component("kube-apiserver", "KILL")
+    cp.kill_component("kube-apiserver")
         .expect("kill the API server");
     cp.restart_stopped().expect("API server again");
     controller.signal("CONT");
