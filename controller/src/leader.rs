@@ -371,6 +371,40 @@ fn forbidden_hint(e: &kube::Error) -> &'static str {
     }
 }
 
+/// `--leader-elect` and its settings, validated; `None` when off.
+pub fn lease_config(args: &crate::Args, namespace: &str) -> anyhow::Result<Option<LeaseConfig>> {
+    if !args.leader_elect {
+        return Ok(None);
+    }
+    let lease = LeaseConfig {
+        name: args.leader_elect_resource_name.clone(),
+        namespace: if args.leader_elect_resource_namespace.is_empty() {
+            namespace.to_string()
+        } else {
+            args.leader_elect_resource_namespace.clone()
+        },
+        identity: format!("{}_{:016x}", identity(), rand::random::<u64>()),
+        lease_duration: args.leader_elect_lease_duration,
+        renew_deadline: args.leader_elect_renew_deadline,
+        retry_period: args.leader_elect_retry_period,
+    };
+    lease.validate().map_err(anyhow::Error::msg)?;
+    Ok(Some(lease))
+}
+
+/// The Pod's name (HOSTNAME), else the machine's.
+pub fn identity() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_else(|| "sealed-secrets-controller".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ pub use args::Args;
 pub use error::Error;
 
 use crate::keys::{KeyConfig, KeyOrder, KeyRegistry};
-use crate::leader::{Elector, Leadership, LeaseConfig};
+use crate::leader::{identity, lease_config, Elector, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
 
@@ -297,40 +297,6 @@ pub async fn run(args: Args) -> Result<()> {
     metrics_result.context("metrics server failed")?;
     tracing::info!("shut down");
     Ok(())
-}
-
-/// `--leader-elect` and its settings, validated; `None` when off.
-fn lease_config(args: &Args, namespace: &str) -> Result<Option<LeaseConfig>> {
-    if !args.leader_elect {
-        return Ok(None);
-    }
-    let lease = LeaseConfig {
-        name: args.leader_elect_resource_name.clone(),
-        namespace: if args.leader_elect_resource_namespace.is_empty() {
-            namespace.to_string()
-        } else {
-            args.leader_elect_resource_namespace.clone()
-        },
-        identity: format!("{}_{:016x}", identity(), rand::random::<u64>()),
-        lease_duration: args.leader_elect_lease_duration,
-        renew_deadline: args.leader_elect_renew_deadline,
-        retry_period: args.leader_elect_retry_period,
-    };
-    lease.validate().map_err(anyhow::Error::msg)?;
-    Ok(Some(lease))
-}
-
-/// The Pod's name (HOSTNAME), else the machine's.
-fn identity() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .ok()
-                .map(|h| h.trim().to_string())
-        })
-        .unwrap_or_else(|| "sealed-secrets-controller".into())
 }
 
 /// Drops the `condition_info` series of SealedSecrets that go away: deleted,

@@ -292,3 +292,45 @@ pub fn outage(cp: &ControlPlane, component: &str, controller: &ControllerProcess
     drop(resume);
     cp.restart_stopped()
 }
+
+/// The outage scenario of the fault tests: a cold start of `count`
+/// SealedSecrets, `component` stopped then killed and started again when a
+/// fifth are synced ([`outage`]), and afterwards everything right
+/// ([`ColdStart::verify`]) with the controller still running, no panic.
+pub fn outage_mid_cold_start(
+    cp: &ControlPlane,
+    component: &str,
+    prefix: &str,
+    count: usize,
+) -> Result<()> {
+    let cold = ColdStart::prepare(cp, prefix, count)?;
+    let mut controller = cold.start_controller(cp)?;
+    let with_log = |e: Error, controller: &ControllerProcess| {
+        Error::ControlPlane(format!("{e}\n{}", controller.log()))
+    };
+    cold.wait_synced(count / 5, Duration::from_secs(180))
+        .map_err(|e| with_log(e, &controller))?;
+    let before = cold.secrets()?;
+    if before.len() >= count {
+        return Err(Error::ControlPlane(
+            "all synced before the outage: it must come mid-way".into(),
+        ));
+    }
+    outage(cp, component, &controller).map_err(|e| with_log(e, &controller))?;
+    cold.wait_synced(count, Duration::from_secs(300))
+        .map_err(|e| with_log(e, &controller))?;
+    cold.verify(&before).map_err(|e| with_log(e, &controller))?;
+    if !controller.is_running() {
+        return Err(with_log(
+            Error::ControlPlane("the controller exited by itself".into()),
+            &controller,
+        ));
+    }
+    if controller.log().contains("panicked") {
+        return Err(with_log(
+            Error::ControlPlane("the controller panicked".into()),
+            &controller,
+        ));
+    }
+    Ok(())
+}
