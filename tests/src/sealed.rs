@@ -584,17 +584,25 @@ pub const KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=act
 
 /// The names of the key Secrets in `ns`.
 pub fn key_secret_names(ns: &TestNamespace) -> Vec<String> {
-    ns.kubectl()
-        .get_json(["get", "secrets", "-l", KEY_SELECTOR])
-        .expect("list key secrets")["items"]
+    names_labelled(&ns.kubectl(), KEY_SELECTOR)
+}
+
+/// Every key Secret, whatever the label's value (the reference's too).
+pub const ANY_KEY_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+
+/// The sorted names of the Secrets `kubectl` sees with `selector`.
+pub fn names_labelled(kubectl: &crate::Kubectl, selector: &str) -> Vec<String> {
+    let list = kubectl
+        .get_json(["get", "secrets", "-l", selector])
+        .expect("list labelled secrets");
+    let mut names: Vec<String> = list["items"]
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
 }
 
 /// A SealedSecret's Synced condition (status and message) and the whole object.

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::pod::{self, ControllerPod, NAMESPACE};
-use sealed_secrets_e2e::sealed::{http_get, kubeseal, lf, succeeded, synced, wait_secret_value};
+use sealed_secrets_e2e::sealed::{
+    http_get, kubeseal, lf, names_labelled, succeeded, synced, wait_secret_value,
+};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -49,12 +51,7 @@ fn leader_gauge(pod: &Value) -> Option<i64> {
 }
 
 fn key_count(cp: &ControlPlane) -> usize {
-    cp.kubectl()
-        .namespace(NAMESPACE)
-        .get_json(["get", "secrets", "-l", KEY_SELECTOR, "-o", "json"])
-        .expect("key secrets")["items"]
-        .as_array()
-        .map_or(0, Vec::len)
+    names_labelled(&cp.kubectl().namespace(NAMESPACE), KEY_SELECTOR).len()
 }
 
 /// SIGSTOPs the API server; SIGCONT on drop, whatever happens in between.

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use sealed_secrets_e2e::pod::{manifest_image, pod_process, ControllerPod, NAMESPACE};
 use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, reference_kubeseal, secret_value, succeeded, wait_secret_value,
+    kubeseal, lf, names_labelled, reference_kubeseal, secret_value, succeeded, wait_secret_value,
+    ANY_KEY_SELECTOR,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -240,24 +241,5 @@ fn kubeseal_with_default_flags(
 
 /// Names of the sealing key Secrets in kube-system.
 fn key_secrets(cp: &ControlPlane) -> Vec<String> {
-    let list = cp
-        .kubectl()
-        .namespace(NAMESPACE)
-        .get_json([
-            "get",
-            "secrets",
-            "-l",
-            "sealedsecrets.bitnami.com/sealed-secrets-key",
-            "-o",
-            "json",
-        ])
-        .expect("key secrets");
-    let mut names: Vec<String> = list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
-        .collect();
-    names.sort();
-    names
+    names_labelled(&cp.kubectl().namespace(NAMESPACE), ANY_KEY_SELECTOR)
 }

@@ -60,18 +60,7 @@ fn start_ours(cp: &ControlPlane, ns: &TestNamespace) -> ControllerProcess {
 
 /// Names of the key Secrets in the namespace, sorted.
 fn key_names(ns: &TestNamespace) -> Vec<String> {
-    let list = ns
-        .kubectl()
-        .get_json(["get", "secrets", "-l", KEY_LABEL])
-        .expect("list key secrets");
-    let mut names: Vec<String> = list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
-        .collect();
-    names.sort();
-    names
+    sealed_secrets_e2e::sealed::names_labelled(&ns.kubectl(), KEY_LABEL)
 }
 
 fn wait_one_key(ns: &TestNamespace) -> String {
