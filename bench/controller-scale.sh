@@ -6,13 +6,23 @@
 #
 # Usage:
 #   bench/controller-scale.sh [--sizes "1000 10000 30000"] [--idle SECONDS]
-#                             [--timeout SECONDS] [--out DIR]
+#                             [--impls LIST] [--reference-idle SECONDS]
+#                             [--timeout SECONDS] [--out DIR] [--report-only]
 #
 #   --sizes     the N to run (default "1000 10000 30000")
 #   --idle      idle window after the restart (default 600: ten minutes)
+#   --impls     which controllers (default ours,reference-unthrottled)
+#   --reference-idle  the reference's idle window, if it should differ
+#               (default: --idle; its idle CPU is not a target, only ours is)
 #   --timeout   per run (default 1800: a run that does not finish within 30
 #               minutes is reported as such, and larger N are skipped for it)
-#   --out DIR   where the per-N results, report.md and scale.svg go
+#   --out DIR   where the per-N results, report.md and scale.svg go; a run
+#               adds to what is there, so controllers and sizes can be run
+#               at different times into one report
+#   --report-only  no runs: the report and plot from what --out holds
+#   --rsa-ms MS  our own RSA-4096 private-key operation time in ms (the
+#               criterion median of `open/4096`, docs/benchmarks.md): the RSA
+#               limit then uses the faster of that and `openssl speed`
 #
 # Each N: 3 items per SealedSecret, 4 keys (each SealedSecret sealed with a
 # random one), on the local control plane. Slow (tens of minutes at 10,000,
@@ -30,12 +40,20 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sizes="1000 10000 30000"
 idle=600
+reference_idle=""
+impls=ours,reference-unthrottled
 timeout_s=1800
 out=""
+report_only=0
+rsa_ms=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
   --sizes) sizes=$2; shift ;;
   --idle) idle=$2; shift ;;
+  --impls) impls=$2; shift ;;
+  --reference-idle) reference_idle=$2; shift ;;
+  --report-only) report_only=1 ;;
+  --rsa-ms) rsa_ms=$2; shift ;;
   --timeout) timeout_s=$2; shift ;;
   --out) out=$2; shift ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -51,48 +69,61 @@ rsa_rate=$(openssl speed -seconds 3 rsa4096 2>/dev/null | awk '/^rsa 4096 bits/ 
 cores=$(nproc)
 log "RSA-4096 private-key operations: ${rsa_rate:-?}/s per core, $cores cores"
 
-impls=ours,reference-unthrottled
 build=()
+IFS=, read -r -a run_impls <<<"$impls"
+declare -A gave_up
 for n in $sizes; do
-  log "N = $n ($impls)"
-  "$ROOT/bench/controller-sync.sh" -n "$n" --impl "$impls" --restart --idle "$idle" \
-    --timeout "$timeout_s" "${build[@]}" --out "$out/n$n" >&2 || log "N = $n: controller-sync failed"
-  build=(--no-build)
-  # The reference stops being run once it cannot finish within the timeout.
-  if grep -q '"impl":"reference-unthrottled".*"status":"not all synced' "$out/n$n/results.json" 2>/dev/null; then
-    impls=ours
-  fi
+  ((report_only == 0)) || break
+  for impl in "${run_impls[@]}"; do
+    [[ -z ${gave_up[$impl]:-} ]] || continue
+    window=$idle
+    [[ $impl == reference* && -n $reference_idle ]] && window=$reference_idle
+    log "N = $n: $impl (idle $window s)"
+    "$ROOT/bench/controller-sync.sh" -n "$n" --impl "$impl" --restart --idle "$window" \
+      --timeout "$timeout_s" "${build[@]}" --out "$out/n$n-$impl" >&2 || log "N = $n: controller-sync failed for $impl"
+    build=(--no-build)
+    # A controller stops being run once it cannot finish within the timeout.
+    if grep -q '"status":"not all synced' "$out/n$n-$impl/results.json" 2>/dev/null; then
+      gave_up[$impl]=1
+    fi
+  done
 done
 
-python3 - "$out" "$sizes" "${rsa_rate:-0}" "$cores" "$idle" <<'EOF'
+python3 - "$out" "$sizes" "${rsa_rate:-0}" "$cores" "$idle" "$rsa_ms" <<'EOF'
 import json, os, sys
 out, sizes, rate, cores, idle = sys.argv[1], sys.argv[2].split(), float(sys.argv[3] or 0), int(sys.argv[4]), sys.argv[5]
+openssl_rate = rate
+if sys.argv[6]:
+    rate = max(rate, 1000.0 / float(sys.argv[6]))
+import glob
 rows = []
 for n in sizes:
-    path = os.path.join(out, f"n{n}", "results.json")
-    if os.path.exists(path):
+    paths = glob.glob(os.path.join(out, f"n{n}", "results.json")) + glob.glob(os.path.join(out, f"n{n}-*", "results.json"))
+    for path in sorted(paths):
         rows += json.load(open(path))
 def num(v):
     try:
         return float(v)
     except (TypeError, ValueError):
         return None
-lines = ["| controller | N | cold start | RSA limit | vs limit | peak RSS | CPU | RSA ops | API requests | restart ready | RSA ops on restart | idle CPU | idle RSS |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+lines = ["| controller | N | cold start | RSA limit | vs limit | peak RSS | CPU | API server + etcd CPU | RSA ops | API requests | restart ready | RSA ops on restart | idle | idle CPU | idle RSS |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for r in rows:
     t, rsa = num(r["time"]), num(r["rsa"])
     limit = rsa / (rate * cores) if rsa and rate else None
     hwm = num(r["hwm_kib"])
-    lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+    lines.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
         r["impl"], r["n"],
         f"{t:.1f} s" if t else r["status"],
         f"{limit:.1f} s" if limit else "-",
         f"{t / limit:.2f}x" if t and limit else "-",
         f"{hwm / 1024:.1f} MiB" if hwm else "?",
         f"{num(r['cpu']):.1f} s" if num(r["cpu"]) else "?",
+        f"{r['control_plane_cpu']} s" if r.get("control_plane_cpu") else "?",
         r["rsa"] or "n/a", r["api"] or "?",
         f"{r['restart']} s" if r["restart"] else "-",
         r["restart_rsa"] or "-",
+        f"{r['idle_s']} s" if r.get("idle_s") else "-",
         f"{r['idle_cpu']} %" if r["idle_cpu"] else "-",
         f"{r['idle_rss_mib']} MiB" if r["idle_rss_mib"] else "-"))
 ours = {r["n"]: r for r in rows if r["impl"] == "ours"}
@@ -102,6 +133,7 @@ for n, r in sorted(ours.items()):
     other = ref.get(n)
     if other and num(other["hwm_kib"]) and num(r["hwm_kib"]):
         lines.append(f"- N = {n}: peak RSS ours / reference = {num(r['hwm_kib']) / num(other['hwm_kib']):.2f} (target <= 0.25)")
+lines.insert(0, f"RSA limit at {rate:.0f} private-key operations per second per core x {cores} cores (openssl speed: {openssl_rate:.0f}/s)\n")
 open(os.path.join(out, "report.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 

@@ -62,8 +62,10 @@
 # series, before and after each phase (the bench's own kubectl calls are in
 # it too: a handful per phase).
 # Outputs in --out: results.md, results.json (for bench/controller-scale.sh), per run <impl>.log (controller log),
-# <impl>.metrics (its /metrics when all were synced) and <impl>.watch (the
-# raw watch stream the count was made from).
+# <impl>.metrics (its /metrics when all were synced), <impl>.watch (the
+# raw watch stream the count was made from) and <impl>.api-requests (the cold
+# start's API requests by verb and resource). The CPU time of kube-apiserver
+# and etcd over the cold start is reported too: they share the cores.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -312,10 +314,41 @@ restart_and_idle() { # http_port metrics_port
 
 # ------------------------------------------------------------------ one run
 declare -A result_time result_hwm result_cpu result_status result_threads
-declare -A result_rsa result_api result_restart result_restart_rsa result_restart_api result_idle_cpu result_idle_rss
+declare -A result_rsa result_api result_cp_cpu result_restart result_restart_rsa result_restart_api result_idle_cpu result_idle_rss
 
 api_requests() {
   kubectl get --raw /metrics 2>/dev/null | awk '/^apiserver_request_total[{ ]/ { s += $NF } END { printf "%d", s }'
+}
+
+# The same, per verb and resource ("verb resource count" lines).
+api_requests_by_verb() {
+  kubectl get --raw /metrics 2>/dev/null | awk '/^apiserver_request_total[{]/ {
+      verb = resource = subresource = ""
+      if (match($0, /verb="[^"]*"/)) verb = substr($0, RSTART + 6, RLENGTH - 7)
+      if (match($0, /[{,]resource="[^"]*"/)) resource = substr($0, RSTART + 11, RLENGTH - 12)
+      if (match($0, /subresource="[^"]*"/)) subresource = "/" substr($0, RSTART + 13, RLENGTH - 14)
+      s[verb " " resource subresource] += $NF
+    }
+    END { for (k in s) print k, s[k] }'
+}
+
+# Requests between two api_requests_by_verb snapshots, most first.
+api_requests_diff() { # before after
+  awk 'NR == FNR { before[$1 " " $2] = $3; next }
+       { d = $3 - before[$1 " " $2]; if (d > 0) printf "%8d %s %s\n", d, $1, $2 }' "$1" "$2" | sort -rn
+}
+
+# CPU seconds of the control plane's kube-apiserver and etcd, which share the
+# cores with the controller.
+control_plane_cpu() {
+  local state total=0 c comp
+  state=$(dirname "$KUBECONFIG")
+  for comp in kube-apiserver etcd; do
+    [[ -r $state/$comp.pid ]] || continue
+    c=$(cpu_seconds "$(<"$state/$comp.pid")" 2>/dev/null) || continue
+    total=$(awk -v a="$total" -v b="$c" 'BEGIN { printf "%.2f", a + b }')
+  done
+  echo "$total"
 }
 
 # ours: its own count of RSA private-key operations; the reference has none.
@@ -396,8 +429,10 @@ run() {
   IFS= read -r -t 60 _ <&3 || die "[$impl] the watch on $ns did not start"
   sleep 0.5
 
-  local t0 api0
+  local t0 api0 cp0
   api0=$(api_requests)
+  api_requests_by_verb >"$rundir/api-before"
+  cp0=$(control_plane_cpu)
   t0=$(now)
   launch "$logf"
   # Peak thread count, sampled every 0.2 s (VmHWM keeps the peak RSS itself).
@@ -464,6 +499,11 @@ run() {
   curl -s --max-time 10 "http://127.0.0.1:$metrics_port/metrics" >"$out/$impl.metrics" 2>/dev/null || true
   result_rsa[$impl]=$(rsa_operations "$metrics_port" "$impl")
   result_api[$impl]=$(($(api_requests) - api0))
+  result_cp_cpu[$impl]=$(awk -v a="$cp0" -v b="$(control_plane_cpu)" 'BEGIN { printf "%.1f", b - a }')
+  api_requests_by_verb >"$rundir/api-after"
+  api_requests_diff "$rundir/api-before" "$rundir/api-after" >"$out/$impl.api-requests"
+  log "[$impl] API requests of the cold start by verb and resource (top 8; all in $out/$impl.api-requests):"
+  head -8 "$out/$impl.api-requests" >&2
   local hwm="" cpu=""
   if [[ -r /proc/$pid/status ]]; then
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
@@ -550,10 +590,11 @@ mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
       }'
   done
   echo
-  echo "| controller | N | RSA operations (cold start) | API requests (cold start) | restart: ready after | RSA operations (restart) | API requests (restart + idle) | idle CPU (% of a core) | idle RSS |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| controller | N | RSA operations (cold start) | API requests (cold start) | API server + etcd CPU (cold start) | restart: ready after | RSA operations (restart) | API requests (restart + idle) | idle CPU (% of a core) | idle RSS |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for impl in "${runs[@]}"; do
-    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n' "$impl" "$n" "${result_rsa[$impl]:-?}" "${result_api[$impl]:-?}" \
+    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$impl" "$n" "${result_rsa[$impl]:-?}" "${result_api[$impl]:-?}" \
+      "${result_cp_cpu[$impl]:+${result_cp_cpu[$impl]} s}" \
       "${result_restart[$impl]:+${result_restart[$impl]} s}" "${result_restart_rsa[$impl]:-}" "${result_restart_api[$impl]:-}" \
       "${result_idle_cpu[$impl]:+${result_idle_cpu[$impl]} %}" "${result_idle_rss[$impl]:+${result_idle_rss[$impl]} MiB}"
   done
@@ -562,10 +603,10 @@ mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
   echo "["
   sep=""
   for impl in "${runs[@]}"; do
-    printf '%s{"impl":"%s","n":%d,"keys":%d,"status":"%s","time":"%s","hwm_kib":"%s","cpu":"%s","rsa":"%s","api":"%s","restart":"%s","restart_rsa":"%s","restart_api":"%s","idle_cpu":"%s","idle_rss_mib":"%s","idle_s":%d}\n' \
+    printf '%s{"impl":"%s","n":%d,"keys":%d,"status":"%s","time":"%s","hwm_kib":"%s","cpu":"%s","rsa":"%s","api":"%s","restart":"%s","restart_rsa":"%s","restart_api":"%s","idle_cpu":"%s","idle_rss_mib":"%s","idle_s":%d,"control_plane_cpu":"%s"}\n' \
       "$sep" "$impl" "$n" "$keys" "${result_status[$impl]}" "${result_time[$impl]}" "${result_hwm[$impl]}" "${result_cpu[$impl]}" \
       "${result_rsa[$impl]:-}" "${result_api[$impl]:-}" "${result_restart[$impl]:-}" "${result_restart_rsa[$impl]:-}" \
-      "${result_restart_api[$impl]:-}" "${result_idle_cpu[$impl]:-}" "${result_idle_rss[$impl]:-}" "$idle"
+      "${result_restart_api[$impl]:-}" "${result_idle_cpu[$impl]:-}" "${result_idle_rss[$impl]:-}" "$idle" "${result_cp_cpu[$impl]:-}"
     sep=","
   done
   echo "]"

@@ -8,15 +8,17 @@ pub mod http;
 pub mod keys;
 pub mod leader;
 pub mod metrics;
+mod own_writes;
 pub mod plan;
 pub mod pool;
 pub mod ratelimit;
 pub mod reconcile;
 pub mod retry;
+mod secret_index;
 pub mod serve;
 pub mod telemetry;
+mod watches;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -24,10 +26,9 @@ use anyhow::{Context as _, Result};
 use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{reflector, watcher, Controller, WatchStreamExt as _};
-use kube::{Api, Client, ResourceExt as _};
-use sealed_secrets_api::{SealedSecret, LAST_APPLIED_ANNOTATIONS};
+use kube::{Api, Client};
+use sealed_secrets_api::SealedSecret;
 use tokio::signal::unix::{signal, SignalKind};
 
 pub use args::Args;
@@ -37,6 +38,8 @@ use crate::keys::{KeyConfig, KeyOrder, KeyRegistry};
 use crate::leader::{identity, lease_config, Elector, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
+use crate::secret_index::SecretIndex;
+use crate::watches::{forget_gone, keep_what_reconcile_reads, list_config, sealed_secrets_for};
 
 /// `POD_NAMESPACE`, else the service account's namespace, else `default`.
 pub fn my_namespace() -> String {
@@ -189,12 +192,20 @@ pub async fn run(args: Args) -> Result<()> {
     ctx.leadership = leadership.clone();
     ctx.accept_v1_data = args.accept_v1_data;
     ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
+    let scopes: Vec<(Option<String>, Arc<SecretIndex>)> = watched_namespaces(&args, &namespace)
+        .into_iter()
+        .map(|scope| (scope.clone(), Arc::new(SecretIndex::new(scope))))
+        .collect();
+    if !args.skip_recreate {
+        for (_, index) in &scopes {
+            ctx.secrets.push(index.clone());
+        }
+    }
     let ctx = Arc::new(ctx);
 
-    let scopes = watched_namespaces(&args, &namespace);
     let mut controllers = Vec::new();
     let mut stores = Vec::new();
-    for scope in scopes {
+    for (scope, secret_index) in scopes {
         let (sealed_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) =
             match &scope {
                 None => (Api::all(client.clone()), Api::all(client.clone())),
@@ -208,7 +219,7 @@ pub async fn run(args: Args) -> Result<()> {
             config = config.labels(&args.label_selector);
         }
         let (reader, writer) = reflector::store();
-        let gone = forget_gone(metrics.clone(), scope.clone());
+        let gone = forget_gone(metrics.clone(), ctx.own_writes.clone(), scope.clone());
         let sealed_secrets = futures::StreamExt::inspect(
             watcher::watcher(sealed_api, config).modify(keep_what_reconcile_reads),
             gone,
@@ -219,11 +230,13 @@ pub async fn run(args: Args) -> Result<()> {
             kube::runtime::controller::Config::default().concurrency(reconcile_concurrency()),
         );
         if !args.skip_recreate {
-            // Metadata only, and no cache: the controller never holds other
-            // Secrets' data in memory.
-            let secrets = watcher::watcher(secret_api, list_config())
-                .default_backoff()
-                .touched_objects();
+            // Metadata only, and no cache but the index of names: the
+            // controller never holds other Secrets' data in memory.
+            let secrets = futures::StreamExt::inspect(
+                watcher::watcher(secret_api, list_config()).default_backoff(),
+                move |event| secret_index.observe(event),
+            )
+            .touched_objects();
             controller = controller.watches_stream(secrets, sealed_secrets_for);
         }
         let key_changes =
@@ -299,99 +312,13 @@ pub async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Drops the `condition_info` series of SealedSecrets that go away: deleted,
-/// no longer matching `--label-selector`, or missing from a relist (deleted
-/// while the watch was down).
-fn forget_gone(
-    metrics: Arc<Metrics>,
-    scope: Option<String>,
-) -> impl FnMut(&Result<watcher::Event<SealedSecret>, watcher::Error>) {
-    let key = |s: &SealedSecret| (s.namespace().unwrap_or_default(), s.name_any());
-    let mut listed: Option<HashSet<(String, String)>> = None;
-    move |event| match event {
-        Ok(watcher::Event::Delete(gone)) => {
-            let (namespace, name) = key(gone);
-            metrics.forget(&namespace, &name);
-        }
-        Ok(watcher::Event::Init) => {
-            metrics.relist();
-            listed = Some(HashSet::new());
-        }
-        Ok(watcher::Event::InitApply(present)) => {
-            if let Some(listed) = listed.as_mut() {
-                listed.insert(key(present));
-            }
-        }
-        Ok(watcher::Event::InitDone) => {
-            if let Some(listed) = listed.take() {
-                metrics.retain(scope.as_deref(), &listed);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The SealedSecrets a change to a Secret concerns: those that own it (it
-/// was deleted or changed behind the controller's back), and the one of the
-/// same name, which an unmanaged Secret blocks until it is deleted or
-/// annotated `managed`.
-fn sealed_secrets_for(secret: PartialObjectMeta<Secret>) -> Vec<ObjectRef<SealedSecret>> {
-    let Some(namespace) = secret.metadata.namespace.as_deref() else {
-        return Vec::new();
-    };
-    let mut refs: Vec<ObjectRef<SealedSecret>> = secret
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .filter(|o| {
-            o.kind == sealed_secrets_api::KIND && o.api_version == sealed_secrets_api::API_VERSION
-        })
-        .map(|o| ObjectRef::new(&o.name).within(namespace))
-        .collect();
-    if let Some(name) = secret.metadata.name.as_deref() {
-        let same = ObjectRef::new(name).within(namespace);
-        if !refs.contains(&same) {
-            refs.push(same);
-        }
-    }
-    refs
-}
-
-/// Lists in pages, so a cold start over many objects never holds them all
-/// twice (a response body and the objects parsed from it) at once.
-fn list_config() -> watcher::Config {
-    watcher::Config::default().page_size(LIST_PAGE_SIZE)
-}
-
-const LIST_PAGE_SIZE: u32 = 100;
-
-/// What the cache keeps of a SealedSecret: enough to decide whether it needs
-/// unsealing (metadata, template, status). The encrypted values, most of an
-/// object's size, are read again from the API server when it does
-/// (`reconcile::sync_secret`), and managedFields (a JSON tree per field
-/// manager) and kubectl's last-applied-configuration (a second copy of the
-/// object) are never read.
-fn keep_what_reconcile_reads(sealed: &mut SealedSecret) {
-    sealed.spec.encrypted_data = Default::default();
-    sealed.spec.data = None;
-    sealed.metadata.managed_fields = None;
-    if let Some(annotations) = sealed.metadata.annotations.as_mut() {
-        for key in LAST_APPLIED_ANNOTATIONS {
-            annotations.remove(key);
-        }
-        if annotations.is_empty() {
-            sealed.metadata.annotations = None;
-        }
-    }
-}
-
-/// How many SealedSecrets are reconciled at once: each holds one RSA worker,
-/// so about two per core keeps every core busy without piling up threads
-/// (and memory) or starving the API server on a small node.
+/// How many SealedSecrets are reconciled at once. Most of a reconcile is
+/// waiting for the API server (a read, the Secret, an Event, the status);
+/// the RSA work has its own pool of one thread per core. Eight per core keep
+/// that pool busy while the others wait; each costs one object in memory.
 fn reconcile_concurrency() -> u16 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u16::try_from((cores * 2).clamp(2, 64)).unwrap_or(64)
+    u16::try_from((cores * 8).clamp(8, 128)).unwrap_or(128)
 }
 
 /// `--key-order-priority`: anything but the two known values is logged and
@@ -440,11 +367,6 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
-    use sealed_secrets_api::{SealedSecretSpec, SCOPE_CLUSTER_WIDE_ANNOTATION};
-
     use super::*;
 
     fn watched(flags: &[&str]) -> Vec<Option<String>> {
@@ -485,123 +407,5 @@ mod tests {
             key_order("SecretCreationTimestamp"),
             KeyOrder::SecretCreationTimestamp
         ));
-    }
-
-    fn sealed_in(namespace: &str, name: &str) -> SealedSecret {
-        let mut sealed = SealedSecret::new(name, SealedSecretSpec::default());
-        sealed.metadata.namespace = Some(namespace.into());
-        sealed
-    }
-
-    #[test]
-    fn condition_series_go_with_deletes_and_relists() {
-        let metrics = Arc::new(Metrics::default());
-        let series = |m: &Metrics| {
-            m.render()
-                .lines()
-                .filter(|l| l.starts_with("sealed_secrets_controller_condition_info{"))
-                .count()
-        };
-        for name in ["a", "b", "c"] {
-            metrics.condition("ns", name, "", true);
-        }
-        metrics.condition("elsewhere", "a", "", true);
-        let mut gone = forget_gone(metrics.clone(), Some("ns".into()));
-        gone(&Ok(watcher::Event::Delete(sealed_in("ns", "a"))));
-        assert_eq!(series(&metrics), 3);
-        // A relist that holds only "b": "c" was deleted while the watch was down.
-        gone(&Ok(watcher::Event::Init));
-        gone(&Ok(watcher::Event::InitApply(sealed_in("ns", "b"))));
-        assert_eq!(
-            series(&metrics),
-            3,
-            "nothing goes before the list is complete"
-        );
-        gone(&Ok(watcher::Event::InitDone));
-        let text = metrics.render();
-        assert_eq!(series(&metrics), 2, "{text}");
-        assert!(text.contains(r#"namespace="ns",name="b""#), "{text}");
-        assert!(text.contains(r#"namespace="elsewhere",name="a""#), "{text}");
-    }
-
-    #[test]
-    fn the_cache_keeps_what_decides_and_drops_the_bulk() {
-        let mut sealed = SealedSecret::new(
-            "db",
-            SealedSecretSpec {
-                encrypted_data: BTreeMap::from([("k".to_string(), "AgB...".to_string())]),
-                ..SealedSecretSpec::default()
-            },
-        );
-        sealed.metadata.namespace = Some("apps".into());
-        sealed.metadata.generation = Some(3);
-        sealed.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
-        sealed.metadata.annotations = Some(BTreeMap::from([
-            (LAST_APPLIED_ANNOTATIONS[0].to_string(), "{...}".to_string()),
-            (
-                SCOPE_CLUSTER_WIDE_ANNOTATION.to_string(),
-                "true".to_string(),
-            ),
-        ]));
-        sealed.spec.template.type_ = Some("Opaque".into());
-        sealed.status = Some(Default::default());
-
-        keep_what_reconcile_reads(&mut sealed);
-
-        assert!(sealed.spec.encrypted_data.is_empty());
-        assert!(sealed.spec.data.is_none());
-        assert!(sealed.metadata.managed_fields.is_none());
-        let annotations = sealed.metadata.annotations.unwrap_or_default();
-        assert_eq!(
-            annotations.keys().collect::<Vec<_>>(),
-            [SCOPE_CLUSTER_WIDE_ANNOTATION]
-        );
-        assert_eq!(sealed.metadata.generation, Some(3));
-        assert_eq!(sealed.spec.template.type_.as_deref(), Some("Opaque"));
-        assert!(sealed.status.is_some());
-    }
-
-    #[test]
-    fn a_secret_concerns_its_owners_and_the_sealed_secret_of_its_name() {
-        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-        let owner = |kind: &str, name: &str| OwnerReference {
-            api_version: sealed_secrets_api::API_VERSION.into(),
-            kind: kind.into(),
-            name: name.into(),
-            uid: "u".into(),
-            ..OwnerReference::default()
-        };
-        let secret = |name: &str, owners: Vec<OwnerReference>| PartialObjectMeta::<Secret> {
-            types: None,
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                namespace: Some("apps".into()),
-                owner_references: Some(owners),
-                ..ObjectMeta::default()
-            },
-            _phantom: std::marker::PhantomData,
-        };
-        let names = |refs: Vec<ObjectRef<SealedSecret>>| {
-            refs.iter()
-                .map(|r| format!("{}/{}", r.namespace.as_deref().unwrap_or("?"), r.name))
-                .collect::<Vec<_>>()
-        };
-        // Unmanaged: no owner, yet it blocks the SealedSecret of its name.
-        assert_eq!(names(sealed_secrets_for(secret("db", vec![]))), ["apps/db"]);
-        // Ours: one reference, not two.
-        assert_eq!(
-            names(sealed_secrets_for(secret(
-                "db",
-                vec![owner("SealedSecret", "db")]
-            ))),
-            ["apps/db"]
-        );
-        assert_eq!(
-            names(sealed_secrets_for(secret(
-                "x",
-                vec![owner("SealedSecret", "db"), owner("Deployment", "web")]
-            ))),
-            ["apps/db", "apps/x"]
-        );
     }
 }

@@ -18,8 +18,11 @@ use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
 use crate::leader::Leadership;
 use crate::metrics::{ErrorReason, Metrics};
+use crate::own_writes::OwnWrites;
 use crate::plan::{immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite};
+use crate::pool::RsaPool;
 use crate::retry::Retries;
+use crate::secret_index::{SecretIndexes, Seen};
 use crate::Error;
 
 const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
@@ -39,6 +42,12 @@ pub struct Context {
     /// Which key opened each SealedSecret last time (by uid), kept only when
     /// statuses (which record it) are not written: tried first.
     last_key: Mutex<HashMap<String, Fingerprint>>,
+    /// Which Secrets exist, per the metadata watch of Secrets.
+    pub secrets: SecretIndexes,
+    /// Our status writes the cache has not shown yet.
+    pub own_writes: Arc<OwnWrites>,
+    /// Threads for the RSA work of unsealing.
+    unseal_pool: RsaPool,
     /// The installed CRD drops `status.keyFingerprint` (the reference's CRD
     /// has no such field): seen once, the key is no longer written, nor
     /// SealedSecrets unsealed again only to learn it.
@@ -62,6 +71,9 @@ impl Context {
             accept_v1_data: true,
             retries: Retries::default(),
             last_key: Mutex::default(),
+            secrets: SecretIndexes::default(),
+            own_writes: Arc::default(),
+            unseal_pool: RsaPool::per_cpu(),
             fingerprint_dropped: AtomicBool::new(false),
         }
     }
@@ -88,6 +100,8 @@ enum Failure {
     Immutable(String),
     /// The API server would refuse the Secret (keys, size): retrying cannot help.
     Unwritable(String),
+    /// The Secret to create exists after all (created meanwhile): try again.
+    Exists(String),
 }
 
 pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -97,6 +111,11 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         return Ok(Action::await_change());
     }
     ctx.metrics.unseal_request();
+    // The echo of our own write (the Secret's event came before the status
+    // update reached the cache): already done.
+    if ctx.own_writes.cache_behind(&cached) {
+        return Ok(Action::await_change());
+    }
     let namespace = cached.namespace().ok_or(Error::NoNamespace)?;
     let uid = cached.uid().unwrap_or_default();
 
@@ -147,9 +166,6 @@ async fn sync_secret(
 ) -> Result<Synced, Failure> {
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let name = sealed.name_any();
-    let read_failed = |e: kube::Error| {
-        Failure::Update(format!("cannot read Secret {name:?}: {}", api_message(&e)))
-    };
     // Already synced at this generation and its Secret is there: nothing to
     // decrypt. Our own status update, a new key or a restart lands here, and
     // needs only to know the Secret exists, not its data. Unless the status
@@ -164,21 +180,17 @@ async fn sync_secret(
                 .as_ref()
                 .is_none_or(|s| s.key_fingerprint.is_none())
     };
-    let existing = if synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
-        if api
-            .get_metadata_opt(&name)
-            .await
-            .map_err(read_failed)?
-            .is_some()
-        {
-            return Ok(Synced::Done {
-                changed: false,
-                key: None,
-            });
+    let done = Synced::Done {
+        changed: false,
+        key: None,
+    };
+    let mut existing = if synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
+        if secret_exists(ctx, &api, namespace, &name).await? {
+            return Ok(done);
         }
-        None
+        Existing::Read(None)
     } else {
-        api.get_opt(&name).await.map_err(read_failed)?
+        existing_secret(ctx, &api, namespace, &name).await?
     };
     let sealed_api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
     match sealed_api.get_opt(&name).await {
@@ -194,11 +206,17 @@ async fn sync_secret(
     // The cache lags behind our own writes: the object just read may show
     // that this generation was synced meanwhile (an event for the Secret we
     // wrote can arrive before the status update reaches the cache).
-    if existing.is_some() && synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
-        return Ok(Synced::Done {
-            changed: false,
-            key: None,
-        });
+    if synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
+        match existing {
+            Existing::Read(Some(_)) => return Ok(done),
+            Existing::Read(None) => {}
+            Existing::NotSeen => {
+                if secret_exists(ctx, &api, namespace, &name).await? {
+                    return Ok(done);
+                }
+                existing = Existing::Read(None);
+            }
+        }
     }
 
     let keys = ctx.keys.current();
@@ -219,18 +237,22 @@ async fn sync_secret(
         .or_else(|| ctx.last_key.lock().ok()?.get(uid).cloned());
     let accept_v1 = ctx.accept_v1_data;
     let input = sealed.clone();
-    // RSA work runs on the blocking pool so the async workers stay responsive.
-    let unsealed = tokio::task::spawn_blocking(move || {
-        let options = UnsealOptions {
-            accept_deprecated_v1_data: accept_v1,
-            templates: &sealed_secrets_api::TEMPLATES,
-            preferred_key: preferred.as_ref(),
-        };
-        unseal(&input, keys.ring(), &options)
-    })
-    .await
-    .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
-    .map_err(|e| Failure::Unseal(unseal_message(&e)))?;
+    // RSA work runs on a pool of one blocking thread per core: reconciles
+    // waiting for the API server do not hold a core, and many at once do not
+    // pile up threads.
+    let unsealed = ctx
+        .unseal_pool
+        .run(move || {
+            let options = UnsealOptions {
+                accept_deprecated_v1_data: accept_v1,
+                templates: &sealed_secrets_api::TEMPLATES,
+                preferred_key: preferred.as_ref(),
+            };
+            unseal(&input, keys.ring(), &options)
+        })
+        .await
+        .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
+        .map_err(|e| Failure::Unseal(unseal_message(&e)))?;
     let used = unsealed.key.clone();
     if !ctx.update_status {
         if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
@@ -243,36 +265,117 @@ async fn sync_secret(
             "cannot write Secret {name:?}: {reason}"
         )));
     }
-    let plan = plan_secret(existing, unsealed.secret, sealed);
+    let changed = match existing {
+        Existing::Read(found) => {
+            write_secret(ctx, &api, found.map(|s| *s), unsealed.secret, sealed).await?
+        }
+        Existing::NotSeen => {
+            // The watch has never seen it: create at once. If it is there
+            // after all (the watch lags), read it and decide as usual.
+            match write_secret(ctx, &api, None, unsealed.secret.clone(), sealed).await {
+                Err(Failure::Exists(_)) => {
+                    let found = api
+                        .get_opt(&name)
+                        .await
+                        .map_err(|e| read_failed(&name, e))?;
+                    write_secret(ctx, &api, found, unsealed.secret, sealed).await?
+                }
+                other => other?,
+            }
+        }
+    };
+    Ok(match changed {
+        Some(changed) => Synced::Done { changed, key: used },
+        None => Synced::NotLeader,
+    })
+}
+
+/// The Secret as the reconcile knows it before unsealing.
+enum Existing {
+    /// Read from the API server (`None`: there is none).
+    Read(Option<Box<Secret>>),
+    /// The Secret watch, fully listed, has never seen it: most likely none.
+    NotSeen,
+}
+
+fn read_failed(name: &str, e: kube::Error) -> Failure {
+    Failure::Update(format!("cannot read Secret {name:?}: {}", api_message(&e)))
+}
+
+/// Whether the Secret exists: the watch's word when it has seen it, else the
+/// API server's (metadata only).
+async fn secret_exists(
+    ctx: &Context,
+    api: &Api<Secret>,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, Failure> {
+    if ctx.secrets.seen(namespace, name) == Seen::Present {
+        return Ok(true);
+    }
+    Ok(api
+        .get_metadata_opt(name)
+        .await
+        .map_err(|e| read_failed(name, e))?
+        .is_some())
+}
+
+/// The Secret an unsynced SealedSecret is about to write over: read, unless
+/// the watch says there is none.
+async fn existing_secret(
+    ctx: &Context,
+    api: &Api<Secret>,
+    namespace: &str,
+    name: &str,
+) -> Result<Existing, Failure> {
+    if ctx.secrets.seen(namespace, name) == Seen::Absent {
+        return Ok(Existing::NotSeen);
+    }
+    Ok(Existing::Read(
+        api.get_opt(name)
+            .await
+            .map_err(|e| read_failed(name, e))?
+            .map(Box::new),
+    ))
+}
+
+/// Writes `desired` over `existing` as the plan says: whether the cluster
+/// changed, or `None` when leadership was lost before the write.
+async fn write_secret(
+    ctx: &Context,
+    api: &Api<Secret>,
+    existing: Option<Secret>,
+    desired: Secret,
+    sealed: &SealedSecret,
+) -> Result<Option<bool>, Failure> {
+    let name = sealed.name_any();
+    let namespace = sealed.namespace().unwrap_or_default();
+    let plan = plan_secret(existing, desired, sealed);
     if matches!(plan, Ok(SecretWrite::Create(_) | SecretWrite::Replace(_)))
         && !ctx.leadership.is_leader()
     {
-        return Ok(Synced::NotLeader);
+        return Ok(None);
     }
     match plan {
         Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
-        Ok(SecretWrite::Unchanged) => Ok(Synced::Done {
-            changed: false,
-            key: used,
-        }),
+        Ok(SecretWrite::Unchanged) => Ok(Some(false)),
         Ok(SecretWrite::Create(secret)) => {
-            api.create(&PostParams::default(), &secret)
-                .await
-                .map_err(|e| write_failure(e, namespace, &name))?;
-            Ok(Synced::Done {
-                changed: true,
-                key: used,
-            })
+            match api.create(&PostParams::default(), &secret).await {
+                Err(kube::Error::Api(s)) if s.code == 409 && s.reason == "AlreadyExists" => {
+                    Err(Failure::Exists(s.message))
+                }
+                other => {
+                    other.map_err(|e| write_failure(e, &namespace, &name))?;
+                    ctx.secrets.created(&namespace, &name);
+                    Ok(Some(true))
+                }
+            }
         }
-        Ok(SecretWrite::Replace(secret)) => {
-            api.replace(&name, &PostParams::default(), &secret)
-                .await
-                .map_err(|e| write_failure(e, namespace, &name))?;
-            Ok(Synced::Done {
-                changed: true,
-                key: used,
-            })
-        }
+        Ok(SecretWrite::Replace(secret)) => api
+            .replace(&name, &PostParams::default(), &secret)
+            .await
+            .map(|_| Some(true))
+            .map_err(|e| write_failure(e, &namespace, &name)),
     }
 }
 
@@ -336,7 +439,9 @@ async fn report(
         Failure::Immutable(m) | Failure::Unwritable(m) => {
             (ErrorReason::Update, "ErrUpdateFailed", m, false)
         }
-        Failure::Update(m) => (ErrorReason::Update, "ErrUpdateFailed", m, true),
+        Failure::Update(m) | Failure::Exists(m) => {
+            (ErrorReason::Update, "ErrUpdateFailed", m, true)
+        }
     };
     let message = match reason {
         ErrorReason::Unseal => format!("Failed to unseal: {status_message}"),
@@ -397,6 +502,9 @@ async fn update_status(
     let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
     match write_status(&api, sealed, status, error, key, now).await {
         Ok(written) => {
+            if let (None, Some(written)) = (error, written.as_ref()) {
+                ctx.own_writes.record(written);
+            }
             let dropped = key.is_some()
                 && written.as_ref().is_some_and(|w| {
                     w.status
@@ -509,3 +617,7 @@ mod tests {
         assert_eq!(message, "secrets \"db\" is forbidden: denied by policy");
     }
 }
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod scripted_api_tests;

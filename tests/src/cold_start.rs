@@ -242,6 +242,70 @@ pub fn metric(page: &str, name: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The API server's `apiserver_request_total`, summed per verb and resource
+/// (`secrets`, `sealedsecrets/status`, ...).
+pub fn api_requests(cp: &ControlPlane) -> Result<BTreeMap<(String, String), f64>> {
+    let page = cp.kubectl().run(["get", "--raw", "/metrics"])?;
+    let label = |line: &str, name: &str| {
+        let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = line[start..].find('"')?;
+        Some(line[start..start + len].to_string())
+    };
+    let mut sums = BTreeMap::new();
+    for line in page.lines() {
+        let Some(labels) = line.strip_prefix("apiserver_request_total{") else {
+            continue;
+        };
+        let (Some(verb), Some(resource)) = (label(labels, "verb"), label(labels, ",resource"))
+        else {
+            continue;
+        };
+        let resource = match label(labels, "subresource").filter(|s| !s.is_empty()) {
+            Some(sub) => format!("{resource}/{sub}"),
+            None => resource,
+        };
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        *sums.entry((verb, resource)).or_insert(0.0) += value;
+    }
+    Ok(sums)
+}
+
+/// Waits until no namespace is being deleted: the garbage collector reads
+/// the owners of what a deleted namespace held (a GET of each SealedSecret),
+/// which would count as requests of whatever is measured meanwhile.
+pub fn wait_namespaces_deleted(cp: &ControlPlane, timeout: Duration) -> Result<()> {
+    poll(
+        "no namespace Terminating",
+        timeout,
+        Duration::from_millis(500),
+        || {
+            let list = cp.kubectl().get_json(["get", "namespaces", "-o", "json"])?;
+            let terminating = list["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|ns| ns["status"]["phase"] == "Terminating");
+            Ok((!terminating).then_some(()))
+        },
+    )
+}
+
+/// Requests between two [`api_requests`] snapshots, per verb and resource.
+pub fn api_requests_since(
+    before: &BTreeMap<(String, String), f64>,
+    after: &BTreeMap<(String, String), f64>,
+) -> BTreeMap<(String, String), f64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .collect()
+}
+
 /// How long an outage lasts: 60 s, or `SSRS_FAULT_SECONDS` for a quick local run.
 pub fn outage_length() -> Duration {
     Duration::from_secs(

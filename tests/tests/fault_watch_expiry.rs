@@ -1,13 +1,18 @@
 //! Watches that expire (410 Gone after an etcd compaction and an API server
 //! restart) make the controller list everything again, and a relist decrypts
 //! nothing that is already synced: the RSA operations metric does not move.
-//! A clean cold start needs exactly one RSA operation per item.
+//! A clean cold start needs exactly one RSA operation per item, and about
+//! four API requests per SealedSecret (read it, create its Secret, an Event,
+//! its status), as the reference makes: the echoes of its own writes cost
+//! none.
 //!
 //! A file of its own: it restarts the shared API server.
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::cold_start::{metric, ColdStart};
+use sealed_secrets_e2e::cold_start::{
+    api_requests, api_requests_since, metric, wait_namespaces_deleted, ColdStart,
+};
 use sealed_secrets_e2e::sealed::http_post;
 use sealed_secrets_e2e::{poll, ControlPlane};
 
@@ -54,11 +59,44 @@ fn compact(cp: &ControlPlane) {
 fn an_expired_watch_relists_without_decrypting_again() {
     let cp = ControlPlane::shared().expect("control plane");
     let cold = ColdStart::prepare(cp, "fault-410", COUNT).expect("cold start");
+    // Requests are counted on the API server: nothing else may be busy.
+    wait_namespaces_deleted(cp, Duration::from_secs(180)).expect("earlier tests' namespaces");
+    let requests_before = api_requests(cp).expect("API server metrics");
     let controller = cold.start_controller(cp).expect("controller");
     cold.wait_synced(COUNT, Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
     // Let the last status writes and their echoes settle.
     std::thread::sleep(Duration::from_secs(3));
+    let requests = api_requests_since(
+        &requests_before,
+        &api_requests(cp).expect("API server metrics"),
+    );
+    // Only the controller reads or writes these one by one (the test lists).
+    let per_object: Vec<_> = requests
+        .iter()
+        .filter(|((verb, resource), _)| {
+            matches!(verb.as_str(), "GET" | "POST" | "PUT" | "PATCH")
+                && ["secrets", "sealedsecrets", "sealedsecrets/status", "events"]
+                    .contains(&resource.as_str())
+        })
+        .collect();
+    let total: f64 = per_object.iter().map(|(_, n)| **n).sum();
+    let count_of = |verb: &str, resource: &str| {
+        requests
+            .get(&(verb.to_string(), resource.to_string()))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    eprintln!("cold start of {COUNT}: {total} requests: {per_object:?}");
+    let slack = (COUNT / 10) as f64;
+    assert!(
+        total <= (4 * COUNT) as f64 + slack
+            && count_of("GET", "sealedsecrets") <= COUNT as f64 + slack
+            && count_of("GET", "secrets") <= slack,
+        "a cold start of {COUNT} should take about 4 requests each (one read of the \
+         SealedSecret, and no read of Secrets the watch has never seen): {total} in all, \
+         {per_object:?}"
+    );
     let page = controller.metrics().expect("metrics");
     let rsa_before = metric(&page, RSA).expect("rsa metric");
     let relists_before = metric(&page, RELISTS).expect("relist metric");

@@ -1,0 +1,307 @@
+//! `reconcile` against a scripted API server: which requests it makes, and
+//! the paths a real cluster cannot be made to take on demand (the Secret
+//! watch lagging behind a Secret someone else just created).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::http::{Method, Request, Response, StatusCode};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::client::Body;
+use kube::runtime::watcher;
+use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey};
+use sealed_secrets_api::{seal_secret, SealOptions};
+use serde_json::{json, Value};
+
+use super::*;
+use crate::keys::{KeyConfig, KeyOrder};
+use crate::secret_index::SecretIndex;
+
+const NAMESPACE: &str = "apps";
+const NAME: &str = "db";
+const UID: &str = "0f9d3c52-6f3c-4c7e-9a57-7d2b1b7c0001";
+
+/// What the scripted API server holds, and the requests it answered.
+struct Cluster {
+    sealed: SealedSecret,
+    secret: Mutex<Option<Secret>>,
+    requests: Mutex<Vec<String>>,
+    status_writes: Mutex<Vec<Value>>,
+}
+
+fn respond(code: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.to_string().into_bytes()));
+    *response.status_mut() = code;
+    response
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
+    respond(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": reason, "message": message, "code": code.as_u16()}),
+    )
+}
+
+impl Cluster {
+    async fn answer(&self, request: Request<Body>) -> Response<Body> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let bytes = http_body_util::BodyExt::collect(request.into_body())
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let sealed_path =
+            format!("/apis/bitnami.com/v1alpha1/namespaces/{NAMESPACE}/sealedsecrets/{NAME}");
+        let secrets_path = format!("/api/v1/namespaces/{NAMESPACE}/secrets");
+        let secret_path = format!("{secrets_path}/{NAME}");
+        if path.ends_with("/events") {
+            // The recorder's own requests are not what these tests count.
+            return respond(StatusCode::CREATED, &body);
+        }
+        self.requests
+            .lock()
+            .expect("log")
+            .push(format!("{method} {path}"));
+        let mut secret = self.secret.lock().expect("secret");
+        match (&method, path.as_str()) {
+            (&Method::GET, p) if p == sealed_path => respond(
+                StatusCode::OK,
+                &serde_json::to_value(&self.sealed).expect("json"),
+            ),
+            (&Method::PUT, p) if p == format!("{sealed_path}/status") => {
+                self.status_writes
+                    .lock()
+                    .expect("writes")
+                    .push(body.clone());
+                let mut written = body;
+                written["metadata"]["resourceVersion"] = json!("2");
+                respond(StatusCode::OK, &written)
+            }
+            (&Method::POST, p) if p == secrets_path => match secret.as_ref() {
+                Some(_) => status(
+                    StatusCode::CONFLICT,
+                    "AlreadyExists",
+                    "secrets \"db\" already exists",
+                ),
+                None => {
+                    *secret = serde_json::from_value(body.clone()).ok();
+                    respond(StatusCode::CREATED, &body)
+                }
+            },
+            (&Method::GET, p) if p == secret_path => match secret.as_ref() {
+                Some(s) => respond(StatusCode::OK, &serde_json::to_value(s).expect("json")),
+                None => status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    "secrets \"db\" not found",
+                ),
+            },
+            (&Method::PUT, p) if p == secret_path => {
+                *secret = serde_json::from_value(body.clone()).ok();
+                respond(StatusCode::OK, &body)
+            }
+            _ => status(StatusCode::NOT_FOUND, "NotFound", "not scripted"),
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        std::mem::take(&mut *self.requests.lock().expect("log"))
+    }
+}
+
+/// A context whose only key sealed `db` in `apps`, talking to `cluster`,
+/// with a Secret index that has listed `apps` and seen no Secret.
+fn setup(existing: Option<Secret>) -> (Arc<Cluster>, Arc<Context>, Arc<SealedSecret>) {
+    let key = PrivateKey::generate(2048).expect("key");
+    let certificate = Certificate::self_signed(
+        &key,
+        &CertificateParams {
+            common_name: String::new(),
+            not_before: SystemTime::now(),
+            valid_for: Duration::from_secs(3600),
+        },
+    )
+    .expect("certificate");
+    let mut plain = Secret::default();
+    plain.metadata.name = Some(NAME.into());
+    plain.metadata.namespace = Some(NAMESPACE.into());
+    plain.string_data = Some(BTreeMap::from([("password".into(), "hunter2".into())]));
+    let mut sealed =
+        seal_secret(plain, certificate.public_key(), &SealOptions::default()).expect("seal");
+    sealed.metadata.uid = Some(UID.into());
+    sealed.metadata.generation = Some(1);
+    sealed.metadata.resource_version = Some("1".into());
+
+    let cluster = Arc::new(Cluster {
+        sealed: sealed.clone(),
+        secret: Mutex::new(existing),
+        requests: Mutex::default(),
+        status_writes: Mutex::default(),
+    });
+    let answering = cluster.clone();
+    let service = tower::service_fn(move |request: Request<Body>| {
+        let cluster = answering.clone();
+        async move { Ok::<_, std::convert::Infallible>(cluster.answer(request).await) }
+    });
+    let client = Client::new(service, NAMESPACE);
+
+    let registry = KeyRegistry::new(
+        client.clone(),
+        KeyConfig {
+            namespace: "kube-system".into(),
+            prefix: "sealed-secrets-key".into(),
+            bits: 2048,
+            ttl: Duration::from_secs(3600),
+            common_name: String::new(),
+            order: KeyOrder::CertNotBefore,
+            extra_labels: Vec::new(),
+            extra_annotations: Vec::new(),
+        },
+    );
+    let key_secret = sealed_secrets_api::keys::key_secret(
+        "kube-system",
+        "sealed-secrets-key",
+        &key,
+        &certificate,
+        &[],
+        &[],
+    )
+    .expect("key Secret");
+    assert!(registry.register(&key_secret));
+
+    let index = Arc::new(SecretIndex::new(Some(NAMESPACE.into())));
+    index.observe(&Ok(watcher::Event::Init));
+    index.observe(&Ok(watcher::Event::InitDone));
+    let mut ctx = Context::new(
+        client.clone(),
+        Arc::new(registry),
+        Arc::new(Metrics::new(false)),
+        EventRecorder::new(client, None),
+    );
+    ctx.secrets.push(index);
+
+    // As the cache keeps it: no encrypted values.
+    let mut cached = sealed;
+    cached.spec.encrypted_data = Default::default();
+    (cluster, Arc::new(ctx), Arc::new(cached))
+}
+
+fn owned_secret() -> Secret {
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(NAME.into());
+    secret.metadata.namespace = Some(NAMESPACE.into());
+    secret.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: sealed_secrets_api::API_VERSION.into(),
+        kind: sealed_secrets_api::KIND.into(),
+        name: NAME.into(),
+        uid: UID.into(),
+        controller: Some(true),
+        ..OwnerReference::default()
+    }]);
+    secret
+}
+
+fn synced_message(write: &Value) -> (String, String) {
+    let condition = &write["status"]["conditions"][0];
+    (
+        condition["status"].as_str().unwrap_or_default().to_string(),
+        condition["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_cold_start_reads_the_object_once_and_its_echoes_cost_nothing() {
+    let (cluster, ctx, cached) = setup(None);
+    reconcile(cached.clone(), ctx.clone())
+        .await
+        .expect("reconcile");
+    let sealed_path =
+        format!("/apis/bitnami.com/v1alpha1/namespaces/{NAMESPACE}/sealedsecrets/{NAME}");
+    assert_eq!(
+        cluster.requests(),
+        [
+            format!("GET {sealed_path}"),
+            format!("POST /api/v1/namespaces/{NAMESPACE}/secrets"),
+            format!("PUT {sealed_path}/status"),
+        ],
+        "no read of a Secret the watch has never seen"
+    );
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    assert_eq!(synced_message(&writes[0]).0, "True");
+
+    // The Secret's event, while the cache still holds the version from
+    // before the status write.
+    reconcile(cached.clone(), ctx.clone()).await.expect("echo");
+    assert_eq!(cluster.requests(), Vec::<String>::new());
+
+    // The status write's own event: synced, and the Secret just created
+    // counts as there before the watch reports it.
+    let mut written: SealedSecret =
+        serde_json::from_value(writes[0].clone()).expect("written object");
+    written.metadata.resource_version = Some("2".into());
+    written.spec.encrypted_data = Default::default();
+    reconcile(Arc::new(written), ctx)
+        .await
+        .expect("status echo");
+    assert_eq!(cluster.requests(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_secret_the_watch_has_not_seen_yet_is_read_when_the_create_is_refused() {
+    // Someone else's Secret, created just before: the index has not seen it.
+    let mut unmanaged = Secret::default();
+    unmanaged.metadata.name = Some(NAME.into());
+    unmanaged.metadata.namespace = Some(NAMESPACE.into());
+    let (cluster, ctx, cached) = setup(Some(unmanaged));
+    reconcile(cached, ctx).await.expect("reconcile");
+    let requests = cluster.requests();
+    let secret_path = format!("/api/v1/namespaces/{NAMESPACE}/secrets/{NAME}");
+    assert!(
+        requests.contains(&format!("GET {secret_path}")),
+        "{requests:?}"
+    );
+    assert!(
+        !requests.contains(&format!("PUT {secret_path}")),
+        "an unmanaged Secret is never written: {requests:?}"
+    );
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    let (synced, message) = synced_message(&writes[0]);
+    assert_eq!(synced, "False");
+    assert!(
+        message.contains("already exists and is not managed by SealedSecret"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"));
+}
+
+#[tokio::test]
+async fn our_own_secret_the_watch_has_not_seen_yet_is_updated_in_place() {
+    let (cluster, ctx, cached) = setup(Some(owned_secret()));
+    reconcile(cached, ctx).await.expect("reconcile");
+    let requests = cluster.requests();
+    let secret_path = format!("/api/v1/namespaces/{NAMESPACE}/secrets/{NAME}");
+    assert_eq!(
+        requests[1..4],
+        [
+            format!("POST /api/v1/namespaces/{NAMESPACE}/secrets"),
+            format!("GET {secret_path}"),
+            format!("PUT {secret_path}"),
+        ],
+        "{requests:?}"
+    );
+    let secret = cluster
+        .secret
+        .lock()
+        .expect("secret")
+        .clone()
+        .expect("Secret");
+    assert!(secret.data.unwrap_or_default().contains_key("password"));
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    assert_eq!(synced_message(&writes[0]).0, "True");
+}
