@@ -314,11 +314,13 @@ pub async fn run(args: Args) -> Result<()> {
 
 /// How many SealedSecrets are reconciled at once. Most of a reconcile is
 /// waiting for the API server (a read, the Secret, an Event, the status);
-/// the RSA work has its own pool of one thread per core. Eight per core keep
-/// that pool busy while the others wait; each costs one object in memory.
+/// the RSA work has its own pool of one thread per core. Three per core keep
+/// that pool busy while the others wait; more are no faster on a cold start
+/// (the cores are busy) and each holds a connection to the API server and
+/// its buffers (docs/benchmarks.md, "Controller at scale").
 fn reconcile_concurrency() -> u16 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u16::try_from((cores * 8).clamp(8, 128)).unwrap_or(128)
+    u16::try_from((cores * 3).clamp(4, 48)).unwrap_or(48)
 }
 
 /// `--key-order-priority`: anything but the two known values is logged and

@@ -40,15 +40,16 @@ fn main() -> ExitCode {
 
 /// glibc gives every thread that allocates while another does its own arena
 /// (up to 8 per core) and keeps what each frees; the unsealing threads then
-/// hold about 1 MiB more at peak than two shared arenas do, at no measurable
-/// cost in time (docs/benchmarks.md). `MALLOC_ARENA_MAX` still wins when set.
+/// hold about 1 MiB more at peak than two shared arenas do, and two about
+/// 0.3 MiB more than one, at no measurable cost in time (docs/benchmarks.md).
+/// `MALLOC_ARENA_MAX` still wins when set.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only sets a glibc tunable; it runs before any other
         // thread exists.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     }
 }

@@ -25,7 +25,8 @@ use crate::retry::Retries;
 use crate::secret_index::{SecretIndexes, Seen};
 use crate::Error;
 
-const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+/// The label whose value the `condition_info` series carry.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 
 /// Shared by every reconcile.
 pub struct Context {

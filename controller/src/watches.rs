@@ -2,7 +2,7 @@
 //! SealedSecrets a Secret's event concerns, and the bookkeeping that follows
 //! deletes and re-lists.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -10,10 +10,11 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::ResourceExt as _;
-use sealed_secrets_api::{SealedSecret, LAST_APPLIED_ANNOTATIONS};
+use sealed_secrets_api::SealedSecret;
 
 use crate::metrics::Metrics;
 use crate::own_writes::OwnWrites;
+use crate::reconcile::INSTANCE_LABEL;
 
 /// Drops the `condition_info` series of SealedSecrets that go away: deleted,
 /// no longer matching `--label-selector`, or missing from a relist (deleted
@@ -87,32 +88,35 @@ pub fn list_config() -> watcher::Config {
 
 const LIST_PAGE_SIZE: u32 = 100;
 
-/// What the cache keeps of a SealedSecret: enough to decide whether it needs
-/// unsealing (metadata, template, status). The encrypted values, most of an
-/// object's size, are read again from the API server when it does
-/// (`reconcile::sync_secret`), and managedFields (a JSON tree per field
-/// manager) and kubectl's last-applied-configuration (a second copy of the
-/// object) are never read.
+/// What the cache keeps of a SealedSecret: what decides whether it needs
+/// unsealing (identity, generation, status) and the instance label of its
+/// `condition_info` series. The rest is read again from the API server when
+/// it does need unsealing (`reconcile::sync_secret`): the encrypted values,
+/// most of an object's size, the template, and the labels and annotations
+/// (a status write replaces only the status: the API server keeps the rest
+/// of the stored object). managedFields (a JSON tree per field manager) and
+/// kubectl's last-applied-configuration (a second copy of the object) are
+/// never read.
 pub fn keep_what_reconcile_reads(sealed: &mut SealedSecret) {
-    sealed.spec.encrypted_data = Default::default();
-    sealed.spec.data = None;
-    sealed.metadata.managed_fields = None;
-    if let Some(annotations) = sealed.metadata.annotations.as_mut() {
-        for key in LAST_APPLIED_ANNOTATIONS {
-            annotations.remove(key);
-        }
-        if annotations.is_empty() {
-            sealed.metadata.annotations = None;
-        }
-    }
+    sealed.spec = Default::default();
+    let meta = &mut sealed.metadata;
+    meta.managed_fields = None;
+    meta.annotations = None;
+    meta.labels = meta
+        .labels
+        .take()
+        .and_then(|labels| labels.into_iter().find(|(k, _)| k == INSTANCE_LABEL))
+        .map(|instance| BTreeMap::from([instance]));
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
-    use sealed_secrets_api::{SealedSecretSpec, SCOPE_CLUSTER_WIDE_ANNOTATION};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+    use sealed_secrets_api::{
+        SealedSecretSpec, LAST_APPLIED_ANNOTATIONS, SCOPE_CLUSTER_WIDE_ANNOTATION,
+    };
 
     use super::*;
 
@@ -172,22 +176,44 @@ mod tests {
                 "true".to_string(),
             ),
         ]));
+        sealed.metadata.labels = Some(BTreeMap::from([
+            ("app".to_string(), "web".to_string()),
+            (INSTANCE_LABEL.to_string(), "prod".to_string()),
+        ]));
+        sealed.metadata.uid = Some("u".into());
+        sealed.metadata.resource_version = Some("7".into());
         sealed.spec.template.type_ = Some("Opaque".into());
+        sealed.spec.template.metadata = ObjectMeta {
+            labels: Some(BTreeMap::from([("app".to_string(), "web".to_string())])),
+            ..ObjectMeta::default()
+        };
         sealed.status = Some(Default::default());
 
         keep_what_reconcile_reads(&mut sealed);
 
         assert!(sealed.spec.encrypted_data.is_empty());
         assert!(sealed.spec.data.is_none());
+        assert_eq!(sealed.spec.template, Default::default());
         assert!(sealed.metadata.managed_fields.is_none());
-        let annotations = sealed.metadata.annotations.unwrap_or_default();
+        assert!(sealed.metadata.annotations.is_none());
         assert_eq!(
-            annotations.keys().collect::<Vec<_>>(),
-            [SCOPE_CLUSTER_WIDE_ANNOTATION]
+            sealed.metadata.labels,
+            Some(BTreeMap::from([(
+                INSTANCE_LABEL.to_string(),
+                "prod".to_string()
+            )]))
         );
         assert_eq!(sealed.metadata.generation, Some(3));
-        assert_eq!(sealed.spec.template.type_.as_deref(), Some("Opaque"));
+        assert_eq!(sealed.metadata.uid.as_deref(), Some("u"));
+        assert_eq!(sealed.metadata.resource_version.as_deref(), Some("7"));
+        assert_eq!(sealed.name_any(), "db");
+        assert_eq!(sealed.namespace().as_deref(), Some("apps"));
         assert!(sealed.status.is_some());
+
+        let mut unlabelled = SealedSecret::new("x", SealedSecretSpec::default());
+        unlabelled.metadata.labels = Some(BTreeMap::from([("a".to_string(), "b".to_string())]));
+        keep_what_reconcile_reads(&mut unlabelled);
+        assert!(unlabelled.metadata.labels.is_none());
     }
 
     #[test]
