@@ -294,6 +294,32 @@ pub fn wait_namespaces_deleted(cp: &ControlPlane, timeout: Duration) -> Result<(
     )
 }
 
+/// Waits until nobody reads Secrets or SealedSecrets one by one any more:
+/// the garbage collector can still be going through what an earlier test's
+/// deleted namespace held (a GET per dependent) after the namespace is gone.
+pub fn wait_api_quiet(cp: &ControlPlane, timeout: Duration) -> Result<()> {
+    let reads = |cp: &ControlPlane| -> Result<f64> {
+        let all = api_requests(cp)?;
+        Ok(["secrets", "sealedsecrets"]
+            .iter()
+            .filter_map(|r| all.get(&("GET".to_string(), r.to_string())))
+            .sum())
+    };
+    let mut last = reads(cp)?;
+    let mut quiet_rounds = 0;
+    poll(
+        "no one reading Secrets or SealedSecrets",
+        timeout,
+        Duration::from_secs(2),
+        || {
+            let now = reads(cp)?;
+            quiet_rounds = if now == last { quiet_rounds + 1 } else { 0 };
+            last = now;
+            Ok((quiet_rounds >= 2).then_some(()))
+        },
+    )
+}
+
 /// Requests between two [`api_requests`] snapshots, per verb and resource.
 pub fn api_requests_since(
     before: &BTreeMap<(String, String), f64>,

@@ -127,7 +127,21 @@ impl<'a> ControllerOptions<'a> {
     }
 }
 
+/// A port free right now, below the kernel's ephemeral range (32768 and up
+/// by default), so that no outgoing connection takes it before the
+/// controller binds it: a port the kernel hands out for `bind(0)` is also
+/// what it hands out to the next `connect`.
 fn free_port() -> Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id() % 4000 * 3;
+    for _ in 0..200 {
+        let offset = (seed + NEXT.fetch_add(1, Ordering::Relaxed)) % 12000;
+        let port = u16::try_from(20000 + offset).unwrap_or(20000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -135,6 +149,12 @@ fn free_port() -> Result<u16> {
             context: "finding a free port".into(),
             source,
         })
+}
+
+/// Whether a controller that exited early did so because its port was taken
+/// between choosing it and binding it.
+fn port_was_taken(error: &Error) -> bool {
+    matches!(error, Error::ControlPlane(m) if m.contains("controller exited early") && m.contains("Address already in use"))
 }
 
 impl ControllerProcess {
@@ -181,10 +201,30 @@ impl ControllerProcess {
         in_cluster: Option<InCluster>,
     ) -> Result<Self> {
         install_crd(cp)?;
-        let binary = match options.binary {
-            Some(b) => b,
+        let binary = match &options.binary {
+            Some(b) => b.clone(),
             None => binaries()?.join("sealed-secrets-controller"),
         };
+        let mut attempt = 1;
+        loop {
+            match Self::spawn(cp, &options, &binary, in_cluster.as_ref()) {
+                Ok(mut process) => {
+                    process._in_cluster = in_cluster;
+                    return Ok(process);
+                }
+                Err(e) if attempt < 3 && port_was_taken(&e) => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One start on fresh ports, waiting for `/healthz`.
+    fn spawn(
+        cp: &ControlPlane,
+        options: &ControllerOptions<'_>,
+        binary: &std::path::Path,
+        in_cluster: Option<&InCluster>,
+    ) -> Result<Self> {
         let http_port = free_port()?;
         let metrics_port = free_port()?;
         let log = std::env::temp_dir().join(format!(
@@ -199,16 +239,16 @@ impl ControllerProcess {
             context: "cloning log file".into(),
             source,
         })?;
-        let mut cmd = match &in_cluster {
+        let mut cmd = match in_cluster {
             None => {
-                let mut cmd = Command::new(&binary);
+                let mut cmd = Command::new(binary);
                 cmd.env(
                     "KUBECONFIG",
                     options.kubeconfig.as_deref().unwrap_or(cp.kubeconfig()),
                 );
                 cmd
             }
-            Some(ic) => ic.command(&binary),
+            Some(ic) => ic.command(binary),
         };
         cmd.env("POD_NAMESPACE", options.key_namespace)
             .env("NO_COLOR", "1")
@@ -232,7 +272,7 @@ impl ControllerProcess {
             http_port,
             metrics_port,
             log,
-            _in_cluster: in_cluster,
+            _in_cluster: None,
         };
         process.wait_ready()?;
         Ok(process)
@@ -243,27 +283,28 @@ impl ControllerProcess {
         self.child.id()
     }
 
+    /// Waits for `/healthz`; a controller that exits fails at once.
     fn wait_ready(&mut self) -> Result<()> {
         let url = format!("http://127.0.0.1:{}/healthz", self.http_port);
-        let child = &mut self.child;
-        let log = self.log.clone();
-        poll(
-            "controller to serve /healthz",
-            Duration::from_secs(90),
-            Duration::from_millis(200),
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let text = std::fs::read_to_string(&log).unwrap_or_default();
-                    return Err(Error::ControlPlane(format!(
-                        "controller exited early ({status}):\n{text}"
-                    )));
-                }
-                Ok(http_get(&url)
-                    .ok()
-                    .filter(|(code, _)| *code == 200)
-                    .map(|_| ()))
-            },
-        )
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Error::ControlPlane(format!(
+                    "controller exited early ({status}):\n{}",
+                    self.log()
+                )));
+            }
+            if matches!(http_get(&url), Ok((200, _))) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Error::ControlPlane(format!(
+                    "timed out after 90s waiting for the controller to serve /healthz:\n{}",
+                    self.log()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// The controller's log so far (for assertions and failure messages).

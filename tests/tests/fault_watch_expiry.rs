@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::{
-    api_requests, api_requests_since, metric, wait_namespaces_deleted, ColdStart,
+    api_requests, api_requests_since, metric, wait_api_quiet, wait_namespaces_deleted, ColdStart,
 };
 use sealed_secrets_e2e::sealed::http_post;
 use sealed_secrets_e2e::{poll, ControlPlane};
@@ -61,6 +61,7 @@ fn an_expired_watch_relists_without_decrypting_again() {
     let cold = ColdStart::prepare(cp, "fault-410", COUNT).expect("cold start");
     // Requests are counted on the API server: nothing else may be busy.
     wait_namespaces_deleted(cp, Duration::from_secs(180)).expect("earlier tests' namespaces");
+    wait_api_quiet(cp, Duration::from_secs(180)).expect("the garbage collector to finish");
     let requests_before = api_requests(cp).expect("API server metrics");
     let controller = cold.start_controller(cp).expect("controller");
     cold.wait_synced(COUNT, Duration::from_secs(180))
