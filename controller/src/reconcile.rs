@@ -582,43 +582,5 @@ pub fn error_policy(_sealed: Arc<SealedSecret>, error: &Error, _ctx: Arc<Context
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn items_no_key_opens_say_what_to_do() {
-        use sealed_secrets_api::{crypto, Error as ApiError, ItemErrors};
-        let mut items = ItemErrors::default();
-        items.push("password", crypto::Error::NoKeyCouldDecrypt);
-        let message = unseal_message(&ApiError::Items(items));
-        assert!(
-            message.starts_with("password: no key could decrypt secret. Seal these items again"),
-            "{message}"
-        );
-        assert_eq!(
-            unseal_message(&ApiError::DeprecatedData),
-            ApiError::DeprecatedData.to_string()
-        );
-    }
-
-    #[test]
-    fn a_failed_write_shows_the_api_servers_message() {
-        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
-            "status": "Failure",
-            "code": 403,
-            "reason": "Forbidden",
-            "message": "secrets \"db\" is forbidden: denied by policy",
-        }))
-        .expect("status");
-        let Failure::Update(message) =
-            write_failure(kube::Error::Api(Box::new(status)), "ns", "db")
-        else {
-            panic!("not an update failure");
-        };
-        assert_eq!(message, "secrets \"db\" is forbidden: denied by policy");
-    }
-}
-
-#[cfg(test)]
 #[path = "reconcile_tests.rs"]
-mod scripted_api_tests;
+mod tests;

@@ -1,6 +1,7 @@
-//! `reconcile` against a scripted API server: which requests it makes, and
-//! the paths a real cluster cannot be made to take on demand (the Secret
-//! watch lagging behind a Secret someone else just created).
+//! The reconciler's tests. Most run `reconcile` against a scripted API
+//! server: which requests it makes, and the paths a real cluster cannot be
+//! made to take on demand (the Secret watch lagging behind a Secret someone
+//! else just created).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -304,4 +305,36 @@ async fn our_own_secret_the_watch_has_not_seen_yet_is_updated_in_place() {
     assert!(secret.data.unwrap_or_default().contains_key("password"));
     let writes = cluster.status_writes.lock().expect("writes").clone();
     assert_eq!(synced_message(&writes[0]).0, "True");
+}
+
+#[test]
+fn items_no_key_opens_say_what_to_do() {
+    use sealed_secrets_api::{crypto, Error as ApiError, ItemErrors};
+    let mut items = ItemErrors::default();
+    items.push("password", crypto::Error::NoKeyCouldDecrypt);
+    let message = unseal_message(&ApiError::Items(items));
+    assert!(
+        message.starts_with("password: no key could decrypt secret. Seal these items again"),
+        "{message}"
+    );
+    assert_eq!(
+        unseal_message(&ApiError::DeprecatedData),
+        ApiError::DeprecatedData.to_string()
+    );
+}
+
+#[test]
+fn a_failed_write_shows_the_api_servers_message() {
+    let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+        "status": "Failure",
+        "code": 403,
+        "reason": "Forbidden",
+        "message": "secrets \"db\" is forbidden: denied by policy",
+    }))
+    .expect("status");
+    let Failure::Update(message) = write_failure(kube::Error::Api(Box::new(status)), "ns", "db")
+    else {
+        panic!("not an update failure");
+    };
+    assert_eq!(message, "secrets \"db\" is forbidden: denied by policy");
 }
