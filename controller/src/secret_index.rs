@@ -93,11 +93,12 @@ impl SecretIndex {
             return;
         };
         match event {
-            watcher::Event::Apply(secret) => {
+            // Seen now (a change, or an entry of a list in progress): present
+            // at once, and in the new list too.
+            watcher::Event::Apply(secret) | watcher::Event::InitApply(secret) => {
                 if let Some(key) = self.key_of(secret) {
                     state.created.remove(&key);
                     state.present.insert(key);
-                    // A change during a re-list is in the new list too.
                     if let Some(listing) = state.listing.as_mut() {
                         listing.insert(key);
                     }
@@ -113,16 +114,6 @@ impl SecretIndex {
                 }
             }
             watcher::Event::Init => state.listing = Some(HashSet::new()),
-            watcher::Event::InitApply(secret) => {
-                if let Some(key) = self.key_of(secret) {
-                    // Seen now: present at once, even before the list is done.
-                    state.created.remove(&key);
-                    state.present.insert(key);
-                    if let Some(listing) = state.listing.as_mut() {
-                        listing.insert(key);
-                    }
-                }
-            }
             watcher::Event::InitDone => {
                 if let Some(mut listed) = state.listing.take() {
                     listed.shrink_to_fit();
