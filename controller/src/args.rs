@@ -127,6 +127,9 @@ pub struct Args {
     /// How often a SealedSecret whose Secret still cannot be written after --max-unseal-retries is tried again (0: never, as the reference)
     #[arg(long, env = "SEALED_SECRETS_UNSEAL_RETRY_PERIOD", default_value = "5m", value_parser = duration)]
     pub unseal_retry_period: Duration,
+    /// Reconcile every SealedSecret, and list Secrets again, at least this often: the bound on how long any missed change stays unapplied (0: never)
+    #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "10m", value_parser = duration)]
+    pub resync_period: Duration,
     /// Accepted for compatibility (negative: no rate limiting in the reference;
     /// `--kubeclient-qps -1` is a value, as with pflag, and the Helm chart passes it so).
     #[arg(

@@ -164,8 +164,13 @@ impl KeyRegistry {
         })
     }
 
-    /// Makes a key when there is none, or when the newest predates `cutoff`.
-    pub async fn ensure_key(&self, cutoff: Option<SystemTime>) -> Result<(), Error> {
+    /// Makes a key when there is none, or when the newest predates `cutoff`;
+    /// stores it only if `may_write` still says so once it is generated.
+    pub async fn ensure_key(
+        &self,
+        cutoff: Option<SystemTime>,
+        may_write: impl Fn() -> bool,
+    ) -> Result<(), Error> {
         let current = self.current();
         let stale = match (current.newest(), cutoff) {
             (None, _) => true,
@@ -173,13 +178,17 @@ impl KeyRegistry {
             (Some(_), None) => false,
         };
         if stale {
-            self.create_key().await?;
+            self.create_key(may_write).await?;
         }
         Ok(())
     }
 
-    /// Generates a key, stores it as a new key Secret, and makes it the sealing key.
-    pub async fn create_key(&self) -> Result<(), Error> {
+    /// Generates a key, stores it as a new key Secret, and makes it the
+    /// sealing key. Generating takes seconds: `may_write` (leadership) is
+    /// asked again once the key exists, right before it is stored, so a
+    /// replica that lost the lead meanwhile adds no key beside its
+    /// successor's.
+    pub async fn create_key(&self, may_write: impl Fn() -> bool) -> Result<(), Error> {
         let _guard = self.creating.lock().await;
         let bits = self.config.bits;
         let params = CertificateParams {
@@ -197,6 +206,10 @@ impl KeyRegistry {
         .map_err(|e| Error::KeyGeneration(e.to_string()))?
         .map_err(|e| Error::KeyGeneration(e.to_string()))?;
 
+        if !may_write() {
+            tracing::warn!("lost the lead while generating a sealing key: not storing it");
+            return Ok(());
+        }
         let secret = self.key_secret(&key, &certificate)?;
         let created = self
             .api
@@ -261,25 +274,17 @@ impl KeyRegistry {
                 } else {
                     Ok(())
                 };
-                match reloaded.and(self.ensure_key(cutoff).await) {
+                let ensured = match reloaded {
+                    Ok(()) => self.ensure_key(cutoff, || leadership.is_leader()).await,
+                    Err(e) => Err(e),
+                };
+                match ensured {
                     Ok(()) => checked_first_key = true,
                     Err(e) => tracing::error!(error = %e, "cannot create a sealing key; retrying"),
                 }
             }
-            let wait = if period.is_zero() {
-                None
-            } else {
-                let newest = self
-                    .current()
-                    .newest()
-                    .map(KeyEntry::order_time)
-                    .unwrap_or_else(SystemTime::now);
-                Some(
-                    (newest + period)
-                        .duration_since(SystemTime::now())
-                        .unwrap_or(Duration::ZERO),
-                )
-            };
+            let newest = self.current().newest().map(KeyEntry::order_time);
+            let wait = renewal_wait(period, newest, SystemTime::now(), leadership.is_leader());
             let retry_first_key =
                 (!checked_first_key && leadership.is_leader()).then_some(Duration::from_secs(5));
             let reason = tokio::select! {
@@ -299,12 +304,33 @@ impl KeyRegistry {
                 continue;
             }
             tracing::info!(reason, "generating a new sealing key");
-            if let Err(e) = self.create_key().await {
+            if let Err(e) = self.create_key(|| leadership.is_leader()).await {
                 tracing::error!(error = %e, "cannot create a new sealing key; retrying in 1m");
                 tokio::time::sleep(Duration::from_secs(60)).await;
             }
         }
     }
+}
+
+/// How long until the next scheduled key (`None`: no timer). Only the
+/// leader keeps the schedule: a replica that does not lead waits for the
+/// lead (a timer that is due at once would wake it in a loop for as long as
+/// the leader has not made the key).
+fn renewal_wait(
+    period: Duration,
+    newest: Option<SystemTime>,
+    now: SystemTime,
+    leading: bool,
+) -> Option<Duration> {
+    if period.is_zero() || !leading {
+        return None;
+    }
+    let newest = newest.unwrap_or(now);
+    Some(
+        (newest + period)
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 async fn sleep_for(wait: Option<Duration>) {
@@ -385,6 +411,85 @@ mod tests {
             set.ring().keys()[0].fingerprint(),
             set.entries()[0].key.fingerprint()
         );
+    }
+
+    /// Generating a key takes seconds; a replica that lost the lead
+    /// meanwhile must not store it beside the new leader's.
+    #[tokio::test]
+    async fn a_key_generated_after_losing_the_lead_is_not_stored() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let posts = Arc::new(AtomicUsize::new(0));
+        let counted = posts.clone();
+        let service = tower::service_fn(move |request: axum::http::Request<kube::client::Body>| {
+            let counted = counted.clone();
+            async move {
+                if request.method() == axum::http::Method::POST {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+                let bytes = http_body_util::BodyExt::collect(request.into_body())
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let mut response =
+                    axum::http::Response::new(kube::client::Body::from(bytes.to_vec()));
+                *response.status_mut() = axum::http::StatusCode::CREATED;
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let registry = KeyRegistry::new(
+            Client::new(service, "kube-system"),
+            KeyConfig {
+                namespace: "kube-system".into(),
+                prefix: "sealed-secrets-key".into(),
+                bits: 2048,
+                ttl: Duration::from_secs(3600),
+                common_name: String::new(),
+                order: KeyOrder::CertNotBefore,
+                extra_labels: Vec::new(),
+                extra_annotations: Vec::new(),
+            },
+        );
+        let asked = AtomicUsize::new(0);
+        registry
+            .create_key(|| {
+                asked.fetch_add(1, Ordering::Relaxed);
+                false
+            })
+            .await
+            .expect("no error");
+        assert_eq!(
+            asked.load(Ordering::Relaxed),
+            1,
+            "asked once the key exists"
+        );
+        assert_eq!(posts.load(Ordering::Relaxed), 0, "not stored");
+        assert!(registry.current().is_empty());
+
+        registry.create_key(|| true).await.expect("stored");
+        assert_eq!(posts.load(Ordering::Relaxed), 1);
+        assert_eq!(registry.current().entries().len(), 1);
+    }
+
+    #[test]
+    fn only_the_leader_keeps_the_renewal_schedule() {
+        let day = Duration::from_secs(86_400);
+        let now = SystemTime::UNIX_EPOCH + 100 * day;
+        let overdue = Some(now - 40 * day);
+        assert_eq!(
+            renewal_wait(30 * day, overdue, now, true),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            renewal_wait(30 * day, overdue, now, false),
+            None,
+            "a follower whose newest key is overdue must not wake at once, over and over"
+        );
+        assert_eq!(
+            renewal_wait(30 * day, Some(now - day), now, true),
+            Some(29 * day)
+        );
+        assert_eq!(renewal_wait(30 * day, None, now, true), Some(30 * day));
+        assert_eq!(renewal_wait(Duration::ZERO, overdue, now, true), None);
     }
 
     #[test]

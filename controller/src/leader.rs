@@ -9,6 +9,7 @@
 //! start, even if its election task is stuck.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,10 @@ pub struct Leadership {
     renew_deadline: Duration,
     /// When the last successful acquire or renew was *sent*.
     renewed_at: Mutex<Option<Instant>>,
+    /// Someone was refused a write since the last publish: a gate that
+    /// closed and reopened between two renewals must still be announced,
+    /// or what was refused meanwhile would wait for its next change.
+    refused: AtomicBool,
     changes: watch::Sender<bool>,
 }
 
@@ -76,6 +81,7 @@ impl Leadership {
             elected: false,
             renew_deadline: Duration::MAX,
             renewed_at: Mutex::new(None),
+            refused: AtomicBool::new(false),
             changes,
         })
     }
@@ -86,12 +92,22 @@ impl Leadership {
             elected: true,
             renew_deadline,
             renewed_at: Mutex::new(None),
+            refused: AtomicBool::new(false),
             changes,
         })
     }
 
-    /// True while writes are allowed.
+    /// True while writes are allowed. A `false` is remembered: whoever was
+    /// refused is owed a reconcile when the gate opens again.
     pub fn is_leader(&self) -> bool {
+        let open = self.gate_open();
+        if !open {
+            self.refused.store(true, Ordering::Relaxed);
+        }
+        open
+    }
+
+    fn gate_open(&self) -> bool {
         if !self.elected {
             return true;
         }
@@ -106,7 +122,9 @@ impl Leadership {
         self.elected
     }
 
-    /// Fires `true` on becoming leader, `false` on losing it.
+    /// Fires `true` on becoming leader, and on the gate opening again after
+    /// a renewal came too late (still leader, but writes were refused
+    /// meanwhile); `false` on losing it.
     pub fn subscribe(&self) -> watch::Receiver<bool> {
         self.changes.subscribe()
     }
@@ -123,13 +141,16 @@ impl Leadership {
         }
     }
 
-    /// Publishes the current state if it changed; returns it.
+    /// Publishes the current state if it changed, or if the gate reopened
+    /// after refusing someone; returns it.
     fn publish(&self, metrics: &Metrics, identity: &str) -> bool {
-        let now = self.is_leader();
-        let changed = self.changes.send_if_modified(|was| {
-            let changed = *was != now;
+        let now = self.gate_open();
+        let reopened = now && self.refused.swap(false, Ordering::Relaxed);
+        let mut changed = false;
+        self.changes.send_if_modified(|was| {
+            changed = *was != now;
             *was = now;
-            changed
+            changed || reopened
         });
         if changed {
             if now {
@@ -137,6 +158,11 @@ impl Leadership {
             } else {
                 tracing::warn!(identity, "not leader any more: stopped writing");
             }
+        } else if reopened {
+            tracing::warn!(
+                identity,
+                "a leader Lease renewal came after the renew deadline: writes were refused meanwhile; reconciling everything"
+            );
         }
         metrics.leader(identity, now);
         now
@@ -464,5 +490,38 @@ mod tests {
         assert!(metrics
             .render()
             .contains("sealed_secrets_controller_leader{identity=\"a\"} 1"));
+    }
+
+    /// A renewal slower than the deadline closes the gate and the next one
+    /// opens it again: still leader before and after, but the reconciles
+    /// refused in between must be told, or they wait for their next change.
+    #[test]
+    fn a_gate_that_reopens_after_refusing_a_write_is_announced() {
+        let metrics = Metrics::default();
+        let deadline = Duration::from_secs(10);
+        let leadership = Leadership::elected(deadline);
+        let mut rx = leadership.subscribe();
+        leadership.renewed(Instant::now());
+        assert!(leadership.publish(&metrics, "a"));
+        rx.mark_unchanged();
+
+        // The last renewal is now older than the deadline (a slow Lease PUT).
+        let Some(late) = Instant::now().checked_sub(deadline + Duration::from_secs(1)) else {
+            return; // a clock this young cannot express the past; nothing to test
+        };
+        leadership.renewed(late);
+        assert!(!leadership.is_leader(), "a reconcile is refused");
+        leadership.renewed(Instant::now());
+        assert!(leadership.publish(&metrics, "a"));
+        assert!(
+            rx.has_changed().unwrap_or(false),
+            "the reopening is announced"
+        );
+        assert!(*rx.borrow_and_update());
+
+        // Nobody refused: a renewal on time announces nothing.
+        leadership.renewed(Instant::now());
+        assert!(leadership.publish(&metrics, "a"));
+        assert!(!rx.has_changed().unwrap_or(true));
     }
 }

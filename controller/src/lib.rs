@@ -13,6 +13,7 @@ pub mod plan;
 pub mod pool;
 pub mod ratelimit;
 pub mod reconcile;
+mod resync;
 pub mod retry;
 mod secret_index;
 pub mod serve;
@@ -38,8 +39,12 @@ use crate::keys::{KeyConfig, KeyOrder, KeyRegistry};
 use crate::leader::{identity, lease_config, Elector, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
+use crate::resync::{Reason, Resync};
 use crate::secret_index::SecretIndex;
-use crate::watches::{forget_gone, keep_what_reconcile_reads, list_config, sealed_secrets_for};
+use crate::watches::{
+    forget_gone, keep_what_reconcile_reads, list_config, restarted_every, sealed_secret_triggers,
+    sealed_secrets_for, secret_triggers,
+};
 
 /// `POD_NAMESPACE`, else the service account's namespace, else `default`.
 pub fn my_namespace() -> String {
@@ -89,7 +94,7 @@ pub async fn run(args: Args) -> Result<()> {
         None => {
             // One replica, as the reference: the first key before anything serves.
             registry
-                .ensure_key(cutoff)
+                .ensure_key(cutoff, || true)
                 .await
                 .context("cannot create the first sealing key")?;
             metrics.leader(&identity(), true);
@@ -192,6 +197,7 @@ pub async fn run(args: Args) -> Result<()> {
     ctx.leadership = leadership.clone();
     ctx.accept_v1_data = args.accept_v1_data;
     ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
+    let resync = ctx.resync.clone();
     let scopes: Vec<(Option<String>, Arc<SecretIndex>)> = watched_namespaces(&args, &namespace)
         .into_iter()
         .map(|scope| (scope.clone(), Arc::new(SecretIndex::new(scope))))
@@ -205,6 +211,7 @@ pub async fn run(args: Args) -> Result<()> {
 
     let mut controllers = Vec::new();
     let mut stores = Vec::new();
+    let mut probe_api: Option<Api<SealedSecret>> = None;
     for (scope, secret_index) in scopes {
         let (sealed_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) =
             match &scope {
@@ -218,41 +225,46 @@ pub async fn run(args: Args) -> Result<()> {
         if !args.label_selector.is_empty() {
             config = config.labels(&args.label_selector);
         }
+        if probe_api.is_none() {
+            probe_api = Some(sealed_api.clone());
+        }
         let (reader, writer) = reflector::store();
-        let gone = forget_gone(metrics.clone(), ctx.own_writes.clone(), scope.clone());
+        let forget_ctx = ctx.clone();
+        let gone = forget_gone(
+            metrics.clone(),
+            ctx.own_writes.clone(),
+            scope.clone(),
+            move |uid| forget_ctx.forget(uid),
+        );
         let sealed_secrets = futures::StreamExt::inspect(
             watcher::watcher(sealed_api, config).modify(keep_what_reconcile_reads),
             gone,
         )
         .reflect(writer)
-        .applied_objects();
+        .filter_map(sealed_secret_triggers(resync.clone()));
         let mut controller = Controller::for_stream(sealed_secrets, reader).with_config(
             kube::runtime::controller::Config::default().concurrency(reconcile_concurrency()),
         );
         if !args.skip_recreate {
             // Metadata only, and no cache but the index of names: the
-            // controller never holds other Secrets' data in memory.
-            let secrets = futures::StreamExt::inspect(
-                watcher::watcher(secret_api, list_config()).default_backoff(),
-                move |event| secret_index.observe(event),
-            )
-            .touched_objects();
+            // controller never holds other Secrets' data in memory. Started
+            // afresh every resync period: its list finds deletes it missed.
+            let secrets = restarted_every(args.resync_period, move || {
+                let index = secret_index.clone();
+                futures::StreamExt::inspect(
+                    watcher::watcher(secret_api.clone(), list_config()).default_backoff(),
+                    move |event| index.observe(event),
+                )
+            })
+            .filter_map(secret_triggers(resync.clone()));
             controller = controller.watches_stream(secrets, sealed_secrets_for);
         }
-        let key_changes =
-            tokio_stream::wrappers::WatchStream::from_changes(registry.subscribe()).map(|_| ());
-        // A new leader reconciles everything the others only watched.
-        let became_leader =
-            tokio_stream::wrappers::WatchStream::from_changes(leadership.subscribe())
-                .filter(|leading| futures::future::ready(*leading))
-                .map(|_| ());
-        let key_changes = futures::stream::select(key_changes, became_leader);
         stores.push(controller.store());
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         controllers.push(
             controller
-                .reconcile_all_on(key_changes)
+                .reconcile_all_on(resync.stream())
                 .graceful_shutdown_on(shutdown)
                 .run(reconcile::reconcile, reconcile::error_policy, ctx)
                 .for_each(|result| async move {
@@ -263,6 +275,26 @@ pub async fn run(args: Args) -> Result<()> {
                 .boxed(),
         );
     }
+
+    spawn_resync_triggers(
+        &resync,
+        &registry,
+        &leadership,
+        args.resync_period,
+        probe_api,
+    );
+    // What is kept per SealedSecret goes with those no watch lists any more.
+    let live = stores.clone();
+    let sweep_ctx = ctx.clone();
+    tokio::spawn(resync.stream().for_each(move |()| {
+        let uids = live
+            .iter()
+            .flat_map(|store| store.state())
+            .filter_map(|sealed| sealed.metadata.uid.clone())
+            .collect();
+        sweep_ctx.forget_all_but(&uids);
+        futures::future::ready(())
+    }));
 
     let readiness = async move {
         for store in stores {
@@ -310,6 +342,52 @@ pub async fn run(args: Args) -> Result<()> {
     metrics_result.context("metrics server failed")?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Everything is reconciled again on a new key, on becoming leader (or the
+/// write gate reopening), when the API server answers again after it was
+/// away, and at least every `period`; relists request it from the watches.
+fn spawn_resync_triggers(
+    resync: &Arc<Resync>,
+    registry: &Arc<KeyRegistry>,
+    leadership: &Arc<Leadership>,
+    period: std::time::Duration,
+    probe_api: Option<Api<SealedSecret>>,
+) {
+    let mut keys = registry.subscribe();
+    let on_key = resync.clone();
+    tokio::spawn(async move {
+        while keys.changed().await.is_ok() {
+            on_key.request(Reason::NewKey);
+        }
+    });
+    // A new leader reconciles everything the others only watched.
+    let mut leading = leadership.subscribe();
+    let on_lead = resync.clone();
+    tokio::spawn(async move {
+        while leading.changed().await.is_ok() {
+            if *leading.borrow_and_update() {
+                on_lead.request(Reason::Leadership);
+            }
+        }
+    });
+    tokio::spawn(resync.clone().every(period));
+    if let Some(api) = probe_api {
+        // A quorum read: it needs etcd as well as the API server.
+        let probe = move || {
+            let api = api.clone();
+            async move {
+                api.list_metadata(&kube::api::ListParams::default().limit(1))
+                    .await
+                    .is_ok()
+            }
+        };
+        tokio::spawn(
+            resync
+                .clone()
+                .when_api_back(std::time::Duration::from_secs(5), probe),
+        );
+    }
 }
 
 /// How many SealedSecrets are reconciled at once. Most of a reconcile is

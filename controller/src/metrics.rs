@@ -103,11 +103,17 @@ pub struct Metrics {
     leader: Family<LeaderLabels, Gauge>,
     rsa_decryptions: Counter,
     relists: Counter,
+    resyncs: Family<ResyncLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LeaderLabels {
     identity: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResyncLabels {
+    reason: &'static str,
 }
 
 impl Default for Metrics {
@@ -176,6 +182,12 @@ impl Metrics {
             "Full lists of the SealedSecret watches: at start, and after a watch expired (410 Gone) or failed",
             relists.clone(),
         );
+        let resyncs = Family::default();
+        registry.register(
+            "resyncs",
+            "Reconciles of every SealedSecret, by reason: a new key, leadership, a relist, the API server back, the --resync-period",
+            resyncs.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             unseal_requests,
@@ -188,7 +200,13 @@ impl Metrics {
             leader,
             rsa_decryptions,
             relists,
+            resyncs,
         }
+    }
+
+    /// Every SealedSecret is reconciled again, for `reason`.
+    pub fn resync(&self, reason: &'static str) {
+        self.resyncs.get_or_create(&ResyncLabels { reason }).inc();
     }
 
     /// A SealedSecret watch started a full list.

@@ -6,8 +6,11 @@
 //! before our status write, which looks unsynced. Without this memo that
 //! reconcile reads the object from the API server to find out it is done:
 //! two requests per object on every cold start. With it, a cached version
-//! that predates our own write of the same generation is known to be handled;
-//! the arrival of our write in the cache reconciles the object again anyway.
+//! that the reconcile which wrote saw itself (the cache's, or the one it read
+//! and processed) is known to be handled; the arrival of our write in the
+//! cache reconciles the object again anyway. Any other version is not:
+//! resourceVersions are opaque, so one we never saw may be newer than our
+//! write (someone edited a label meanwhile), and is reconciled as usual.
 //!
 //! An entry is dropped when the cache shows the version we wrote, when the
 //! generation moves on, when the object is deleted, on every re-list of
@@ -26,7 +29,8 @@ const MAX_AGE: Duration = Duration::from_secs(60);
 
 struct Written {
     generation: Option<i64>,
-    resource_version: String,
+    /// Versions from before our write that the writing reconcile saw.
+    seen_before: [Option<String>; 2],
     at: Instant,
 }
 
@@ -37,10 +41,9 @@ pub struct OwnWrites {
 
 impl OwnWrites {
     /// We wrote a Synced status for `written` (the object as the API server
-    /// returned it).
-    pub fn record(&self, written: &SealedSecret) {
-        let (Some(uid), Some(resource_version)) = (written.uid(), written.resource_version())
-        else {
+    /// returned it) in a reconcile that saw the versions `seen_before`.
+    pub fn record(&self, written: &SealedSecret, seen_before: [Option<String>; 2]) {
+        let Some(uid) = written.uid() else {
             return;
         };
         if let Ok(mut map) = self.by_uid.lock() {
@@ -48,16 +51,15 @@ impl OwnWrites {
                 uid,
                 Written {
                     generation: written.metadata.generation,
-                    resource_version,
+                    seen_before,
                     at: Instant::now(),
                 },
             );
         }
     }
 
-    /// Whether `cached` is an older version of an object whose current
-    /// generation we have already synced, with the status write still on its
-    /// way to the cache.
+    /// Whether `cached` is a version from before our Synced write of its
+    /// generation, with the write still on its way to the cache.
     pub fn cache_behind(&self, cached: &SealedSecret) -> bool {
         let Some(uid) = cached.uid() else {
             return false;
@@ -68,8 +70,10 @@ impl OwnWrites {
         let Some(written) = map.get(&uid) else {
             return false;
         };
+        let version = cached.resource_version();
         let behind = written.generation == cached.metadata.generation
-            && cached.resource_version().as_deref() != Some(written.resource_version.as_str())
+            && version.is_some()
+            && written.seen_before.contains(&version)
             && written.at.elapsed() < MAX_AGE;
         if !behind {
             map.remove(&uid);
@@ -112,14 +116,19 @@ mod tests {
         sealed
     }
 
+    fn seen(cached: &str, processed: &str) -> [Option<String>; 2] {
+        [Some(cached.into()), Some(processed.into())]
+    }
+
     #[test]
-    fn an_older_version_of_the_generation_we_wrote_is_behind_until_ours_arrives() {
+    fn a_version_the_writer_saw_is_behind_until_ours_arrives() {
         let writes = OwnWrites::default();
         assert!(
             !writes.cache_behind(&version("u", 1, "10")),
             "nothing written"
         );
-        writes.record(&version("u", 1, "12"));
+        // The cache held 10, the reconcile read 11 and wrote 12.
+        writes.record(&version("u", 1, "12"), seen("10", "11"));
         assert!(writes.cache_behind(&version("u", 1, "10")));
         assert!(writes.cache_behind(&version("u", 1, "11")));
         assert!(!writes.cache_behind(&version("other", 1, "10")));
@@ -129,19 +138,30 @@ mod tests {
         assert!(!writes.cache_behind(&version("u", 1, "10")));
     }
 
+    /// Our status write, then someone else's label edit at the same
+    /// generation, reach the cache as one version: not ours, not one we saw,
+    /// so it is reconciled (the Secret may have been deleted meanwhile).
+    #[test]
+    fn a_version_the_writer_never_saw_is_not_behind() {
+        let writes = OwnWrites::default();
+        writes.record(&version("u", 1, "12"), seen("10", "10"));
+        assert!(!writes.cache_behind(&version("u", 1, "13")));
+        assert_eq!(writes.len(), 0, "and the cache is trusted from then on");
+    }
+
     #[test]
     fn a_new_generation_deletes_and_relists_end_the_wait() {
         let writes = OwnWrites::default();
-        writes.record(&version("u", 1, "12"));
-        assert!(!writes.cache_behind(&version("u", 2, "13")), "spec changed");
+        writes.record(&version("u", 1, "12"), seen("10", "11"));
+        assert!(!writes.cache_behind(&version("u", 2, "11")), "spec changed");
         assert_eq!(writes.len(), 0);
 
-        writes.record(&version("u", 2, "14"));
+        writes.record(&version("u", 2, "14"), seen("13", "13"));
         writes.forget("u");
         assert!(!writes.cache_behind(&version("u", 2, "13")));
 
-        writes.record(&version("u", 2, "14"));
-        writes.record(&version("v", 1, "15"));
+        writes.record(&version("u", 2, "14"), seen("13", "13"));
+        writes.record(&version("v", 1, "15"), seen("9", "9"));
         writes.forget_all();
         assert!(!writes.cache_behind(&version("u", 2, "13")));
         assert!(!writes.cache_behind(&version("v", 1, "9")));

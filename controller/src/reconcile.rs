@@ -21,6 +21,7 @@ use crate::metrics::{ErrorReason, Metrics};
 use crate::own_writes::OwnWrites;
 use crate::plan::{immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite};
 use crate::pool::RsaPool;
+use crate::resync::{api_away, Resync};
 use crate::retry::Retries;
 use crate::secret_index::{SecretIndexes, Seen};
 use crate::Error;
@@ -47,6 +48,8 @@ pub struct Context {
     pub secrets: SecretIndexes,
     /// Our status writes the cache has not shown yet.
     pub own_writes: Arc<OwnWrites>,
+    /// Reconciles everything again; told when the API server was away.
+    pub resync: Arc<Resync>,
     /// Threads for the RSA work of unsealing.
     unseal_pool: RsaPool,
     /// The installed CRD drops `status.keyFingerprint` (the reference's CRD
@@ -63,6 +66,7 @@ impl Context {
         recorder: EventRecorder,
     ) -> Self {
         Self {
+            resync: Resync::new(Arc::clone(&metrics)),
             client,
             keys,
             metrics,
@@ -77,6 +81,29 @@ impl Context {
             unseal_pool: RsaPool::per_cpu(),
             fingerprint_dropped: AtomicBool::new(false),
         }
+    }
+
+    /// Drops what is kept about a SealedSecret that is gone.
+    pub fn forget(&self, uid: &str) {
+        self.retries.forget(uid);
+        self.own_writes.forget(uid);
+        if let Ok(mut last_key) = self.last_key.lock() {
+            last_key.remove(uid);
+        }
+    }
+
+    /// Drops what is kept about every SealedSecret not in `live` (uids): a
+    /// relist can miss the deletes that happened while the watch was down.
+    pub fn forget_all_but(&self, live: &std::collections::HashSet<String>) {
+        self.retries.retain(|uid| live.contains(uid));
+        if let Ok(mut last_key) = self.last_key.lock() {
+            last_key.retain(|uid, _| live.contains(uid));
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn remembered_keys(&self) -> usize {
+        self.last_key.lock().map_or(0, |m| m.len())
     }
 }
 
@@ -103,6 +130,9 @@ enum Failure {
     Unwritable(String),
     /// The Secret to create exists after all (created meanwhile): try again.
     Exists(String),
+    /// The API server was away (unreachable, timed out, 5xx, 429): try
+    /// again, and at once when it answers again.
+    Unavailable(String),
 }
 
 pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -119,14 +149,15 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
     }
     let namespace = cached.namespace().ok_or(Error::NoNamespace)?;
     let uid = cached.uid().unwrap_or_default();
+    let cached_version = cached.resource_version();
 
     let mut sealed = cached;
     let outcome = sync_secret(&mut sealed, &namespace, &uid, &ctx).await;
     let mut key = None;
-    let (error, action) = match outcome {
+    let (error, retry) = match outcome {
         // Deleted (or replaced) since it was cached: its own event follows.
         Ok(Synced::Gone) => {
-            ctx.retries.forget(&uid);
+            ctx.forget(&uid);
             return Ok(Action::await_change());
         }
         Ok(Synced::NotLeader) => return Ok(Action::await_change()),
@@ -143,7 +174,7 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
                 )
                 .await;
             }
-            (None, Action::await_change())
+            (None, None)
         }
         Err(failure) => report(&ctx, &sealed, &namespace, &uid, failure).await,
     };
@@ -151,8 +182,26 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         .as_ref()
         .map(Fingerprint::as_str)
         .filter(|_| !ctx.fingerprint_dropped.load(Ordering::Relaxed));
-    update_status(&ctx, &sealed, &namespace, error.as_deref(), key).await;
-    Ok(action)
+    let written = Versions {
+        cached: cached_version,
+        processed: sealed.resource_version(),
+    };
+    let status_in_place =
+        update_status(&ctx, &sealed, &namespace, error.as_deref(), key, written).await;
+    // A status that still says what was true before is tried again, as a
+    // Secret that could not be written is.
+    let retry = match retry {
+        None if !status_in_place => ctx.retries.failed(&uid, sealed.metadata.generation),
+        retry => retry,
+    };
+    Ok(retry.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// The versions of a SealedSecret a reconcile saw: the cache's, and the one
+/// it read from the API server and processed (the same when nothing was read).
+struct Versions {
+    cached: Option<String>,
+    processed: Option<String>,
 }
 
 /// Unseals and writes the Secret; whether the cluster changed, and which key
@@ -198,9 +247,10 @@ async fn sync_secret(
         Ok(Some(full)) if full.uid().as_deref() == Some(uid) => *sealed = Arc::new(full),
         Ok(_) => return Ok(Synced::Gone),
         Err(e) => {
-            return Err(Failure::Update(format!(
-                "cannot read SealedSecret {name:?}: {e}"
-            )))
+            return Err(api_failure(
+                &e,
+                format!("cannot read SealedSecret {name:?}: {}", api_message(&e)),
+            ))
         }
     }
 
@@ -300,7 +350,19 @@ enum Existing {
 }
 
 fn read_failed(name: &str, e: kube::Error) -> Failure {
-    Failure::Update(format!("cannot read Secret {name:?}: {}", api_message(&e)))
+    api_failure(
+        &e,
+        format!("cannot read Secret {name:?}: {}", api_message(&e)),
+    )
+}
+
+/// A failed request: the API server away, or this request refused.
+fn api_failure(e: &kube::Error, message: String) -> Failure {
+    if api_away(e) {
+        Failure::Unavailable(message)
+    } else {
+        Failure::Update(message)
+    }
 }
 
 /// Whether the Secret exists: the watch's word when it has seen it, else the
@@ -411,7 +473,7 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str) -> Failure {
             "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
         ))
     } else {
-        Failure::Update(api_message(&err))
+        api_failure(&err, api_message(&err))
     }
 }
 
@@ -424,14 +486,15 @@ fn api_message(err: &kube::Error) -> String {
     }
 }
 
-/// Records a failure; returns the status message and when to try again.
+/// Records a failure; returns the status message and when to try again
+/// (`None`: when something changes).
 async fn report(
     ctx: &Context,
     sealed: &SealedSecret,
     namespace: &str,
     uid: &str,
     failure: Failure,
-) -> (Option<String>, Action) {
+) -> (Option<String>, Option<Duration>) {
     // The status carries the message; the event says "Failed to unseal: " before it.
     let (reason, event_reason, status_message, retry) = match failure {
         // A value no key opens will not open by retrying; a new key re-triggers every object.
@@ -441,6 +504,10 @@ async fn report(
             (ErrorReason::Update, "ErrUpdateFailed", m, false)
         }
         Failure::Update(m) | Failure::Exists(m) => {
+            (ErrorReason::Update, "ErrUpdateFailed", m, true)
+        }
+        Failure::Unavailable(m) => {
+            ctx.resync.api_away();
             (ErrorReason::Update, "ErrUpdateFailed", m, true)
         }
     };
@@ -456,8 +523,7 @@ async fn report(
     } else {
         None
     };
-    let action = next.map_or_else(Action::await_change, Action::requeue);
-    (Some(status_message), action)
+    (Some(status_message), next)
 }
 
 async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason: &str, note: &str) {
@@ -473,13 +539,16 @@ async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason:
     }
 }
 
+/// Writes the status that describes this reconcile; whether the status is
+/// now right (written, or nothing to write), or must be tried again.
 async fn update_status(
     ctx: &Context,
     sealed: &SealedSecret,
     namespace: &str,
     error: Option<&str>,
     key: Option<&str>,
-) {
+    versions: Versions,
+) -> bool {
     let name = sealed.name_any();
     let instance = sealed
         .labels()
@@ -489,22 +558,33 @@ async fn update_status(
     if !ctx.update_status {
         ctx.metrics
             .condition(namespace, &name, &instance, error.is_none());
-        return;
+        return true;
     }
     if !ctx.leadership.is_leader() {
-        return;
+        // The gate remembers the refusal and reconciles everything when it reopens.
+        return true;
     }
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let Some(status) = next_status(sealed, error, key, now.clone()) else {
         ctx.metrics
             .condition(namespace, &name, &instance, error.is_none());
-        return;
+        return true;
     };
     let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
     match write_status(&api, sealed, status, error, key, now).await {
-        Ok(written) => {
+        Ok(StatusWrite::GaveUp) => {
+            ctx.metrics.unseal_error(ErrorReason::Status, namespace);
+            tracing::warn!(namespace, name = %name, attempts = STATUS_ATTEMPTS, "cannot update SealedSecret status: it kept changing under us; trying again");
+            false
+        }
+        Ok(outcome) => {
+            let written = match outcome {
+                StatusWrite::Written(written) => Some(*written),
+                _ => None,
+            };
             if let (None, Some(written)) = (error, written.as_ref()) {
-                ctx.own_writes.record(written);
+                ctx.own_writes
+                    .record(written, [versions.cached, versions.processed]);
             }
             let dropped = key.is_some()
                 && written.as_ref().is_some_and(|w| {
@@ -520,13 +600,28 @@ async fn update_status(
                 );
             }
             ctx.metrics
-                .condition(namespace, &name, &instance, error.is_none())
+                .condition(namespace, &name, &instance, error.is_none());
+            true
         }
         Err(e) => {
             ctx.metrics.unseal_error(ErrorReason::Status, namespace);
-            tracing::warn!(namespace, name = %name, error = %e, "cannot update SealedSecret status");
+            if api_away(&e) {
+                ctx.resync.api_away();
+            }
+            tracing::warn!(namespace, name = %name, error = %api_message(&e), "cannot update SealedSecret status; trying again");
+            false
         }
     }
+}
+
+/// What became of a status write.
+enum StatusWrite {
+    Written(Box<SealedSecret>),
+    /// Not needed any more: deleted, replaced, changed (its own reconcile
+    /// writes the status), or someone wrote the same status.
+    Superseded,
+    /// Conflicts on every attempt.
+    GaveUp,
 }
 
 /// How often a status write is retried after a conflict (someone else
@@ -546,7 +641,7 @@ async fn write_status(
     error: Option<&str>,
     key: Option<&str>,
     now: Time,
-) -> Result<Option<SealedSecret>, kube::Error> {
+) -> Result<StatusWrite, kube::Error> {
     let name = processed.name_any();
     let mut current = processed.clone();
     for attempt in 1..=STATUS_ATTEMPTS {
@@ -555,24 +650,28 @@ async fn write_status(
             .replace_status(&name, &PostParams::default(), &current)
             .await
         {
-            Err(kube::Error::Api(s)) if s.code == 409 && attempt < STATUS_ATTEMPTS => {}
-            other => return other.map(Some),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                if attempt == STATUS_ATTEMPTS {
+                    return Ok(StatusWrite::GaveUp);
+                }
+            }
+            other => return other.map(|w| StatusWrite::Written(Box::new(w))),
         }
         let Some(fresh) = api.get_opt(&name).await? else {
-            return Ok(None); // deleted meanwhile
+            return Ok(StatusWrite::Superseded); // deleted meanwhile
         };
         if fresh.uid() != processed.uid()
             || fresh.metadata.generation != processed.metadata.generation
         {
-            return Ok(None); // replaced or changed: its own reconcile writes the status
+            return Ok(StatusWrite::Superseded); // replaced or changed: its own reconcile writes the status
         }
         match next_status(&fresh, error, key, now.clone()) {
             Some(next) => status = next,
-            None => return Ok(None), // someone wrote the same status already
+            None => return Ok(StatusWrite::Superseded), // someone wrote the same status already
         }
         current = fresh;
     }
-    Ok(None)
+    Ok(StatusWrite::GaveUp)
 }
 
 /// Errors escaping `reconcile` (none expected): retry after a pause.

@@ -29,6 +29,8 @@ struct Cluster {
     secret: Mutex<Option<Secret>>,
     requests: Mutex<Vec<String>>,
     status_writes: Mutex<Vec<Value>>,
+    /// How the next status writes are refused (each answer used once).
+    status_refusals: Mutex<Vec<StatusCode>>,
 }
 
 fn respond(code: StatusCode, body: &Value) -> Response<Body> {
@@ -73,6 +75,14 @@ impl Cluster {
                 &serde_json::to_value(&self.sealed).expect("json"),
             ),
             (&Method::PUT, p) if p == format!("{sealed_path}/status") => {
+                let refusal = {
+                    let mut refusals = self.status_refusals.lock().expect("refusals");
+                    (!refusals.is_empty()).then(|| refusals.remove(0))
+                };
+                if let Some(code) = refusal {
+                    let reason = code.canonical_reason().unwrap_or("Error");
+                    return status(code, reason, "refused by the script");
+                }
                 self.status_writes
                     .lock()
                     .expect("writes")
@@ -116,6 +126,20 @@ impl Cluster {
 /// A context whose only key sealed `db` in `apps`, talking to `cluster`,
 /// with a Secret index that has listed `apps` and seen no Secret.
 fn setup(existing: Option<Secret>) -> (Arc<Cluster>, Arc<Context>, Arc<SealedSecret>) {
+    let (cluster, ctx, cached, _) = setup_indexed(existing, |_| {});
+    (cluster, ctx, cached)
+}
+
+/// [`setup`], with the context adjusted by `adjust` and the Secret index.
+fn setup_indexed(
+    existing: Option<Secret>,
+    adjust: impl FnOnce(&mut Context),
+) -> (
+    Arc<Cluster>,
+    Arc<Context>,
+    Arc<SealedSecret>,
+    Arc<SecretIndex>,
+) {
     let key = PrivateKey::generate(2048).expect("key");
     let certificate = Certificate::self_signed(
         &key,
@@ -141,6 +165,7 @@ fn setup(existing: Option<Secret>) -> (Arc<Cluster>, Arc<Context>, Arc<SealedSec
         secret: Mutex::new(existing),
         requests: Mutex::default(),
         status_writes: Mutex::default(),
+        status_refusals: Mutex::default(),
     });
     let answering = cluster.clone();
     let service = tower::service_fn(move |request: Request<Body>| {
@@ -182,12 +207,13 @@ fn setup(existing: Option<Secret>) -> (Arc<Cluster>, Arc<Context>, Arc<SealedSec
         Arc::new(Metrics::new(false)),
         EventRecorder::new(client, None),
     );
-    ctx.secrets.push(index);
+    ctx.secrets.push(index.clone());
+    adjust(&mut ctx);
 
     // As the cache keeps it: no encrypted values.
     let mut cached = sealed;
     cached.spec.encrypted_data = Default::default();
-    (cluster, Arc::new(ctx), Arc::new(cached))
+    (cluster, Arc::new(ctx), Arc::new(cached), index)
 }
 
 fn owned_secret() -> Secret {
@@ -337,4 +363,121 @@ fn a_failed_write_shows_the_api_servers_message() {
         panic!("not an update failure");
     };
     assert_eq!(message, "secrets \"db\" is forbidden: denied by policy");
+}
+
+/// A status write that fails leaves the status saying what was true before
+/// (after an outage: `Synced=False` over a Secret that is right): it is tried
+/// again, as a Secret that could not be written is, and the next attempt
+/// writes it.
+#[tokio::test]
+async fn a_failed_status_write_is_tried_again() {
+    let (cluster, ctx, cached) = setup(None);
+    cluster
+        .status_refusals
+        .lock()
+        .expect("refusals")
+        .push(StatusCode::SERVICE_UNAVAILABLE);
+    let action = reconcile(cached.clone(), ctx.clone())
+        .await
+        .expect("reconcile");
+    assert_eq!(action, Action::requeue(Duration::from_secs(1)));
+    assert!(cluster.status_writes.lock().expect("writes").is_empty());
+    assert!(cluster.secret.lock().expect("secret").is_some());
+
+    let action = reconcile(cached, ctx).await.expect("again");
+    assert_eq!(action, Action::await_change());
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    assert_eq!(synced_message(&writes[0]).0, "True");
+}
+
+/// Conflicts on every attempt: the status is not in place, so it is tried again.
+#[tokio::test]
+async fn a_status_write_that_conflicts_every_time_is_tried_again() {
+    let (cluster, ctx, cached) = setup(None);
+    cluster
+        .status_refusals
+        .lock()
+        .expect("refusals")
+        .extend([StatusCode::CONFLICT; STATUS_ATTEMPTS]);
+    let action = reconcile(cached, ctx).await.expect("reconcile");
+    assert_eq!(action, Action::requeue(Duration::from_secs(1)));
+    assert!(cluster.status_writes.lock().expect("writes").is_empty());
+}
+
+/// Our status write and someone else's label edit at the same generation
+/// reach the cache as one version: not one we saw, so it is reconciled, and
+/// a Secret deleted meanwhile is written again at once.
+#[tokio::test]
+async fn a_version_newer_than_our_write_is_reconciled() {
+    let (cluster, ctx, cached, index) = setup_indexed(None, |_| {});
+    reconcile(cached, ctx.clone()).await.expect("reconcile");
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    let mut edited: SealedSecret =
+        serde_json::from_value(writes[0].clone()).expect("written object");
+    edited.metadata.resource_version = Some("3".into());
+    edited.spec.encrypted_data = Default::default();
+    cluster.requests();
+    // The Secret was deleted (its event came, the index knows).
+    *cluster.secret.lock().expect("secret") = None;
+    index.observe(&Ok(watcher::Event::Delete(kube::core::PartialObjectMeta {
+        types: None,
+        metadata: owned_secret().metadata,
+        _phantom: std::marker::PhantomData,
+    })));
+    reconcile(Arc::new(edited), ctx).await.expect("edited");
+    let requests = cluster.requests();
+    assert!(
+        requests.contains(&format!("POST /api/v1/namespaces/{NAMESPACE}/secrets")),
+        "the Secret is made again: {requests:?}"
+    );
+}
+
+/// A read that fails because the API server is away arms the probe that
+/// reconciles everything once it answers (not the slow retry period).
+#[tokio::test]
+async fn a_failure_of_an_absent_api_server_is_told_to_the_resync() {
+    let (_cluster, ctx, cached) = setup(None);
+    let failure = api_failure(
+        &kube::Error::Api(
+            kube::core::Status::failure("etcd is away", "ServiceUnavailable")
+                .with_code(503)
+                .boxed(),
+        ),
+        "cannot read".into(),
+    );
+    assert!(matches!(failure, Failure::Unavailable(_)));
+    let away = ctx.resync.api_away_changes();
+    let (_, retry) = report(&ctx, &cached, NAMESPACE, UID, failure).await;
+    assert_eq!(retry, Some(Duration::from_secs(1)));
+    assert!(away.has_changed().unwrap_or(false));
+    let refused = api_failure(
+        &kube::Error::Api(
+            kube::core::Status::failure("denied", "Forbidden")
+                .with_code(403)
+                .boxed(),
+        ),
+        "cannot read".into(),
+    );
+    assert!(matches!(refused, Failure::Update(_)));
+}
+
+/// What is kept per SealedSecret goes when it is deleted, also while it was
+/// failing, and when a relist no longer holds it.
+#[tokio::test]
+async fn nothing_is_kept_about_a_sealed_secret_that_is_gone() {
+    // Without statuses, the key that opened each one is remembered here.
+    let (_cluster, ctx, cached, _) = setup_indexed(None, |ctx| ctx.update_status = false);
+    reconcile(cached, ctx.clone()).await.expect("reconcile");
+    assert_eq!(ctx.remembered_keys(), 1);
+    ctx.forget(UID);
+    assert_eq!(ctx.remembered_keys(), 0);
+
+    ctx.retries.failed("failing", Some(1));
+    ctx.retries.failed("kept", Some(1));
+    ctx.forget("failing");
+    assert_eq!(ctx.retries.failing(), 1);
+    ctx.retries.failed("gone-in-gap", Some(1));
+    ctx.forget_all_but(&std::collections::HashSet::from(["kept".to_string()]));
+    assert_eq!(ctx.retries.failing(), 1);
+    assert_eq!(ctx.remembered_keys(), 0);
 }

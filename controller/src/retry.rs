@@ -79,6 +79,13 @@ impl Retries {
         }
     }
 
+    /// Keeps only the objects `keep` says still exist.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.retain(|uid, _| keep(uid));
+        }
+    }
+
     /// How many objects are failing now.
     pub fn failing(&self) -> usize {
         self.failures.lock().map_or(0, |f| f.len())

@@ -3,7 +3,11 @@
 //! deletes and re-lists.
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::{ready, Ready};
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt as _};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
@@ -15,14 +19,86 @@ use sealed_secrets_api::SealedSecret;
 use crate::metrics::Metrics;
 use crate::own_writes::OwnWrites;
 use crate::reconcile::INSTANCE_LABEL;
+use crate::resync::{Reason, Resync};
+
+type WatchEvent<K> = Result<watcher::Event<K>, watcher::Error>;
+/// The object to reconcile for (`Ok`), if any.
+type Trigger<K> = Option<Result<K, watcher::Error>>;
+
+/// The SealedSecrets to reconcile for each event of their watch, which has
+/// already been applied to the cache: each change; and everything once a list
+/// (the first, or a relist after the watch expired) is complete, because only
+/// then does the cache hold it. Reconciling each listed page as it comes
+/// would read the cache from before the list: one created in the gap is not
+/// there yet, one changed in the gap looks unchanged.
+pub fn sealed_secret_triggers(
+    resync: Arc<Resync>,
+) -> impl FnMut(WatchEvent<SealedSecret>) -> Ready<Trigger<SealedSecret>> {
+    move |event| {
+        ready(match event {
+            Ok(watcher::Event::Apply(changed)) => Some(Ok(changed)),
+            Ok(watcher::Event::InitDone) => {
+                resync.request(Reason::SealedSecretsListed);
+                None
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+}
+
+/// The Secrets whose events concern SealedSecrets ([`sealed_secrets_for`]):
+/// each change and delete; and after a relist, everything, since deletes in
+/// the gap are known only as names missing from the list, and the index
+/// keeps no names. The first list needs nothing: the SealedSecrets' own first
+/// list reconciles them all.
+pub fn secret_triggers(
+    resync: Arc<Resync>,
+) -> impl FnMut(WatchEvent<PartialObjectMeta<Secret>>) -> Ready<Trigger<PartialObjectMeta<Secret>>>
+{
+    let mut listed_before = false;
+    move |event| {
+        ready(match event {
+            Ok(watcher::Event::Apply(secret) | watcher::Event::Delete(secret)) => Some(Ok(secret)),
+            Ok(watcher::Event::InitDone) => {
+                if std::mem::replace(&mut listed_before, true) {
+                    resync.request(Reason::SecretsListed);
+                }
+                None
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+}
+
+/// A watch started afresh every `period` (never when zero): each start lists
+/// everything, which corrects whatever the previous one got wrong.
+pub fn restarted_every<S: Stream>(
+    period: Duration,
+    mut start: impl FnMut() -> S,
+) -> impl Stream<Item = S::Item> {
+    futures::stream::repeat_with(move || {
+        let until = async move {
+            if period.is_zero() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(period).await;
+        };
+        start().take_until(Box::pin(until))
+    })
+    .flatten()
+}
 
 /// Drops the `condition_info` series of SealedSecrets that go away: deleted,
 /// no longer matching `--label-selector`, or missing from a relist (deleted
-/// while the watch was down).
+/// while the watch was down); and what the reconciler keeps about a deleted
+/// one (`forget_object`, by uid; a relist's deletes are swept in lib.rs).
 pub fn forget_gone(
     metrics: Arc<Metrics>,
     own_writes: Arc<OwnWrites>,
     scope: Option<String>,
+    forget_object: impl Fn(&str),
 ) -> impl FnMut(&Result<watcher::Event<SealedSecret>, watcher::Error>) {
     let key = |s: &SealedSecret| (s.namespace().unwrap_or_default(), s.name_any());
     let mut listed: Option<HashSet<(String, String)>> = None;
@@ -31,7 +107,7 @@ pub fn forget_gone(
             let (namespace, name) = key(gone);
             metrics.forget(&namespace, &name);
             if let Some(uid) = gone.uid() {
-                own_writes.forget(&uid);
+                forget_object(&uid);
             }
         }
         Ok(watcher::Event::Init) => {
@@ -126,6 +202,86 @@ mod tests {
         sealed
     }
 
+    fn resync_count(metrics: &Metrics, reason: &str) -> usize {
+        metrics
+            .render()
+            .lines()
+            .filter(|l| l.starts_with("sealed_secrets_controller_resyncs_total{"))
+            .filter(|l| l.contains(&format!("reason=\"{reason}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as usize
+    }
+
+    /// A relist's pages must not be reconciled against the cache from before
+    /// the list: only the complete list reconciles, everything at once.
+    #[tokio::test]
+    async fn a_list_reconciles_everything_once_complete_not_page_by_page() {
+        let metrics = Arc::new(Metrics::default());
+        let mut trigger = sealed_secret_triggers(Resync::new(metrics.clone()));
+        let mut run = |event| futures::executor::block_on(trigger(Ok(event)));
+        assert!(run(watcher::Event::Init).is_none());
+        assert!(run(watcher::Event::InitApply(sealed_in("ns", "a"))).is_none());
+        assert_eq!(resync_count(&metrics, "sealedsecrets_listed"), 0);
+        assert!(run(watcher::Event::InitDone).is_none());
+        assert_eq!(resync_count(&metrics, "sealedsecrets_listed"), 1);
+        let changed = run(watcher::Event::Apply(sealed_in("ns", "b")));
+        assert!(matches!(changed, Some(Ok(s)) if s.name_any() == "b"));
+        assert!(run(watcher::Event::Delete(sealed_in("ns", "b"))).is_none());
+    }
+
+    /// A Secret deleted while the Secret watch was down shows only as a name
+    /// missing from the relist: everything is reconciled once it is done.
+    #[tokio::test]
+    async fn a_relist_of_secrets_reconciles_everything_the_first_list_does_not() {
+        let metrics = Arc::new(Metrics::default());
+        let mut trigger = secret_triggers(Resync::new(metrics.clone()));
+        let secret = |name: &str| PartialObjectMeta::<Secret> {
+            types: None,
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                ..Default::default()
+            },
+            _phantom: std::marker::PhantomData,
+        };
+        let mut run = |event| futures::executor::block_on(trigger(Ok(event)));
+        for _ in 0..2 {
+            assert!(run(watcher::Event::Init).is_none());
+            assert!(run(watcher::Event::InitApply(secret("a"))).is_none());
+            assert!(run(watcher::Event::InitDone).is_none());
+        }
+        assert_eq!(
+            resync_count(&metrics, "secrets_listed"),
+            1,
+            "the relist, not the first list"
+        );
+        assert!(run(watcher::Event::Apply(secret("a"))).is_some());
+        assert!(run(watcher::Event::Delete(secret("a"))).is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_restarted_every_period_starts_afresh() {
+        let starts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = starts.clone();
+        let stream = restarted_every(Duration::from_secs(600), move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            futures::stream::pending::<()>()
+        });
+        let drained = tokio::time::timeout(Duration::from_secs(1801), stream.collect::<Vec<_>>());
+        assert!(drained.await.is_err());
+        assert_eq!(starts.load(std::sync::atomic::Ordering::Relaxed), 4);
+
+        let never = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = never.clone();
+        let stream = restarted_every(Duration::ZERO, move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            futures::stream::pending::<()>()
+        });
+        let drained = tokio::time::timeout(Duration::from_secs(1801), stream.collect::<Vec<_>>());
+        assert!(drained.await.is_err());
+        assert_eq!(never.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
     #[test]
     fn condition_series_go_with_deletes_and_relists() {
         let metrics = Arc::new(Metrics::default());
@@ -139,7 +295,7 @@ mod tests {
             metrics.condition("ns", name, "", true);
         }
         metrics.condition("elsewhere", "a", "", true);
-        let mut gone = forget_gone(metrics.clone(), Arc::default(), Some("ns".into()));
+        let mut gone = forget_gone(metrics.clone(), Arc::default(), Some("ns".into()), |_| {});
         gone(&Ok(watcher::Event::Delete(sealed_in("ns", "a"))));
         assert_eq!(series(&metrics), 3);
         // A relist that holds only "b": "c" was deleted while the watch was down.
