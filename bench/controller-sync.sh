@@ -301,20 +301,35 @@ restart_and_idle() { # http_port metrics_port
   result_restart_rsa[$impl]=$(rsa_operations "$metrics_port" "$impl")
   log "[$impl] restart: ready after ${result_restart[$impl]} s; RSA operations since: ${result_restart_rsa[$impl]}"
   if ((idle > 0)); then
-    local c0 c1
+    local c0 c1 cp0 cp1 idle_api0
     c0=$(cpu_seconds "$pid")
+    cp0=$(control_plane_cpu)
+    idle_api0=$(api_requests)
+    api_requests_by_verb >"$out/$impl.idle-api-before"
     sleep "$idle"
     c1=$(cpu_seconds "$pid")
+    cp1=$(control_plane_cpu)
+    api_requests_by_verb >"$out/$impl.idle-api-after"
     result_idle_cpu[$impl]=$(awk -v a="$c0" -v b="$c1" -v s="$idle" 'BEGIN { printf "%.2f", 100 * (b - a) / s }')
     result_idle_rss[$impl]=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
-    log "[$impl] idle ${idle} s: CPU ${result_idle_cpu[$impl]} % of a core, RSS ${result_idle_rss[$impl]} MiB"
+    # The idle cost of the resync (ours: --resync-period): API requests per
+    # hour (all clients: kube-controller-manager's own are in it too), the API
+    # server and etcd's CPU, and how often everything was reconciled.
+    result_idle_api_hour[$impl]=$(awk -v a="$idle_api0" -v b="$(api_requests)" -v s="$idle" 'BEGIN { printf "%d", (b - a) * 3600 / s }')
+    result_idle_cp_cpu[$impl]=$(awk -v a="$cp0" -v b="$cp1" -v s="$idle" 'BEGIN { printf "%.2f", 100 * (b - a) / s }')
+    api_requests_diff "$out/$impl.idle-api-before" "$out/$impl.idle-api-after" >"$out/$impl.idle-api-requests"
+    if [[ $impl == ours ]]; then
+      curl -s --max-time 10 "http://127.0.0.1:$metrics_port/metrics" |
+        grep '^sealed_secrets_controller_resyncs_total' >"$out/$impl.idle-resyncs" || true
+    fi
+    log "[$impl] idle ${idle} s: CPU ${result_idle_cpu[$impl]} % of a core, RSS ${result_idle_rss[$impl]} MiB; API requests ${result_idle_api_hour[$impl]}/h (per verb and resource: $out/$impl.idle-api-requests); API server + etcd CPU ${result_idle_cp_cpu[$impl]} % of a core"
   fi
   result_restart_api[$impl]=$(($(api_requests) - api1))
 }
 
 # ------------------------------------------------------------------ one run
 declare -A result_time result_hwm result_cpu result_status result_threads
-declare -A result_rsa result_api result_cp_cpu result_restart result_restart_rsa result_restart_api result_idle_cpu result_idle_rss
+declare -A result_rsa result_api result_cp_cpu result_restart result_restart_rsa result_restart_api result_idle_cpu result_idle_rss result_idle_api_hour result_idle_cp_cpu
 
 api_requests() {
   kubectl get --raw /metrics 2>/dev/null | awk '/^apiserver_request_total[{ ]/ { s += $NF } END { printf "%d", s }'
@@ -590,23 +605,25 @@ mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
       }'
   done
   echo
-  echo "| controller | N | RSA operations (cold start) | API requests (cold start) | API server + etcd CPU (cold start) | restart: ready after | RSA operations (restart) | API requests (restart + idle) | idle CPU (% of a core) | idle RSS |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| controller | N | RSA operations (cold start) | API requests (cold start) | API server + etcd CPU (cold start) | restart: ready after | RSA operations (restart) | API requests (restart + idle) | idle CPU (% of a core) | idle RSS | idle API requests per hour | idle API server + etcd CPU |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for impl in "${runs[@]}"; do
-    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$impl" "$n" "${result_rsa[$impl]:-?}" "${result_api[$impl]:-?}" \
+    printf '| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$impl" "$n" "${result_rsa[$impl]:-?}" "${result_api[$impl]:-?}" \
       "${result_cp_cpu[$impl]:+${result_cp_cpu[$impl]} s}" \
       "${result_restart[$impl]:+${result_restart[$impl]} s}" "${result_restart_rsa[$impl]:-}" "${result_restart_api[$impl]:-}" \
-      "${result_idle_cpu[$impl]:+${result_idle_cpu[$impl]} %}" "${result_idle_rss[$impl]:+${result_idle_rss[$impl]} MiB}"
+      "${result_idle_cpu[$impl]:+${result_idle_cpu[$impl]} %}" "${result_idle_rss[$impl]:+${result_idle_rss[$impl]} MiB}" \
+      "${result_idle_api_hour[$impl]:-}" "${result_idle_cp_cpu[$impl]:+${result_idle_cp_cpu[$impl]} %}"
   done
 } | tee "$out/results.md"
 {
   echo "["
   sep=""
   for impl in "${runs[@]}"; do
-    printf '%s{"impl":"%s","n":%d,"keys":%d,"status":"%s","time":"%s","hwm_kib":"%s","cpu":"%s","rsa":"%s","api":"%s","restart":"%s","restart_rsa":"%s","restart_api":"%s","idle_cpu":"%s","idle_rss_mib":"%s","idle_s":%d,"control_plane_cpu":"%s"}\n' \
+    printf '%s{"impl":"%s","n":%d,"keys":%d,"status":"%s","time":"%s","hwm_kib":"%s","cpu":"%s","rsa":"%s","api":"%s","restart":"%s","restart_rsa":"%s","restart_api":"%s","idle_cpu":"%s","idle_rss_mib":"%s","idle_s":%d,"control_plane_cpu":"%s","idle_api_per_hour":"%s","idle_control_plane_cpu":"%s"}\n' \
       "$sep" "$impl" "$n" "$keys" "${result_status[$impl]}" "${result_time[$impl]}" "${result_hwm[$impl]}" "${result_cpu[$impl]}" \
       "${result_rsa[$impl]:-}" "${result_api[$impl]:-}" "${result_restart[$impl]:-}" "${result_restart_rsa[$impl]:-}" \
-      "${result_restart_api[$impl]:-}" "${result_idle_cpu[$impl]:-}" "${result_idle_rss[$impl]:-}" "$idle" "${result_cp_cpu[$impl]:-}"
+      "${result_restart_api[$impl]:-}" "${result_idle_cpu[$impl]:-}" "${result_idle_rss[$impl]:-}" "$idle" "${result_cp_cpu[$impl]:-}" \
+      "${result_idle_api_hour[$impl]:-}" "${result_idle_cp_cpu[$impl]:-}"
     sep=","
   done
   echo "]"
