@@ -43,7 +43,7 @@ use crate::resync::{Reason, Resync};
 use crate::secret_index::SecretIndex;
 use crate::watches::{
     forget_gone, keep_what_reconcile_reads, list_config, restarted_every, sealed_secret_triggers,
-    sealed_secrets_for, secret_triggers,
+    sealed_secrets_for, secret_list_config, secret_triggers,
 };
 
 /// `POD_NAMESPACE`, else the service account's namespace, else `default`.
@@ -237,7 +237,10 @@ pub async fn run(args: Args) -> Result<()> {
             move |uid| forget_ctx.forget(uid),
         );
         let sealed_secrets = futures::StreamExt::inspect(
-            watcher::watcher(sealed_api, config).modify(keep_what_reconcile_reads),
+            watcher::watcher(sealed_api, config)
+                .modify(keep_what_reconcile_reads)
+                // Without it, a watch that fails (API server away) is retried in a hot loop.
+                .default_backoff(),
             gone,
         )
         .reflect(writer)
@@ -252,7 +255,7 @@ pub async fn run(args: Args) -> Result<()> {
             let secrets = restarted_every(args.resync_period, move || {
                 let index = secret_index.clone();
                 futures::StreamExt::inspect(
-                    watcher::watcher(secret_api.clone(), list_config()).default_backoff(),
+                    watcher::watcher(secret_api.clone(), secret_list_config()).default_backoff(),
                     move |event| index.observe(event),
                 )
             })
