@@ -11,7 +11,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::control_plane::{poll, ControlPlane, Error, TestNamespace};
-use crate::sealed::{kubeseal, ControllerOptions, ControllerProcess, KEY_SELECTOR};
+use crate::sealed::{
+    http_post, install_crd, kubeseal, ControllerOptions, ControllerProcess, KEY_SELECTOR,
+};
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -32,10 +34,12 @@ pub fn name_of(i: usize) -> String {
 }
 
 impl ColdStart {
-    /// Namespace, key (`kubeseal admin keys rotate --force`), `count`
+    /// The CRD, namespace, key (`kubeseal admin keys rotate --force`), `count`
     /// SealedSecrets (two items each) sealed in one kubeseal call and applied
     /// server-side, and the unmanaged Secret `unmanaged`.
     pub fn prepare(cp: &ControlPlane, prefix: &str, count: usize) -> Result<Self> {
+        // The SealedSecrets go in before any controller (which would install it) runs.
+        install_crd(cp)?;
         let ns = TestNamespace::create(cp, prefix)?;
         let dir = tempfile::tempdir().map_err(|source| Error::Io {
             context: "tempdir".into(),
@@ -383,10 +387,14 @@ pub fn outage(cp: &ControlPlane, component: &str, controller: &ControllerProcess
     cp.restart_stopped()
 }
 
+/// How long after the component is back every SealedSecret must be synced.
+pub const SYNCED_AFTER_OUTAGE: Duration = Duration::from_secs(120);
+
 /// The outage scenario of the fault tests: a cold start of `count`
 /// SealedSecrets, `component` stopped then killed and started again when a
 /// fifth are synced ([`outage`]), and afterwards everything right
-/// ([`ColdStart::verify`]) with the controller still running, no panic.
+/// ([`ColdStart::verify`]) within [`SYNCED_AFTER_OUTAGE`] of the component
+/// being back, with the controller still running, no panic.
 pub fn outage_mid_cold_start(
     cp: &ControlPlane,
     component: &str,
@@ -407,7 +415,10 @@ pub fn outage_mid_cold_start(
         ));
     }
     outage(cp, component, &controller).map_err(|e| with_log(e, &controller))?;
-    cold.wait_synced(count, Duration::from_secs(300))
+    // The component is back: within two minutes every status says Synced=True
+    // at the current generation again (a SealedSecret left behind by the
+    // outage waits for no later event).
+    cold.wait_synced(count, SYNCED_AFTER_OUTAGE)
         .map_err(|e| with_log(e, &controller))?;
     cold.verify(&before).map_err(|e| with_log(e, &controller))?;
     if !controller.is_running() {
@@ -423,4 +434,68 @@ pub fn outage_mid_cold_start(
         ));
     }
     Ok(())
+}
+
+/// etcd's client URL, from the values `scripts/control-plane up` recorded.
+pub fn etcd_url(cp: &ControlPlane) -> Result<String> {
+    let config = cp
+        .kubeconfig()
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("config.env");
+    let text = std::fs::read_to_string(&config).map_err(|source| Error::Io {
+        context: format!("reading {}", config.display()),
+        source,
+    })?;
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ETCD_PORT="))
+        .ok_or_else(|| Error::ControlPlane(format!("no ETCD_PORT in {}", config.display())))?
+        .trim()
+        .to_string();
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+/// Compacts etcd's history up to now through its JSON gateway, so any watch
+/// resuming from an older resourceVersion gets 410 Gone.
+pub fn compact(cp: &ControlPlane) -> Result<()> {
+    let url = etcd_url(cp)?;
+    let (code, body) = http_post(&format!("{url}/v3/kv/range"), br#"{"key":"AA=="}"#)?;
+    if code != 200 {
+        return Err(Error::ControlPlane(format!("etcd range: {code}: {body}")));
+    }
+    let header: Value = serde_json::from_str(&body).map_err(|e| Error::Parse {
+        command: "etcd range".into(),
+        message: e.to_string(),
+    })?;
+    let revision = header["header"]["revision"]
+        .as_str()
+        .ok_or_else(|| Error::ControlPlane(format!("etcd range: no revision in {body}")))?
+        .to_string();
+    let request = format!(r#"{{"revision":"{revision}","physical":true}}"#);
+    let (code, body) = http_post(&format!("{url}/v3/kv/compaction"), request.as_bytes())?;
+    if code != 200 {
+        return Err(Error::ControlPlane(format!(
+            "etcd compaction: {code}: {body}"
+        )));
+    }
+    Ok(())
+}
+
+/// Makes every watch that resumes from before now expire: history moves on
+/// (20 ConfigMaps `churn-N` in `ns`) and is compacted away, and kube-apiserver
+/// is killed and started again so its watch cache forgets it too. A watch
+/// coming back then gets 410 Gone and lists everything again.
+pub fn expire_watches(cp: &ControlPlane, ns: &TestNamespace) -> Result<()> {
+    for i in 0..20 {
+        ns.kubectl().run([
+            "create",
+            "configmap",
+            &format!("churn-{i}"),
+            "--from-literal=k=v",
+        ])?;
+    }
+    compact(cp)?;
+    cp.kill_component("kube-apiserver")?;
+    cp.restart_stopped()
 }

@@ -113,6 +113,8 @@ pub struct ControllerOptions<'a> {
     /// `None`: ours. `Some(path)`: another binary with the same flags (the reference).
     pub binary: Option<PathBuf>,
     pub kubeconfig: Option<PathBuf>,
+    /// Extra environment variables (name, value) for the process.
+    pub env: Vec<(String, String)>,
 }
 
 impl<'a> ControllerOptions<'a> {
@@ -123,6 +125,7 @@ impl<'a> ControllerOptions<'a> {
             extra_args: vec!["--key-size=2048".into()],
             binary: None,
             kubeconfig: None,
+            env: Vec::new(),
         }
     }
 }
@@ -252,6 +255,7 @@ impl ControllerProcess {
         };
         cmd.env("POD_NAMESPACE", options.key_namespace)
             .env("NO_COLOR", "1")
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .arg(format!("--listen-addr=127.0.0.1:{http_port}"))
             .arg(format!("--listen-metrics-addr=127.0.0.1:{metrics_port}"))
             .arg("--all-namespaces=false")
@@ -686,4 +690,59 @@ pub fn wait_synced_true(
         },
     )
     .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()))
+}
+
+/// `name` with `k: value`, sealed offline with the certificate at `cert`.
+pub fn seal_value(
+    cp: &ControlPlane,
+    cert: &Path,
+    ns: &TestNamespace,
+    name: &str,
+    value: &str,
+) -> String {
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {}}}\nstringData: {{k: {value}}}\n",
+        ns.name()
+    );
+    succeeded(
+        &kubeseal(
+            cp,
+            &["--cert", &cert.to_string_lossy(), "-o", "yaml"],
+            &secret,
+        )
+        .expect("kubeseal"),
+    )
+}
+
+/// Whether SealedSecret `name` is Synced=True at its current generation and
+/// its Secret, made by the controller (owned by the SealedSecret), holds
+/// `k: value`; `Err` says what is wrong.
+pub fn applied(ns: &TestNamespace, name: &str, value: &str) -> std::result::Result<(), String> {
+    let (status, message, ss) = synced(ns, name).ok_or("no Synced condition")?;
+    let current = ss["status"]["observedGeneration"] == ss["metadata"]["generation"];
+    let secret = ns
+        .kubectl()
+        .get_optional("secret", name)
+        .map_err(|e| e.to_string())?;
+    let owned = secret.as_ref().is_some_and(|s| {
+        s["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["kind"] == "SealedSecret" && o["name"] == name)
+    });
+    let held = secret_value(ns, name, "k");
+    if status == "True" && current && owned && held.as_deref() == Some(value) {
+        return Ok(());
+    }
+    Err(format!(
+        "Synced={status} ({message:?}) at generation {} (observed {}); Secret {}, k = {held:?}, want {value:?}",
+        ss["metadata"]["generation"],
+        ss["status"]["observedGeneration"],
+        match (&secret, owned) {
+            (None, _) => "absent",
+            (Some(_), true) => "owned by the SealedSecret",
+            (Some(_), false) => "not owned by the SealedSecret",
+        }
+    ))
 }

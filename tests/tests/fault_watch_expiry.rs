@@ -11,49 +11,14 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::{
-    api_requests, api_requests_since, metric, wait_api_quiet, wait_namespaces_deleted, ColdStart,
+    api_requests, api_requests_since, expire_watches, metric, wait_api_quiet,
+    wait_namespaces_deleted, ColdStart,
 };
-use sealed_secrets_e2e::sealed::http_post;
 use sealed_secrets_e2e::{poll, ControlPlane};
 
 const COUNT: usize = 200;
 const RSA: &str = "sealed_secrets_controller_rsa_decryptions_total";
 const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
-
-/// etcd's client URL, from the values `scripts/control-plane up` recorded.
-fn etcd_url(cp: &ControlPlane) -> String {
-    let config = cp
-        .kubeconfig()
-        .parent()
-        .expect("state dir")
-        .join("config.env");
-    let text = std::fs::read_to_string(config).expect("config.env");
-    let port = text
-        .lines()
-        .find_map(|l| l.strip_prefix("ETCD_PORT="))
-        .expect("ETCD_PORT")
-        .trim()
-        .to_string();
-    format!("http://127.0.0.1:{port}")
-}
-
-/// Compacts etcd's history up to now through its JSON gateway, so any watch
-/// resuming from an older resourceVersion gets 410 Gone.
-fn compact(cp: &ControlPlane) {
-    let url = etcd_url(cp);
-    let (code, body) =
-        http_post(&format!("{url}/v3/kv/range"), br#"{"key":"AA=="}"#).expect("range");
-    assert_eq!(code, 200, "{body}");
-    let header: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let revision = header["header"]["revision"]
-        .as_str()
-        .expect("revision")
-        .to_string();
-    let request = format!(r#"{{"revision":"{revision}","physical":true}}"#);
-    let (code, body) =
-        http_post(&format!("{url}/v3/kv/compaction"), request.as_bytes()).expect("compact");
-    assert_eq!(code, 200, "{body}");
-}
 
 #[test]
 fn an_expired_watch_relists_without_decrypting_again() {
@@ -111,21 +76,7 @@ fn an_expired_watch_relists_without_decrypting_again() {
     // The controller sleeps while history moves on and is compacted away,
     // and the API server forgets its watch cache.
     controller.signal("STOP");
-    for i in 0..20 {
-        cold.ns
-            .kubectl()
-            .run([
-                "create",
-                "configmap",
-                &format!("churn-{i}"),
-                "--from-literal=k=v",
-            ])
-            .expect("churn");
-    }
-    compact(cp);
-    cp.kill_component("kube-apiserver")
-        .expect("kill the API server");
-    cp.restart_stopped().expect("API server again");
+    expire_watches(cp, &cold.ns).expect("expire the watches");
     controller.signal("CONT");
 
     poll(

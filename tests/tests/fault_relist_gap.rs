@@ -1,0 +1,161 @@
+//! What changes while the controller's watches are away is seen by the list
+//! that replaces them: the controller sleeps (SIGSTOP) past an etcd
+//! compaction and an API server restart, and meanwhile a SealedSecret is
+//! created, another gets a new sealed value, the Secret of a third is
+//! deleted, and the unmanaged Secret that held a fourth's name is deleted.
+//! Both watches come back with 410 Gone and list everything again (six pages
+//! of SealedSecrets); within a minute each of the four is right, with no
+//! periodic resync to help (`SEALED_SECRETS_RESYNC_PERIOD=1h`): the relist
+//! alone must do it.
+//!
+//! The changes are made after the API server was killed once with the
+//! controller stopped: a change made while its watch connections still stood
+//! would wait in their socket buffers and reach the controller as an
+//! ordinary watch event when it wakes, not through the relist.
+//!
+//! The four sort before the cold start's `s-NNNNN`, so they come in the
+//! relist's first page, and the five pages after it take about 0.1 s: a
+//! controller that reconciles each page as it comes, against the cache from
+//! before the list, has the time to get them wrong. With a cold start of 200
+//! (three pages) the old controller came out right by luck one run in four.
+//!
+//! A file of its own: it restarts the shared API server.
+
+use std::time::Duration;
+
+use sealed_secrets_e2e::cold_start::{expire_watches, metric, ColdStart};
+use sealed_secrets_e2e::sealed::{
+    applied, seal_value, secret_value, synced, wait_secret_value, wait_synced_true,
+    ControllerOptions, ControllerProcess,
+};
+use sealed_secrets_e2e::{poll, ControlPlane};
+
+/// With the four, six list pages of SealedSecrets (the controller lists 100 at a time).
+const COUNT: usize = 500;
+const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
+/// Long enough that no periodic resync runs during the test.
+const RESYNC: (&str, &str) = ("SEALED_SECRETS_RESYNC_PERIOD", "1h");
+/// How long after the controller wakes the four objects must be right.
+const HEALED_WITHIN: Duration = Duration::from_secs(60);
+
+#[test]
+fn changes_made_while_the_watches_were_gone_are_applied_after_the_relist() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let cold = ColdStart::prepare(cp, "fault-relist-gap", COUNT).expect("cold start");
+    let ns = &cold.ns;
+    let controller = ControllerProcess::start(
+        cp,
+        ControllerOptions {
+            env: vec![(RESYNC.0.into(), RESYNC.1.into())],
+            ..ControllerOptions::for_namespace(ns)
+        },
+    )
+    .expect("controller");
+    cold.wait_synced(COUNT, Duration::from_secs(180))
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+
+    // The four objects the gap will change, in their state before it.
+    let (_, pem) = controller.get("/v1/cert.pem").expect("certificate");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, pem).expect("write the certificate");
+    ns.kubectl()
+        .run([
+            "create",
+            "secret",
+            "generic",
+            "blocked",
+            "--from-literal=k=not-yours",
+        ])
+        .expect("the unmanaged Secret named blocked");
+    for (name, value) in [("edited", "old"), ("lost", "kept"), ("blocked", "sealed")] {
+        ns.kubectl()
+            .apply(&seal_value(cp, &cert, ns, name, value))
+            .expect("apply");
+    }
+    for (name, value) in [("edited", "old"), ("lost", "kept")] {
+        wait_synced_true(ns, name, &controller);
+        wait_secret_value(ns, name, "k", value)
+            .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    }
+    poll(
+        "blocked Synced=False (its name is taken)",
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || Ok(synced(ns, "blocked").filter(|(status, _, _)| status == "False")),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    assert_eq!(
+        secret_value(ns, "blocked", "k").as_deref(),
+        Some("not-yours"),
+        "the unmanaged Secret is left alone"
+    );
+    let born = seal_value(cp, &cert, ns, "born-in-gap", "new-born");
+    let edited = seal_value(cp, &cert, ns, "edited", "new");
+    let relists_before = metric(&controller.metrics().expect("metrics"), RELISTS).expect(RELISTS);
+
+    // The gap. The controller's watch connections die first, so that what
+    // follows reaches it only through the relist.
+    controller.signal("STOP");
+    cp.kill_component("kube-apiserver")
+        .expect("kill the API server");
+    cp.restart_stopped().expect("the API server again");
+    ns.kubectl().apply(&born).expect("apply born-in-gap");
+    ns.kubectl()
+        .apply(&edited)
+        .expect("apply the new value of edited");
+    ns.kubectl()
+        .run(["delete", "secret", "lost"])
+        .expect("delete the Secret of lost");
+    ns.kubectl()
+        .run(["delete", "secret", "blocked"])
+        .expect("delete the unmanaged Secret named blocked");
+    expire_watches(cp, ns).expect("expire the watches");
+    controller.signal("CONT");
+    let woke = std::time::Instant::now();
+
+    poll(
+        "a relist after the watch expired",
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || {
+            let page = controller.metrics()?;
+            Ok((metric(&page, RELISTS).unwrap_or(0.0) > relists_before).then_some(()))
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+
+    let expected = [
+        ("born-in-gap", "new-born"),
+        ("edited", "new"),
+        ("lost", "kept"),
+        ("blocked", "sealed"),
+    ];
+    let report = || {
+        expected
+            .iter()
+            .map(|(name, value)| (*name, applied(ns, name, value)))
+            .collect::<Vec<_>>()
+    };
+    let healed = poll(
+        "the four objects changed in the gap to be right",
+        HEALED_WITHIN,
+        Duration::from_millis(500),
+        || Ok(report().iter().all(|(_, r)| r.is_ok()).then_some(())),
+    );
+    if let Err(e) = healed {
+        let wrong: Vec<String> = report()
+            .into_iter()
+            .filter_map(|(name, r)| r.err().map(|why| format!("  {name}: {why}")))
+            .collect();
+        panic!(
+            "{e} ({:?} after the controller woke); still wrong:\n{}\ncontroller log:\n{}",
+            woke.elapsed(),
+            wrong.join("\n"),
+            controller.log()
+        );
+    }
+    eprintln!("healed {:?} after the controller woke", woke.elapsed());
+    cold.wait_synced(COUNT + 4, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+}
