@@ -34,6 +34,23 @@ pub struct KeyConfig {
     pub extra_annotations: Vec<(String, String)>,
 }
 
+#[cfg(test)]
+impl KeyConfig {
+    /// Small keys (2048 bits) in `namespace`, everything else as the defaults.
+    pub(crate) fn for_tests(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.into(),
+            prefix: "sealed-secrets-key".into(),
+            bits: 2048,
+            ttl: Duration::from_secs(3600),
+            common_name: String::new(),
+            order: KeyOrder::CertNotBefore,
+            extra_labels: Vec::new(),
+            extra_annotations: Vec::new(),
+        }
+    }
+}
+
 /// One sealing key and where it came from.
 #[derive(Debug, Clone)]
 pub struct KeyEntry {
@@ -438,16 +455,7 @@ mod tests {
         });
         let registry = KeyRegistry::new(
             Client::new(service, "kube-system"),
-            KeyConfig {
-                namespace: "kube-system".into(),
-                prefix: "sealed-secrets-key".into(),
-                bits: 2048,
-                ttl: Duration::from_secs(3600),
-                common_name: String::new(),
-                order: KeyOrder::CertNotBefore,
-                extra_labels: Vec::new(),
-                extra_annotations: Vec::new(),
-            },
+            KeyConfig::for_tests("kube-system"),
         );
         let asked = AtomicUsize::new(0);
         registry

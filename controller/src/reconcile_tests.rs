@@ -16,7 +16,7 @@ use sealed_secrets_api::{seal_secret, SealOptions};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::keys::{KeyConfig, KeyOrder};
+use crate::keys::KeyConfig;
 use crate::secret_index::SecretIndex;
 
 const NAMESPACE: &str = "apps";
@@ -174,19 +174,7 @@ fn setup_indexed(
     });
     let client = Client::new(service, NAMESPACE);
 
-    let registry = KeyRegistry::new(
-        client.clone(),
-        KeyConfig {
-            namespace: "kube-system".into(),
-            prefix: "sealed-secrets-key".into(),
-            bits: 2048,
-            ttl: Duration::from_secs(3600),
-            common_name: String::new(),
-            order: KeyOrder::CertNotBefore,
-            extra_labels: Vec::new(),
-            extra_annotations: Vec::new(),
-        },
-    );
+    let registry = KeyRegistry::new(client.clone(), KeyConfig::for_tests("kube-system"));
     let key_secret = sealed_secrets_api::keys::key_secret(
         "kube-system",
         "sealed-secrets-key",
@@ -437,27 +425,17 @@ async fn a_version_newer_than_our_write_is_reconciled() {
 #[tokio::test]
 async fn a_failure_of_an_absent_api_server_is_told_to_the_resync() {
     let (_cluster, ctx, cached) = setup(None);
-    let failure = api_failure(
-        &kube::Error::Api(
-            kube::core::Status::failure("etcd is away", "ServiceUnavailable")
-                .with_code(503)
-                .boxed(),
-        ),
-        "cannot read".into(),
-    );
+    let failed_with = |code: u16, reason: &str| {
+        let status = kube::core::Status::failure("m", reason).with_code(code);
+        api_failure(&kube::Error::Api(status.boxed()), "cannot read".into())
+    };
+    let failure = failed_with(503, "ServiceUnavailable");
     assert!(matches!(failure, Failure::Unavailable(_)));
     let away = ctx.resync.api_away_changes();
     let (_, retry) = report(&ctx, &cached, NAMESPACE, UID, failure).await;
     assert_eq!(retry, Some(Duration::from_secs(1)));
     assert!(away.has_changed().unwrap_or(false));
-    let refused = api_failure(
-        &kube::Error::Api(
-            kube::core::Status::failure("denied", "Forbidden")
-                .with_code(403)
-                .boxed(),
-        ),
-        "cannot read".into(),
-    );
+    let refused = failed_with(403, "Forbidden");
     assert!(matches!(refused, Failure::Update(_)));
 }
 

@@ -746,3 +746,31 @@ pub fn applied(ns: &TestNamespace, name: &str, value: &str) -> std::result::Resu
         }
     ))
 }
+
+/// Polls until every `(name, value)` is [`applied`] or `within` passes; the
+/// error lists what is still wrong, one line each.
+pub fn wait_applied(
+    ns: &TestNamespace,
+    expected: &[(&str, &str)],
+    within: Duration,
+) -> std::result::Result<(), String> {
+    let report = || {
+        expected
+            .iter()
+            .map(|(name, value)| (*name, applied(ns, name, value)))
+            .collect::<Vec<_>>()
+    };
+    let done = poll(
+        "the changes to be applied",
+        within,
+        Duration::from_millis(250),
+        || Ok(report().iter().all(|(_, r)| r.is_ok()).then_some(())),
+    );
+    done.map_err(|e| {
+        let wrong: Vec<String> = report()
+            .into_iter()
+            .filter_map(|(name, r)| r.err().map(|why| format!("  {name}: {why}")))
+            .collect();
+        format!("{e}; still wrong:\n{}", wrong.join("\n"))
+    })
+}

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::{expire_watches, metric, ColdStart};
 use sealed_secrets_e2e::sealed::{
-    applied, seal_value, secret_value, synced, wait_secret_value, wait_synced_true,
+    seal_value, secret_value, synced, wait_applied, wait_secret_value, wait_synced_true,
     ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane};
@@ -131,27 +131,10 @@ fn changes_made_while_the_watches_were_gone_are_applied_after_the_relist() {
         ("lost", "kept"),
         ("blocked", "sealed"),
     ];
-    let report = || {
-        expected
-            .iter()
-            .map(|(name, value)| (*name, applied(ns, name, value)))
-            .collect::<Vec<_>>()
-    };
-    let healed = poll(
-        "the four objects changed in the gap to be right",
-        HEALED_WITHIN,
-        Duration::from_millis(500),
-        || Ok(report().iter().all(|(_, r)| r.is_ok()).then_some(())),
-    );
-    if let Err(e) = healed {
-        let wrong: Vec<String> = report()
-            .into_iter()
-            .filter_map(|(name, r)| r.err().map(|why| format!("  {name}: {why}")))
-            .collect();
+    if let Err(e) = wait_applied(ns, &expected, HEALED_WITHIN) {
         panic!(
-            "{e} ({:?} after the controller woke); still wrong:\n{}\ncontroller log:\n{}",
+            "{e}\n({:?} after the controller woke)\ncontroller log:\n{}",
             woke.elapsed(),
-            wrong.join("\n"),
             controller.log()
         );
     }

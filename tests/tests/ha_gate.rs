@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::cold_start::metric;
 use sealed_secrets_e2e::sealed::{
-    applied, seal_value, wait_secret_value, wait_synced_true, ControllerOptions, ControllerProcess,
+    seal_value, wait_applied, wait_secret_value, wait_synced_true, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
@@ -102,28 +103,11 @@ fn a_leader_past_its_renew_deadline_applies_what_changed_once_it_renews() {
     let woke = Instant::now();
 
     let expected = [("born-while-stopped", "born"), ("resealed", "after")];
-    let report = || {
-        expected
-            .iter()
-            .map(|(name, value)| (*name, applied(&ns, name, value)))
-            .collect::<Vec<_>>()
-    };
-    let done = poll(
-        "both changes made while stopped to be applied",
-        APPLIED_WITHIN,
-        Duration::from_millis(250),
-        || Ok(report().iter().all(|(_, r)| r.is_ok()).then_some(())),
-    );
-    if let Err(e) = done {
-        let wrong: Vec<String> = report()
-            .into_iter()
-            .filter_map(|(name, r)| r.err().map(|why| format!("  {name}: {why}")))
-            .collect();
+    if let Err(e) = wait_applied(&ns, &expected, APPLIED_WITHIN) {
         panic!(
-            "{e} ({:?} after the controller woke; leader metric {:?}); still wrong:\n{}\ncontroller log:\n{}",
+            "{e}\n({:?} after the controller woke; leader metric {:?})\ncontroller log:\n{}",
             woke.elapsed(),
             leading(&controller),
-            wrong.join("\n"),
             controller.log()
         );
     }

@@ -8,7 +8,7 @@ use sealed_secrets_api::{seal_secret, SealOptions, Secret};
 use tower::ServiceExt as _;
 
 use super::*;
-use crate::keys::{KeyConfig, KeyOrder};
+use crate::keys::KeyConfig;
 
 fn fixture_key(name: &str) -> PrivateKey {
     let path = format!(
@@ -144,19 +144,7 @@ pub(super) fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
     let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
     let client = kube::Client::try_from(config).expect("client");
     ApiState {
-        keys: Arc::new(KeyRegistry::new(
-            client,
-            KeyConfig {
-                namespace: "ns".into(),
-                prefix: "sealed-secrets-key".into(),
-                bits: 2048,
-                ttl: Duration::from_secs(3600),
-                common_name: String::new(),
-                order: KeyOrder::CertNotBefore,
-                extra_labels: Vec::new(),
-                extra_annotations: Vec::new(),
-            },
-        )),
+        keys: Arc::new(KeyRegistry::new(client, KeyConfig::for_tests("ns"))),
         metrics: Arc::new(Metrics::default()),
         ready: Arc::new(AtomicBool::new(true)),
         limiter: Arc::new(limiter),
