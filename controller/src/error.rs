@@ -16,3 +16,13 @@ pub enum Error {
     #[error("an HTTP API worker failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
 }
+
+impl Error {
+    /// The request failed for want of the API server, not because it was refused.
+    pub fn api_away(&self) -> bool {
+        match self {
+            Self::KeyLoad(e) | Self::KeyStore(e) => crate::resync::api_away(e),
+            _ => false,
+        }
+    }
+}

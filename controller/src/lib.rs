@@ -85,23 +85,89 @@ pub async fn run(args: Args) -> Result<()> {
         .context("cannot configure the Kubernetes client: run in a pod, or set KUBECONFIG")?;
     let metrics = Arc::new(Metrics::new(args.metrics_omit_secret_labels));
     let registry = Arc::new(KeyRegistry::new(client.clone(), key_config));
-    registry
-        .load()
+    let shutdown = shutdown_signal().shared();
+    let ready = Arc::new(AtomicBool::new(false));
+    let api_state = http::ApiState {
+        keys: registry.clone(),
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+        limiter: Arc::new(ratelimit::RateLimiter::new(
+            args.rate_limit,
+            args.rate_limit_burst,
+        )),
+        pool: pool::RsaPool::per_cpu(),
+        bodies: pool::BodyBudget::new(http::BODY_BUDGET_BYTES),
+        accept_v1_data: args.accept_v1_data,
+        web_ui: args.web_ui,
+    };
+    let http_listener = tokio::net::TcpListener::bind(http_addr)
         .await
-        .context("cannot load the sealing keys")?;
+        .with_context(|| format!("cannot listen on {http_addr} (--listen-addr)"))?;
+    let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+        .await
+        .with_context(|| format!("cannot listen on {metrics_addr} (--listen-metrics-addr)"))?;
+    tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
+    let timeouts = serve::Timeouts {
+        read: args.read_timeout.as_timeout(),
+        write: args.write_timeout.as_timeout(),
+    };
+    // Served from the start: /healthz answers while the keys wait for the
+    // API server (a liveness probe must not restart a controller that only
+    // waits), /readyz says not ready until then.
+    let http_server = tokio::spawn(serve::serve(
+        http_listener,
+        http::router(api_state),
+        timeouts,
+        shutdown.clone(),
+    ));
+    let metrics_server = tokio::spawn(serve::serve(
+        metrics_listener,
+        http::metrics_router(metrics.clone()),
+        timeouts,
+        shutdown.clone(),
+    ));
+    let servers = async move {
+        http_server
+            .await
+            .context("HTTP server failed")?
+            .context("HTTP server failed")?;
+        metrics_server
+            .await
+            .context("metrics server failed")?
+            .context("metrics server failed")
+    };
+
+    // The API server may be away when the controller starts (an outage):
+    // wait for it rather than exit, to be restarted with a growing back-off
+    // long after it is back.
+    let loaded = until_api_answers("load the sealing keys", shutdown.clone(), || {
+        registry.load()
+    });
+    if loaded
+        .await
+        .context("cannot load the sealing keys")?
+        .is_none()
+    {
+        return servers.await;
+    }
     let leadership = match &lease {
         Some(lease) => Leadership::elected(lease.renew_deadline),
         None => {
-            // One replica, as the reference: the first key before anything serves.
-            registry
-                .ensure_key(cutoff, || true)
+            // One replica, as the reference: the first key before anything is ready.
+            let made = until_api_answers("make the first sealing key", shutdown.clone(), || {
+                registry.ensure_key(cutoff, || true)
+            });
+            if made
                 .await
-                .context("cannot create the first sealing key")?;
+                .context("cannot create the first sealing key")?
+                .is_none()
+            {
+                return servers.await;
+            }
             metrics.leader(&identity(), true);
             Leadership::always()
         }
     };
-    let shutdown = shutdown_signal().shared();
 
     let (renew_now, renew_requests) = tokio::sync::mpsc::channel(1);
     tokio::spawn(registry.clone().watch());
@@ -145,44 +211,6 @@ pub async fn run(args: Args) -> Result<()> {
             }
         }
     });
-
-    let ready = Arc::new(AtomicBool::new(false));
-    let api_state = http::ApiState {
-        keys: registry.clone(),
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-        limiter: Arc::new(ratelimit::RateLimiter::new(
-            args.rate_limit,
-            args.rate_limit_burst,
-        )),
-        pool: pool::RsaPool::per_cpu(),
-        bodies: pool::BodyBudget::new(http::BODY_BUDGET_BYTES),
-        accept_v1_data: args.accept_v1_data,
-        web_ui: args.web_ui,
-    };
-    let http_listener = tokio::net::TcpListener::bind(http_addr)
-        .await
-        .with_context(|| format!("cannot listen on {http_addr} (--listen-addr)"))?;
-    let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
-        .await
-        .with_context(|| format!("cannot listen on {metrics_addr} (--listen-metrics-addr)"))?;
-    tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
-    let timeouts = serve::Timeouts {
-        read: args.read_timeout.as_timeout(),
-        write: args.write_timeout.as_timeout(),
-    };
-    let http_server = serve::serve(
-        http_listener,
-        http::router(api_state),
-        timeouts,
-        shutdown.clone(),
-    );
-    let metrics_server = serve::serve(
-        metrics_listener,
-        http::metrics_router(metrics.clone()),
-        timeouts,
-        shutdown.clone(),
-    );
 
     let mut ctx = Context::new(
         client.clone(),
@@ -335,14 +363,8 @@ pub async fn run(args: Args) -> Result<()> {
     };
     tokio::spawn(readiness);
 
-    let (http_result, metrics_result, _, ()) = tokio::join!(
-        http_server,
-        metrics_server,
-        futures::future::join_all(controllers),
-        elector
-    );
-    http_result.context("HTTP server failed")?;
-    metrics_result.context("metrics server failed")?;
+    let (served, _, ()) = tokio::join!(servers, futures::future::join_all(controllers), elector);
+    served?;
     tracing::info!("shut down");
     Ok(())
 }
@@ -392,6 +414,45 @@ fn spawn_resync_triggers(
         );
     }
 }
+
+/// Runs `attempt` until it succeeds. While it fails because the API server
+/// is away (unreachable, timing out, 5xx, 429), tries again after 1 s, 2 s,
+/// ... up to 30 s; any other error (RBAC, say) ends it. `None`: shut down
+/// while waiting.
+async fn until_api_answers<F, Fut>(
+    what: &str,
+    shutdown: impl std::future::Future<Output = ()>,
+    mut attempt: F,
+) -> Result<Option<()>, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    tokio::pin!(shutdown);
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        // A stopped API server holds a request open for minutes (the
+        // client's read timeout): bound each attempt.
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt()).await {
+            Ok(Ok(())) => return Ok(Some(())),
+            Ok(Err(e)) if e.api_away() => {
+                tracing::warn!(error = %e, retry_in = ?wait, "cannot {what}: the API server is not answering; not ready until it does");
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                tracing::warn!(timeout = ?ATTEMPT_TIMEOUT, retry_in = ?wait, "cannot {what}: the API server did not answer in time; not ready until it does");
+            }
+        }
+        tokio::select! {
+            () = &mut shutdown => return Ok(None),
+            () = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
+/// Loading the keys, or making the first (RSA generation included).
+const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How many SealedSecrets are reconciled at once. Most of a reconcile is
 /// waiting for the API server (a read, the Secret, an Event, the status);
