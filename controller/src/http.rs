@@ -145,8 +145,14 @@ async fn readyz(State(state): State<ApiState>) -> Response {
     }
 }
 
+/// How long a request for the certificate waits for the first key: the
+/// HTTP server answers from the start, while the keys load (or wait for an
+/// API server that is away), and whoever saw `/healthz` answer and asks for
+/// the certificate at once gets it as soon as there is one.
+const FIRST_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn cert(State(state): State<ApiState>) -> Response {
-    match state.keys.current().newest() {
+    match first_key(&state.keys, FIRST_KEY_WAIT).await.newest() {
         Some(entry) => (
             [(header::CONTENT_TYPE, "application/x-pem-file")],
             entry.certificate.to_pem(),
@@ -157,6 +163,26 @@ async fn cert(State(state): State<ApiState>) -> Response {
             "cannot get certificate\n",
         )
             .into_response(),
+    }
+}
+
+/// The keys, once there is one, or as they are after `within`.
+async fn first_key(
+    registry: &crate::keys::KeyRegistry,
+    within: std::time::Duration,
+) -> Arc<crate::keys::KeySet> {
+    let mut changes = registry.subscribe();
+    let deadline = tokio::time::sleep(within);
+    tokio::pin!(deadline);
+    loop {
+        let keys = changes.borrow_and_update().clone();
+        if !keys.is_empty() {
+            return keys;
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return keys },
+            () = &mut deadline => return keys,
+        }
     }
 }
 

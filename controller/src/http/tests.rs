@@ -267,3 +267,44 @@ async fn verify_and_rotate_wait_for_a_free_worker() {
     let answered = send(&app, "POST", "/v1/verify", "a", b"{}".to_vec()).await;
     assert_eq!(answered.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// The HTTP server answers while the keys load: whoever saw `/healthz` and
+/// asks for the certificate at once gets it when the first key is there;
+/// with none after the wait, the reference's 500.
+#[tokio::test(start_paused = true)]
+async fn the_certificate_waits_for_the_first_key() {
+    let state = state(RsaPool::new(1), RateLimiter::new(100, 100));
+    let keys = state.keys.clone();
+    let app = router(state);
+    let asked = tokio::spawn({
+        let app = app.clone();
+        async move { send(&app, "GET", "/v1/cert.pem", "a", Vec::new()).await }
+    });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(!asked.is_finished(), "waiting for a key");
+    let key = fixture_key("key-2048.pem");
+    let certificate = sealed_secrets_api::crypto::Certificate::self_signed(
+        &key,
+        &sealed_secrets_api::crypto::CertificateParams::default(),
+    )
+    .expect("certificate");
+    let secret = sealed_secrets_api::keys::key_secret(
+        "ns",
+        "sealed-secrets-key",
+        &key,
+        &certificate,
+        &[],
+        &[],
+    )
+    .expect("key Secret");
+    assert!(keys.register(&secret));
+    let response = asked.await.expect("answered");
+    assert_eq!(response.status().as_u16(), 200);
+
+    let keyless = router(state(
+        RsaPool::new(1),
+        RateLimiter::new(100, 100),
+    ));
+    let response = send(&keyless, "GET", "/v1/cert.pem", "a", Vec::new()).await;
+    assert_eq!(response.status().as_u16(), 500, "none after the wait");
+}
