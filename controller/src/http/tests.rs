@@ -273,9 +273,9 @@ async fn verify_and_rotate_wait_for_a_free_worker() {
 /// with none after the wait, the reference's 500.
 #[tokio::test(start_paused = true)]
 async fn the_certificate_waits_for_the_first_key() {
-    let state = state(RsaPool::new(1), RateLimiter::new(100, 100));
-    let keys = state.keys.clone();
-    let app = router(state);
+    let waiting = state(RsaPool::new(1), RateLimiter::new(100, 100));
+    let keys = waiting.keys.clone();
+    let app = router(waiting);
     let asked = tokio::spawn({
         let app = app.clone();
         async move { send(&app, "GET", "/v1/cert.pem", "a", Vec::new()).await }
