@@ -86,6 +86,24 @@ pub async fn run(args: Args) -> Result<()> {
     let metrics = Arc::new(Metrics::new(args.metrics_omit_secret_labels));
     let registry = Arc::new(KeyRegistry::new(client.clone(), key_config));
     let shutdown = shutdown_signal().shared();
+    // As the reference, nothing serves before the keys are loaded (and, with
+    // one replica, the first one made). But the API server may be away when
+    // the controller starts (an outage): then it serves /healthz (not
+    // /readyz) and waits for it, rather than exit and be restarted by its Pod
+    // with a growing back-off long after the API server is back.
+    let prepare_keys = || async {
+        registry.load().await?;
+        if lease.is_none() {
+            registry.ensure_key(cutoff, || true).await?;
+        }
+        Ok::<(), Error>(())
+    };
+    let first_try = tokio::time::timeout(ATTEMPT_TIMEOUT, prepare_keys()).await;
+    if let Ok(Err(e)) = &first_try {
+        if !e.api_away() {
+            return Err(anyhow::anyhow!("cannot prepare the sealing keys: {e}"));
+        }
+    }
     let ready = Arc::new(AtomicBool::new(false));
     let api_state = http::ApiState {
         keys: registry.clone(),
@@ -137,33 +155,20 @@ pub async fn run(args: Args) -> Result<()> {
             .context("metrics server failed")
     };
 
-    // The API server may be away when the controller starts (an outage):
-    // wait for it rather than exit, to be restarted with a growing back-off
-    // long after it is back.
-    let loaded = until_api_answers("load the sealing keys", shutdown.clone(), || {
-        registry.load()
-    });
-    if loaded
-        .await
-        .context("cannot load the sealing keys")?
-        .is_none()
-    {
-        return servers.await;
+    if !matches!(first_try, Ok(Ok(()))) {
+        let prepared =
+            until_api_answers("prepare the sealing keys", shutdown.clone(), prepare_keys);
+        if prepared
+            .await
+            .context("cannot prepare the sealing keys")?
+            .is_none()
+        {
+            return servers.await;
+        }
     }
     let leadership = match &lease {
         Some(lease) => Leadership::elected(lease.renew_deadline),
         None => {
-            // One replica, as the reference: the first key before anything is ready.
-            let made = until_api_answers("make the first sealing key", shutdown.clone(), || {
-                registry.ensure_key(cutoff, || true)
-            });
-            if made
-                .await
-                .context("cannot create the first sealing key")?
-                .is_none()
-            {
-                return servers.await;
-            }
             metrics.leader(&identity(), true);
             Leadership::always()
         }

@@ -301,10 +301,7 @@ async fn the_certificate_waits_for_the_first_key() {
     let response = asked.await.expect("answered");
     assert_eq!(response.status().as_u16(), 200);
 
-    let keyless = router(state(
-        RsaPool::new(1),
-        RateLimiter::new(100, 100),
-    ));
+    let keyless = router(state(RsaPool::new(1), RateLimiter::new(100, 100)));
     let response = send(&keyless, "GET", "/v1/cert.pem", "a", Vec::new()).await;
     assert_eq!(response.status().as_u16(), 500, "none after the wait");
 }
