@@ -181,6 +181,13 @@ impl KeyRegistry {
         })
     }
 
+    /// Registers `key` as if its key Secret had been listed.
+    #[cfg(test)]
+    pub(crate) fn register_key(&self, key: &PrivateKey, certificate: &Certificate) -> bool {
+        let secret = self.key_secret(key, certificate).expect("key Secret");
+        self.register(&secret)
+    }
+
     /// Makes a key when there is none, or when the newest predates `cutoff`;
     /// stores it only if `may_write` still says so once it is generated.
     pub async fn ensure_key(

@@ -175,16 +175,7 @@ fn setup_indexed(
     let client = Client::new(service, NAMESPACE);
 
     let registry = KeyRegistry::new(client.clone(), KeyConfig::for_tests("kube-system"));
-    let key_secret = sealed_secrets_api::keys::key_secret(
-        "kube-system",
-        "sealed-secrets-key",
-        &key,
-        &certificate,
-        &[],
-        &[],
-    )
-    .expect("key Secret");
-    assert!(registry.register(&key_secret));
+    assert!(registry.register_key(&key, &certificate));
 
     let index = Arc::new(SecretIndex::new(Some(NAMESPACE.into())));
     index.observe(&Ok(watcher::Event::Init));

@@ -288,16 +288,7 @@ async fn the_certificate_waits_for_the_first_key() {
         &sealed_secrets_api::crypto::CertificateParams::default(),
     )
     .expect("certificate");
-    let secret = sealed_secrets_api::keys::key_secret(
-        "ns",
-        "sealed-secrets-key",
-        &key,
-        &certificate,
-        &[],
-        &[],
-    )
-    .expect("key Secret");
-    assert!(keys.register(&secret));
+    assert!(keys.register_key(&key, &certificate));
     let response = asked.await.expect("answered");
     assert_eq!(response.status().as_u16(), 200);
 
