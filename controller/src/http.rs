@@ -146,9 +146,9 @@ async fn readyz(State(state): State<ApiState>) -> Response {
 }
 
 /// How long a request for the certificate waits for the first key: the
-/// HTTP server answers from the start, while the keys load (or wait for an
-/// API server that is away), and whoever saw `/healthz` answer and asks for
-/// the certificate at once gets it as soon as there is one.
+/// HTTP server answers before there is one while the keys wait for an API
+/// server that is away, and on a replica that does not lead before the
+/// leader's first key; who asks then gets it as soon as there is one.
 const FIRST_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn cert(State(state): State<ApiState>) -> Response {

@@ -98,12 +98,10 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Ok::<(), Error>(())
     };
-    let first_try = tokio::time::timeout(ATTEMPT_TIMEOUT, prepare_keys()).await;
-    if let Ok(Err(e)) = &first_try {
-        if !e.api_away() {
-            return Err(anyhow::anyhow!("cannot prepare the sealing keys: {e}"));
-        }
-    }
+    const PREPARE: &str = "prepare the sealing keys";
+    let prepared_at_once = attempt(PREPARE, prepare_keys())
+        .await
+        .context("cannot prepare the sealing keys")?;
     let ready = Arc::new(AtomicBool::new(false));
     let api_state = http::ApiState {
         keys: registry.clone(),
@@ -129,9 +127,8 @@ pub async fn run(args: Args) -> Result<()> {
         read: args.read_timeout.as_timeout(),
         write: args.write_timeout.as_timeout(),
     };
-    // Served from the start: /healthz answers while the keys wait for the
-    // API server (a liveness probe must not restart a controller that only
-    // waits), /readyz says not ready until then.
+    // While the keys wait for the API server, /healthz answers (a liveness
+    // probe must not restart a controller that only waits) and /readyz does not.
     let http_server = tokio::spawn(serve::serve(
         http_listener,
         http::router(api_state),
@@ -155,9 +152,8 @@ pub async fn run(args: Args) -> Result<()> {
             .context("metrics server failed")
     };
 
-    if !matches!(first_try, Ok(Ok(()))) {
-        let prepared =
-            until_api_answers("prepare the sealing keys", shutdown.clone(), prepare_keys);
+    if !prepared_at_once {
+        let prepared = until_api_answers(PREPARE, shutdown.clone(), prepare_keys);
         if prepared
             .await
             .context("cannot prepare the sealing keys")?
@@ -420,14 +416,36 @@ fn spawn_resync_triggers(
     }
 }
 
-/// Runs `attempt` until it succeeds. While it fails because the API server
-/// is away (unreachable, timing out, 5xx, 429), tries again after 1 s, 2 s,
-/// ... up to 30 s; any other error (RBAC, say) ends it. `None`: shut down
-/// while waiting.
+/// One bounded attempt at `what`: whether it succeeded, or failed because
+/// the API server is away (unreachable, timing out, 5xx, 429; logged); any
+/// other error (RBAC, say) is returned.
+async fn attempt(
+    what: &str,
+    attempt: impl std::future::Future<Output = Result<(), Error>>,
+) -> Result<bool, Error> {
+    // A stopped API server holds a request open for minutes (the client's
+    // read timeout).
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(e)) if e.api_away() => {
+            tracing::warn!(error = %e, "cannot {what}: the API server is not answering; not ready until it does");
+            Ok(false)
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => {
+            tracing::warn!(timeout = ?ATTEMPT_TIMEOUT, "cannot {what}: the API server did not answer in time; not ready until it does");
+            Ok(false)
+        }
+    }
+}
+
+/// After a first [`attempt`] failed for want of the API server: tries again
+/// after 1 s, 2 s, ... up to 30 s until it succeeds. `None`: shut down while
+/// waiting.
 async fn until_api_answers<F, Fut>(
     what: &str,
     shutdown: impl std::future::Future<Output = ()>,
-    mut attempt: F,
+    mut next: F,
 ) -> Result<Option<()>, Error>
 where
     F: FnMut() -> Fut,
@@ -436,21 +454,12 @@ where
     tokio::pin!(shutdown);
     let mut wait = std::time::Duration::from_secs(1);
     loop {
-        // A stopped API server holds a request open for minutes (the
-        // client's read timeout): bound each attempt.
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt()).await {
-            Ok(Ok(())) => return Ok(Some(())),
-            Ok(Err(e)) if e.api_away() => {
-                tracing::warn!(error = %e, retry_in = ?wait, "cannot {what}: the API server is not answering; not ready until it does");
-            }
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                tracing::warn!(timeout = ?ATTEMPT_TIMEOUT, retry_in = ?wait, "cannot {what}: the API server did not answer in time; not ready until it does");
-            }
-        }
         tokio::select! {
             () = &mut shutdown => return Ok(None),
             () = tokio::time::sleep(wait) => {}
+        }
+        if attempt(what, next()).await? {
+            return Ok(Some(()));
         }
         wait = (wait * 2).min(std::time::Duration::from_secs(30));
     }

@@ -182,12 +182,10 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         .as_ref()
         .map(Fingerprint::as_str)
         .filter(|_| !ctx.fingerprint_dropped.load(Ordering::Relaxed));
-    let written = Versions {
-        cached: cached_version,
-        processed: sealed.resource_version(),
-    };
+    // The versions this reconcile saw: the cache's, and the one it processed.
+    let seen = [cached_version, sealed.resource_version()];
     let status_in_place =
-        update_status(&ctx, &sealed, &namespace, error.as_deref(), key, written).await;
+        update_status(&ctx, &sealed, &namespace, error.as_deref(), key, seen).await;
     // A status that still says what was true before is tried again, as a
     // Secret that could not be written is.
     let retry = match retry {
@@ -195,13 +193,6 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         retry => retry,
     };
     Ok(retry.map_or_else(Action::await_change, Action::requeue))
-}
-
-/// The versions of a SealedSecret a reconcile saw: the cache's, and the one
-/// it read from the API server and processed (the same when nothing was read).
-struct Versions {
-    cached: Option<String>,
-    processed: Option<String>,
 }
 
 /// Unseals and writes the Secret; whether the cluster changed, and which key
@@ -539,15 +530,16 @@ async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason:
     }
 }
 
-/// Writes the status that describes this reconcile; whether the status is
-/// now right (written, or nothing to write), or must be tried again.
+/// Writes the status that describes this reconcile (`seen`: the versions of
+/// the object it saw, for [`OwnWrites`]); whether the status is now right
+/// (written, or nothing to write), or must be tried again.
 async fn update_status(
     ctx: &Context,
     sealed: &SealedSecret,
     namespace: &str,
     error: Option<&str>,
     key: Option<&str>,
-    versions: Versions,
+    seen: [Option<String>; 2],
 ) -> bool {
     let name = sealed.name_any();
     let instance = sealed
@@ -583,8 +575,7 @@ async fn update_status(
                 _ => None,
             };
             if let (None, Some(written)) = (error, written.as_ref()) {
-                ctx.own_writes
-                    .record(written, [versions.cached, versions.processed]);
+                ctx.own_writes.record(written, seen);
             }
             let dropped = key.is_some()
                 && written.as_ref().is_some_and(|w| {
@@ -650,11 +641,8 @@ async fn write_status(
             .replace_status(&name, &PostParams::default(), &current)
             .await
         {
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                if attempt == STATUS_ATTEMPTS {
-                    return Ok(StatusWrite::GaveUp);
-                }
-            }
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < STATUS_ATTEMPTS => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(StatusWrite::GaveUp),
             other => return other.map(|w| StatusWrite::Written(Box::new(w))),
         }
         let Some(fresh) = api.get_opt(&name).await? else {
