@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::control_plane::{poll, ControlPlane, Error, TestNamespace};
+use crate::control_plane::{poll, read_text, ControlPlane, Error, TestNamespace};
 use crate::sealed::{
     http_post, install_crd, kubeseal, ControllerOptions, ControllerProcess, KEY_SELECTOR,
 };
@@ -355,6 +355,31 @@ impl Drop for Resume<'_> {
     }
 }
 
+/// Stops `component` (SIGSTOP) for [`outage_length`], then resumes it (SIGCONT).
+pub fn pause(cp: &ControlPlane, component: &str) -> Result<()> {
+    cp.signal_component(component, "STOP")?;
+    let _resume = Resume(cp, component);
+    std::thread::sleep(outage_length());
+    Ok(())
+}
+
+/// The controller's count of SealedSecret watch relists.
+pub const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
+
+/// Waits until `controller` has relisted its SealedSecrets more than
+/// `before` times ([`RELISTS`]).
+pub fn wait_relisted(controller: &ControllerProcess, before: f64, within: Duration) -> Result<()> {
+    poll(
+        "a relist after the watch expired",
+        within,
+        Duration::from_millis(250),
+        || {
+            let page = controller.metrics()?;
+            Ok((metric(&page, RELISTS).unwrap_or(0.0) > before).then_some(()))
+        },
+    )
+}
+
 /// Stops `component` (SIGSTOP) for [`outage_length`], checking meanwhile
 /// that `controller` answers /healthz, /readyz (200: it can still serve
 /// certificates) and /metrics at once; then kills the component and starts
@@ -443,10 +468,7 @@ pub fn etcd_url(cp: &ControlPlane) -> Result<String> {
         .parent()
         .unwrap_or(std::path::Path::new("."))
         .join("config.env");
-    let text = std::fs::read_to_string(&config).map_err(|source| Error::Io {
-        context: format!("reading {}", config.display()),
-        source,
-    })?;
+    let text = read_text(&config)?;
     let port = text
         .lines()
         .find_map(|l| l.strip_prefix("ETCD_PORT="))

@@ -29,6 +29,14 @@ const PROXY_VARS: &[&str] = &[
 /// API server fails a test instead of hanging it.
 const KUBECTL_REQUEST_TIMEOUT: &str = "60s";
 
+/// A text file's contents; the error names the file.
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        context: format!("reading {}", path.display()),
+        source,
+    })
+}
+
 /// Errors of the support library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -328,11 +336,8 @@ impl ControlPlane {
     pub fn component_pid(&self, component: &str) -> Result<u32> {
         let state = self.kubeconfig.parent().unwrap_or(Path::new("."));
         let file = state.join(format!("{component}.pid"));
-        let text = std::fs::read_to_string(&file).map_err(|source| Error::Io {
-            context: format!("reading {}", file.display()),
-            source,
-        })?;
-        text.trim()
+        read_text(&file)?
+            .trim()
             .parse()
             .map_err(|_| Error::ControlPlane(format!("{} holds no pid", file.display())))
     }

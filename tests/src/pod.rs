@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::control_plane::{poll, ControlPlane, Error, Kubectl};
+use crate::control_plane::{poll, read_text, ControlPlane, Error, Kubectl};
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -23,10 +23,7 @@ pub const SELECTOR: &str = "name=sealed-secrets-controller";
 /// (a bare `name:tag` is `docker.io/name:tag`).
 pub fn manifest_image(cp: &ControlPlane) -> Result<String> {
     let path = cp.repo_dir().join("manifests").join("deployment.yaml");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        context: format!("reading {}", path.display()),
-        source,
-    })?;
+    let text = read_text(&path)?;
     let image = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("image:"))

@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use sealed_secrets_e2e::cold_start::{outage_length, ColdStart};
+use sealed_secrets_e2e::cold_start::{pause, ColdStart};
 use sealed_secrets_e2e::{ControlPlane, Error};
 
 const COUNT: usize = 300;
@@ -33,24 +33,6 @@ const COUNT: usize = 300;
 const SYNCED_WITHIN: Duration = Duration::from_secs(120);
 /// How long the new controller runs before the API server is started again.
 const API_SERVER_DOWN: Duration = Duration::from_secs(20);
-
-/// SIGCONT on drop: a failing step must not leave a component stopped.
-struct Resume<'a>(&'a ControlPlane, &'a str);
-
-impl Drop for Resume<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.signal_component(self.1, "CONT");
-    }
-}
-
-/// Stops `component` (SIGSTOP) for [`outage_length`], then resumes it (SIGCONT).
-fn pause(cp: &ControlPlane, component: &str) {
-    cp.signal_component(component, "STOP")
-        .unwrap_or_else(|e| panic!("SIGSTOP {component}: {e}"));
-    let resume = Resume(cp, component);
-    std::thread::sleep(outage_length());
-    drop(resume);
-}
 
 /// The last `n` lines of `log`.
 fn tail(log: &str, n: usize) -> String {
@@ -163,9 +145,9 @@ fn statuses_are_synced_within_two_minutes_of_a_compound_outage() {
     );
     eprintln!("{} Secrets written before the outage", before.len());
 
-    pause(cp, "kube-apiserver");
+    pause(cp, "kube-apiserver").expect("pause kube-apiserver");
     eprintln!("kube-apiserver resumed: {} synced", synced(&cold));
-    pause(cp, "etcd");
+    pause(cp, "etcd").expect("pause etcd");
     let resumed = Instant::now();
     eprintln!("etcd resumed: {} synced", synced(&cold));
     all_synced_on_time(&cold, resumed, &before, || first.log());

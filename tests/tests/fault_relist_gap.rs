@@ -23,7 +23,7 @@
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::cold_start::{expire_watches, metric, ColdStart};
+use sealed_secrets_e2e::cold_start::{expire_watches, metric, wait_relisted, ColdStart, RELISTS};
 use sealed_secrets_e2e::sealed::{
     seal_value, secret_value, synced, wait_applied, wait_secret_value, wait_synced_true,
     ControllerOptions, ControllerProcess,
@@ -32,7 +32,6 @@ use sealed_secrets_e2e::{poll, ControlPlane};
 
 /// With the four, six list pages of SealedSecrets (the controller lists 100 at a time).
 const COUNT: usize = 500;
-const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
 /// Long enough that no periodic resync runs during the test.
 const RESYNC: (&str, &str) = ("SEALED_SECRETS_RESYNC_PERIOD", "1h");
 /// How long after the controller wakes the four objects must be right.
@@ -114,16 +113,8 @@ fn changes_made_while_the_watches_were_gone_are_applied_after_the_relist() {
     controller.signal("CONT");
     let woke = std::time::Instant::now();
 
-    poll(
-        "a relist after the watch expired",
-        Duration::from_secs(60),
-        Duration::from_millis(250),
-        || {
-            let page = controller.metrics()?;
-            Ok((metric(&page, RELISTS).unwrap_or(0.0) > relists_before).then_some(()))
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    wait_relisted(&controller, relists_before, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
 
     let expected = [
         ("born-in-gap", "new-born"),

@@ -12,13 +12,12 @@ use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::{
     api_requests, api_requests_since, expire_watches, metric, wait_api_quiet,
-    wait_namespaces_deleted, ColdStart,
+    wait_namespaces_deleted, wait_relisted, ColdStart, RELISTS,
 };
-use sealed_secrets_e2e::{poll, ControlPlane};
+use sealed_secrets_e2e::ControlPlane;
 
 const COUNT: usize = 200;
 const RSA: &str = "sealed_secrets_controller_rsa_decryptions_total";
-const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
 
 #[test]
 fn an_expired_watch_relists_without_decrypting_again() {
@@ -79,16 +78,8 @@ fn an_expired_watch_relists_without_decrypting_again() {
     expire_watches(cp, &cold.ns).expect("expire the watches");
     controller.signal("CONT");
 
-    poll(
-        "a relist after the watch expired",
-        Duration::from_secs(120),
-        Duration::from_millis(500),
-        || {
-            let page = controller.metrics()?;
-            Ok((metric(&page, RELISTS).unwrap_or(0.0) > relists_before).then_some(()))
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    wait_relisted(&controller, relists_before, Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
     std::thread::sleep(Duration::from_secs(10));
     cold.wait_synced(COUNT, Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
