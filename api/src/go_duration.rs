@@ -185,5 +185,4 @@ fn quote(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "go_duration_tests.rs"]
 mod tests;

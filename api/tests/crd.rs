@@ -17,14 +17,10 @@
 //! any of them that test is skipped with a message, unless
 //! `REQUIRE_REFERENCE=1` (or `REQUIRE_REF_SRC=1`), which makes it fail.
 
-#[path = "../examples/gen-crd.rs"]
-#[allow(dead_code)]
-mod gen_crd;
-
 use std::path::{Path, PathBuf};
 
 use kube::CustomResourceExt;
-use sealed_secrets_api::SealedSecret;
+use sealed_secrets_api::{crd, SealedSecret};
 use serde_json::{json, Value};
 
 const REGENERATE: &str =
@@ -50,23 +46,23 @@ fn schema_of(crd: &Value) -> &Value {
 /// `crds/`) is exactly the generator's output, so neither can drift.
 #[test]
 fn checked_in_crds_match_the_types() {
-    let expected = gen_crd::render().expect("CRD renders as YAML");
+    let expected = crd::render().expect("CRD renders as YAML");
     let update = std::env::var_os("UPDATE_CRD").is_some_and(|v| v != "0" && !v.is_empty());
     assert!(
-        gen_crd::OUTPUTS.contains(&"manifests/crd.yaml")
-            && gen_crd::OUTPUTS
+        crd::OUTPUTS.contains(&"manifests/crd.yaml")
+            && crd::OUTPUTS
                 .iter()
                 .any(|p| p.starts_with("charts/sealed-secrets/crds/")),
         "the generator writes the manifests' and the chart's CRD: {:?}",
-        gen_crd::OUTPUTS
+        crd::OUTPUTS
     );
     // scripts/gen-crd writes the same files.
     let script = std::fs::read_to_string(workspace_root().join("scripts/gen-crd"))
         .expect("read scripts/gen-crd");
-    for out in gen_crd::OUTPUTS {
+    for out in crd::OUTPUTS {
         assert!(script.contains(out), "scripts/gen-crd does not write {out}");
     }
-    for out in gen_crd::OUTPUTS {
+    for out in crd::OUTPUTS {
         let path = workspace_root().join(out);
         if update {
             std::fs::write(&path, &expected).expect("write the CRD");

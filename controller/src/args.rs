@@ -223,5 +223,4 @@ pub fn key_values(text: &str, flag: &str) -> Result<Vec<(String, String)>, Strin
 }
 
 #[cfg(test)]
-#[path = "args_tests.rs"]
 mod tests;

@@ -669,5 +669,4 @@ pub fn error_policy(_sealed: Arc<SealedSecret>, error: &Error, _ctx: Arc<Context
 }
 
 #[cfg(test)]
-#[path = "reconcile_tests.rs"]
 mod tests;

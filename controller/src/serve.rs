@@ -100,5 +100,4 @@ fn log_end(result: Result<(), hyper::Error>) {
 }
 
 #[cfg(test)]
-#[path = "serve_tests.rs"]
 mod tests;

@@ -513,5 +513,4 @@ pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
 
 /// The Secret as it can be created again: no server-set fields.
 #[cfg(test)]
-#[path = "keys_tests.rs"]
 mod tests;

@@ -114,5 +114,4 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 #[cfg(test)]
-#[path = "ui_tests.rs"]
 mod tests;
