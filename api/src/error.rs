@@ -41,8 +41,12 @@ impl Error {
     }
 }
 
-/// One error per failed item; items failing for the same reason are grouped,
-/// so the message stays short however many keys there are.
+/// One error per failed item, shown as the reference shows them (Go's
+/// `multierror.Uniq` joined by `errors.Join`): items failing for the same
+/// reason are one line, `reason (key1, key2)`, lines apart by `\n`. The
+/// reference orders lines and keys as Go iterates a map (at random); here
+/// lines follow their reason and keys their name. The message stays short
+/// however many keys there are.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ItemErrors {
     by_key: BTreeMap<String, String>,
@@ -64,14 +68,19 @@ impl ItemErrors {
         self.by_key.is_empty() && self.templates.is_empty()
     }
 
+    /// Whether only templates failed (every item opened).
+    pub fn only_templates(&self) -> bool {
+        self.by_key.is_empty() && !self.templates.is_empty()
+    }
+
     /// Failed keys and why, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.by_key.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
-/// Keys named per reason, and templates reported, at most: a SealedSecret
-/// may have thousands of items, its status and events stay short.
+/// Keys named per reason, and reasons shown, at most: a SealedSecret may
+/// have thousands of items, its status and events stay short.
 const MAX_NAMED: usize = 10;
 
 /// `a, b, c` or `a, b, c and 9997 more`.
@@ -85,31 +94,26 @@ fn named(keys: &[&str]) -> String {
 
 impl fmt::Display for ItemErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (key, message) in &self.by_key {
-            grouped.entry(message).or_default().push(key);
+        // As the reference: items that did not open first, then templates;
+        // a reason shared by several keys is one line.
+        let mut lines: Vec<(&str, Vec<&str>)> = Vec::new();
+        for errors in [&self.by_key, &self.templates] {
+            let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (key, message) in errors {
+                grouped.entry(message).or_default().push(key);
+            }
+            lines.extend(grouped);
         }
-        let mut parts: Vec<String> = grouped
+        let hidden = lines.len().saturating_sub(MAX_NAMED);
+        let mut parts: Vec<String> = lines
             .into_iter()
             .take(MAX_NAMED)
-            .map(|(message, keys)| format!("{}: {message}", named(&keys)))
-            .chain(
-                self.templates
-                    .iter()
-                    .take(MAX_NAMED)
-                    .map(|(key, message)| format!("template of key {key}: {message}")),
-            )
+            .map(|(message, keys)| format!("{message} ({})", named(&keys)))
             .collect();
-        let reasons = self
-            .by_key
-            .values()
-            .collect::<std::collections::BTreeSet<_>>();
-        let hidden = reasons.len().saturating_sub(MAX_NAMED)
-            + self.templates.len().saturating_sub(MAX_NAMED);
         if hidden > 0 {
             parts.push(format!("and {hidden} more failures"));
         }
-        f.write_str(&parts.join("; "))
+        f.write_str(&parts.join("\n"))
     }
 }
 
@@ -132,13 +136,18 @@ mod tests {
         let text = errors.to_string();
         assert!(text.len() < 2_000, "{} bytes: {text}", text.len());
         assert!(
-            text.contains("k00000, k00001, k00002, k00003, k00004, k00005, k00006, k00007, k00008, k00009 and 9990 more: no key could decrypt secret"),
+            text.starts_with("no key could decrypt secret (k00000, k00001, k00002, k00003, k00004, k00005, k00006, k00007, k00008, k00009 and 9990 more)\n"),
             "{text}"
         );
-        assert!(text.ends_with("; and 21 more failures"), "{text}");
+        assert!(text.ends_with("\nand 12 more failures"), "{text}");
         let mut one = ItemErrors::default();
         one.push("a", "x");
         one.push("b", "x");
-        assert_eq!(one.to_string(), "a, b: x");
+        assert_eq!(one.to_string(), "x (a, b)");
+        one.push_template("t", "template: t:1: unclosed action");
+        assert_eq!(
+            one.to_string(),
+            "x (a, b)\ntemplate: t:1: unclosed action (t)"
+        );
     }
 }

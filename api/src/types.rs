@@ -105,7 +105,8 @@ pub struct SealedSecretStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SealedSecretCondition {
-    /// Type of condition for a sealed secret. Valid value: "Synced"
+    /// Type of condition: "Synced" (always first), and "Ready", "Stalled"
+    /// and "Reconciling" (kstatus' conditions).
     #[serde(rename = "type")]
     pub type_: String,
     /// Status of the condition: "True", "False", or "Unknown".
@@ -122,6 +123,10 @@ pub struct SealedSecretCondition {
     /// A human readable message indicating details about the transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The generation this condition describes (`Ready`, `Stalled` and
+    /// `Reconciling`, the conditions kstatus, Flux and Fleet read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
 }
 
 impl SealedSecret {

@@ -1,7 +1,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::ByteString;
@@ -97,11 +96,12 @@ pub(crate) fn open_item<'k>(
     label: &[u8],
     preferred: Option<&Fingerprint>,
 ) -> Result<Opened<'k>, String> {
-    let ciphertext = base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .map_err(|e| format!("invalid base64: {e}"))?;
+    // The reference's words: Go's base64 error, and one reason for any
+    // value no key opens (too short, no keys, wrong key or label).
+    let ciphertext = crate::go_base64::decode_std(value)
+        .map_err(|at| format!("illegal base64 data at input byte {at}"))?;
     keys.open(&ciphertext, label, preferred)
-        .map_err(|e| e.to_string())
+        .map_err(|_| sealed_secrets_crypto::Error::NoKeyCouldDecrypt.to_string())
 }
 
 fn unseal_items(

@@ -130,6 +130,12 @@ pub struct Args {
     /// Reconcile every SealedSecret, and list Secrets again, at least this often: the bound on how long any missed change stays unapplied (0: never)
     #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "10m", value_parser = duration)]
     pub resync_period: Duration,
+    /// Write kstatus' Ready, Stalled and Reconciling conditions (read by Flux, Fleet, kubectl wait) next to Synced; false removes them (before moving back to the reference, which never clears them)
+    #[arg(long, env = "SEALED_SECRETS_KSTATUS_CONDITIONS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub kstatus_conditions: bool,
+    /// Put back the data of a Secret someone edited by hand (only the keys its SealedSecret defines); off per object with the SealedSecret annotation sealedsecrets.bitnami.com/revert-drift: "false"
+    #[arg(long, env = "SEALED_SECRETS_REVERT_DRIFT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    pub revert_drift: bool,
     /// Accepted for compatibility (negative: no rate limiting in the reference;
     /// `--kubeclient-qps -1` is a value, as with pflag, and the Helm chart passes it so).
     #[arg(

@@ -2,6 +2,8 @@
 //! HTTP API and metrics.
 
 pub mod args;
+mod cluster_state;
+mod drift;
 mod error;
 pub mod events;
 pub mod http;
@@ -223,6 +225,8 @@ pub async fn run(args: Args) -> Result<()> {
         ),
     );
     ctx.update_status = args.update_status;
+    ctx.kstatus_conditions = args.kstatus_conditions;
+    ctx.revert_drift = args.revert_drift;
     ctx.leadership = leadership.clone();
     ctx.accept_v1_data = args.accept_v1_data;
     ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
@@ -308,6 +312,14 @@ pub async fn run(args: Args) -> Result<()> {
         );
     }
 
+    metrics.observe_state(
+        Arc::new(cluster_state::WatchedState {
+            registry: registry.clone(),
+            stores: stores.clone(),
+        }),
+        args.update_status,
+    );
+    metrics.key_cutoff(cutoff);
     spawn_resync_triggers(
         &resync,
         &registry,

@@ -1,9 +1,16 @@
 //! Prometheus metrics under the reference's names and labels, so its
 //! dashboards and alerts (helm/sealed-secrets) keep working.
+//!
+//! Two kinds: counters of the work this replica did (unseal requests and
+//! errors, HTTP requests), and gauges of the cluster's state (keys, and
+//! with statuses written, each SealedSecret's condition), read from the
+//! watch caches at each scrape, so that a scrape of any replica, leader or
+//! not, shows the same state.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Instant, SystemTime};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -45,6 +52,66 @@ pub struct HttpDurationLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     revision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyLabels {
+    fingerprint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+/// One sealing key, as the metrics show it.
+#[derive(Debug, Clone)]
+pub struct KeyState {
+    pub fingerprint: String,
+    /// What key renewal counts from (`--key-order-priority`).
+    pub created: SystemTime,
+    /// The certificate's NotAfter.
+    pub expires: SystemTime,
+    /// The key kubeseal gets: the newest.
+    pub sealing: bool,
+}
+
+/// One SealedSecret, as the metrics show it (from its cached status).
+#[derive(Debug, Clone, Copy)]
+pub struct SealedState<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub instance: &'a str,
+    /// `Synced`: `None` when the status has none yet.
+    pub synced: Option<bool>,
+    /// Failing at its generation: the `Ready` reason (`Unknown` without one).
+    pub failing: Option<&'a str>,
+    /// The fingerprint of the key that opens it.
+    pub key: Option<&'a str>,
+}
+
+/// The cluster's state, as this replica's watches hold it.
+pub trait ClusterState: Send + Sync {
+    fn keys(&self) -> Vec<KeyState>;
+    /// Calls `each` for every SealedSecret.
+    fn sealed_secrets(&self, each: &mut dyn FnMut(SealedState<'_>));
+}
+
+/// The gauges made from [`ClusterState`] at each scrape.
+struct StateGauges {
+    key_created: Family<KeyLabels, Gauge>,
+    key_expiry: Family<KeyLabels, Gauge>,
+    key_sealing: Family<KeyLabels, Gauge>,
+    key_sealed_secrets: Family<KeyLabels, Gauge>,
+    not_newest_key: Gauge,
+    failing: Family<ReasonLabels, Gauge>,
+}
+
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
+    }
 }
 
 /// Why an unseal failed, as the `reason` label of `unseal_errors_total`.
@@ -104,6 +171,12 @@ pub struct Metrics {
     rsa_decryptions: Counter,
     relists: Counter,
     resyncs: Family<ResyncLabels, Counter>,
+    state_gauges: StateGauges,
+    /// Where the state gauges come from, once the watches run.
+    state: OnceLock<Arc<dyn ClusterState>>,
+    /// `condition_info` comes from the cached statuses (every replica
+    /// alike), not from this replica's reconciles: statuses are written.
+    conditions_from_state: AtomicBool,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -188,7 +261,48 @@ impl Metrics {
             "Reconciles of every SealedSecret, by reason: a new key, leadership, a relist, the API server back, the --resync-period",
             resyncs.clone(),
         );
+        let state_gauges = StateGauges {
+            key_created: Family::default(),
+            key_expiry: Family::default(),
+            key_sealing: Family::default(),
+            key_sealed_secrets: Family::default(),
+            not_newest_key: Gauge::default(),
+            failing: Family::default(),
+        };
+        registry.register(
+            "key_created_timestamp_seconds",
+            "When each sealing key was made (what --key-renew-period counts from), in Unix seconds",
+            state_gauges.key_created.clone(),
+        );
+        registry.register(
+            "key_expiry_timestamp_seconds",
+            "When each sealing key's certificate expires (NotAfter), in Unix seconds",
+            state_gauges.key_expiry.clone(),
+        );
+        registry.register(
+            "key_sealing",
+            "1 for the key kubeseal seals with (the newest), 0 for the others, which still unseal",
+            state_gauges.key_sealing.clone(),
+        );
+        registry.register(
+            "key_sealedsecrets",
+            "SealedSecrets each key opens, per their status (status.keyFingerprint)",
+            state_gauges.key_sealed_secrets.clone(),
+        );
+        registry.register(
+            "sealedsecrets_not_newest_key",
+            "SealedSecrets opened by a key other than the sealing one: re-encryption candidates (kubeseal admin reencrypt)",
+            state_gauges.not_newest_key.clone(),
+        );
+        registry.register(
+            "sealedsecrets_failing",
+            "SealedSecrets not Synced at their generation, by the reason of their Ready condition",
+            state_gauges.failing.clone(),
+        );
         Self {
+            state_gauges,
+            state: OnceLock::new(),
+            conditions_from_state: AtomicBool::new(false),
             registry: Mutex::new(registry),
             unseal_requests,
             unseal_errors,
@@ -201,6 +315,116 @@ impl Metrics {
             rsa_decryptions,
             relists,
             resyncs,
+        }
+    }
+
+    /// The state gauges come from `state` from now on; with `statuses`
+    /// (statuses are written), `condition_info` too.
+    pub fn observe_state(&self, state: Arc<dyn ClusterState>, statuses: bool) {
+        if self.state.set(state).is_ok() && statuses {
+            self.conditions_from_state.store(true, Ordering::Relaxed);
+            if let Ok(mut conditions) = self.conditions.lock() {
+                conditions.clear();
+            }
+            self.condition_info.clear();
+        }
+    }
+
+    /// The `--key-cutoff-time`, as a gauge (none when not set).
+    pub fn key_cutoff(&self, cutoff: Option<SystemTime>) {
+        let Some(cutoff) = cutoff else { return };
+        let gauge = Gauge::<i64>::default();
+        gauge.set(unix_seconds(cutoff));
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.register(
+                "key_cutoff_timestamp_seconds",
+                "--key-cutoff-time in Unix seconds: keys made before it are renewed",
+                gauge,
+            );
+        }
+    }
+
+    /// Refreshes the state gauges from the watches' caches.
+    fn refresh_state(&self) {
+        let Some(state) = self.state.get() else {
+            return;
+        };
+        let gauges = &self.state_gauges;
+        let keys = state.keys();
+        for family in [
+            &gauges.key_created,
+            &gauges.key_expiry,
+            &gauges.key_sealing,
+            &gauges.key_sealed_secrets,
+        ] {
+            family.clear();
+        }
+        gauges.failing.clear();
+        let mut opened: HashMap<String, i64> = HashMap::new();
+        let mut failing: HashMap<String, i64> = HashMap::new();
+        let mut not_newest = 0;
+        let sealing = keys
+            .iter()
+            .find(|k| k.sealing)
+            .map(|k| k.fingerprint.as_str());
+        let conditions =
+            self.conditions_from_state.load(Ordering::Relaxed) && !self.omit_secret_labels;
+        if conditions {
+            self.condition_info.clear();
+        }
+        state.sealed_secrets(&mut |sealed| {
+            if let Some(key) = sealed.key {
+                // A series per known key, never one per value found in a status.
+                if let Some(known) = keys.iter().find(|k| k.fingerprint == key) {
+                    *opened.entry(known.fingerprint.clone()).or_default() += 1;
+                }
+                if sealing.is_some_and(|s| s != key) {
+                    not_newest += 1;
+                }
+            }
+            if let Some(reason) = sealed.failing {
+                *failing
+                    .entry(bounded_reason(reason).to_string())
+                    .or_default() += 1;
+            }
+            if let (true, Some(synced)) = (conditions, sealed.synced) {
+                self.condition_info
+                    .get_or_create(&ConditionLabels {
+                        namespace: sealed.namespace.into(),
+                        name: sealed.name.into(),
+                        condition: "Synced".into(),
+                        ss_app_kubernetes_io_instance: sealed.instance.into(),
+                    })
+                    .set(if synced { 1 } else { -1 });
+            }
+        });
+        for key in &keys {
+            let labels = KeyLabels {
+                fingerprint: key.fingerprint.clone(),
+            };
+            gauges
+                .key_created
+                .get_or_create(&labels)
+                .set(unix_seconds(key.created));
+            gauges
+                .key_expiry
+                .get_or_create(&labels)
+                .set(unix_seconds(key.expires));
+            gauges
+                .key_sealing
+                .get_or_create(&labels)
+                .set(i64::from(key.sealing));
+            gauges
+                .key_sealed_secrets
+                .get_or_create(&labels)
+                .set(opened.get(&key.fingerprint).copied().unwrap_or(0));
+        }
+        gauges.not_newest_key.set(not_newest);
+        for (reason, count) in failing {
+            gauges
+                .failing
+                .get_or_create(&ReasonLabels { reason })
+                .set(count);
         }
     }
 
@@ -236,9 +460,10 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets the `Synced` condition of a SealedSecret: 1 true, -1 false.
+    /// Sets the `Synced` condition of a SealedSecret: 1 true, -1 false
+    /// (without statuses; with, the cached statuses say it).
     pub fn condition(&self, namespace: &str, name: &str, instance: &str, synced: bool) {
-        if self.omit_secret_labels {
+        if self.omit_secret_labels || self.conditions_from_state.load(Ordering::Relaxed) {
             return;
         }
         let labels = ConditionLabels {
@@ -307,6 +532,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Ok(registry) = self.registry.lock() {
+            self.refresh_state();
             // Under the lock, so two scrapes never add the same operations twice.
             let done = sealed_secrets_crypto::rsa_decryptions();
             let shown = self.rsa_decryptions.get();
@@ -318,6 +544,17 @@ impl Metrics {
         }
         out
     }
+}
+
+/// A reason as a label value: the controller's own CamelCase reasons pass;
+/// anything else written into a status by someone else counts as `Other`,
+/// so a status can never make new series.
+fn bounded_reason(reason: &str) -> &str {
+    crate::plan::FAILURE_REASONS
+        .into_iter()
+        .chain(["Unknown"])
+        .find(|k| *k == reason)
+        .unwrap_or("Other")
 }
 
 #[cfg(test)]
@@ -439,5 +676,157 @@ mod tests {
                 "10.0", "+Inf"
             ]
         );
+    }
+
+    /// Name, Synced, failing reason, key.
+    type Row = (String, Option<bool>, Option<String>, Option<String>);
+
+    struct Fixed {
+        keys: Vec<KeyState>,
+        sealed: Vec<Row>,
+    }
+
+    impl ClusterState for Fixed {
+        fn keys(&self) -> Vec<KeyState> {
+            self.keys.clone()
+        }
+        fn sealed_secrets(&self, each: &mut dyn FnMut(SealedState<'_>)) {
+            for (name, synced, failing, key) in &self.sealed {
+                each(SealedState {
+                    namespace: "apps",
+                    name,
+                    instance: "",
+                    synced: *synced,
+                    failing: failing.as_deref(),
+                    key: key.as_deref(),
+                });
+            }
+        }
+    }
+
+    fn value(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// Keys, re-encryption candidates and failures come from the cached
+    /// state, a series per key or reason, never per value found in a status.
+    #[test]
+    fn state_gauges_come_from_the_cluster_state() {
+        let at = |s: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let key = |fp: &str, created: u64, sealing: bool| KeyState {
+            fingerprint: fp.into(),
+            created: at(created),
+            expires: at(created + 100),
+            sealing,
+        };
+        let sealed =
+            |name: &str, synced: Option<bool>, failing: Option<&str>, key: Option<&str>| {
+                (
+                    name.to_string(),
+                    synced,
+                    failing.map(str::to_string),
+                    key.map(str::to_string),
+                )
+            };
+        let metrics = Metrics::default();
+        metrics.observe_state(
+            Arc::new(Fixed {
+                keys: vec![
+                    key("SHA256:new", 2000, true),
+                    key("SHA256:old", 1000, false),
+                ],
+                sealed: vec![
+                    sealed("a", Some(true), None, Some("SHA256:new")),
+                    sealed("b", Some(true), None, Some("SHA256:old")),
+                    sealed("c", Some(false), Some("DecryptFailed"), None),
+                    sealed(
+                        "d",
+                        Some(false),
+                        Some("made up by someone"),
+                        Some("SHA256:forged"),
+                    ),
+                    sealed("e", None, None, None),
+                ],
+            }),
+            true,
+        );
+        metrics.key_cutoff(Some(at(1500)));
+        let text = metrics.render();
+        let p = "sealed_secrets_controller_";
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_created_timestamp_seconds{{fingerprint="SHA256:old"}}"#)
+            ),
+            Some(1000.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_expiry_timestamp_seconds{{fingerprint="SHA256:new"}}"#)
+            ),
+            Some(2100.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_sealing{{fingerprint="SHA256:new"}}"#)
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_sealing{{fingerprint="SHA256:old"}}"#)
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_sealedsecrets{{fingerprint="SHA256:old"}}"#)
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, &format!("{p}sealedsecrets_not_newest_key")),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}sealedsecrets_failing{{reason="DecryptFailed"}}"#)
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}sealedsecrets_failing{{reason="Other"}}"#)
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&text, &format!("{p}key_cutoff_timestamp_seconds")),
+            Some(1500.0)
+        );
+        assert!(
+            !text.contains("SHA256:forged") && !text.contains("made up"),
+            "{text}"
+        );
+        let conditions = condition_lines(&metrics);
+        assert_eq!(
+            conditions.len(),
+            4,
+            "no series without a Synced condition: {conditions:?}"
+        );
+        assert!(conditions
+            .iter()
+            .any(|l| l.contains(r#"name="c""#) && l.ends_with(" -1")));
+        // Pushed conditions are ignored: the statuses say it.
+        metrics.condition("apps", "zz", "", true);
+        assert_eq!(condition_lines(&metrics).len(), 4);
     }
 }

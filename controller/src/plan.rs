@@ -38,6 +38,11 @@ fn annotated(secret: &Secret, key: &str) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// Whether the Secret is in `patch` mode: keys others added to it stay.
+pub fn patched(secret: &Secret) -> bool {
+    annotated(secret, PATCH_ANNOTATION)
+}
+
 fn controlled_by(secret: &Secret, owner: &SealedSecret) -> bool {
     let uid = owner.metadata.uid.as_deref().unwrap_or_default();
     secret
@@ -186,54 +191,155 @@ pub fn immutable_secret_error(code: u16, message: &str) -> bool {
             .ends_with("field is immutable when `immutable` is set")
 }
 
-/// The status after processing, or `None` when nothing changed: the
-/// condition's status or message, or the observed generation.
+/// Why a SealedSecret is not unsealed, as its status says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure<'a> {
+    /// CamelCase, the `reason` of `Ready` (and `Stalled` or `Reconciling`).
+    pub reason: &'a str,
+    pub message: &'a str,
+    /// Whether it goes away without a change (`Reconciling`), or not (`Stalled`).
+    pub retrying: bool,
+}
+
+/// The reasons `Ready` gives for a failure (README, "When a SealedSecret
+/// fails"); the metrics take no other.
+pub const FAILURE_REASONS: [&str; 9] = [
+    "DecryptFailed",
+    "TemplateFailed",
+    "InvalidSealedSecret",
+    "UnsealFailed",
+    "SecretNotManaged",
+    "SecretInvalid",
+    "SecretImmutable",
+    "UpdateFailed",
+    "APIUnavailable",
+];
+
+/// The reason `Ready` gives when the Secret is as the SealedSecret says.
+pub const READY_REASON: &str = "Unsealed";
+
+/// The conditions kstatus (and so Flux, Fleet, `kubectl wait`) reads, next
+/// to the reference's `Synced`.
+pub const KSTATUS_CONDITIONS: [&str; 3] = ["Ready", "Stalled", "Reconciling"];
+
+/// The status after processing, or `None` when nothing changed. `Synced`
+/// stays the reference's (first: the CRD's printer columns read
+/// `conditions[0]`, Argo CD reads `Synced`). With `kstatus`, `Ready` says
+/// the same with a reason, `Stalled` is there while a failure needs a change
+/// to go away and `Reconciling` while one is retried; without, those three
+/// are removed (the reference never clears them).
 pub fn next_status(
     sealed: &SealedSecret,
-    error: Option<&str>,
+    failure: Option<Failure<'_>>,
     key: Option<&str>,
     now: Time,
+    kstatus: bool,
 ) -> Option<SealedSecretStatus> {
-    let mut status = sealed.status.clone().unwrap_or_default();
-    let key_changed = key.is_some() && status.key_fingerprint.as_deref() != key;
-    if key_changed {
+    let old = sealed.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+    if key.is_some() {
         status.key_fingerprint = key.map(str::to_string);
     }
     let generation = sealed.metadata.generation;
-    let wanted = if error.is_none() { "True" } else { "False" };
-    let message = error.map(str::to_string).filter(|m| !m.is_empty());
-    let index = match status.conditions.iter().position(|c| c.type_ == "Synced") {
-        Some(i) => i,
-        None => {
-            status.conditions.push(SealedSecretCondition {
-                type_: "Synced".into(),
-                ..Default::default()
-            });
-            status.conditions.len() - 1
+    let condition_status = |ok: bool| if ok { "True" } else { "False" };
+    let message = failure
+        .map(|f| f.message.to_string())
+        .filter(|m| !m.is_empty());
+
+    let mut synced =
+        take(&mut status.conditions, "Synced").unwrap_or_else(|| SealedSecretCondition {
+            type_: "Synced".into(),
+            ..Default::default()
+        });
+    // The reference's: status and message, no reason, no generation.
+    let wanted = condition_status(failure.is_none());
+    if synced.status != wanted || synced.message != message {
+        if synced.status != wanted {
+            synced.last_transition_time = Some(now.clone());
         }
+        synced.status = wanted.into();
+        synced.message = message.clone();
+        synced.last_update_time = Some(now.clone());
+    }
+    status.conditions.insert(0, synced);
+
+    let ready = SealedSecretCondition {
+        type_: "Ready".into(),
+        status: condition_status(failure.is_none()).into(),
+        reason: Some(failure.map_or(READY_REASON, |f| f.reason).to_string()),
+        message: message.clone(),
+        observed_generation: generation,
+        ..Default::default()
     };
-    let condition = &mut status.conditions[index];
-    let changed = key_changed
-        || condition.status != wanted
-        || condition.message != message
-        || status.observed_generation != generation;
-    if !changed {
-        return None;
+    let pending = |retrying: bool, type_: &str| {
+        failure
+            .filter(|f| f.retrying == retrying)
+            .map(|f| SealedSecretCondition {
+                type_: type_.into(),
+                status: "True".into(),
+                reason: Some(f.reason.to_string()),
+                message: message.clone(),
+                observed_generation: generation,
+                ..Default::default()
+            })
+    };
+    let stalled = pending(false, "Stalled");
+    let reconciling = pending(true, "Reconciling");
+    for (type_, wanted) in [
+        ("Ready", Some(ready)),
+        ("Stalled", stalled),
+        ("Reconciling", reconciling),
+    ] {
+        let current = take(&mut status.conditions, type_);
+        let wanted = wanted.filter(|_| kstatus);
+        if let Some(next) = merge(current, wanted, &now) {
+            status.conditions.push(next);
+        }
     }
-    if condition.status != wanted {
-        condition.last_transition_time = Some(now.clone());
-    }
-    condition.status = wanted.into();
-    condition.message = message;
-    condition.last_update_time = Some(now);
     status.observed_generation = generation;
-    Some(status)
+    (status != old).then_some(status)
+}
+
+/// Removes the condition of `type_` from `conditions`.
+fn take(conditions: &mut Vec<SealedSecretCondition>, type_: &str) -> Option<SealedSecretCondition> {
+    let index = conditions.iter().position(|c| c.type_ == type_)?;
+    Some(conditions.remove(index))
+}
+
+/// `wanted`, keeping the times of `current` when it says the same.
+fn merge(
+    current: Option<SealedSecretCondition>,
+    wanted: Option<SealedSecretCondition>,
+    now: &Time,
+) -> Option<SealedSecretCondition> {
+    let mut wanted = wanted?;
+    let Some(current) = current else {
+        wanted.last_transition_time = Some(now.clone());
+        wanted.last_update_time = Some(now.clone());
+        return Some(wanted);
+    };
+    fn said(c: &SealedSecretCondition) -> (&str, Option<&str>, Option<&str>, Option<i64>) {
+        (
+            &c.status,
+            c.reason.as_deref(),
+            c.message.as_deref(),
+            c.observed_generation,
+        )
+    }
+    if said(&current) == said(&wanted) {
+        return Some(current);
+    }
+    wanted.last_transition_time = if current.status == wanted.status {
+        current.last_transition_time
+    } else {
+        Some(now.clone())
+    };
+    wanted.last_update_time = Some(now.clone());
+    Some(wanted)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
     use k8s_openapi::ByteString;
 
@@ -362,28 +468,169 @@ mod tests {
         );
     }
 
+    fn at(second: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(second).unwrap())
+    }
+
+    fn condition<'a>(
+        status: &'a SealedSecretStatus,
+        type_: &str,
+    ) -> Option<&'a SealedSecretCondition> {
+        status.conditions.iter().find(|c| c.type_ == type_)
+    }
+
+    const NO_KEY: Failure<'static> = Failure {
+        reason: "DecryptFailed",
+        message: "no key could decrypt secret (password)",
+        retrying: false,
+    };
+    const AWAY: Failure<'static> = Failure {
+        reason: "APIUnavailable",
+        message: "the API server is away",
+        retrying: true,
+    };
+
     #[test]
     fn status_changes_only_when_something_changed() {
-        let now = Time(k8s_openapi::jiff::Timestamp::from_second(1000).unwrap());
         let mut sealed = owner();
         let status =
-            next_status(&sealed, None, Some("SHA256:k"), now.clone()).expect("first status");
+            next_status(&sealed, None, Some("SHA256:k"), at(1000), true).expect("first status");
         assert_eq!(status.observed_generation, Some(2));
+        assert_eq!(status.conditions[0].type_, "Synced");
         assert_eq!(status.conditions[0].status, "True");
         assert_eq!(status.conditions[0].message, None);
+        assert_eq!(
+            status.conditions[0].reason, None,
+            "the reference's Synced has none"
+        );
         assert_eq!(status.key_fingerprint.as_deref(), Some("SHA256:k"));
         sealed.status = Some(status);
         assert_eq!(
-            next_status(&sealed, None, Some("SHA256:k"), now.clone()),
+            next_status(&sealed, None, Some("SHA256:k"), at(2000), true),
             None
         );
-        let failed = next_status(&sealed, Some("boom"), None, now.clone()).expect("failure");
+        let failed = next_status(&sealed, Some(NO_KEY), None, at(3000), true).expect("failure");
         assert_eq!(failed.conditions[0].status, "False");
-        assert_eq!(failed.conditions[0].message.as_deref(), Some("boom"));
+        assert_eq!(
+            failed.conditions[0].message.as_deref(),
+            Some(NO_KEY.message)
+        );
         sealed.status = Some(failed);
-        let other = next_status(&sealed, Some("other"), None, now).expect("message change");
-        assert_eq!(other.conditions.len(), 1);
-        let _ = BTreeMap::<String, String>::new();
+        let other = Failure {
+            message: "other",
+            ..NO_KEY
+        };
+        let other =
+            next_status(&sealed, Some(other), None, at(4000), true).expect("message change");
+        assert_eq!(other.conditions.len(), 3, "Synced, Ready, Stalled");
+    }
+
+    /// What kstatus reads: Ready always, Stalled for a failure that needs a
+    /// change, Reconciling for one being retried; each at the generation.
+    #[test]
+    fn kstatus_conditions_follow_the_outcome() {
+        let mut sealed = owner();
+        let types = |s: &SealedSecretStatus| {
+            s.conditions
+                .iter()
+                .map(|c| c.type_.clone())
+                .collect::<Vec<_>>()
+        };
+        for (failure, expected, ready_reason) in [
+            (None, vec!["Synced", "Ready"], "Unsealed"),
+            (
+                Some(NO_KEY),
+                vec!["Synced", "Ready", "Stalled"],
+                "DecryptFailed",
+            ),
+            (
+                Some(AWAY),
+                vec!["Synced", "Ready", "Reconciling"],
+                "APIUnavailable",
+            ),
+            (None, vec!["Synced", "Ready"], "Unsealed"),
+        ] {
+            let status = next_status(&sealed, failure, None, at(1000), true).expect("changed");
+            assert_eq!(types(&status), expected, "{failure:?}");
+            let ready = condition(&status, "Ready").expect("Ready");
+            assert_eq!(ready.reason.as_deref(), Some(ready_reason));
+            assert_eq!(
+                ready.status,
+                if failure.is_some() { "False" } else { "True" }
+            );
+            for c in &status.conditions[1..] {
+                assert_eq!(c.observed_generation, Some(2), "{c:?}");
+                assert!(c.last_transition_time.is_some(), "{c:?}");
+                assert_eq!(c.message.as_deref(), failure.map(|f| f.message), "{c:?}");
+            }
+            sealed.status = Some(status);
+        }
+        // Without them (the way back to the reference): removed, Synced stays.
+        let plain = next_status(&sealed, None, None, at(2000), false).expect("removed");
+        assert_eq!(types(&plain), ["Synced"]);
+        sealed.status = Some(plain);
+        assert_eq!(next_status(&sealed, None, None, at(3000), false), None);
+    }
+
+    #[test]
+    fn transition_times_move_only_when_the_status_does() {
+        let mut sealed = owner();
+        sealed.status = next_status(&sealed, Some(NO_KEY), None, at(1000), true);
+        let other = Failure {
+            message: "no key could decrypt secret (password, user)",
+            ..NO_KEY
+        };
+        let status = next_status(&sealed, Some(other), None, at(2000), true).expect("message");
+        let ready = condition(&status, "Ready").expect("Ready");
+        assert_eq!(ready.last_transition_time, Some(at(1000)), "still False");
+        assert_eq!(ready.last_update_time, Some(at(2000)));
+        assert_eq!(
+            condition(&status, "Stalled").and_then(|c| c.last_transition_time.clone()),
+            Some(at(1000))
+        );
+        sealed.status = Some(status);
+        let fixed = next_status(&sealed, None, None, at(3000), true).expect("fixed");
+        assert_eq!(
+            condition(&fixed, "Ready").and_then(|c| c.last_transition_time.clone()),
+            Some(at(3000))
+        );
+        assert_eq!(fixed.conditions[0].last_transition_time, Some(at(3000)));
+        // A new generation moves observedGeneration of each condition.
+        sealed.status = Some(fixed);
+        sealed.metadata.generation = Some(3);
+        let next = next_status(&sealed, None, None, at(4000), true).expect("generation");
+        assert_eq!(next.observed_generation, Some(3));
+        assert_eq!(
+            condition(&next, "Ready").and_then(|c| c.observed_generation),
+            Some(3)
+        );
+        assert_eq!(
+            condition(&next, "Ready").and_then(|c| c.last_transition_time.clone()),
+            Some(at(3000))
+        );
+    }
+
+    #[test]
+    fn synced_moves_first_and_others_conditions_stay() {
+        let mut sealed = owner();
+        sealed.status = Some(SealedSecretStatus {
+            conditions: vec![
+                SealedSecretCondition {
+                    type_: "SomeoneElses".into(),
+                    status: "True".into(),
+                    ..Default::default()
+                },
+                SealedSecretCondition {
+                    type_: "Synced".into(),
+                    status: "True".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        });
+        let status = next_status(&sealed, None, None, at(1000), true).expect("changed");
+        let types: Vec<&str> = status.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, ["Synced", "SomeoneElses", "Ready"]);
     }
 
     #[test]

@@ -12,14 +12,17 @@ use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Client, Resource as _, ResourceExt as _};
 use sealed_secrets_api::crypto::Fingerprint;
-use sealed_secrets_api::{unseal, SealedSecret, UnsealOptions};
+use sealed_secrets_api::{unseal, SealedSecret, UnsealOptions, MANAGED_ANNOTATION};
 
+use crate::drift::{self, Digester};
 use crate::events::{EventRecorder, EventType};
 use crate::keys::KeyRegistry;
 use crate::leader::Leadership;
 use crate::metrics::{ErrorReason, Metrics};
 use crate::own_writes::OwnWrites;
-use crate::plan::{immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite};
+use crate::plan::{
+    self, immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite,
+};
 use crate::pool::RsaPool;
 use crate::resync::{api_away, Resync};
 use crate::retry::Retries;
@@ -38,6 +41,9 @@ pub struct Context {
     /// Only the leader writes (`--leader-elect`); always true without election.
     pub leadership: Arc<Leadership>,
     pub update_status: bool,
+    /// Write kstatus' `Ready`, `Stalled` and `Reconciling` next to `Synced`
+    /// (`--kstatus-conditions`); without, they are removed.
+    pub kstatus_conditions: bool,
     pub accept_v1_data: bool,
     /// When a SealedSecret whose Secret could not be written is tried again.
     pub retries: Retries,
@@ -46,6 +52,10 @@ pub struct Context {
     last_key: Mutex<HashMap<String, Fingerprint>>,
     /// Which Secrets exist, per the metadata watch of Secrets.
     pub secrets: SecretIndexes,
+    /// Put back Secrets edited by hand (`--revert-drift`).
+    pub revert_drift: bool,
+    /// Digests of what was written, to notice hand edits ([`drift`]).
+    digester: Digester,
     /// Our status writes the cache has not shown yet.
     pub own_writes: Arc<OwnWrites>,
     /// Reconciles everything again; told when the API server was away.
@@ -73,10 +83,13 @@ impl Context {
             recorder,
             leadership: Leadership::always(),
             update_status: true,
+            kstatus_conditions: true,
             accept_v1_data: true,
             retries: Retries::default(),
             last_key: Mutex::default(),
             secrets: SecretIndexes::default(),
+            revert_drift: true,
+            digester: Digester::default(),
             own_writes: Arc::default(),
             unseal_pool: RsaPool::per_cpu(),
             fingerprint_dropped: AtomicBool::new(false),
@@ -109,10 +122,12 @@ impl Context {
 
 /// What syncing did.
 enum Synced {
-    /// Whether the Secret was written, and which key opened the values.
+    /// Whether the Secret was written, which key opened the values, and
+    /// the keys put back after a hand edit.
     Done {
         changed: bool,
         key: Option<Fingerprint>,
+        restored: Option<String>,
     },
     /// The SealedSecret is no longer there.
     Gone,
@@ -121,18 +136,87 @@ enum Synced {
 }
 
 /// Why a reconcile failed, to report it.
-enum Failure {
-    Unseal(String),
-    Unmanaged(String),
-    Update(String),
-    Immutable(String),
-    /// The API server would refuse the Secret (keys, size): retrying cannot help.
-    Unwritable(String),
-    /// The Secret to create exists after all (created meanwhile): try again.
-    Exists(String),
-    /// The API server was away (unreachable, timed out, 5xx, 429): try
+#[derive(Debug)]
+struct Failure {
+    kind: FailureKind,
+    /// The status message: the reference's text first, where it reports
+    /// the same failure, then perhaps what to do.
+    message: String,
+    /// The event's text, where the reference words it otherwise.
+    event: Option<String>,
+}
+
+impl Failure {
+    fn new(kind: FailureKind, message: String) -> Self {
+        Self {
+            kind,
+            message,
+            event: None,
+        }
+    }
+}
+
+/// The kinds of failure, each with its `Ready` reason (README, "When a
+/// SealedSecret fails").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailureKind {
+    /// An item no key opens (or not base64).
+    DecryptFailed,
+    /// `spec.template.data` does not render.
+    TemplateFailed,
+    /// Both `data` and `encryptedData`, or a refused or invalid `data`.
+    InvalidSealedSecret,
+    /// The unsealing worker itself failed.
+    UnsealFailed,
+    /// A Secret of that name that the SealedSecret does not own.
+    SecretNotManaged,
+    /// The API server refuses the Secret (key names, size).
+    SecretInvalid,
+    SecretImmutable,
+    /// Another refusal of a request: tried again.
+    UpdateFailed,
+    /// The Secret to create exists after all (created meanwhile): tried again.
+    Exists,
+    /// The API server was away (unreachable, timed out, 5xx, 429): tried
     /// again, and at once when it answers again.
-    Unavailable(String),
+    ApiUnavailable,
+}
+
+impl FailureKind {
+    /// The CamelCase `reason` of the `Ready` condition.
+    fn reason(self) -> &'static str {
+        match self {
+            FailureKind::DecryptFailed => "DecryptFailed",
+            FailureKind::TemplateFailed => "TemplateFailed",
+            FailureKind::InvalidSealedSecret => "InvalidSealedSecret",
+            FailureKind::UnsealFailed => "UnsealFailed",
+            FailureKind::SecretNotManaged => "SecretNotManaged",
+            FailureKind::SecretInvalid => "SecretInvalid",
+            FailureKind::SecretImmutable => "SecretImmutable",
+            FailureKind::UpdateFailed | FailureKind::Exists => "UpdateFailed",
+            FailureKind::ApiUnavailable => "APIUnavailable",
+        }
+    }
+
+    /// Whether trying again can help (else only a change does: `Stalled`).
+    fn retrying(self) -> bool {
+        matches!(
+            self,
+            FailureKind::UpdateFailed | FailureKind::Exists | FailureKind::ApiUnavailable
+        )
+    }
+
+    /// The reference's `reason` label of `unseal_errors_total`, and its event reason.
+    fn reference_reason(self) -> (ErrorReason, &'static str) {
+        match self {
+            FailureKind::DecryptFailed
+            | FailureKind::TemplateFailed
+            | FailureKind::InvalidSealedSecret
+            | FailureKind::UnsealFailed => (ErrorReason::Unseal, "ErrUnsealFailed"),
+            FailureKind::SecretNotManaged => (ErrorReason::Unmanaged, "ErrUpdateFailed"),
+            _ => (ErrorReason::Update, "ErrUpdateFailed"),
+        }
+    }
 }
 
 pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -154,17 +238,28 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
     let mut sealed = cached;
     let outcome = sync_secret(&mut sealed, &namespace, &uid, &ctx).await;
     let mut key = None;
-    let (error, retry) = match outcome {
+    let (failure, retry) = match outcome {
         // Deleted (or replaced) since it was cached: its own event follows.
         Ok(Synced::Gone) => {
             ctx.forget(&uid);
             return Ok(Action::await_change());
         }
         Ok(Synced::NotLeader) => return Ok(Action::await_change()),
-        Ok(Synced::Done { changed, key: used }) => {
+        Ok(Synced::Done {
+            changed,
+            key: used,
+            restored,
+        }) => {
             key = used;
             ctx.retries.forget(&uid);
-            if changed {
+            if let Some(keys) = restored {
+                let note = format!(
+                    "Secret {:?} was edited outside its SealedSecret: put back {keys}",
+                    sealed.name_any()
+                );
+                tracing::info!(namespace = %namespace, name = %sealed.name_any(), keys = %keys, "put back a Secret edited by hand");
+                publish(&ctx, &sealed, EventType::Normal, "SecretRestored", &note).await;
+            } else if changed {
                 publish(
                     &ctx,
                     &sealed,
@@ -176,7 +271,10 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
             }
             (None, None)
         }
-        Err(failure) => report(&ctx, &sealed, &namespace, &uid, failure).await,
+        Err(failure) => {
+            let retry = report(&ctx, &sealed, &namespace, &uid, &failure).await;
+            (Some(failure), retry)
+        }
     };
     let key = key
         .as_ref()
@@ -184,8 +282,12 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
         .filter(|_| !ctx.fingerprint_dropped.load(Ordering::Relaxed));
     // The versions this reconcile saw: the cache's, and the one it processed.
     let seen = [cached_version, sealed.resource_version()];
-    let status_in_place =
-        update_status(&ctx, &sealed, &namespace, error.as_deref(), key, seen).await;
+    let shown = failure.as_ref().map(|f| plan::Failure {
+        reason: f.kind.reason(),
+        message: &f.message,
+        retrying: f.kind.retrying(),
+    });
+    let status_in_place = update_status(&ctx, &sealed, &namespace, shown, key, seen).await;
     // A status that still says what was true before is tried again, as a
     // Secret that could not be written is.
     let retry = match retry {
@@ -224,12 +326,40 @@ async fn sync_secret(
     let done = Synced::Done {
         changed: false,
         key: None,
+        restored: None,
     };
+    // A Secret edited by hand since (its version moved on) is read: put
+    // back if its data differs from what was written.
+    let mut drifted = false;
     let mut existing = if synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
-        if secret_exists(ctx, &api, namespace, &name).await? {
+        if !secret_exists(ctx, &api, namespace, &name).await? {
+            Existing::Read(None)
+        } else if !drift::reverts(sealed, ctx.revert_drift)
+            || !ctx.secrets.drifted(namespace, &name)
+        {
             return Ok(done);
+        } else {
+            let found = api.get_opt(&name).await.map_err(read_failed)?;
+            let recorded = ctx.secrets.digests(namespace, &name);
+            match (found, recorded) {
+                (Some(found), Some(recorded))
+                    if ctx.digester.holds(
+                        &recorded,
+                        found.data.as_ref(),
+                        plan::patched(&found),
+                    ) =>
+                {
+                    if let Some(version) = found.metadata.resource_version.as_deref() {
+                        ctx.secrets.holds(namespace, &name, version, None);
+                    }
+                    return Ok(done);
+                }
+                (found, _) => {
+                    drifted = found.is_some();
+                    Existing::Read(found.map(Box::new))
+                }
+            }
         }
-        Existing::Read(None)
     } else {
         existing_secret(ctx, &api, namespace, &name).await?
     };
@@ -248,7 +378,7 @@ async fn sync_secret(
     // The cache lags behind our own writes: the object just read may show
     // that this generation was synced meanwhile (an event for the Secret we
     // wrote can arrive before the status update reaches the cache).
-    if synced_at_current_generation(sealed) && !key_unrecorded(sealed) {
+    if synced_at_current_generation(sealed) && !key_unrecorded(sealed) && !drifted {
         match existing {
             Existing::Read(Some(_)) => return Ok(done),
             Existing::Read(None) => {}
@@ -293,8 +423,13 @@ async fn sync_secret(
             unseal(&input, keys.ring(), &options)
         })
         .await
-        .map_err(|e| Failure::Unseal(format!("unsealing worker failed: {e}")))?
-        .map_err(|e| Failure::Unseal(unseal_message(&e)))?;
+        .map_err(|e| {
+            Failure::new(
+                FailureKind::UnsealFailed,
+                format!("unsealing worker failed: {e}"),
+            )
+        })?
+        .map_err(|e| unseal_failure(&e))?;
     let used = unsealed.key.clone();
     if !ctx.update_status {
         if let (Some(fp), Ok(mut m)) = (unsealed.key, ctx.last_key.lock()) {
@@ -302,12 +437,22 @@ async fn sync_secret(
         }
     }
 
-    if let Some(reason) = unwritable(&unsealed.secret) {
-        return Err(Failure::Unwritable(format!(
-            "cannot write Secret {name:?}: {reason}"
-        )));
-    }
-    let changed = match existing {
+    // In `patch` mode keys others added stay; otherwise the Secret holds
+    // what the SealedSecret says, and only that.
+    let patch = [Some(&unsealed.secret), existing.found()]
+        .into_iter()
+        .flatten()
+        .any(plan::patched);
+    let digests = ctx.digester.digests(unsealed.secret.data.as_ref());
+    let restored = match &existing {
+        Existing::Read(Some(found)) if drifted => Some(drift::restored_keys(
+            found.data.as_ref(),
+            unsealed.secret.data.as_ref(),
+            patch,
+        )),
+        _ => None,
+    };
+    let written = match existing {
         Existing::Read(found) => {
             write_secret(ctx, &api, found.map(|s| *s), unsealed.secret, sealed).await?
         }
@@ -315,21 +460,36 @@ async fn sync_secret(
             // The watch has never seen it: create at once. If it is there
             // after all (the watch lags), read it and decide as usual.
             match write_secret(ctx, &api, None, unsealed.secret.clone(), sealed).await {
-                Err(Failure::Exists(_)) => {
-                    let found = api
-                        .get_opt(&name)
-                        .await
-                        .map_err(|e| read_failed(&name, e))?;
+                Err(Failure {
+                    kind: FailureKind::Exists,
+                    ..
+                }) => {
+                    let found = api.get_opt(&name).await.map_err(read_failed)?;
                     write_secret(ctx, &api, found, unsealed.secret, sealed).await?
                 }
                 other => other?,
             }
         }
     };
-    Ok(match changed {
-        Some(changed) => Synced::Done { changed, key: used },
-        None => Synced::NotLeader,
+    let Some(written) = written else {
+        return Ok(Synced::NotLeader);
+    };
+    if let Some(version) = written.version.as_deref() {
+        ctx.secrets.holds(namespace, &name, version, Some(digests));
+    }
+    Ok(Synced::Done {
+        changed: written.changed,
+        key: used,
+        restored: restored.filter(|keys| written.changed && !keys.is_empty()),
     })
+}
+
+/// What writing the Secret did.
+struct Written {
+    /// Whether the cluster changed.
+    changed: bool,
+    /// The Secret's resourceVersion after: it holds what the SealedSecret says.
+    version: Option<String>,
 }
 
 /// The Secret as the reconcile knows it before unsealing.
@@ -340,20 +500,28 @@ enum Existing {
     NotSeen,
 }
 
-fn read_failed(name: &str, e: kube::Error) -> Failure {
-    api_failure(
-        &e,
-        format!("cannot read Secret {name:?}: {}", api_message(&e)),
-    )
+impl Existing {
+    fn found(&self) -> Option<&Secret> {
+        match self {
+            Existing::Read(Some(found)) => Some(found),
+            _ => None,
+        }
+    }
+}
+
+/// A failed read of the Secret: the API server's message, as the reference's.
+fn read_failed(e: kube::Error) -> Failure {
+    api_failure(&e, api_message(&e))
 }
 
 /// A failed request: the API server away, or this request refused.
 fn api_failure(e: &kube::Error, message: String) -> Failure {
-    if api_away(e) {
-        Failure::Unavailable(message)
+    let kind = if api_away(e) {
+        FailureKind::ApiUnavailable
     } else {
-        Failure::Update(message)
-    }
+        FailureKind::UpdateFailed
+    };
+    Failure::new(kind, message)
 }
 
 /// Whether the Secret exists: the watch's word when it has seen it, else the
@@ -370,7 +538,7 @@ async fn secret_exists(
     Ok(api
         .get_metadata_opt(name)
         .await
-        .map_err(|e| read_failed(name, e))?
+        .map_err(read_failed)?
         .is_some())
 }
 
@@ -386,24 +554,24 @@ async fn existing_secret(
         return Ok(Existing::NotSeen);
     }
     Ok(Existing::Read(
-        api.get_opt(name)
-            .await
-            .map_err(|e| read_failed(name, e))?
-            .map(Box::new),
+        api.get_opt(name).await.map_err(read_failed)?.map(Box::new),
     ))
 }
 
-/// Writes `desired` over `existing` as the plan says: whether the cluster
-/// changed, or `None` when leadership was lost before the write.
+/// Writes `desired` over `existing` as the plan says, or `None` when
+/// leadership was lost before the write.
 async fn write_secret(
     ctx: &Context,
     api: &Api<Secret>,
     existing: Option<Secret>,
     desired: Secret,
     sealed: &SealedSecret,
-) -> Result<Option<bool>, Failure> {
+) -> Result<Option<Written>, Failure> {
     let name = sealed.name_any();
     let namespace = sealed.namespace().unwrap_or_default();
+    let existing_version = existing
+        .as_ref()
+        .and_then(|s| s.metadata.resource_version.clone());
     let plan = plan_secret(existing, desired, sealed);
     if matches!(plan, Ok(SecretWrite::Create(_) | SecretWrite::Replace(_)))
         && !ctx.leadership.is_leader()
@@ -411,38 +579,65 @@ async fn write_secret(
         return Ok(None);
     }
     match plan {
-        Err(unmanaged) => Err(Failure::Unmanaged(format!("failed update: {unmanaged}"))),
-        Ok(SecretWrite::Unchanged) => Ok(Some(false)),
+        Err(unmanaged) => Err(Failure {
+            kind: FailureKind::SecretNotManaged,
+            message: format!(
+                "failed update: {unmanaged}. Delete that Secret, or annotate it \
+                 {MANAGED_ANNOTATION}=true for this SealedSecret to take it over"
+            ),
+            event: Some(unmanaged.to_string()),
+        }),
+        Ok(SecretWrite::Unchanged) => Ok(Some(Written {
+            changed: false,
+            version: existing_version,
+        })),
         Ok(SecretWrite::Create(secret)) => {
             match api.create(&PostParams::default(), &secret).await {
                 Err(kube::Error::Api(s)) if s.code == 409 && s.reason == "AlreadyExists" => {
-                    Err(Failure::Exists(s.message))
+                    Err(Failure::new(FailureKind::Exists, s.message))
                 }
                 other => {
-                    other.map_err(|e| write_failure(e, &namespace, &name))?;
+                    let created =
+                        other.map_err(|e| write_failure(e, &namespace, &name, &secret))?;
                     ctx.secrets.created(&namespace, &name);
-                    Ok(Some(true))
+                    Ok(Some(Written {
+                        changed: true,
+                        version: created.metadata.resource_version,
+                    }))
                 }
             }
         }
         Ok(SecretWrite::Replace(secret)) => api
             .replace(&name, &PostParams::default(), &secret)
             .await
-            .map(|_| Some(true))
-            .map_err(|e| write_failure(e, &namespace, &name)),
+            .map(|replaced| {
+                Some(Written {
+                    changed: true,
+                    version: replaced.metadata.resource_version,
+                })
+            })
+            .map_err(|e| write_failure(e, &namespace, &name, &secret)),
     }
 }
 
-/// Why unsealing failed, and for items no key opens, what to do about it.
-fn unseal_message(e: &sealed_secrets_api::Error) -> String {
-    if e.is_key_failure() {
+/// Why unsealing failed, in the reference's words, and for items no key
+/// opens, what to do about it.
+fn unseal_failure(e: &sealed_secrets_api::Error) -> Failure {
+    use sealed_secrets_api::Error as Api;
+    let kind = match e {
+        _ if e.is_key_failure() => FailureKind::DecryptFailed,
+        Api::Items(_) => FailureKind::TemplateFailed,
+        _ => FailureKind::InvalidSealedSecret,
+    };
+    let message = if kind == FailureKind::DecryptFailed {
         format!(
             "{e}. Seal these items again with this controller's certificate (kubeseal --fetch-cert), \
              for this name, namespace and scope, or restore the key they were sealed with"
         )
     } else {
         e.to_string()
-    }
+    };
+    Failure::new(kind, message)
 }
 
 fn synced_at_current_generation(sealed: &SealedSecret) -> bool {
@@ -456,15 +651,42 @@ fn synced_at_current_generation(sealed: &SealedSecret) -> bool {
     })
 }
 
-fn write_failure(err: kube::Error, namespace: &str, name: &str) -> Failure {
-    let immutable =
-        matches!(&err, kube::Error::Api(s) if immutable_secret_error(s.code, &s.message));
-    if immutable {
-        Failure::Immutable(format!(
-            "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
-        ))
-    } else {
-        api_failure(&err, api_message(&err))
+/// A refused write of the Secret: the API server's message first, as the
+/// reference's status shows it.
+fn write_failure(err: kube::Error, namespace: &str, name: &str, secret: &Secret) -> Failure {
+    let kube::Error::Api(status) = &err else {
+        return api_failure(&err, api_message(&err));
+    };
+    if immutable_secret_error(status.code, &status.message) {
+        return Failure {
+            kind: FailureKind::SecretImmutable,
+            message: format!(
+                "{}. The target Secret is immutable: delete it, and the controller creates it anew",
+                bounded(&status.message)
+            ),
+            event: Some(format!(
+                "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
+            )),
+        };
+    }
+    if status.code == 422 {
+        // Retrying cannot help: the Secret's keys or size are wrong.
+        let mut message = bounded(&status.message);
+        if let Some(hint) = unwritable(secret) {
+            message.push_str(". ");
+            message.push_str(&hint);
+        }
+        return Failure::new(FailureKind::SecretInvalid, message);
+    }
+    api_failure(&err, api_message(&err))
+}
+
+/// The API server's message, bounded: it names every invalid key.
+fn bounded(message: &str) -> String {
+    const MAX: usize = 1024;
+    match message.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &message[..cut]),
+        None => message.to_string(),
     }
 }
 
@@ -477,44 +699,33 @@ fn api_message(err: &kube::Error) -> String {
     }
 }
 
-/// Records a failure; returns the status message and when to try again
+/// Records a failure (event, metric, log); returns when to try again
 /// (`None`: when something changes).
 async fn report(
     ctx: &Context,
     sealed: &SealedSecret,
     namespace: &str,
     uid: &str,
-    failure: Failure,
-) -> (Option<String>, Option<Duration>) {
-    // The status carries the message; the event says "Failed to unseal: " before it.
-    let (reason, event_reason, status_message, retry) = match failure {
-        // A value no key opens will not open by retrying; a new key re-triggers every object.
-        Failure::Unseal(m) => (ErrorReason::Unseal, "ErrUnsealFailed", m, false),
-        Failure::Unmanaged(m) => (ErrorReason::Unmanaged, "ErrUpdateFailed", m, false),
-        Failure::Immutable(m) | Failure::Unwritable(m) => {
-            (ErrorReason::Update, "ErrUpdateFailed", m, false)
-        }
-        Failure::Update(m) | Failure::Exists(m) => {
-            (ErrorReason::Update, "ErrUpdateFailed", m, true)
-        }
-        Failure::Unavailable(m) => {
-            ctx.resync.api_away();
-            (ErrorReason::Update, "ErrUpdateFailed", m, true)
-        }
+    failure: &Failure,
+) -> Option<Duration> {
+    let (metric_reason, event_reason) = failure.kind.reference_reason();
+    if failure.kind == FailureKind::ApiUnavailable {
+        ctx.resync.api_away();
+    }
+    // The reference's event says "Failed to unseal: " before an unseal failure.
+    let event = match (&failure.event, metric_reason) {
+        (Some(event), _) => event.clone(),
+        (None, ErrorReason::Unseal) => format!("Failed to unseal: {}", failure.message),
+        (None, _) => failure.message.clone(),
     };
-    let message = match reason {
-        ErrorReason::Unseal => format!("Failed to unseal: {status_message}"),
-        _ => status_message.clone(),
-    };
-    ctx.metrics.unseal_error(reason, namespace);
-    tracing::warn!(namespace, name = %sealed.name_any(), reason = event_reason, message = %message, "cannot unseal");
-    publish(ctx, sealed, EventType::Warning, event_reason, &message).await;
-    let next = if retry {
+    ctx.metrics.unseal_error(metric_reason, namespace);
+    tracing::warn!(namespace, name = %sealed.name_any(), reason = failure.kind.reason(), message = %event, "cannot unseal");
+    publish(ctx, sealed, EventType::Warning, event_reason, &event).await;
+    if failure.kind.retrying() {
         ctx.retries.failed(uid, sealed.metadata.generation)
     } else {
         None
-    };
-    (Some(status_message), next)
+    }
 }
 
 async fn publish(ctx: &Context, sealed: &SealedSecret, type_: EventType, reason: &str, note: &str) {
@@ -537,7 +748,7 @@ async fn update_status(
     ctx: &Context,
     sealed: &SealedSecret,
     namespace: &str,
-    error: Option<&str>,
+    failure: Option<plan::Failure<'_>>,
     key: Option<&str>,
     seen: [Option<String>; 2],
 ) -> bool {
@@ -549,7 +760,7 @@ async fn update_status(
         .unwrap_or_default();
     if !ctx.update_status {
         ctx.metrics
-            .condition(namespace, &name, &instance, error.is_none());
+            .condition(namespace, &name, &instance, failure.is_none());
         return true;
     }
     if !ctx.leadership.is_leader() {
@@ -557,13 +768,14 @@ async fn update_status(
         return true;
     }
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let Some(status) = next_status(sealed, error, key, now.clone()) else {
+    let kstatus = ctx.kstatus_conditions;
+    let Some(status) = next_status(sealed, failure, key, now.clone(), kstatus) else {
         ctx.metrics
-            .condition(namespace, &name, &instance, error.is_none());
+            .condition(namespace, &name, &instance, failure.is_none());
         return true;
     };
     let api: Api<SealedSecret> = Api::namespaced(ctx.client.clone(), namespace);
-    match write_status(&api, sealed, status, error, key, now).await {
+    match write_status(&api, sealed, status, failure, key, now, kstatus).await {
         Ok(StatusWrite::GaveUp) => {
             ctx.metrics.unseal_error(ErrorReason::Status, namespace);
             tracing::warn!(namespace, name = %name, attempts = STATUS_ATTEMPTS, "cannot update SealedSecret status: it kept changing under us; trying again");
@@ -574,7 +786,7 @@ async fn update_status(
                 StatusWrite::Written(written) => Some(*written),
                 _ => None,
             };
-            if let (None, Some(written)) = (error, written.as_ref()) {
+            if let (None, Some(written)) = (failure, written.as_ref()) {
                 ctx.own_writes.record(written, seen);
             }
             let dropped = key.is_some()
@@ -591,7 +803,7 @@ async fn update_status(
                 );
             }
             ctx.metrics
-                .condition(namespace, &name, &instance, error.is_none());
+                .condition(namespace, &name, &instance, failure.is_none());
             true
         }
         Err(e) => {
@@ -629,9 +841,10 @@ async fn write_status(
     api: &Api<SealedSecret>,
     processed: &SealedSecret,
     mut status: sealed_secrets_api::SealedSecretStatus,
-    error: Option<&str>,
+    failure: Option<plan::Failure<'_>>,
     key: Option<&str>,
     now: Time,
+    kstatus: bool,
 ) -> Result<StatusWrite, kube::Error> {
     let name = processed.name_any();
     let mut current = processed.clone();
@@ -653,7 +866,7 @@ async fn write_status(
         {
             return Ok(StatusWrite::Superseded); // replaced or changed: its own reconcile writes the status
         }
-        match next_status(&fresh, error, key, now.clone()) {
+        match next_status(&fresh, failure, key, now.clone(), kstatus) {
             Some(next) => status = next,
             None => return Ok(StatusWrite::Superseded), // someone wrote the same status already
         }

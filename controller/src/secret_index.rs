@@ -14,6 +14,11 @@
 //! watch reports it: its creation event is on the way, and a delete that
 //! might follow comes after it, with its own reconcile.
 //!
+//! For Secrets the controller may write it also keeps versions: the one
+//! the watch saw last, and the one known to hold what the SealedSecret says,
+//! with digests of that ([`crate::drift`]): a Secret edited by hand shows as
+//! a version that moved on.
+//!
 //! Entries are 64-bit SipHash digests of namespace and name under a key
 //! random per process, not the names themselves: the index costs about 10
 //! bytes per Secret in the cluster. Two Secrets whose digests collide (odds
@@ -28,6 +33,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
+
+use crate::drift::{may_be_managed, Digests};
 
 /// What the watch says about one Secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +57,19 @@ struct State {
     /// A list in progress (first or re-list): replaces `present` when done.
     listing: Option<HashSet<u64>>,
     listed: bool,
+    /// Of Secrets the controller may write ([`may_be_managed`]).
+    versions: HashMap<u64, Versions>,
+}
+
+/// Digests of resourceVersions, and of the data held at `verified`.
+#[derive(Default)]
+struct Versions {
+    /// The watch's last word.
+    seen: Option<u64>,
+    /// Holds what the SealedSecret says: written or checked by us, or found
+    /// by the first list.
+    verified: Option<u64>,
+    digests: Option<Digests>,
 }
 
 /// The Secrets one watch (all namespaces, or one) has seen.
@@ -102,12 +122,28 @@ impl SecretIndex {
                     if let Some(listing) = state.listing.as_mut() {
                         listing.insert(key);
                     }
+                    if may_be_managed(secret) {
+                        let version = secret
+                            .metadata
+                            .resource_version
+                            .as_deref()
+                            .map(|v| self.digest.hash_one(v));
+                        let first_list = !state.listed;
+                        let versions = state.versions.entry(key).or_default();
+                        versions.seen = version;
+                        if first_list && versions.verified.is_none() {
+                            versions.verified = version;
+                        }
+                    } else {
+                        state.versions.remove(&key);
+                    }
                 }
             }
             watcher::Event::Delete(secret) => {
                 if let Some(key) = self.key_of(secret) {
                     state.created.remove(&key);
                     state.present.remove(&key);
+                    state.versions.remove(&key);
                     if let Some(listing) = state.listing.as_mut() {
                         listing.remove(&key);
                     }
@@ -117,6 +153,7 @@ impl SecretIndex {
             watcher::Event::InitDone => {
                 if let Some(mut listed) = state.listing.take() {
                     listed.shrink_to_fit();
+                    state.versions.retain(|key, _| listed.contains(key));
                     state.present = listed;
                     state.listed = true;
                     // The list has each of them that still exists.
@@ -144,6 +181,39 @@ impl SecretIndex {
             Seen::Absent
         } else {
             Seen::Unknown
+        }
+    }
+
+    /// Whether the watch saw a version of this Secret other than the one
+    /// known to hold what its SealedSecret says.
+    pub fn drifted(&self, namespace: &str, name: &str) -> bool {
+        let key = self.key(namespace, name);
+        self.state.lock().is_ok_and(|state| {
+            state
+                .versions
+                .get(&key)
+                .is_some_and(|v| v.seen.is_some() && v.seen != v.verified)
+        })
+    }
+
+    /// Digests of the data the version known to be right holds, if recorded.
+    pub fn digests(&self, namespace: &str, name: &str) -> Option<Digests> {
+        let key = self.key(namespace, name);
+        let state = self.state.lock().ok()?;
+        state.versions.get(&key)?.digests.clone()
+    }
+
+    /// `version` of this Secret holds what its SealedSecret says (written or
+    /// checked by us); `digests` of that data, if known.
+    pub fn holds(&self, namespace: &str, name: &str, version: &str, digests: Option<Digests>) {
+        let key = self.key(namespace, name);
+        let version = self.digest.hash_one(version);
+        if let Ok(mut state) = self.state.lock() {
+            let versions = state.versions.entry(key).or_default();
+            versions.verified = Some(version);
+            if digests.is_some() {
+                versions.digests = digests;
+            }
         }
     }
 
@@ -182,6 +252,21 @@ impl SecretIndexes {
     pub fn created(&self, namespace: &str, name: &str) {
         if let Some(index) = self.of(namespace) {
             index.created(namespace, name);
+        }
+    }
+
+    pub fn drifted(&self, namespace: &str, name: &str) -> bool {
+        self.of(namespace)
+            .is_some_and(|index| index.drifted(namespace, name))
+    }
+
+    pub fn digests(&self, namespace: &str, name: &str) -> Option<Digests> {
+        self.of(namespace)?.digests(namespace, name)
+    }
+
+    pub fn holds(&self, namespace: &str, name: &str, version: &str, digests: Option<Digests>) {
+        if let Some(index) = self.of(namespace) {
+            index.holds(namespace, name, version, digests);
         }
     }
 }
@@ -312,5 +397,88 @@ mod tests {
         assert_eq!(indexes.seen("home", "x"), Seen::Absent);
         assert_eq!(indexes.seen("apps", "db"), Seen::Unknown, "not listed yet");
         assert_eq!(indexes.seen("nowhere", "db"), Seen::Unknown, "not watched");
+    }
+
+    fn managed(namespace: &str, name: &str, version: &str) -> PartialObjectMeta<Secret> {
+        let mut secret = secret(namespace, name);
+        secret.metadata.resource_version = Some(version.into());
+        secret.metadata.annotations = Some(
+            [(
+                sealed_secrets_api::MANAGED_ANNOTATION.to_string(),
+                "true".to_string(),
+            )]
+            .into(),
+        );
+        secret
+    }
+
+    /// The first list is taken as it is (a restart); a version that moves
+    /// on after it, or after our own write, is a drift until checked.
+    #[test]
+    fn versions_that_move_on_are_drifts_until_checked() {
+        let index = SecretIndex::new(None);
+        feed(
+            &index,
+            vec![
+                watcher::Event::Init,
+                watcher::Event::InitApply(managed("apps", "db", "1")),
+                watcher::Event::InitApply(secret("apps", "theirs")),
+                watcher::Event::InitDone,
+            ],
+        );
+        assert!(!index.drifted("apps", "db"), "as found at start");
+        assert_eq!(index.digests("apps", "db"), None);
+        feed(
+            &index,
+            vec![watcher::Event::Apply(managed("apps", "db", "2"))],
+        );
+        assert!(index.drifted("apps", "db"));
+        index.holds("apps", "db", "2", None);
+        assert!(!index.drifted("apps", "db"));
+        // A relist showing the same version changes nothing; a new one does.
+        feed(
+            &index,
+            vec![
+                watcher::Event::Init,
+                watcher::Event::InitApply(managed("apps", "db", "2")),
+                watcher::Event::InitDone,
+            ],
+        );
+        assert!(!index.drifted("apps", "db"));
+        feed(
+            &index,
+            vec![
+                watcher::Event::Init,
+                watcher::Event::InitApply(managed("apps", "db", "3")),
+                watcher::Event::InitDone,
+            ],
+        );
+        assert!(
+            index.drifted("apps", "db"),
+            "edited while the watch was down"
+        );
+        // Our write, whose event comes after: no drift once it does.
+        index.holds("apps", "db", "4", None);
+        assert!(index.drifted("apps", "db"), "the watch has not caught up");
+        feed(
+            &index,
+            vec![watcher::Event::Apply(managed("apps", "db", "4"))],
+        );
+        assert!(!index.drifted("apps", "db"));
+        // Unmanaged Secrets are not tracked; deleted ones are forgotten.
+        feed(
+            &index,
+            vec![watcher::Event::Apply(secret("apps", "theirs"))],
+        );
+        assert!(!index.drifted("apps", "theirs"));
+        feed(
+            &index,
+            vec![watcher::Event::Delete(managed("apps", "db", "4"))],
+        );
+        feed(
+            &index,
+            vec![watcher::Event::Apply(managed("apps", "db", "9"))],
+        );
+        assert!(index.drifted("apps", "db"), "made anew by someone: checked");
     }
 }

@@ -16,6 +16,7 @@ use kube::runtime::watcher;
 use kube::ResourceExt as _;
 use sealed_secrets_api::SealedSecret;
 
+use crate::drift::REVERT_DRIFT_ANNOTATION;
 use crate::metrics::Metrics;
 use crate::own_writes::OwnWrites;
 use crate::reconcile::INSTANCE_LABEL;
@@ -178,14 +179,23 @@ const SECRET_LIST_PAGE_SIZE: u32 = 500;
 /// it does need unsealing (`reconcile::sync_secret`): the encrypted values,
 /// most of an object's size, the template, and the labels and annotations
 /// (a status write replaces only the status: the API server keeps the rest
-/// of the stored object). managedFields (a JSON tree per field manager) and
+/// of the stored object), but the annotation that turns drift reverting off. managedFields (a JSON tree per field manager) and
 /// kubectl's last-applied-configuration (a second copy of the object) are
 /// never read.
 pub fn keep_what_reconcile_reads(sealed: &mut SealedSecret) {
     sealed.spec = Default::default();
     let meta = &mut sealed.metadata;
     meta.managed_fields = None;
-    meta.annotations = None;
+    // Only the one that says whether hand edits of its Secret are put back.
+    meta.annotations = meta
+        .annotations
+        .take()
+        .and_then(|annotations| {
+            annotations
+                .into_iter()
+                .find(|(k, _)| k == REVERT_DRIFT_ANNOTATION)
+        })
+        .map(|kept| BTreeMap::from([kept]));
     meta.labels = meta
         .labels
         .take()

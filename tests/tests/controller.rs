@@ -629,7 +629,12 @@ fn immutable_secrets_are_reported_not_retried_forever() {
     assert_eq!(secret["immutable"], true);
 
     ns.kubectl().apply(&immutable("v2")).expect("apply change");
-    wait_synced(&ns, "frozen", "False", "the target Secret is immutable");
+    wait_synced(
+        &ns,
+        "frozen",
+        "False",
+        "field is immutable when `immutable` is set. The target Secret is immutable",
+    );
     assert_eq!(secret_value(&ns, "frozen", "k").as_deref(), Some("v1"));
     // Reported once per change, not in a hot loop.
     std::thread::sleep(Duration::from_secs(3));
@@ -683,7 +688,7 @@ fn hostile_templates_fail_alone_and_never_show_values() {
     // Applied after the attacks, unsealed all the same.
     apply_and_wait(cp, &ns, &cert, "good", &[("k", "v")]);
     for (name, _) in attacks {
-        let ss = wait_synced(&ns, name, "False", "template of key out: ");
+        let ss = wait_synced(&ns, name, "False", " (out)");
         let text = ss.to_string();
         assert!(!text.contains(VALUE), "{name}: {text}");
         assert!(

@@ -25,7 +25,8 @@ const UID: &str = "0f9d3c52-6f3c-4c7e-9a57-7d2b1b7c0001";
 
 /// What the scripted API server holds, and the requests it answered.
 struct Cluster {
-    sealed: SealedSecret,
+    /// The SealedSecret, with the last status written.
+    sealed: Mutex<SealedSecret>,
     secret: Mutex<Option<Secret>>,
     requests: Mutex<Vec<String>>,
     status_writes: Mutex<Vec<Value>>,
@@ -47,7 +48,31 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
     )
 }
 
+/// A Secret as the API server stores it: with a new resourceVersion.
+fn with_new_version(mut secret: Value) -> Value {
+    static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100);
+    let version = VERSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    secret["metadata"]["resourceVersion"] = json!(version.to_string());
+    secret
+}
+
 impl Cluster {
+    /// Someone edits the Secret (`kubectl edit`): its new version, as the
+    /// metadata watch reports it to `index`.
+    fn edit_secret(&self, index: &SecretIndex, edit: impl FnOnce(&mut Secret)) {
+        let mut held = self.secret.lock().expect("secret");
+        let Some(secret) = held.as_mut() else {
+            panic!("no Secret to edit")
+        };
+        edit(secret);
+        let stored: Secret = serde_json::from_value(with_new_version(
+            serde_json::to_value(&*secret).expect("json"),
+        ))
+        .expect("secret");
+        *secret = stored.clone();
+        index.observe(&Ok(watcher::Event::Apply(metadata_of(&stored))));
+    }
+
     async fn answer(&self, request: Request<Body>) -> Response<Body> {
         let method = request.method().clone();
         let path = request.uri().path().to_string();
@@ -72,7 +97,7 @@ impl Cluster {
         match (&method, path.as_str()) {
             (&Method::GET, p) if p == sealed_path => respond(
                 StatusCode::OK,
-                &serde_json::to_value(&self.sealed).expect("json"),
+                &serde_json::to_value(&*self.sealed.lock().expect("sealed")).expect("json"),
             ),
             (&Method::PUT, p) if p == format!("{sealed_path}/status") => {
                 let refusal = {
@@ -89,6 +114,9 @@ impl Cluster {
                     .push(body.clone());
                 let mut written = body;
                 written["metadata"]["resourceVersion"] = json!("2");
+                if let Ok(status) = serde_json::from_value(written["status"].clone()) {
+                    self.sealed.lock().expect("sealed").status = Some(status);
+                }
                 respond(StatusCode::OK, &written)
             }
             (&Method::POST, p) if p == secrets_path => match secret.as_ref() {
@@ -98,8 +126,9 @@ impl Cluster {
                     "secrets \"db\" already exists",
                 ),
                 None => {
-                    *secret = serde_json::from_value(body.clone()).ok();
-                    respond(StatusCode::CREATED, &body)
+                    let written = with_new_version(body);
+                    *secret = serde_json::from_value(written.clone()).ok();
+                    respond(StatusCode::CREATED, &written)
                 }
             },
             (&Method::GET, p) if p == secret_path => match secret.as_ref() {
@@ -111,8 +140,9 @@ impl Cluster {
                 ),
             },
             (&Method::PUT, p) if p == secret_path => {
-                *secret = serde_json::from_value(body.clone()).ok();
-                respond(StatusCode::OK, &body)
+                let written = with_new_version(body);
+                *secret = serde_json::from_value(written.clone()).ok();
+                respond(StatusCode::OK, &written)
             }
             _ => status(StatusCode::NOT_FOUND, "NotFound", "not scripted"),
         }
@@ -161,7 +191,7 @@ fn setup_indexed(
     sealed.metadata.resource_version = Some("1".into());
 
     let cluster = Arc::new(Cluster {
-        sealed: sealed.clone(),
+        sealed: Mutex::new(sealed.clone()),
         secret: Mutex::new(existing),
         requests: Mutex::default(),
         status_writes: Mutex::default(),
@@ -317,15 +347,22 @@ fn items_no_key_opens_say_what_to_do() {
     use sealed_secrets_api::{crypto, Error as ApiError, ItemErrors};
     let mut items = ItemErrors::default();
     items.push("password", crypto::Error::NoKeyCouldDecrypt);
-    let message = unseal_message(&ApiError::Items(items));
+    let failure = unseal_failure(&ApiError::Items(items));
+    assert_eq!(failure.kind, FailureKind::DecryptFailed);
     assert!(
-        message.starts_with("password: no key could decrypt secret. Seal these items again"),
-        "{message}"
+        failure
+            .message
+            .starts_with("no key could decrypt secret (password). Seal these items again"),
+        "{failure:?}"
     );
-    assert_eq!(
-        unseal_message(&ApiError::DeprecatedData),
-        ApiError::DeprecatedData.to_string()
-    );
+    let invalid = unseal_failure(&ApiError::DeprecatedData);
+    assert_eq!(invalid.kind, FailureKind::InvalidSealedSecret);
+    assert_eq!(invalid.message, ApiError::DeprecatedData.to_string());
+    let mut templates = ItemErrors::default();
+    templates.push_template("dsn", "template: dsn:1: unclosed action");
+    let template = unseal_failure(&ApiError::Items(templates));
+    assert_eq!(template.kind, FailureKind::TemplateFailed);
+    assert_eq!(template.message, "template: dsn:1: unclosed action (dsn)");
 }
 
 #[test]
@@ -337,11 +374,65 @@ fn a_failed_write_shows_the_api_servers_message() {
         "message": "secrets \"db\" is forbidden: denied by policy",
     }))
     .expect("status");
-    let Failure::Update(message) = write_failure(kube::Error::Api(Box::new(status)), "ns", "db")
-    else {
-        panic!("not an update failure");
+    let failure = write_failure(
+        kube::Error::Api(Box::new(status)),
+        "ns",
+        "db",
+        &Secret::default(),
+    );
+    assert_eq!(failure.kind, FailureKind::UpdateFailed);
+    assert_eq!(
+        failure.message,
+        "secrets \"db\" is forbidden: denied by policy"
+    );
+}
+
+/// The API server's refusals that no retry can change are Stalled, with
+/// its message first; immutable Secrets keep the reference's event text.
+#[test]
+fn refusals_that_need_a_change_stall() {
+    let refused = |code: u16, reason: &str, message: &str| {
+        let status = kube::core::Status::failure(message, reason).with_code(code);
+        let secret = Secret {
+            data: Some([("a b".to_string(), k8s_openapi::ByteString(vec![1]))].into()),
+            ..Default::default()
+        };
+        write_failure(kube::Error::Api(status.boxed()), "ns", "db", &secret)
     };
-    assert_eq!(message, "secrets \"db\" is forbidden: denied by policy");
+    let invalid = refused(
+        422,
+        "Invalid",
+        "Secret \"db\" is invalid: data[a b]: Invalid value: \"a b\": a valid config key must consist of alphanumeric characters",
+    );
+    assert_eq!(invalid.kind, FailureKind::SecretInvalid);
+    assert!(!invalid.kind.retrying());
+    assert!(
+        invalid
+            .message
+            .starts_with("Secret \"db\" is invalid: data[a b]: Invalid value"),
+        "{invalid:?}"
+    );
+    assert!(
+        invalid
+            .message
+            .ends_with("rename the items and seal them again"),
+        "{invalid:?}"
+    );
+    let immutable = refused(
+        422,
+        "Invalid",
+        "Secret \"db\" is invalid: data: Forbidden: field is immutable when `immutable` is set",
+    );
+    assert_eq!(immutable.kind, FailureKind::SecretImmutable);
+    assert!(immutable.message.starts_with(
+        "Secret \"db\" is invalid: data: Forbidden: field is immutable when `immutable` is set. "
+    ));
+    assert!(immutable
+        .event
+        .as_deref()
+        .is_some_and(|e| e.starts_with("Error updating ns/db: the target Secret is immutable.")));
+    let long = refused(422, "Invalid", &"x".repeat(100_000));
+    assert!(long.message.len() < 2_000, "bounded");
 }
 
 /// A status write that fails leaves the status saying what was true before
@@ -421,13 +512,13 @@ async fn a_failure_of_an_absent_api_server_is_told_to_the_resync() {
         api_failure(&kube::Error::Api(status.boxed()), "cannot read".into())
     };
     let failure = failed_with(503, "ServiceUnavailable");
-    assert!(matches!(failure, Failure::Unavailable(_)));
+    assert_eq!(failure.kind, FailureKind::ApiUnavailable);
     let away = ctx.resync.api_away_changes();
-    let (_, retry) = report(&ctx, &cached, NAMESPACE, UID, failure).await;
+    let retry = report(&ctx, &cached, NAMESPACE, UID, &failure).await;
     assert_eq!(retry, Some(Duration::from_secs(1)));
     assert!(away.has_changed().unwrap_or(false));
     let refused = failed_with(403, "Forbidden");
-    assert!(matches!(refused, Failure::Update(_)));
+    assert_eq!(refused.kind, FailureKind::UpdateFailed);
 }
 
 /// What is kept per SealedSecret goes when it is deleted, also while it was
@@ -449,4 +540,150 @@ async fn nothing_is_kept_about_a_sealed_secret_that_is_gone() {
     ctx.forget_all_but(&std::collections::HashSet::from(["kept".to_string()]));
     assert_eq!(ctx.retries.failing(), 1);
     assert_eq!(ctx.remembered_keys(), 0);
+}
+
+/// What the metadata watch of Secrets sees of `secret`.
+fn metadata_of(secret: &Secret) -> kube::core::PartialObjectMeta<Secret> {
+    kube::core::PartialObjectMeta {
+        types: None,
+        metadata: secret.metadata.clone(),
+        _phantom: std::marker::PhantomData,
+    }
+}
+
+fn data_of(cluster: &Cluster) -> BTreeMap<String, String> {
+    let secret = cluster
+        .secret
+        .lock()
+        .expect("secret")
+        .clone()
+        .expect("Secret");
+    secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+        .collect()
+}
+
+/// A hand edit of the data is put back; an edit of anything else costs one
+/// read and no unsealing; a key added to a `patch` Secret stays, one added
+/// to a Secret the SealedSecret owns goes.
+#[tokio::test]
+async fn hand_edits_of_the_data_are_put_back_and_nothing_else_unseals() {
+    let (cluster, ctx, cached, index) = setup_indexed(None, |_| {});
+    reconcile(cached.clone(), ctx.clone())
+        .await
+        .expect("create");
+    let created = cluster
+        .secret
+        .lock()
+        .expect("secret")
+        .clone()
+        .expect("Secret");
+    index.observe(&Ok(watcher::Event::Apply(metadata_of(&created))));
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    let mut synced: SealedSecret = serde_json::from_value(writes[0].clone()).expect("written");
+    synced.metadata.resource_version = Some("2".into());
+    synced.spec.encrypted_data = Default::default();
+    let synced = Arc::new(synced);
+    cluster.requests();
+
+    let sealed_path =
+        format!("/apis/bitnami.com/v1alpha1/namespaces/{NAMESPACE}/sealedsecrets/{NAME}");
+    let secret_path = format!("/api/v1/namespaces/{NAMESPACE}/secrets/{NAME}");
+    // Our own write's event: nothing to do.
+    reconcile(synced.clone(), ctx.clone()).await.expect("echo");
+    assert_eq!(cluster.requests(), Vec::<String>::new());
+
+    cluster.edit_secret(&index, |s| {
+        s.data.get_or_insert_default().insert(
+            "password".into(),
+            k8s_openapi::ByteString(b"edited".to_vec()),
+        );
+    });
+    reconcile(synced.clone(), ctx.clone()).await.expect("drift");
+    assert_eq!(
+        cluster.requests(),
+        [
+            format!("GET {secret_path}"),
+            format!("GET {sealed_path}"),
+            format!("PUT {secret_path}"),
+        ]
+    );
+    assert_eq!(data_of(&cluster)["password"], "hunter2");
+    let restored = cluster
+        .secret
+        .lock()
+        .expect("secret")
+        .clone()
+        .expect("Secret");
+    index.observe(&Ok(watcher::Event::Apply(metadata_of(&restored))));
+    reconcile(synced.clone(), ctx.clone())
+        .await
+        .expect("echo of the restore");
+    assert_eq!(cluster.requests(), Vec::<String>::new());
+
+    // A label: one read, no unsealing, no write; many of them, the same.
+    for i in 0..3 {
+        cluster.edit_secret(&index, |s| {
+            s.metadata
+                .labels
+                .get_or_insert_default()
+                .insert("team".into(), format!("t{i}"));
+        });
+        reconcile(synced.clone(), ctx.clone()).await.expect("label");
+        assert_eq!(cluster.requests(), [format!("GET {secret_path}")]);
+    }
+
+    // A key added to the Secret the SealedSecret owns goes.
+    cluster.edit_secret(&index, |s| {
+        s.data
+            .get_or_insert_default()
+            .insert("extra".into(), k8s_openapi::ByteString(b"x".to_vec()));
+    });
+    reconcile(synced.clone(), ctx.clone())
+        .await
+        .expect("extra key");
+    assert!(!data_of(&cluster).contains_key("extra"));
+
+    // In patch mode it stays, and costs no unsealing.
+    cluster.edit_secret(&index, |s| {
+        s.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(sealed_secrets_api::PATCH_ANNOTATION.into(), "true".into());
+    });
+    reconcile(synced.clone(), ctx.clone())
+        .await
+        .expect("patch mode");
+    cluster.requests();
+    cluster.edit_secret(&index, |s| {
+        s.data
+            .get_or_insert_default()
+            .insert("theirs".into(), k8s_openapi::ByteString(b"kept".to_vec()));
+    });
+    reconcile(synced.clone(), ctx.clone())
+        .await
+        .expect("their key");
+    assert_eq!(cluster.requests(), [format!("GET {secret_path}")]);
+    assert_eq!(data_of(&cluster)["theirs"], "kept");
+
+    // Turned off: nothing read, nothing put back.
+    let (cluster, ctx, cached, index) = setup_indexed(None, |ctx| ctx.revert_drift = false);
+    reconcile(cached, ctx.clone()).await.expect("create");
+    let writes = cluster.status_writes.lock().expect("writes").clone();
+    let mut synced: SealedSecret = serde_json::from_value(writes[0].clone()).expect("written");
+    synced.metadata.resource_version = Some("2".into());
+    synced.spec.encrypted_data = Default::default();
+    cluster.requests();
+    cluster.edit_secret(&index, |s| {
+        s.data.get_or_insert_default().insert(
+            "password".into(),
+            k8s_openapi::ByteString(b"edited".to_vec()),
+        );
+    });
+    reconcile(Arc::new(synced), ctx).await.expect("off");
+    assert_eq!(cluster.requests(), Vec::<String>::new());
+    assert_eq!(data_of(&cluster)["password"], "edited");
 }
