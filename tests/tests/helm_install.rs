@@ -360,15 +360,53 @@ fn install_into_kube_system(cp: &ControlPlane, helm: &Helm) {
         &serde_json::to_string(&rules).expect("JSON"),
     ));
     assert!(wanted.len() > 5, "{wanted:?}");
-    let path = "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller-metrics:metrics/proxy/metrics";
+    // A ServiceMonitor scrapes every Pod. Gauges of the cluster's state
+    // (conditions, keys, failures) come from each replica's watches, so
+    // every Pod serves them, leader or not; counters and histograms count
+    // each replica's own work (a standby's unseal counters stay empty), so
+    // together the Pods serve them (README, "Metrics with two replicas").
+    let pods = cp
+        .kubectl()
+        .namespace("kube-system")
+        .get_json([
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/instance=sealed-secrets,app.kubernetes.io/name=sealed-secrets",
+        ])
+        .expect("controller pods");
+    let pods: Vec<String> = pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(String::from))
+        .collect();
+    assert_eq!(pods.len(), 2, "two replicas: {pods:?}");
+    let per_replica = |name: &str| {
+        ["_total", "_bucket", "_count", "_sum"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+    };
     poll(
         "every queried metric served",
         Duration::from_secs(60),
         TICK,
         || {
-            let served = metric_names(&cp.kubectl().get_raw(path)?);
-            let missing: Vec<_> = wanted.iter().filter(|w| !served.contains(w)).collect();
-            Ok(missing.is_empty().then_some(()))
+            let mut union = Vec::new();
+            for pod in &pods {
+                let path = format!(
+                    "/api/v1/namespaces/kube-system/pods/http:{pod}:8081/proxy/metrics"
+                );
+                let served = metric_names(&cp.kubectl().get_raw(&path)?);
+                if wanted
+                    .iter()
+                    .any(|w| !per_replica(w) && !served.contains(w))
+                {
+                    return Ok(None);
+                }
+                union.extend(served);
+            }
+            Ok(wanted.iter().all(|w| union.contains(w)).then_some(()))
         },
     )
     .unwrap_or_else(|e| panic!("{e}: wanted {wanted:?}"));
