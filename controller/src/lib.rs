@@ -319,7 +319,7 @@ pub async fn run(args: Args) -> Result<()> {
         }),
         args.update_status,
     );
-    metrics.key_cutoff(cutoff);
+    metrics.key_schedule(args.key_renew_period, cutoff);
     spawn_resync_triggers(
         &resync,
         &registry,

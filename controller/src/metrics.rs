@@ -330,12 +330,23 @@ impl Metrics {
         }
     }
 
-    /// The `--key-cutoff-time`, as a gauge (none when not set).
-    pub fn key_cutoff(&self, cutoff: Option<SystemTime>) {
-        let Some(cutoff) = cutoff else { return };
-        let gauge = Gauge::<i64>::default();
-        gauge.set(unix_seconds(cutoff));
-        if let Ok(mut registry) = self.registry.lock() {
+    /// When keys are renewed (`--key-renew-period`, 0: never) and the
+    /// `--key-cutoff-time` (no series when not set), as gauges: an alert on
+    /// a key not renewed in time follows the flags.
+    pub fn key_schedule(&self, renew_period: std::time::Duration, cutoff: Option<SystemTime>) {
+        let Ok(mut registry) = self.registry.lock() else {
+            return;
+        };
+        let period = Gauge::<i64>::default();
+        period.set(i64::try_from(renew_period.as_secs()).unwrap_or(i64::MAX));
+        registry.register(
+            "key_renew_period_seconds",
+            "--key-renew-period in seconds: a new sealing key is made when the newest is this old (0: never)",
+            period,
+        );
+        if let Some(cutoff) = cutoff {
+            let gauge = Gauge::<i64>::default();
+            gauge.set(unix_seconds(cutoff));
             registry.register(
                 "key_cutoff_timestamp_seconds",
                 "--key-cutoff-time in Unix seconds: keys made before it are renewed",
@@ -752,7 +763,7 @@ mod tests {
             }),
             true,
         );
-        metrics.key_cutoff(Some(at(1500)));
+        metrics.key_schedule(std::time::Duration::from_secs(3600), Some(at(1500)));
         let text = metrics.render();
         let p = "sealed_secrets_controller_";
         assert_eq!(

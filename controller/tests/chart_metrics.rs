@@ -11,9 +11,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
-use sealed_secrets_controller::metrics::{ErrorReason, Metrics};
+use sealed_secrets_controller::metrics::{
+    ClusterState, ErrorReason, KeyState, Metrics, SealedState,
+};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -23,12 +26,38 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// A cluster with one key and one failing SealedSecret.
+struct OneOfEach;
+
+impl ClusterState for OneOfEach {
+    fn keys(&self) -> Vec<KeyState> {
+        vec![KeyState {
+            fingerprint: "SHA256:k".into(),
+            created: SystemTime::now(),
+            expires: SystemTime::now(),
+            sealing: true,
+        }]
+    }
+
+    fn sealed_secrets(&self, each: &mut dyn FnMut(SealedState<'_>)) {
+        each(SealedState {
+            namespace: "apps",
+            name: "db",
+            instance: "my-app",
+            synced: Some(false),
+            failing: Some("DecryptFailed"),
+            key: Some("SHA256:k"),
+        });
+    }
+}
+
 /// Metric name -> its label names, every series made to exist first.
 fn served() -> BTreeMap<String, BTreeSet<String>> {
     let metrics = Metrics::new(false);
+    metrics.observe_state(Arc::new(OneOfEach), true);
+    metrics.key_schedule(Duration::from_secs(3600), Some(SystemTime::now()));
     metrics.unseal_request();
     metrics.unseal_error(ErrorReason::Unseal, "apps");
-    metrics.condition("apps", "db", "my-app", false);
     metrics.http_request("/v1/cert.pem", "GET", 200, Instant::now());
     let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in metrics.render().lines().filter(|l| !l.starts_with('#')) {

@@ -447,4 +447,185 @@ fn the_dashboard_is_grafana_json() {
         assert_eq!(panel["datasource"]["uid"], "${datasource}", "{panel}");
         assert!(!panel["targets"].as_array().expect("targets").is_empty());
     }
+    // On Grafana's 24-column grid, no two panels overlap.
+    let rect = |p: &Value| -> [i64; 4] {
+        let g = &p["gridPos"];
+        ["x", "y", "w", "h"].map(|k| g[k].as_i64().expect("gridPos"))
+    };
+    for (i, a) in panels.iter().enumerate() {
+        let [ax, ay, aw, ah] = rect(a);
+        assert!(ax + aw <= 24, "{}", a["title"]);
+        for b in &panels[i + 1..] {
+            let [bx, by, bw, bh] = rect(b);
+            let apart = ax + aw <= bx || bx + bw <= ax || ay + ah <= by || by + bh <= ay;
+            assert!(apart, "{} overlaps {}", a["title"], b["title"]);
+        }
+    }
+}
+
+/// The PromQL of the dashboard's panels (`targets[].expr`).
+fn dashboard_exprs() -> Vec<String> {
+    let path = Path::new(&our_chart()).join("dashboards/sealed-secrets-controller.json");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("dashboard")).expect("JSON");
+    dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(String::from))
+        .collect()
+}
+
+/// `(alert name, expr)` of the default rules (`metrics.prometheusRule.groups`).
+fn default_alerts() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(our_chart().join("values.yaml")).expect("values.yaml");
+    let values: Value = serde_yaml::from_str(&text).expect("YAML");
+    values["metrics"]["prometheusRule"]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            (
+                r["alert"].as_str().expect("alert name").to_string(),
+                r["expr"].as_str().expect("expr").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// State gauges: every replica serves the same value (computed from its watch
+/// caches), so a query must take the max over Pods.
+const STATE_GAUGES: [&str; 7] = [
+    "sealed_secrets_controller_condition_info",
+    "sealed_secrets_controller_key_created_timestamp_seconds",
+    "sealed_secrets_controller_key_expiry_timestamp_seconds",
+    "sealed_secrets_controller_key_sealing",
+    "sealed_secrets_controller_key_sealedsecrets",
+    "sealed_secrets_controller_sealedsecrets_not_newest_key",
+    "sealed_secrets_controller_sealedsecrets_failing",
+];
+
+/// Whether `before` (the query up to a metric name) ends with a `max`
+/// aggregation opening: `max(`, `max by (...) (` or `max without (...) (`.
+fn ends_in_max(before: &str) -> bool {
+    let Some(rest) = before.trim_end().strip_suffix('(') else {
+        return false;
+    };
+    let mut rest = rest.trim_end();
+    if let Some(inner) = rest.strip_suffix(')') {
+        let Some(open) = inner.rfind('(') else {
+            return false;
+        };
+        let clause = inner[..open].trim_end();
+        let Some(clause) = clause
+            .strip_suffix("by")
+            .or_else(|| clause.strip_suffix("without"))
+        else {
+            return false;
+        };
+        rest = clause.trim_end();
+    }
+    rest.strip_suffix("max")
+        .is_some_and(|r| !r.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// Queries naming a state gauge not straight inside a `max` aggregation.
+fn not_max_over_pods(queries: &[String]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for q in queries {
+        for gauge in STATE_GAUGES {
+            for (at, _) in q.match_indices(gauge) {
+                let after = q[at + gauge.len()..].chars().next();
+                if after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    continue; // a longer name
+                }
+                if !ends_in_max(&q[..at]) {
+                    bad.push(format!("{gauge} in {q}"));
+                }
+            }
+        }
+    }
+    bad
+}
+
+/// With two replicas a ServiceMonitor scrapes each Pod: the dashboard and the
+/// default alerts take the max over Pods of every state gauge (one alert per
+/// SealedSecret, key or reason, not one per Pod), and use the key and failure
+/// metrics. The PromQL itself was checked with promtool on two-replica data
+/// (see the comments next to the rules in values.yaml).
+#[test]
+fn dashboard_and_alerts_fit_two_replicas() {
+    let dashboard = dashboard_exprs();
+    let alerts = default_alerts();
+    let alert_exprs: Vec<String> = alerts.iter().map(|(_, e)| e.clone()).collect();
+    assert_eq!(not_max_over_pods(&dashboard), Vec::<String>::new());
+    assert_eq!(not_max_over_pods(&alert_exprs), Vec::<String>::new());
+
+    // Every key and failure metric is on the dashboard.
+    for metric in &STATE_GAUGES[1..] {
+        assert!(
+            dashboard.iter().any(|q| q.contains(metric)),
+            "the dashboard does not query {metric}"
+        );
+    }
+    // The failure and key-age metrics have alerts (key_sealedsecrets and
+    // sealedsecrets_not_newest_key are information, not alerts).
+    for (alert, metrics) in [
+        (
+            "SealedSecretsFailing",
+            &["sealed_secrets_controller_sealedsecrets_failing"][..],
+        ),
+        (
+            "SealedSecretsSealingKeyNotRenewed",
+            &[
+                "sealed_secrets_controller_key_created_timestamp_seconds",
+                "sealed_secrets_controller_key_sealing",
+            ][..],
+        ),
+        (
+            "SealedSecretsSealingKeyCertificateExpiring",
+            &[
+                "sealed_secrets_controller_key_expiry_timestamp_seconds",
+                "sealed_secrets_controller_key_sealing",
+            ][..],
+        ),
+        (
+            "SealedSecretsControllerNotReady",
+            &["sealed_secrets_controller_condition_info"][..],
+        ),
+        (
+            "SealedSecretsUnsealErrors",
+            &["sealed_secrets_controller_unseal_errors_total"][..],
+        ),
+    ] {
+        let (_, expr) = alerts
+            .iter()
+            .find(|(name, _)| name == alert)
+            .unwrap_or_else(|| panic!("no default alert {alert}"));
+        for metric in metrics {
+            assert!(
+                expr.contains(metric),
+                "{alert} does not use {metric}: {expr}"
+            );
+        }
+    }
+
+    // The check is real: the per-Pod forms are caught.
+    for bad in [
+        "sealed_secrets_controller_condition_info != 1",
+        "count(sealed_secrets_controller_condition_info{condition=\"Synced\"} != 1)",
+        "sum by (reason) (sealed_secrets_controller_sealedsecrets_failing) > 0",
+        "time() - max(sealed_secrets_controller_key_created_timestamp_seconds * on(fingerprint) group_left sealed_secrets_controller_key_sealing == 1)",
+        "maxx(sealed_secrets_controller_key_sealing)",
+    ] {
+        assert!(!not_max_over_pods(&[bad.to_string()]).is_empty(), "{bad}");
+    }
+    for good in [
+        "max without (instance, pod) (sealed_secrets_controller_key_sealing)",
+        "count(max by (namespace, name) (sealed_secrets_controller_condition_info{x=\"y\"}) != 1)",
+    ] {
+        assert!(not_max_over_pods(&[good.to_string()]).is_empty(), "{good}");
+    }
 }

@@ -394,9 +394,8 @@ fn install_into_kube_system(cp: &ControlPlane, helm: &Helm) {
         || {
             let mut union = Vec::new();
             for pod in &pods {
-                let path = format!(
-                    "/api/v1/namespaces/kube-system/pods/http:{pod}:8081/proxy/metrics"
-                );
+                let path =
+                    format!("/api/v1/namespaces/kube-system/pods/http:{pod}:8081/proxy/metrics");
                 let served = metric_names(&cp.kubectl().get_raw(&path)?);
                 if wanted
                     .iter()
