@@ -40,7 +40,10 @@ pub fn unseal(
         Some(_) if !options.accept_deprecated_v1_data => return Err(Error::DeprecatedData),
         Some(_) if !sealed.spec.encrypted_data.is_empty() => return Err(Error::BothDataFields),
         Some(blob) => {
-            let opened = keys.open(&blob.0, &label, options.preferred_key)?;
+            // The reference's one reason for a blob no key opens.
+            let opened = keys
+                .open(&blob.0, &label, options.preferred_key)
+                .map_err(|_| sealed_secrets_crypto::Error::NoKeyCouldDecrypt)?;
             // Where and what kind of error only: serde's message would quote
             // the decrypted blob.
             let secret: Secret = serde_json::from_slice(&opened.plaintext).map_err(|e| {
@@ -123,12 +126,16 @@ fn unseal_items(
                 context.insert(key.clone(), opened.plaintext.to_vec());
                 data.insert(key.clone(), ByteString(opened.plaintext.to_vec()));
             }
-            Err(e) => errors.push(key, e),
+            Err(e) => {
+                errors.push(key, e);
+                // As the reference: an item that did not open is an empty
+                // value to the templates, which render all the same, so the
+                // message lists their failures too.
+                context.insert(key.clone(), Vec::new());
+            }
         }
     }
-    if errors.is_empty() {
-        render_templates(sealed, options, &mut context, &mut data, &mut errors);
-    }
+    render_templates(sealed, options, &mut context, &mut data, &mut errors);
     if !errors.is_empty() {
         return Err(errors.into());
     }

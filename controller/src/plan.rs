@@ -145,15 +145,19 @@ pub fn unwritable(secret: &Secret) -> Option<String> {
             shown.push_str(&format!(" and {more} more"));
         }
         return Some(format!(
-            "{} cannot be Secret keys: {shown}. A key is 1 to 253 letters, digits, '-', '_' or '.' (not '.' or '..', nor starting with '..'): \
+            "{}: {shown}. A key is 1 to 253 letters, digits, '-', '_' or '.' (not '.' or '..', nor starting with '..'): \
              rename the items and seal them again",
-            if bad.len() == 1 { "this item's key" } else { "these items' keys" }
+            if bad.len() == 1 {
+                "This item's key cannot be a Secret key"
+            } else {
+                "These items' keys cannot be Secret keys"
+            }
         ));
     }
     let size: usize = data.values().map(|v| v.0.len()).sum();
     (size > MAX_SECRET_BYTES).then(|| {
         format!(
-            "the Secret would hold {size} bytes of values, more than the {MAX_SECRET_BYTES} (1 MiB) a Secret can hold: \
+            "The Secret would hold {size} bytes of values, more than the {MAX_SECRET_BYTES} (1 MiB) a Secret can hold: \
              split the items across several SealedSecrets"
         )
     })
@@ -661,7 +665,7 @@ mod tests {
         .expect("refused");
         assert!(
             bad.starts_with(
-                "these items' keys cannot be Secret keys: \"\", \"../x\", \"a b\", \"kkkk"
+                "These items' keys cannot be Secret keys: \"\", \"../x\", \"a b\", \"kkkk"
             ),
             "{bad}"
         );

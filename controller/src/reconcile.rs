@@ -254,7 +254,7 @@ pub async fn reconcile(cached: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<A
             ctx.retries.forget(&uid);
             if let Some(keys) = restored {
                 let note = format!(
-                    "Secret {:?} was edited outside its SealedSecret: put back {keys}",
+                    "Secret {:?} was edited outside its SealedSecret: {keys}",
                     sealed.name_any()
                 );
                 tracing::info!(namespace = %namespace, name = %sealed.name_any(), keys = %keys, "put back a Secret edited by hand");

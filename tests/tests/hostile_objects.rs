@@ -239,7 +239,7 @@ fn longest_names_and_keys_a_secret_cannot_have() {
     );
     assert!(
         message.contains(
-            "these items' keys cannot be Secret keys: \"pässwörd\", \"ключ\", \"🔑\". A key is 1 to 253 letters, digits"
+            "These items' keys cannot be Secret keys: \"pässwörd\", \"ключ\", \"🔑\". A key is 1 to 253 letters, digits"
         ),
         "{message}"
     );

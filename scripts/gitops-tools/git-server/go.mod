@@ -1,0 +1,3 @@
+module sealed-secrets-rs.local/gitops-tools/git-server
+
+go 1.25.0
