@@ -376,11 +376,27 @@ pub async fn run(args: Args) -> Result<()> {
     };
     tokio::spawn(readiness);
 
-    let (served, _, ()) = tokio::join!(servers, futures::future::join_all(controllers), elector);
+    // kube-runtime's reconcilers wait for their store's first list before
+    // they stop: stopped during it (the API server slow or away at start),
+    // they would hold the process until the Pod is killed.
+    let reconcilers = futures::future::join_all(controllers);
+    let stopped = async {
+        tokio::select! {
+            _ = reconcilers => {}
+            () = async {
+                shutdown.clone().await;
+                tokio::time::sleep(RECONCILERS_STOP_GRACE).await;
+            } => tracing::warn!(grace = ?RECONCILERS_STOP_GRACE, "reconcilers still waiting for their first list: stopping without them"),
+        }
+    };
+    let (served, (), ()) = tokio::join!(servers, stopped, elector);
     served?;
     tracing::info!("shut down");
     Ok(())
 }
+
+/// How long the reconcilers may take to stop after SIGTERM.
+const RECONCILERS_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Everything is reconciled again on a new key, on becoming leader (or the
 /// write gate reopening), when the API server answers again after it was

@@ -1,12 +1,13 @@
 //! The controller killed (SIGKILL) in the middle of a cold start and started
 //! again; and another writer updating the Secrets the controller writes
-//! (409 conflicts): both converge, losing nothing.
+//! (409 conflicts): both converge, losing nothing. And a controller whose
+//! first list never completes still stops on SIGTERM.
 
 use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::ColdStart;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, wait_synced_true, ControllerOptions, ControllerProcess,
+    kubeseal, succeeded, token_kubeconfig, wait_synced_true, ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
@@ -108,4 +109,52 @@ fn concurrent_writers_do_not_lose_template_updates() {
         ss["metadata"]["generation"],
         ss["status"]["observedGeneration"]
     );
+}
+
+/// SIGTERM while the watches have not listed once (here: the controller may
+/// not list SealedSecrets, so their list fails again and again, as during an
+/// outage at start) stops the controller within seconds. kube-runtime's
+/// reconcilers wait for their first list before they stop; without a bound
+/// the process stayed until its Pod was killed.
+#[test]
+fn sigterm_before_the_first_list_stops_the_controller() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "fault-term").expect("namespace");
+    let account = "no-sealedsecrets";
+    let manifest = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {account}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {account}}}\nrules:\n\
+         - {{apiGroups: [\"\"], resources: [secrets], verbs: [get, list, watch, create, update]}}\n\
+         - {{apiGroups: [\"\"], resources: [events], verbs: [create, patch]}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {account}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}\n\
+         subjects: [{{kind: ServiceAccount, name: {account}, namespace: {n}}}]\n",
+        n = ns.name()
+    );
+    ns.kubectl().apply(&manifest).expect("RBAC");
+    let token = ns
+        .kubectl()
+        .run(["create", "token", account, "--duration=1h"])
+        .expect("token");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    token_kubeconfig(cp, &kubeconfig, account, &token).expect("kubeconfig");
+    let mut options = ControllerOptions::for_namespace(&ns);
+    options.kubeconfig = Some(kubeconfig);
+    let controller = ControllerProcess::start(cp, options).expect("controller");
+    // Keys made, the list of SealedSecrets refused: serving, never ready.
+    poll(
+        "the list refused",
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || Ok(controller.log().contains("sealedsecrets").then_some(())),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    let (code, _) = controller.get("/readyz").expect("readyz");
+    assert_ne!(code, 200, "not ready without a list");
+    let log = controller.log();
+    let status = controller
+        .stop()
+        .unwrap_or_else(|e| panic!("{e}: SIGTERM did not stop it\n{log}"));
+    assert!(status.success(), "{status}\n{log}");
 }
