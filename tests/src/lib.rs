@@ -21,6 +21,7 @@ pub use control_plane::{
     poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
 };
 pub mod browser;
+pub mod flux;
 pub mod helm;
 pub mod in_node;
 pub mod namespace;
