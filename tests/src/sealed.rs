@@ -505,6 +505,30 @@ pub fn kubeseal(cp: &ControlPlane, args: &[&str], stdin: &str) -> Result<std::pr
     run_with_stdin(binaries()?.join("kubeseal"), cp, args, stdin)
 }
 
+/// The reference controller binary (`$CONTROLLER_REFERENCE`, or the one
+/// `scripts/install-tools ref` builds), or `None` (after saying so) when it
+/// is absent; `REQUIRE_REFERENCE=1` (set by `make test`) turns absence into
+/// a failure.
+pub fn reference_controller(cp: &ControlPlane) -> Option<PathBuf> {
+    let path = match std::env::var_os("CONTROLLER_REFERENCE") {
+        Some(p) => PathBuf::from(p),
+        None => cp.reference_bin_dir().join("controller"),
+    };
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("REQUIRE_REFERENCE").as_deref() != Ok("1"),
+        "REQUIRE_REFERENCE=1 but the reference controller {} is missing (run scripts/install-tools ref)",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: reference controller {} not found (run scripts/install-tools ref, or set REQUIRE_REFERENCE=1 to fail)",
+        path.display()
+    );
+    None
+}
+
 /// Runs the reference `kubeseal` the same way.
 pub fn reference_kubeseal(
     cp: &ControlPlane,

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value, wait_synced_true,
-    ControllerOptions, ControllerProcess,
+    kubeseal, lf, reference_controller, reference_kubeseal, succeeded, wait_secret_value,
+    wait_synced_true, ControllerOptions, ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -21,29 +21,6 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
 const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
-
-/// The reference controller binary, or `None` (after saying so) when it is
-/// absent; `REQUIRE_REFERENCE=1` turns absence into a failure.
-fn reference_controller(cp: &ControlPlane) -> Option<PathBuf> {
-    let path = match std::env::var_os("CONTROLLER_REFERENCE") {
-        Some(p) => PathBuf::from(p),
-        None => cp.reference_bin_dir().join("controller"),
-    };
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("REQUIRE_REFERENCE").as_deref() == Ok("1") {
-        panic!(
-            "REQUIRE_REFERENCE=1 but the reference controller {} is missing (run scripts/install-tools ref)",
-            path.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: reference controller {} not found (run scripts/install-tools ref, or set REQUIRE_REFERENCE=1 to fail)",
-        path.display()
-    );
-    None
-}
 
 fn start_reference(cp: &ControlPlane, ns: &TestNamespace, binary: PathBuf) -> ControllerProcess {
     let options = ControllerOptions {

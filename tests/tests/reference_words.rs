@@ -27,7 +27,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, synced, wait_synced_true, ControllerOptions, ControllerProcess,
+    kubeseal, reference_controller, succeeded, synced, wait_synced_true, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::{json, Value};
@@ -38,26 +39,6 @@ const TICK: Duration = Duration::from_millis(250);
 /// The values sealed; no message may show them.
 const VALUE: &str = "Hunter2-words-VALUE";
 const CHANGED: &str = "Changed-words-VALUE";
-
-fn reference_controller(cp: &ControlPlane) -> Option<PathBuf> {
-    let path = match std::env::var_os("CONTROLLER_REFERENCE") {
-        Some(p) => PathBuf::from(p),
-        None => cp.reference_bin_dir().join("controller"),
-    };
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("REQUIRE_REFERENCE").as_deref() != Ok("1"),
-        "REQUIRE_REFERENCE=1 but the reference controller {} is missing (run scripts/install-tools ref)",
-        path.display()
-    );
-    eprintln!(
-        "SKIPPED: reference controller {} not found (run scripts/install-tools ref)",
-        path.display()
-    );
-    None
-}
 
 /// One controller, its namespace and its certificate.
 struct Side {

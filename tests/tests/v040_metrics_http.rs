@@ -9,38 +9,18 @@
 //! turns absence into a failure.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::raw_http::{call, short, Reply, Send};
 use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, wait_synced_true, ControllerOptions, ControllerProcess,
+    kubeseal, reference_controller, succeeded, wait_synced_true, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
-
-fn reference_controller(cp: &ControlPlane) -> Option<PathBuf> {
-    let path = match std::env::var_os("CONTROLLER_REFERENCE") {
-        Some(p) => PathBuf::from(p),
-        None => cp.reference_bin_dir().join("controller"),
-    };
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("REQUIRE_REFERENCE").as_deref() != Ok("1"),
-        "REQUIRE_REFERENCE=1 but the reference controller {} is missing (run scripts/install-tools ref)",
-        path.display()
-    );
-    eprintln!(
-        "SKIPPED: reference controller {} not found (run scripts/install-tools ref)",
-        path.display()
-    );
-    None
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
