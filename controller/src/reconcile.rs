@@ -669,8 +669,14 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str, secret: &Secret)
             )),
         };
     }
-    if status.code == 422 {
-        // Retrying cannot help: the Secret's keys or size are wrong.
+    // The API server's own validation (`Secret "db" is invalid: ...`):
+    // retrying cannot help, the Secret's keys, size, labels or type are
+    // wrong. Other 422s, an admission policy's refusal, may be lifted.
+    if status.code == 422
+        && status
+            .message
+            .starts_with(&format!("Secret {name:?} is invalid: "))
+    {
         let mut message = bounded(&status.message);
         if let Some(hint) = unwritable(secret) {
             message.push_str(". ");

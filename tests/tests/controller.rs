@@ -387,8 +387,10 @@ fn bad_input_is_reported_and_does_not_stop_others() {
     wait_value(&ns, "good", "p", "hunter2");
     let leaked = wait_synced(&ns, "leaky", "False", "");
     assert!(!leaked.to_string().contains("hunter2"), "{leaked}");
-    wait_synced(&ns, "truncated", "False", "k: ");
-    wait_synced(&ns, "badb64", "False", "invalid base64");
+    // The reference's words: one reason for anything no key opens, Go's
+    // base64 error, each with the item's key.
+    wait_synced(&ns, "truncated", "False", "no key could decrypt secret (k)");
+    wait_synced(&ns, "badb64", "False", "illegal base64 data at input byte");
     wait_synced(&ns, "tmpl", "False", "template");
     // No items: an empty Secret, as the reference makes.
     wait_synced(&ns, "empty", "True", "");

@@ -431,8 +431,21 @@ fn refusals_that_need_a_change_stall() {
         .event
         .as_deref()
         .is_some_and(|e| e.starts_with("Error updating ns/db: the target Secret is immutable.")));
-    let long = refused(422, "Invalid", &"x".repeat(100_000));
+    let long = refused(
+        422,
+        "Invalid",
+        &format!("Secret \"db\" is invalid: {}", "x".repeat(100_000)),
+    );
+    assert_eq!(long.kind, FailureKind::SecretInvalid);
     assert!(long.message.len() < 2_000, "bounded");
+    // An admission policy's refusal may be lifted: tried again.
+    let policy = refused(
+        422,
+        "Invalid",
+        "secrets \"db\" is forbidden: ValidatingAdmissionPolicy 'p' with binding 'b' denied request: not now",
+    );
+    assert_eq!(policy.kind, FailureKind::UpdateFailed);
+    assert!(policy.kind.retrying());
 }
 
 /// A status write that fails leaves the status saying what was true before
