@@ -48,6 +48,7 @@ fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only sets a glibc tunable; it runs before any other
         // thread exists.
+        #[allow(unsafe_code)]
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, 1);
         }
