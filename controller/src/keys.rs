@@ -16,7 +16,7 @@ use tokio::sync::{watch, Mutex};
 use crate::leader::Leadership;
 use crate::Error;
 
-pub use sealed_secrets_api::keys::{KEY_LABEL, KEY_LABEL_SELECTOR};
+pub use sealed_secrets_api::keys::KEY_LABEL_SELECTOR;
 
 /// How keys are ordered to choose the one that seals: shared with `kubeseal admin keys`.
 pub use sealed_secrets_api::keys::{KeyOrder, KeyRank};

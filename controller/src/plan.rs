@@ -222,10 +222,6 @@ pub const FAILURE_REASONS: [&str; 9] = [
 /// The reason `Ready` gives when the Secret is as the SealedSecret says.
 pub const READY_REASON: &str = "Unsealed";
 
-/// The conditions kstatus (and so Flux, Fleet, `kubectl wait`) reads, next
-/// to the reference's `Synced`.
-pub const KSTATUS_CONDITIONS: [&str; 3] = ["Ready", "Stalled", "Reconciling"];
-
 /// The status after processing, or `None` when nothing changed. `Synced`
 /// stays the reference's (first: the CRD's printer columns read
 /// `conditions[0]`, Argo CD reads `Synced`). With `kstatus`, `Ready` says

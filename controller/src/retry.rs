@@ -87,6 +87,7 @@ impl Retries {
     }
 
     /// How many objects are failing now.
+    #[cfg(test)]
     pub fn failing(&self) -> usize {
         self.failures.lock().map_or(0, |f| f.len())
     }

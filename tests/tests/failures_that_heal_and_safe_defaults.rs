@@ -1,4 +1,4 @@
-//! The defects a review found (issue 10), each against the real control
+//! Defects a review once found, each against the real control
 //! plane and binaries: prune keeps every key an item needs, failed objects
 //! recover by themselves, kubeseal fails fast when nothing answers behind the
 //! controller's Service, and recovered plaintext is written mode 0600.
