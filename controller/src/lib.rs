@@ -3,6 +3,7 @@
 
 pub mod args;
 mod cluster_state;
+mod config;
 mod drift;
 mod error;
 mod events;
@@ -37,8 +38,9 @@ use tokio::signal::unix::{signal, SignalKind};
 pub use args::Args;
 pub use error::Error;
 
-use crate::keys::{KeyConfig, KeyOrder, KeyRegistry};
-use crate::leader::{identity, lease_config, Elector, Leadership};
+use crate::config::Config;
+use crate::keys::KeyRegistry;
+use crate::leader::{identity, Elector, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
 use crate::resync::{Reason, Resync};
@@ -63,24 +65,18 @@ pub fn my_namespace() -> String {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let namespace = my_namespace();
-    let http_addr = args::socket_addr(&args.listen_addr).map_err(anyhow::Error::msg)?;
-    let metrics_addr = args::socket_addr(&args.listen_metrics_addr).map_err(anyhow::Error::msg)?;
-    let cutoff = keys::parse_cutoff(&args.key_cutoff_time).map_err(anyhow::Error::msg)?;
-    let key_config = KeyConfig {
-        namespace: namespace.clone(),
-        prefix: args.key_prefix.clone(),
-        bits: args.key_size,
-        ttl: args.key_ttl,
-        common_name: args.my_cn.clone(),
-        order: key_order(&args.key_order_priority),
-        extra_labels: args::key_values(&args.privatekey_labels, "privatekey-labels")
-            .map_err(anyhow::Error::msg)?,
-        extra_annotations: args::key_values(&args.privatekey_annotations, "privatekey-annotations")
-            .map_err(anyhow::Error::msg)?,
-    };
-
-    let lease = lease_config(&args, &namespace)?;
+    let config = Config::new(args, my_namespace())?;
+    let Config {
+        namespace,
+        http_addr,
+        metrics_addr,
+        keys: key_config,
+        key_cutoff: cutoff,
+        lease,
+        watched,
+        timeouts,
+        flags: args,
+    } = config;
 
     let client = Client::try_default()
         .await
@@ -125,10 +121,6 @@ pub async fn run(args: Args) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {metrics_addr} (--listen-metrics-addr)"))?;
     tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
-    let timeouts = serve::Timeouts {
-        read: args.read_timeout.as_timeout(),
-        write: args.write_timeout.as_timeout(),
-    };
     // While the keys wait for the API server, /healthz answers (a liveness
     // probe must not restart a controller that only waits) and /readyz does not.
     let http_server = tokio::spawn(serve::serve(
@@ -215,7 +207,17 @@ pub async fn run(args: Args) -> Result<()> {
         }
     });
 
-    let mut ctx = Context::new(
+    let scopes: Vec<(Option<String>, Arc<SecretIndex>)> = watched
+        .into_iter()
+        .map(|scope| (scope.clone(), Arc::new(SecretIndex::new(scope))))
+        .collect();
+    let mut secrets = secret_index::SecretIndexes::default();
+    if !args.skip_recreate {
+        for (_, index) in &scopes {
+            secrets.push(index.clone());
+        }
+    }
+    let ctx = Context::new(
         client.clone(),
         registry.clone(),
         metrics.clone(),
@@ -223,23 +225,17 @@ pub async fn run(args: Args) -> Result<()> {
             client.clone(),
             std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()),
         ),
+        reconcile::Settings {
+            update_status: args.update_status,
+            kstatus_conditions: args.kstatus_conditions,
+            revert_drift: args.revert_drift,
+            accept_v1_data: args.accept_v1_data,
+            retries: retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period),
+            leadership: leadership.clone(),
+            secrets,
+        },
     );
-    ctx.update_status = args.update_status;
-    ctx.kstatus_conditions = args.kstatus_conditions;
-    ctx.revert_drift = args.revert_drift;
-    ctx.leadership = leadership.clone();
-    ctx.accept_v1_data = args.accept_v1_data;
-    ctx.retries = retry::Retries::new(args.max_unseal_retries, args.unseal_retry_period);
     let resync = ctx.resync.clone();
-    let scopes: Vec<(Option<String>, Arc<SecretIndex>)> = watched_namespaces(&args, &namespace)
-        .into_iter()
-        .map(|scope| (scope.clone(), Arc::new(SecretIndex::new(scope))))
-        .collect();
-    if !args.skip_recreate {
-        for (_, index) in &scopes {
-            ctx.secrets.push(index.clone());
-        }
-    }
     let ctx = Arc::new(ctx);
 
     let mut controllers = Vec::new();
@@ -507,34 +503,6 @@ fn reconcile_concurrency() -> u16 {
     u16::try_from((cores * 3).clamp(4, 48)).unwrap_or(48)
 }
 
-/// `--key-order-priority`: anything but the two known values is logged and
-/// means CertNotBefore, as in the reference (which logs it per key).
-fn key_order(text: &str) -> KeyOrder {
-    if !matches!(text, "SecretCreationTimestamp" | "CertNotBefore") {
-        tracing::error!(
-            key_order_priority = text,
-            "Invalid keyOrderPriority. Use CertNotBefore or SecretCreationTimestamp; using CertNotBefore"
-        );
-    }
-    KeyOrder::parse(text)
-}
-
-/// As the reference: all namespaces (`None`) only when `--all-namespaces`
-/// (the default) and `--additional-namespaces` is empty; otherwise the
-/// controller's own namespace plus each listed one (trimmed, deduplicated).
-fn watched_namespaces(args: &Args, own: &str) -> Vec<Option<String>> {
-    if args.all_namespaces && args.additional_namespaces.is_empty() {
-        return vec![None];
-    }
-    let mut namespaces = vec![own.to_string()];
-    for ns in args.additional_namespaces.split(',').map(str::trim) {
-        if !ns.is_empty() && !namespaces.iter().any(|n| n == ns) {
-            namespaces.push(ns.to_string());
-        }
-    }
-    namespaces.into_iter().map(Some).collect()
-}
-
 async fn shutdown_signal() {
     let term = async {
         match signal(SignalKind::terminate()) {
@@ -549,49 +517,4 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
     }
     tracing::info!("shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn watched(flags: &[&str]) -> Vec<Option<String>> {
-        use clap::Parser as _;
-        let args = Args::try_parse_from(std::iter::once("controller").chain(flags.iter().copied()))
-            .unwrap();
-        watched_namespaces(&args, "home")
-    }
-
-    fn some(names: &[&str]) -> Vec<Option<String>> {
-        names.iter().map(|n| Some(n.to_string())).collect()
-    }
-
-    #[test]
-    fn additional_namespaces_limit_watching_even_with_all_namespaces_default() {
-        assert_eq!(watched(&[]), vec![None]);
-        assert_eq!(watched(&["--all-namespaces=false"]), some(&["home"]));
-        assert_eq!(
-            watched(&["--additional-namespaces=a, b,,a,home"]),
-            some(&["home", "a", "b"])
-        );
-        assert_eq!(
-            watched(&["--all-namespaces=true", "--additional-namespaces=a"]),
-            some(&["home", "a"])
-        );
-        assert_eq!(
-            watched(&["--all-namespaces=false", "--additional-namespaces="]),
-            some(&["home"])
-        );
-        // Go tests the raw string: blanks alone still leave only the home namespace.
-        assert_eq!(watched(&["--additional-namespaces= "]), some(&["home"]));
-    }
-
-    #[test]
-    fn unknown_key_order_priority_means_cert_not_before() {
-        assert!(matches!(key_order("Newest"), KeyOrder::CertNotBefore));
-        assert!(matches!(
-            key_order("SecretCreationTimestamp"),
-            KeyOrder::SecretCreationTimestamp
-        ));
-    }
 }

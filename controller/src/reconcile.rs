@@ -68,27 +68,69 @@ pub struct Context {
     fingerprint_dropped: AtomicBool,
 }
 
+/// How reconciles behave: from the flags, and the parts they share.
+pub struct Settings {
+    /// `--update-status`.
+    pub update_status: bool,
+    /// `--kstatus-conditions`.
+    pub kstatus_conditions: bool,
+    /// `--revert-drift`.
+    pub revert_drift: bool,
+    /// `--accept-deprecated-v1-data`.
+    pub accept_v1_data: bool,
+    /// `--max-unseal-retries`, `--unseal-retry-period`.
+    pub retries: Retries,
+    /// Only the leader writes (`--leader-elect`).
+    pub leadership: Arc<Leadership>,
+    /// The Secret watches' indexes (none with `--skip-recreate`).
+    pub secrets: SecretIndexes,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            update_status: true,
+            kstatus_conditions: true,
+            revert_drift: true,
+            accept_v1_data: true,
+            retries: Retries::default(),
+            leadership: Leadership::always(),
+            secrets: SecretIndexes::default(),
+        }
+    }
+}
+
 impl Context {
     pub fn new(
         client: Client,
         keys: Arc<KeyRegistry>,
         metrics: Arc<Metrics>,
         recorder: EventRecorder,
+        settings: Settings,
     ) -> Self {
+        let Settings {
+            update_status,
+            kstatus_conditions,
+            revert_drift,
+            accept_v1_data,
+            retries,
+            leadership,
+            secrets,
+        } = settings;
         Self {
             resync: Resync::new(Arc::clone(&metrics)),
             client,
             keys,
             metrics,
             recorder,
-            leadership: Leadership::always(),
-            update_status: true,
-            kstatus_conditions: true,
-            accept_v1_data: true,
-            retries: Retries::default(),
+            leadership,
+            update_status,
+            kstatus_conditions,
+            accept_v1_data,
+            retries,
             last_key: Mutex::default(),
-            secrets: SecretIndexes::default(),
-            revert_drift: true,
+            secrets,
+            revert_drift,
             digester: Digester::default(),
             own_writes: Arc::default(),
             unseal_pool: RsaPool::per_cpu(),

@@ -163,7 +163,7 @@ fn setup(existing: Option<Secret>) -> (Arc<Cluster>, Arc<Context>, Arc<SealedSec
 /// [`setup`], with the context adjusted by `adjust` and the Secret index.
 fn setup_indexed(
     existing: Option<Secret>,
-    adjust: impl FnOnce(&mut Context),
+    adjust: impl FnOnce(&mut Settings),
 ) -> (
     Arc<Cluster>,
     Arc<Context>,
@@ -210,14 +210,16 @@ fn setup_indexed(
     let index = Arc::new(SecretIndex::new(Some(NAMESPACE.into())));
     index.observe(&Ok(watcher::Event::Init));
     index.observe(&Ok(watcher::Event::InitDone));
-    let mut ctx = Context::new(
+    let mut settings = Settings::default();
+    settings.secrets.push(index.clone());
+    adjust(&mut settings);
+    let ctx = Context::new(
         client.clone(),
         Arc::new(registry),
         Arc::new(Metrics::new(false)),
         EventRecorder::new(client, None),
+        settings,
     );
-    ctx.secrets.push(index.clone());
-    adjust(&mut ctx);
 
     // As the cache keeps it: no encrypted values.
     let mut cached = sealed;
@@ -539,7 +541,7 @@ async fn a_failure_of_an_absent_api_server_is_told_to_the_resync() {
 #[tokio::test]
 async fn nothing_is_kept_about_a_sealed_secret_that_is_gone() {
     // Without statuses, the key that opened each one is remembered here.
-    let (_cluster, ctx, cached, _) = setup_indexed(None, |ctx| ctx.update_status = false);
+    let (_cluster, ctx, cached, _) = setup_indexed(None, |s| s.update_status = false);
     reconcile(cached, ctx.clone()).await.expect("reconcile");
     assert_eq!(ctx.remembered_keys(), 1);
     ctx.forget(UID);
@@ -683,7 +685,7 @@ async fn hand_edits_of_the_data_are_put_back_and_nothing_else_unseals() {
     assert_eq!(data_of(&cluster)["theirs"], "kept");
 
     // Turned off: nothing read, nothing put back.
-    let (cluster, ctx, cached, index) = setup_indexed(None, |ctx| ctx.revert_drift = false);
+    let (cluster, ctx, cached, index) = setup_indexed(None, |s| s.revert_drift = false);
     reconcile(cached, ctx.clone()).await.expect("create");
     let writes = cluster.status_writes.lock().expect("writes").clone();
     let mut synced: SealedSecret = serde_json::from_value(writes[0].clone()).expect("written");
