@@ -11,20 +11,10 @@ use sealed_secrets_api::crypto::{seal, PublicKey, Scope};
 use sealed_secrets_api::{seal_secret, unseal, SealOptions, SealedSecret, UnsealOptions};
 
 use crate::args::Args;
-use crate::cluster::{Controller, Verdict};
+use crate::cluster::{block_on, Controller, Verdict};
 use crate::kubeconfig::{self, NamespaceChoice};
 use crate::output::{self, Destination, Format};
 use crate::{cert, input, recovery};
-
-/// Runs one cluster call on a small single-threaded runtime: the CLI needs
-/// async only to talk to the API server.
-pub(crate) fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(future)
-}
 
 /// Where `kubectl proxy` listens unless told otherwise.
 const KUBECTL_PROXY_PORT: u16 = 8001;

@@ -12,9 +12,8 @@ use kube::api::PostParams;
 use sealed_secrets_api::keys::KEY_LABEL;
 use serde_json::{json, Value};
 
-use super::api_error;
 use super::keys::{connect, load, no_keys, parse_key, secret_name, Context};
-use crate::modes::block_on;
+use crate::cluster::{api_error, block_on};
 use crate::output::{self, Format};
 use crate::recovery::secrets_in;
 
@@ -176,7 +175,7 @@ pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
                 other => other,
             };
             let made = result.map_err(|e| {
-                api_error(e, "create", "secrets", ctx.scope()).context(format!(
+                api_error(e, "create", "secrets", ctx.place()).context(format!(
                     "cannot restore {name} ({created} created before this failure)"
                 ))
             })?;

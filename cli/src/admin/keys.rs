@@ -20,10 +20,8 @@ use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
 use super::crd::{key_fingerprint_recording, Recording};
-use super::{api_error, parse_duration, Scope};
-use crate::args::ClusterArgs;
-use crate::cluster::client;
-use crate::modes::block_on;
+use super::duration::parse_duration;
+use crate::cluster::{api_error, block_on, client, ClusterArgs, Place};
 use crate::output::{self, Format};
 
 use sealed_secrets_api::keys::{
@@ -44,8 +42,8 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub(super) fn scope(&self) -> Scope<'_> {
-        Scope::Namespace(&self.namespace)
+    pub(super) fn place(&self) -> Place<'_> {
+        Place::Namespace(&self.namespace)
     }
 }
 
@@ -132,7 +130,7 @@ pub(super) async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<Key
     let mut secrets = api
         .list(&ListParams::default().labels(KEY_LABEL_SELECTOR))
         .await
-        .map_err(|e| api_error(e, "list", "secrets", ctx.scope()))?
+        .map_err(|e| api_error(e, "list", "secrets", ctx.place()))?
         .items;
     if !secrets
         .iter()
@@ -141,7 +139,7 @@ pub(super) async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<Key
         let legacy = api
             .get_opt(&ctx.prefix)
             .await
-            .map_err(|e| api_error(e, "get", "secrets", ctx.scope()))?;
+            .map_err(|e| api_error(e, "get", "secrets", ctx.place()))?;
         secrets.extend(legacy);
     }
     let mut keys: Vec<KeySecret> = secrets
@@ -252,26 +250,26 @@ pub(super) async fn each_sealed_secret(
     mut each: impl FnMut(&DynamicObject),
 ) -> Result<()> {
     let resource = ApiResource::erase::<SealedSecret>(&());
-    let apis: Vec<(Api<DynamicObject>, Scope<'_>)> = if namespaces.is_empty() {
-        vec![(Api::all_with(client.clone(), &resource), Scope::Cluster)]
+    let apis: Vec<(Api<DynamicObject>, Place<'_>)> = if namespaces.is_empty() {
+        vec![(Api::all_with(client.clone(), &resource), Place::Cluster)]
     } else {
         namespaces
             .iter()
             .map(|ns| {
                 (
                     Api::namespaced_with(client.clone(), ns, &resource),
-                    Scope::Namespace(ns),
+                    Place::Namespace(ns),
                 )
             })
             .collect()
     };
-    for (api, scope) in apis {
+    for (api, place) in apis {
         let mut params = ListParams::default().limit(500);
         loop {
             let page = api
                 .list(&params)
                 .await
-                .map_err(|e| api_error(e, "list", "sealedsecrets.bitnami.com", scope))?;
+                .map_err(|e| api_error(e, "list", "sealedsecrets.bitnami.com", place))?;
             for object in &page.items {
                 each(object);
             }
@@ -491,7 +489,7 @@ pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
         let created = api
             .create(&PostParams::default(), &secret)
             .await
-            .map_err(|e| api_error(e, "create", "secrets", ctx.scope()))?;
+            .map_err(|e| api_error(e, "create", "secrets", ctx.place()))?;
         Ok((secret_name(&created), key, certificate, newest_before))
     })?;
     output::Destination::Stdout.write(certificate.to_pem().as_bytes())?;

@@ -18,12 +18,12 @@ use sealed_secrets_api::keys::keys_needed;
 use sealed_secrets_api::SealedSecret;
 use serde_json::Value;
 
+use super::duration::parse_duration;
 use super::keys::{
     connect, each_sealed_secret, load, newest, no_keys, rfc3339, scanned, some_of, Context, Key,
     KeySecret, ScanArgs,
 };
-use super::{api_error, parse_duration};
-use crate::modes::block_on;
+use crate::cluster::{api_error, block_on};
 
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
@@ -180,7 +180,7 @@ pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
                 ..DeleteParams::default()
             };
             api.delete(&k.name, &params).await.map_err(|e| {
-                api_error(e, "delete", "secrets", ctx.scope()).context(format!(
+                api_error(e, "delete", "secrets", ctx.place()).context(format!(
                     "cannot delete {about} ({deleted} deleted before this failure)"
                 ))
             })?;

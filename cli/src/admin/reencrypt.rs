@@ -10,10 +10,8 @@ use sealed_secrets_api::SealedSecret;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::args::ClusterArgs;
-use crate::cluster::{Controller, Verdict};
+use crate::cluster::{block_on, ClusterArgs, Controller, Verdict};
 use crate::input;
-use crate::modes::block_on;
 use crate::output::{self, Format};
 
 #[derive(Debug, clap::Args)]
