@@ -7,9 +7,11 @@
 mod backup;
 mod crd;
 mod duration;
+mod key_store;
 mod keys;
 mod prune;
 mod reencrypt;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -52,7 +54,7 @@ struct KeysArgs {
     #[arg(
         long,
         global = true,
-        default_value = keys::DEFAULT_PREFIX,
+        default_value = key_store::DEFAULT_PREFIX,
         value_name = "PREFIX"
     )]
     key_prefix: String,
@@ -106,7 +108,7 @@ then nothing is deleted unless --force. Exits non-zero when something was refuse
 pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
     match args.command {
         AdminCommand::Keys(keys_args) => {
-            let ctx = keys::Context {
+            let ctx = key_store::Context {
                 cluster,
                 namespace: cluster.controller_namespace.clone(),
                 prefix: keys_args.key_prefix,

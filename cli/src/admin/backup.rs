@@ -12,7 +12,7 @@ use kube::api::PostParams;
 use sealed_secrets_api::keys::KEY_LABEL;
 use serde_json::{json, Value};
 
-use super::keys::{connect, load, no_keys, parse_key, secret_name, Context};
+use super::key_store::{connect, load, no_keys, parse_key, secret_name, Context};
 use crate::cluster::{api_error, block_on};
 use crate::output::{self, Format};
 use crate::recovery::secrets_in;

@@ -19,10 +19,8 @@ use sealed_secrets_api::SealedSecret;
 use serde_json::Value;
 
 use super::duration::parse_duration;
-use super::keys::{
-    connect, each_sealed_secret, load, newest, no_keys, rfc3339, scanned, some_of, Context, Key,
-    KeySecret, ScanArgs,
-};
+use super::key_store::{connect, load, newest, no_keys, rfc3339, Context, Key, KeySecret};
+use super::scan::{each_sealed_secret, scanned, some_of, ScanArgs};
 use crate::cluster::{api_error, block_on};
 
 #[derive(Debug, clap::Args)]
