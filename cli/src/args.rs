@@ -1,12 +1,14 @@
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Parser};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Parser;
+use sealed_secrets_api::crypto::Scope;
 
 use crate::cluster::ClusterArgs;
 
-// Boolean flags take `--flag`, `--flag=true|false`, or `SEALED_SECRETS_FLAG=true`,
-// as Go's pflag does, hence `require_equals` and a missing value meaning true.
+// Every `bool` flag is a Go pflag boolean (`--flag`, `--flag=true|false`,
+// `SEALED_SECRETS_FLAG=true`): `mut_args = crate::pflag::booleans` on each
+// struct of flags, see pflag.rs.
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,7 +20,8 @@ Every flag can also be set in the environment as SEALED_SECRETS_<FLAG_NAME>, e.g
     disable_version_flag = true,
     // As pflag: a flag given twice takes the last value (lists still add up).
     args_override_self = true,
-    max_term_width = 100
+    max_term_width = 100,
+    mut_args = crate::pflag::booleans
 )]
 pub struct Args {
     #[command(flatten)]
@@ -31,7 +34,7 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Print version information and exit
-    #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_VERSION")]
     pub version: bool,
 }
 
@@ -43,6 +46,7 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args = crate::pflag::booleans)]
 pub struct SealArgs {
     /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
     #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL")]
@@ -61,13 +65,13 @@ pub struct SealArgs {
     #[arg(short = 'f', long = "secret-file", env = "SEALED_SECRETS_SECRET_FILE")]
     pub input_file: Option<PathBuf>,
     /// Allow empty data in the secret object
-    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA")]
     pub allow_empty_data: bool,
     /// Merge items from secret into an existing sealed secret file, updating the file in-place instead of writing to stdout.
     #[arg(long, env = "SEALED_SECRETS_MERGE_INTO", value_name = "FILE")]
     pub merge_into: Option<PathBuf>,
     /// Encrypt a raw value passed via the --from-* flags instead of the whole secret object
-    #[arg(long, env = "SEALED_SECRETS_RAW", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_RAW")]
     pub raw: bool,
     /// Name of the sealed secret (required with --raw and default (strict) scope)
     #[arg(long, env = "SEALED_SECRETS_NAME")]
@@ -81,26 +85,37 @@ pub struct SealArgs {
     )]
     pub from_file: Vec<String>,
     /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict). Mandatory for --raw, otherwise the 'sealedsecrets.bitnami.com/cluster-wide' and 'sealedsecrets.bitnami.com/namespace-wide' annotations on the input secret can be used to select the scope.
-    #[arg(long, env = "SEALED_SECRETS_SCOPE", default_value = "strict", value_parser = ["strict", "namespace-wide", "cluster-wide"])]
-    pub scope: String,
+    #[arg(long, env = "SEALED_SECRETS_SCOPE", default_value = "strict", value_parser = scope_parser())]
+    pub scope: Scope,
+}
+
+/// `--scope`, parsed once: the reference's three names, listed in `--help`.
+fn scope_parser() -> impl TypedValueParser<Value = Scope> {
+    PossibleValuesParser::new(["strict", "namespace-wide", "cluster-wide"])
+        .try_map(|name| name.parse::<Scope>())
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args = crate::pflag::booleans)]
 pub struct ModeArgs {
     /// Write certificate to stdout. Useful for later use with --cert
-    #[arg(long, env = "SEALED_SECRETS_FETCH_CERT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_FETCH_CERT")]
     pub fetch_cert: bool,
     /// Print the address of the controller's sealing page (controller flag --web-ui) through `kubectl proxy` on its default port, after checking that the controller serves it.
-    #[arg(long = "open-ui", env = "SEALED_SECRETS_OPEN_UI", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long = "open-ui", env = "SEALED_SECRETS_OPEN_UI")]
     pub open_ui: bool,
     /// Validate that the sealed secret can be decrypted
-    #[arg(long, env = "SEALED_SECRETS_VALIDATE", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_VALIDATE")]
     pub validate: bool,
     /// Re-encrypt the given sealed secret to use the latest cluster key.
-    #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(
+        long = "re-encrypt",
+        visible_alias = "rotate",
+        env = "SEALED_SECRETS_RE_ENCRYPT"
+    )]
     pub re_encrypt: bool,
     /// Decrypt a sealed secrets file obtained from stdin, using the private key passed with --recovery-private-key. Intended to be used in disaster recovery mode.
-    #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL")]
     pub recovery_unseal: bool,
     /// Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.
     #[arg(

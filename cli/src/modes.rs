@@ -1,5 +1,6 @@
 //! Validates the flags into one mode and runs it, as the reference's runCLI.
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -37,6 +38,8 @@ struct Run {
     format: Format,
     format_explicit: bool,
     destination: Destination,
+    /// Resolved by [`Run::namespace`] when first needed.
+    namespace: OnceCell<NamespaceChoice>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -65,6 +68,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         format,
         format_explicit,
         destination,
+        namespace: OnceCell::new(),
     };
     match mode {
         Mode::Version => unreachable!("handled above"),
@@ -130,18 +134,19 @@ fn mode(args: &Args) -> Result<Mode> {
 }
 
 impl Run {
-    fn scope(&self) -> Scope {
-        // clap restricts the values; strict is the default.
-        self.args.seal.scope.parse().unwrap_or_default()
-    }
-
+    /// The namespace to seal into, from `-n` or the kubeconfig, read on the
+    /// first call only (modes that do not seal never read the kubeconfig).
     fn namespace(&self) -> Result<NamespaceChoice> {
+        if let Some(choice) = self.namespace.get() {
+            return Ok(choice.clone());
+        }
         let c = &self.args.cluster;
-        kubeconfig::namespace(
+        let choice = kubeconfig::namespace(
             c.namespace.as_deref(),
             c.kubeconfig.as_deref(),
             c.context.as_deref(),
-        )
+        )?;
+        Ok(self.namespace.get_or_init(|| choice).clone())
     }
 
     fn cert_pem(&self) -> Result<Vec<u8>> {
@@ -161,7 +166,7 @@ impl Run {
     fn seal_options(&self) -> Result<SealOptions> {
         let ns = self.namespace()?;
         Ok(SealOptions {
-            scope: Some(self.scope()),
+            scope: Some(self.args.seal.scope),
             name: self.args.seal.name.clone().filter(|n| !n.is_empty()),
             force_namespace: None,
             default_namespace: ns.namespace,
@@ -230,7 +235,7 @@ impl Run {
     }
 
     fn raw(&self) -> Result<()> {
-        let scope = self.scope();
+        let scope = self.args.seal.scope;
         let ns = self.namespace()?;
         let name = self.args.seal.name.clone().unwrap_or_default();
         let namespace = ns.namespace.unwrap_or_default();

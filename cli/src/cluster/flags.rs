@@ -3,12 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
-use clap::ArgAction;
-
 /// Where the controller is and how to reach the cluster: kubectl's flags.
 /// Global, so they also work after `admin ...` subcommands.
 #[derive(Debug, clap::Args)]
+#[command(mut_args = crate::pflag::booleans)]
 pub(crate) struct ClusterArgs {
     /// Name of sealed-secrets controller.
     #[arg(
@@ -76,7 +74,7 @@ pub(crate) struct ClusterArgs {
     #[arg(global = true, long, env = "SEALED_SECRETS_CLIENT_KEY")]
     pub(crate) client_key: Option<PathBuf>,
     /// If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure
-    #[arg(global = true, long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY")]
     pub(crate) insecure_skip_tls_verify: bool,
     /// If provided, this name will be used to validate server certificate.
     #[arg(global = true, long, env = "SEALED_SECRETS_TLS_SERVER_NAME")]
@@ -104,7 +102,7 @@ pub(crate) struct ClusterArgs {
     #[arg(global = true, long, env = "SEALED_SECRETS_PROXY_URL")]
     pub(crate) proxy_url: Option<String>,
     /// If true, opt-out of response compression for all requests to the server (kubeseal never asks for compressed responses)
-    #[arg(global = true, long, env = "SEALED_SECRETS_DISABLE_COMPRESSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long, env = "SEALED_SECRETS_DISABLE_COMPRESSION")]
     pub(crate) disable_compression: bool,
     #[command(flatten)]
     pub(crate) klog: KlogArgs,
@@ -115,6 +113,7 @@ pub(crate) struct ClusterArgs {
 /// accepted, checked for their type, and ignored. As in the reference, they
 /// are not read from SEALED_SECRETS_* variables.
 #[derive(Debug, clap::Args)]
+#[command(mut_args = crate::pflag::booleans)]
 #[command(next_help_heading = "klog flags of the reference kubeseal (accepted and ignored)")]
 pub(crate) struct KlogArgs {
     /// Log verbosity
@@ -131,10 +130,10 @@ pub(crate) struct KlogArgs {
     #[arg(global = true, long = "vmodule", value_name = "SPEC")]
     pub(crate) vmodule: Option<String>,
     /// If true, adds the file directory to the header of the log messages
-    #[arg(global = true, long = "add_dir_header", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long = "add_dir_header")]
     pub(crate) add_dir_header: bool,
     /// log to standard error as well as files
-    #[arg(global = true, long = "alsologtostderr", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long = "alsologtostderr")]
     pub(crate) alsologtostderr: bool,
     /// logs at or above this threshold go to stderr when -alsologtostderr=true
     #[arg(
@@ -144,7 +143,11 @@ pub(crate) struct KlogArgs {
     )]
     pub(crate) alsologtostderrthreshold: Option<String>,
     /// If true, stderrthreshold is ignored when logtostderr=true (legacy behavior)
-    #[arg(global = true, long = "legacy_stderr_threshold_behavior", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(
+        global = true,
+        long = "legacy_stderr_threshold_behavior",
+        default_value = "true"
+    )]
     pub(crate) legacy_stderr_threshold_behavior: bool,
     /// when logging hits line file:N, emit a stack trace
     #[arg(global = true, long = "log_backtrace_at", value_name = "FILE:N")]
@@ -159,16 +162,16 @@ pub(crate) struct KlogArgs {
     #[arg(global = true, long = "log_file_max_size", default_value = "1800")]
     pub(crate) log_file_max_size: u64,
     /// log to standard error instead of files
-    #[arg(global = true, long = "logtostderr", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(global = true, long = "logtostderr", default_value = "true")]
     pub(crate) logtostderr: bool,
     /// If true, only write logs to their native severity level
-    #[arg(global = true, long = "one_output", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long = "one_output")]
     pub(crate) one_output: bool,
     /// If true, avoid header prefixes in the log messages
-    #[arg(global = true, long = "skip_headers", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long = "skip_headers")]
     pub(crate) skip_headers: bool,
     /// If true, avoid headers when opening log files
-    #[arg(global = true, long = "skip_log_headers", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(global = true, long = "skip_log_headers")]
     pub(crate) skip_log_headers: bool,
     /// logs at or above this threshold go to stderr
     #[arg(global = true, long = "stderrthreshold", value_name = "SEVERITY")]
