@@ -27,7 +27,7 @@ The controller is found with --controller-namespace (default kube-system) and --
 the cluster with --kubeconfig, --context and the other kubectl flags, which may come before or after the subcommand.",
     disable_help_subcommand = true
 )]
-pub struct AdminArgs {
+pub(crate) struct AdminArgs {
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -105,7 +105,7 @@ then nothing is deleted unless --force. Exits non-zero when something was refuse
     Prune(prune::PruneArgs),
 }
 
-pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
     match args.command {
         AdminCommand::Keys(keys_args) => {
             let ctx = key_store::Context {

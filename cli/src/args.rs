@@ -23,59 +23,59 @@ Every flag can also be set in the environment as SEALED_SECRETS_<FLAG_NAME>, e.g
     max_term_width = 100,
     mut_args = crate::pflag::booleans
 )]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
-    pub seal: SealArgs,
+    pub(crate) seal: SealArgs,
     #[command(flatten)]
-    pub modes: ModeArgs,
+    pub(crate) modes: ModeArgs,
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub(crate) cluster: ClusterArgs,
     /// Administration: `kubeseal admin keys ...`, `kubeseal admin reencrypt ...`
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
     /// Print version information and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION")]
-    pub version: bool,
+    pub(crate) version: bool,
 }
 
 /// Subcommands beside the reference-compatible flags.
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Administer the controller: list, rotate, back up, restore and prune its keys; re-encrypt SealedSecret files
     Admin(crate::admin::AdminArgs),
 }
 
 #[derive(Debug, clap::Args)]
 #[command(mut_args = crate::pflag::booleans)]
-pub struct SealArgs {
+pub(crate) struct SealArgs {
     /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
     #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL")]
-    pub cert: Option<String>,
+    pub(crate) cert: Option<String>,
     /// Output format for sealed secret. Either json or yaml [default: json]
     #[arg(short = 'o', long, env = "SEALED_SECRETS_FORMAT", value_parser = ["json", "yaml"], ignore_case = true)]
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Sealed-secret (output) file; a .yaml/.yml name implies -o yaml
     #[arg(
         short = 'w',
         long = "sealed-secret-file",
         env = "SEALED_SECRETS_SEALED_SECRET_FILE"
     )]
-    pub output_file: Option<PathBuf>,
+    pub(crate) output_file: Option<PathBuf>,
     /// Secret (input) file
     #[arg(short = 'f', long = "secret-file", env = "SEALED_SECRETS_SECRET_FILE")]
-    pub input_file: Option<PathBuf>,
+    pub(crate) input_file: Option<PathBuf>,
     /// Allow empty data in the secret object
     #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA")]
-    pub allow_empty_data: bool,
+    pub(crate) allow_empty_data: bool,
     /// Merge items from secret into an existing sealed secret file, updating the file in-place instead of writing to stdout.
     #[arg(long, env = "SEALED_SECRETS_MERGE_INTO", value_name = "FILE")]
-    pub merge_into: Option<PathBuf>,
+    pub(crate) merge_into: Option<PathBuf>,
     /// Encrypt a raw value passed via the --from-* flags instead of the whole secret object
     #[arg(long, env = "SEALED_SECRETS_RAW")]
-    pub raw: bool,
+    pub(crate) raw: bool,
     /// Name of the sealed secret (required with --raw and default (strict) scope)
     #[arg(long, env = "SEALED_SECRETS_NAME")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// (only with --raw) Secret items can be sourced from files. Pro-tip: you can use /dev/stdin to read pipe input. This flag tries to follow the same syntax as in kubectl
     #[arg(
         long,
@@ -83,10 +83,10 @@ pub struct SealArgs {
         value_delimiter = ',',
         value_name = "[KEY=]FILE"
     )]
-    pub from_file: Vec<String>,
+    pub(crate) from_file: Vec<String>,
     /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict). Mandatory for --raw, otherwise the 'sealedsecrets.bitnami.com/cluster-wide' and 'sealedsecrets.bitnami.com/namespace-wide' annotations on the input secret can be used to select the scope.
     #[arg(long, env = "SEALED_SECRETS_SCOPE", default_value = "strict", value_parser = scope_parser())]
-    pub scope: Scope,
+    pub(crate) scope: Scope,
 }
 
 /// `--scope`, parsed once: the reference's three names, listed in `--help`.
@@ -97,26 +97,26 @@ fn scope_parser() -> impl TypedValueParser<Value = Scope> {
 
 #[derive(Debug, clap::Args)]
 #[command(mut_args = crate::pflag::booleans)]
-pub struct ModeArgs {
+pub(crate) struct ModeArgs {
     /// Write certificate to stdout. Useful for later use with --cert
     #[arg(long, env = "SEALED_SECRETS_FETCH_CERT")]
-    pub fetch_cert: bool,
+    pub(crate) fetch_cert: bool,
     /// Print the address of the controller's sealing page (controller flag --web-ui) through `kubectl proxy` on its default port, after checking that the controller serves it.
     #[arg(long = "open-ui", env = "SEALED_SECRETS_OPEN_UI")]
-    pub open_ui: bool,
+    pub(crate) open_ui: bool,
     /// Validate that the sealed secret can be decrypted
     #[arg(long, env = "SEALED_SECRETS_VALIDATE")]
-    pub validate: bool,
+    pub(crate) validate: bool,
     /// Re-encrypt the given sealed secret to use the latest cluster key.
     #[arg(
         long = "re-encrypt",
         visible_alias = "rotate",
         env = "SEALED_SECRETS_RE_ENCRYPT"
     )]
-    pub re_encrypt: bool,
+    pub(crate) re_encrypt: bool,
     /// Decrypt a sealed secrets file obtained from stdin, using the private key passed with --recovery-private-key. Intended to be used in disaster recovery mode.
     #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL")]
-    pub recovery_unseal: bool,
+    pub(crate) recovery_unseal: bool,
     /// Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.
     #[arg(
         long,
@@ -124,5 +124,5 @@ pub struct ModeArgs {
         value_delimiter = ',',
         value_name = "FILE"
     )]
-    pub recovery_private_key: Vec<PathBuf>,
+    pub(crate) recovery_private_key: Vec<PathBuf>,
 }

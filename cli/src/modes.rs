@@ -42,7 +42,7 @@ struct Run {
     namespace: OnceCell<NamespaceChoice>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let mode = mode(&args)?;
     if let Mode::Version = mode {
         println!("kubeseal version: v{}", env!("CARGO_PKG_VERSION"));

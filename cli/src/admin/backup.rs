@@ -18,14 +18,14 @@ use crate::output::{self, Format};
 use crate::recovery::secrets_in;
 
 #[derive(Debug, clap::Args)]
-pub struct BackupArgs {
+pub(crate) struct BackupArgs {
     /// File to write: YAML, or JSON when the name ends in .json. Created with mode 0600
     #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
     output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// A backup from `kubeseal admin keys backup` (a v1 List of Secrets), or Secret documents (YAML or JSON)
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -55,7 +55,7 @@ fn backup_item(secret: &Secret) -> Result<Value> {
     Ok(value)
 }
 
-pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
+pub(crate) fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
     if args.output.as_os_str() == "-" {
         bail!("backup writes private keys only to a file: give -o FILE");
     }
@@ -125,7 +125,7 @@ fn restored(ctx: &Context<'_>, secret: &Secret) -> Secret {
     }
 }
 
-pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
+pub(crate) fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
     let file = args.file.display();
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read backup file {file}"))?;

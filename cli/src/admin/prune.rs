@@ -24,7 +24,7 @@ use super::scan::{each_sealed_secret, scanned, some_of, ScanArgs};
 use crate::cluster::{api_error, block_on};
 
 #[derive(Debug, clap::Args)]
-pub struct PruneArgs {
+pub(crate) struct PruneArgs {
     /// Only keys whose certificate NotBefore is older than this, e.g. 720h, 90d, 1y
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", required = true)]
     older_than: Duration,
@@ -92,7 +92,7 @@ impl Needs {
     }
 }
 
-pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
+pub(crate) fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
     let namespaces = &args.scan.watched_namespaces;
     let age = humantime::format_duration(args.older_than);
     let cutoff = SystemTime::now()

@@ -15,7 +15,7 @@ use crate::input;
 use crate::output::{self, Format};
 
 #[derive(Debug, clap::Args)]
-pub struct ReencryptArgs {
+pub(crate) struct ReencryptArgs {
     /// SealedSecret files, or directories to walk for *.yaml, *.yml and *.json
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -176,7 +176,7 @@ fn describe(sealed: &SealedSecret) -> String {
     }
 }
 
-pub fn run(args: &ReencryptArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
     let found = collect(&args.paths)?;
     block_on(async {
         let mut controller: Option<Controller> = None;
