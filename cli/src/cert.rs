@@ -11,7 +11,7 @@ use sealed_secrets_api::crypto::{Certificate, PublicKey};
 const MAX_CERT_BYTES: u64 = 1 << 20;
 
 /// The raw PEM bytes `--cert` points at.
-pub fn read(location: &str) -> Result<Vec<u8>> {
+pub(crate) fn read(location: &str) -> Result<Vec<u8>> {
     match scheme(location) {
         None => std::fs::read(location)
             .with_context(|| format!("cannot read certificate file {location:?}")),
@@ -57,7 +57,7 @@ fn scheme(location: &str) -> Option<&str> {
 
 /// The sealing key in a PEM text: the first certificate (refused when
 /// expired), or, as an extension, a bare `PUBLIC KEY` block.
-pub fn parse_public_key(pem: &[u8], now: SystemTime) -> Result<PublicKey> {
+pub(crate) fn parse_public_key(pem: &[u8], now: SystemTime) -> Result<PublicKey> {
     let certs = Certificate::all_from_pem(pem).context("cannot parse the certificate")?;
     if let Some(cert) = certs.into_iter().next() {
         if cert.is_expired_at(now) {

@@ -8,9 +8,9 @@ use serde::Deserialize;
 /// The namespace to seal into when the Secret names none, and whether the
 /// user chose it with `-n` (then it must agree with the Secret's own).
 #[derive(Debug, Clone, Default)]
-pub struct NamespaceChoice {
-    pub namespace: Option<String>,
-    pub explicit: bool,
+pub(crate) struct NamespaceChoice {
+    pub(crate) namespace: Option<String>,
+    pub(crate) explicit: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -37,7 +37,7 @@ struct ContextBody {
 
 /// `-n` wins; else the kubeconfig context's namespace, `default` when the
 /// context has none; nothing when there is no kubeconfig at all.
-pub fn namespace(
+pub(crate) fn namespace(
     flag: Option<&str>,
     kubeconfig: Option<&Path>,
     context: Option<&str>,

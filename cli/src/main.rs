@@ -9,6 +9,7 @@ mod error;
 mod kubeconfig;
 mod modes;
 mod output;
+mod pflag;
 
 // Parsers of untrusted input live in the library (src/lib.rs) for the fuzz targets.
 use kubeseal::{input, recovery};

@@ -1,5 +1,6 @@
 //! Validates the flags into one mode and runs it, as the reference's runCLI.
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -11,20 +12,10 @@ use sealed_secrets_api::crypto::{seal, PublicKey, Scope};
 use sealed_secrets_api::{seal_secret, unseal, SealOptions, SealedSecret, UnsealOptions};
 
 use crate::args::Args;
-use crate::cluster::{Controller, Verdict};
+use crate::cluster::{block_on, Controller, Verdict};
 use crate::kubeconfig::{self, NamespaceChoice};
 use crate::output::{self, Destination, Format};
 use crate::{cert, input, recovery};
-
-/// Runs one cluster call on a small single-threaded runtime: the CLI needs
-/// async only to talk to the API server.
-pub(crate) fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(future)
-}
 
 /// Where `kubectl proxy` listens unless told otherwise.
 const KUBECTL_PROXY_PORT: u16 = 8001;
@@ -47,9 +38,11 @@ struct Run {
     format: Format,
     format_explicit: bool,
     destination: Destination,
+    /// Resolved by [`Run::namespace`] when first needed.
+    namespace: OnceCell<NamespaceChoice>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let mode = mode(&args)?;
     if let Mode::Version = mode {
         println!("kubeseal version: v{}", env!("CARGO_PKG_VERSION"));
@@ -75,6 +68,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         format,
         format_explicit,
         destination,
+        namespace: OnceCell::new(),
     };
     match mode {
         Mode::Version => unreachable!("handled above"),
@@ -140,18 +134,19 @@ fn mode(args: &Args) -> Result<Mode> {
 }
 
 impl Run {
-    fn scope(&self) -> Scope {
-        // clap restricts the values; strict is the default.
-        self.args.seal.scope.parse().unwrap_or_default()
-    }
-
+    /// The namespace to seal into, from `-n` or the kubeconfig, read on the
+    /// first call only (modes that do not seal never read the kubeconfig).
     fn namespace(&self) -> Result<NamespaceChoice> {
+        if let Some(choice) = self.namespace.get() {
+            return Ok(choice.clone());
+        }
         let c = &self.args.cluster;
-        kubeconfig::namespace(
+        let choice = kubeconfig::namespace(
             c.namespace.as_deref(),
             c.kubeconfig.as_deref(),
             c.context.as_deref(),
-        )
+        )?;
+        Ok(self.namespace.get_or_init(|| choice).clone())
     }
 
     fn cert_pem(&self) -> Result<Vec<u8>> {
@@ -171,7 +166,7 @@ impl Run {
     fn seal_options(&self) -> Result<SealOptions> {
         let ns = self.namespace()?;
         Ok(SealOptions {
-            scope: Some(self.scope()),
+            scope: Some(self.args.seal.scope),
             name: self.args.seal.name.clone().filter(|n| !n.is_empty()),
             force_namespace: None,
             default_namespace: ns.namespace,
@@ -240,7 +235,7 @@ impl Run {
     }
 
     fn raw(&self) -> Result<()> {
-        let scope = self.scope();
+        let scope = self.args.seal.scope;
         let ns = self.namespace()?;
         let name = self.args.seal.name.clone().unwrap_or_default();
         let namespace = ns.namespace.unwrap_or_default();

@@ -9,13 +9,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Json,
     Yaml,
 }
 
 impl Format {
-    pub fn parse(flag: &str) -> Self {
+    pub(crate) fn parse(flag: &str) -> Self {
         if flag.eq_ignore_ascii_case("yaml") {
             Format::Yaml
         } else {
@@ -24,7 +24,7 @@ impl Format {
     }
 
     /// `.yaml`/`.yml` output files imply YAML, as in the reference.
-    pub fn for_file(path: &Path, flag: Format) -> Self {
+    pub(crate) fn for_file(path: &Path, flag: Format) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some("yaml" | "yml") => Format::Yaml,
             _ => flag,
@@ -32,7 +32,7 @@ impl Format {
     }
 
     /// The format an existing file is written in.
-    pub fn of_text(text: &str) -> Self {
+    pub(crate) fn of_text(text: &str) -> Self {
         if text
             .trim_start_matches('\u{feff}')
             .trim_start()
@@ -46,7 +46,7 @@ impl Format {
 }
 
 /// Appends one object in `format`. Going through `Value` sorts every map.
-pub fn render<T: Serialize>(out: &mut String, object: &T, format: Format) -> Result<()> {
+pub(crate) fn render<T: Serialize>(out: &mut String, object: &T, format: Format) -> Result<()> {
     let value = serde_json::to_value(object).context("cannot serialize output")?;
     let value = sorted(value);
     match format {
@@ -78,13 +78,13 @@ fn sorted(value: Value) -> Value {
 
 /// Where the result goes; a file is replaced only once everything succeeded.
 #[derive(Debug, Clone)]
-pub enum Destination {
+pub(crate) enum Destination {
     Stdout,
     File(PathBuf),
 }
 
 impl Destination {
-    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(&self, bytes: &[u8]) -> Result<()> {
         match self {
             Destination::Stdout => {
                 let mut stdout = std::io::stdout().lock();
@@ -97,7 +97,7 @@ impl Destination {
 
     /// As [`Destination::write`], for plaintext Secrets: a file ends up mode
     /// 0600 whether it existed or not (its old, wider mode is not kept).
-    pub fn write_secret(&self, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write_secret(&self, bytes: &[u8]) -> Result<()> {
         match self {
             Destination::Stdout => self.write(bytes),
             Destination::File(path) => write_private(path, bytes),
@@ -107,7 +107,7 @@ impl Destination {
 
 /// Writes a sibling temporary file and renames it over `path`, keeping the
 /// old file's permissions, so readers never see a half-written file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let permissions = match std::fs::metadata(path) {
         Ok(meta) => Some(meta.permissions()),
         Err(_) => default_permissions(),
@@ -116,7 +116,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// As [`write_atomically`], for a file only its owner may read (key backups).
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     let permissions = {
         use std::os::unix::fs::PermissionsExt as _;

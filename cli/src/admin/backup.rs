@@ -12,21 +12,20 @@ use kube::api::PostParams;
 use sealed_secrets_api::keys::KEY_LABEL;
 use serde_json::{json, Value};
 
-use super::api_error;
-use super::keys::{connect, load, no_keys, parse_key, secret_name, Context};
-use crate::modes::block_on;
+use super::key_store::{connect, load, no_keys, parse_key, secret_name, Context};
+use crate::cluster::{api_error, block_on};
 use crate::output::{self, Format};
 use crate::recovery::secrets_in;
 
 #[derive(Debug, clap::Args)]
-pub struct BackupArgs {
+pub(crate) struct BackupArgs {
     /// File to write: YAML, or JSON when the name ends in .json. Created with mode 0600
     #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
     output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// A backup from `kubeseal admin keys backup` (a v1 List of Secrets), or Secret documents (YAML or JSON)
     #[arg(value_name = "FILE")]
     file: PathBuf,
@@ -56,7 +55,7 @@ fn backup_item(secret: &Secret) -> Result<Value> {
     Ok(value)
 }
 
-pub fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
+pub(crate) fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
     if args.output.as_os_str() == "-" {
         bail!("backup writes private keys only to a file: give -o FILE");
     }
@@ -126,7 +125,7 @@ fn restored(ctx: &Context<'_>, secret: &Secret) -> Secret {
     }
 }
 
-pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
+pub(crate) fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
     let file = args.file.display();
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read backup file {file}"))?;
@@ -176,7 +175,7 @@ pub fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode> {
                 other => other,
             };
             let made = result.map_err(|e| {
-                api_error(e, "create", "secrets", ctx.scope()).context(format!(
+                api_error(e, "create", "secrets", ctx.place()).context(format!(
                     "cannot restore {name} ({created} created before this failure)"
                 ))
             })?;

@@ -7,11 +7,11 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::Client;
 use serde_json::Value;
 
-pub const CRD_NAME: &str = "sealedsecrets.bitnami.com";
+pub(crate) const CRD_NAME: &str = "sealedsecrets.bitnami.com";
 
 /// What the installed CRD does with `status.keyFingerprint`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recording {
+pub(crate) enum Recording {
     /// The schema keeps it (this project's CRD).
     Kept,
     /// The schema prunes it (e.g. the reference's CRD).
@@ -21,12 +21,12 @@ pub enum Recording {
 }
 
 impl Recording {
-    pub fn dropped(&self) -> bool {
+    pub(crate) fn dropped(&self) -> bool {
         *self == Self::Dropped
     }
 
     /// Why SealedSecrets may record no key, for messages about them.
-    pub fn unknown_key_causes(&self) -> &'static str {
+    pub(crate) fn unknown_key_causes(&self) -> &'static str {
         match self {
             Self::Dropped => DROPPED,
             _ => "they are not yet unsealed by this controller (or changed since), are handled only by the reference \
@@ -36,13 +36,13 @@ impl Recording {
 }
 
 /// The cause and the fix when the CRD prunes the field.
-pub const DROPPED: &str = "the installed CRD drops status.keyFingerprint (the reference's CRD has no such field, so the \
+pub(crate) const DROPPED: &str = "the installed CRD drops status.keyFingerprint (the reference's CRD has no such field, so the \
      API server prunes it), so which key opens each SealedSecret is unknown. Install this project's CRD \
      (`kubectl apply -f manifests/crd.yaml`; the reference controller works with it too), then restart the controller: \
      it records the key of every SealedSecret again";
 
 /// Reads the CRD and judges its schema.
-pub async fn key_fingerprint_recording(client: &Client) -> Recording {
+pub(crate) async fn key_fingerprint_recording(client: &Client) -> Recording {
     let resource = ApiResource {
         group: "apiextensions.k8s.io".into(),
         version: "v1".into(),
@@ -67,7 +67,7 @@ pub async fn key_fingerprint_recording(client: &Client) -> Recording {
 
 /// Whether the served `v1alpha1` schema of a CRD (its JSON, without
 /// metadata) keeps `status.keyFingerprint`; `None` without such a schema.
-pub fn keeps_key_fingerprint(crd: &Value) -> Option<bool> {
+pub(crate) fn keeps_key_fingerprint(crd: &Value) -> Option<bool> {
     let schema = crd["spec"]["versions"]
         .as_array()?
         .iter()

@@ -1,63 +1,28 @@
-//! `kubeseal admin keys ...`: the controller's key Secrets. They live in the
-//! controller's namespace, labelled `sealedsecrets.bitnami.com/sealed-secrets-key=active`
-//! (plus a legacy unlabelled one named exactly like the prefix), type
-//! `kubernetes.io/tls` with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1
-//! PEM). The newest seals, ordered as the controller orders them
-//! (`--key-order-priority`, the same function). Our controller records in
-//! each SealedSecret's `status.keyFingerprint` the key that opened it, which
-//! tells which keys are still needed.
+//! `kubeseal admin keys list` and `rotate`. Our controller records in each
+//! SealedSecret's `status.keyFingerprint` the key that opened it, which
+//! tells `list` how many SealedSecrets each key still opens.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{anyhow, bail, Context as _, Result};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use anyhow::{bail, Context as _, Result};
+use kube::api::{DynamicObject, PostParams};
 use kube::Client;
 use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey, DEFAULT_KEY_BITS};
-use sealed_secrets_api::SealedSecret;
 use serde_json::{json, Value};
 
 use super::crd::{key_fingerprint_recording, Recording};
-use super::{api_error, parse_duration, Scope};
-use crate::args::ClusterArgs;
-use crate::cluster::client;
-use crate::modes::block_on;
+use super::duration::parse_duration;
+use super::key_store::{
+    connect, load, new_key_secret, newest, no_keys, rfc3339, secret_name, Context, KeySecret,
+};
+use super::scan::{each_sealed_secret, scanned, ScanArgs};
+use crate::cluster::{api_error, block_on};
 use crate::output::{self, Format};
 
-use sealed_secrets_api::keys::{
-    newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL_SELECTOR,
-};
-
-pub const DEFAULT_PREFIX: &str = "sealed-secrets-key";
-/// How many SealedSecrets a message names before saying "and N more".
-const NAMED: usize = 10;
-
-/// What every `keys` command needs.
-pub struct Context<'a> {
-    pub cluster: &'a ClusterArgs,
-    pub namespace: String,
-    pub prefix: String,
-    /// The controller's `--key-order-priority`.
-    pub order: KeyOrder,
-}
-
-impl Context<'_> {
-    pub(super) fn scope(&self) -> Scope<'_> {
-        Scope::Namespace(&self.namespace)
-    }
-}
-
 #[derive(Debug, clap::Args)]
-pub struct ScanArgs {
-    /// Count only SealedSecrets in these namespaces (e.g. those the controller watches). Default: all namespaces
-    #[arg(long, value_delimiter = ',', value_name = "NS[,NS...]")]
-    pub(super) watched_namespaces: Vec<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ListArgs {
+pub(super) struct ListArgs {
     /// Output format
     #[arg(short = 'o', long = "output", default_value = "table", value_parser = ["table", "json"])]
     output: String,
@@ -66,7 +31,7 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct RotateArgs {
+pub(super) struct RotateArgs {
     /// Size of the new key in bits (2048, 3072, 4096 or 8192), as the controller's --key-size
     #[arg(long, default_value_t = DEFAULT_KEY_BITS, value_parser = key_size, value_name = "BITS")]
     key_size: usize,
@@ -86,103 +51,6 @@ fn key_size(text: &str) -> Result<usize, String> {
         Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
         _ => Err("supported key sizes: 2048, 3072, 4096, 8192".into()),
     }
-}
-
-/// One key Secret, readable or not.
-pub(super) struct KeySecret {
-    pub(super) name: String,
-    pub(super) secret: Secret,
-    pub(super) key: Result<Key, String>,
-}
-
-/// What a readable key Secret holds.
-pub(super) struct Key {
-    pub(super) fingerprint: String,
-    pub(super) not_before: SystemTime,
-    not_after: SystemTime,
-    certificate: Certificate,
-    pub(super) rank: KeyRank,
-    /// Only to tell which key each sealed item needs (`prune`).
-    pub(super) private: PrivateKey,
-}
-
-pub(super) fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
-    let (key, certificate) = read_key_secret(secret)?;
-    Ok(Key {
-        rank: KeyRank::of(order, secret, &certificate),
-        fingerprint: key.fingerprint().to_string(),
-        private: key.clone(),
-        not_before: certificate.not_before(),
-        not_after: certificate.not_after(),
-        certificate,
-    })
-}
-
-pub(super) fn secret_name(secret: &Secret) -> String {
-    secret
-        .metadata
-        .name
-        .clone()
-        .unwrap_or_else(|| "<unnamed>".into())
-}
-
-/// Every key Secret in the controller's namespace: readable ones newest
-/// first (the first seals), then the unreadable ones.
-pub(super) async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
-    let mut secrets = api
-        .list(&ListParams::default().labels(KEY_LABEL_SELECTOR))
-        .await
-        .map_err(|e| api_error(e, "list", "secrets", ctx.scope()))?
-        .items;
-    if !secrets
-        .iter()
-        .any(|s| s.metadata.name.as_deref() == Some(ctx.prefix.as_str()))
-    {
-        let legacy = api
-            .get_opt(&ctx.prefix)
-            .await
-            .map_err(|e| api_error(e, "get", "secrets", ctx.scope()))?;
-        secrets.extend(legacy);
-    }
-    let mut keys: Vec<KeySecret> = secrets
-        .into_iter()
-        .map(|secret| KeySecret {
-            name: secret_name(&secret),
-            key: parse_key(&secret, ctx.order),
-            secret,
-        })
-        .collect();
-    keys.sort_by(|a, b| match (&a.key, &b.key) {
-        (Ok(x), Ok(y)) => newest_first(&x.rank, &y.rank),
-        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-        (Err(_), Err(_)) => a.name.cmp(&b.name),
-    });
-    Ok(keys)
-}
-
-pub(super) fn newest(keys: &[KeySecret]) -> Option<&Key> {
-    keys.iter().find_map(|k| k.key.as_ref().ok())
-}
-
-pub(super) fn no_keys(ctx: &Context<'_>) -> anyhow::Error {
-    anyhow!(
-        "no sealing keys found in namespace {:?}: wrong --controller-namespace? The controller keeps its keys in its own namespace \
-         (kube-system unless installed elsewhere), as Secrets labelled {KEY_LABEL_SELECTOR}",
-        ctx.namespace
-    )
-}
-
-pub(super) async fn connect(ctx: &Context<'_>) -> Result<(Client, Api<Secret>)> {
-    let client = client(ctx.cluster).await?;
-    let api = Api::namespaced(client.clone(), &ctx.namespace);
-    Ok((client, api))
-}
-
-pub(super) fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "?".into())
 }
 
 /// Which keys the SealedSecrets in the cluster still need, from `status.keyFingerprint`.
@@ -244,68 +112,7 @@ async fn scan(client: &Client, namespaces: &[String]) -> Result<Usage> {
     Ok(usage)
 }
 
-/// Lists SealedSecrets (everywhere, or in `namespaces`) as untyped objects,
-/// so one malformed object cannot stop the scan, a page at a time.
-pub(super) async fn each_sealed_secret(
-    client: &Client,
-    namespaces: &[String],
-    mut each: impl FnMut(&DynamicObject),
-) -> Result<()> {
-    let resource = ApiResource::erase::<SealedSecret>(&());
-    let apis: Vec<(Api<DynamicObject>, Scope<'_>)> = if namespaces.is_empty() {
-        vec![(Api::all_with(client.clone(), &resource), Scope::Cluster)]
-    } else {
-        namespaces
-            .iter()
-            .map(|ns| {
-                (
-                    Api::namespaced_with(client.clone(), ns, &resource),
-                    Scope::Namespace(ns),
-                )
-            })
-            .collect()
-    };
-    for (api, scope) in apis {
-        let mut params = ListParams::default().limit(500);
-        loop {
-            let page = api
-                .list(&params)
-                .await
-                .map_err(|e| api_error(e, "list", "sealedsecrets.bitnami.com", scope))?;
-            for object in &page.items {
-                each(object);
-            }
-            match page.metadata.continue_.filter(|t| !t.is_empty()) {
-                Some(token) => params = params.continue_token(&token),
-                None => break,
-            }
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn scanned(namespaces: &[String]) -> String {
-    if namespaces.is_empty() {
-        "all namespaces".into()
-    } else {
-        format!("namespaces {}", namespaces.join(", "))
-    }
-}
-
-pub(super) fn some_of(ids: &[String]) -> String {
-    let mut text = ids
-        .iter()
-        .take(NAMED)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if ids.len() > NAMED {
-        text.push_str(&format!(" and {} more", ids.len() - NAMED));
-    }
-    text
-}
-
-pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
+pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
     let namespaces = &args.scan.watched_namespaces;
     let (keys, usage, recording) = block_on(async {
         let (client, api) = connect(ctx).await?;
@@ -459,13 +266,7 @@ pub fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A key Secret shaped as the controller makes them.
-fn new_key_secret(ctx: &Context<'_>, key: &PrivateKey, cert: &Certificate) -> Result<Secret> {
-    sealed_secrets_api::keys::key_secret(&ctx.namespace, &ctx.prefix, key, cert, &[], &[])
-        .context("cannot encode the new private key")
-}
-
-pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
+pub(super) fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
     if args.key_ttl.is_zero() {
         bail!("--key-ttl must be longer than 0: it is how long the new certificate is valid");
     }
@@ -491,7 +292,7 @@ pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
         let created = api
             .create(&PostParams::default(), &secret)
             .await
-            .map_err(|e| api_error(e, "create", "secrets", ctx.scope()))?;
+            .map_err(|e| api_error(e, "create", "secrets", ctx.place()))?;
         Ok((secret_name(&created), key, certificate, newest_before))
     })?;
     output::Destination::Stdout.write(certificate.to_pem().as_bytes())?;
@@ -511,6 +312,5 @@ pub fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Secret as it can be created again: no server-set fields.
 #[cfg(test)]
 mod tests;

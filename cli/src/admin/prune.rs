@@ -18,15 +18,13 @@ use sealed_secrets_api::keys::keys_needed;
 use sealed_secrets_api::SealedSecret;
 use serde_json::Value;
 
-use super::keys::{
-    connect, each_sealed_secret, load, newest, no_keys, rfc3339, scanned, some_of, Context, Key,
-    KeySecret, ScanArgs,
-};
-use super::{api_error, parse_duration};
-use crate::modes::block_on;
+use super::duration::parse_duration;
+use super::key_store::{connect, load, newest, no_keys, rfc3339, Context, Key, KeySecret};
+use super::scan::{each_sealed_secret, scanned, some_of, ScanArgs};
+use crate::cluster::{api_error, block_on};
 
 #[derive(Debug, clap::Args)]
-pub struct PruneArgs {
+pub(crate) struct PruneArgs {
     /// Only keys whose certificate NotBefore is older than this, e.g. 720h, 90d, 1y
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", required = true)]
     older_than: Duration,
@@ -94,7 +92,7 @@ impl Needs {
     }
 }
 
-pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
+pub(crate) fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
     let namespaces = &args.scan.watched_namespaces;
     let age = humantime::format_duration(args.older_than);
     let cutoff = SystemTime::now()
@@ -180,7 +178,7 @@ pub fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
                 ..DeleteParams::default()
             };
             api.delete(&k.name, &params).await.map_err(|e| {
-                api_error(e, "delete", "secrets", ctx.scope()).context(format!(
+                api_error(e, "delete", "secrets", ctx.place()).context(format!(
                     "cannot delete {about} ({deleted} deleted before this failure)"
                 ))
             })?;

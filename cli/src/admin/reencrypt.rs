@@ -10,14 +10,12 @@ use sealed_secrets_api::SealedSecret;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::args::ClusterArgs;
-use crate::cluster::{Controller, Verdict};
+use crate::cluster::{block_on, ClusterArgs, Controller, Verdict};
 use crate::input;
-use crate::modes::block_on;
 use crate::output::{self, Format};
 
 #[derive(Debug, clap::Args)]
-pub struct ReencryptArgs {
+pub(crate) struct ReencryptArgs {
     /// SealedSecret files, or directories to walk for *.yaml, *.yml and *.json
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -178,7 +176,7 @@ fn describe(sealed: &SealedSecret) -> String {
     }
 }
 
-pub fn run(args: &ReencryptArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
     let found = collect(&args.paths)?;
     block_on(async {
         let mut controller: Option<Controller> = None;

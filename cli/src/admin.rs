@@ -6,16 +6,18 @@
 
 mod backup;
 mod crd;
+mod duration;
+mod key_store;
 mod keys;
 mod prune;
 mod reencrypt;
+mod scan;
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
-use crate::args::ClusterArgs;
+use crate::cluster::ClusterArgs;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -25,7 +27,7 @@ The controller is found with --controller-namespace (default kube-system) and --
 the cluster with --kubeconfig, --context and the other kubectl flags, which may come before or after the subcommand.",
     disable_help_subcommand = true
 )]
-pub struct AdminArgs {
+pub(crate) struct AdminArgs {
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -52,7 +54,7 @@ struct KeysArgs {
     #[arg(
         long,
         global = true,
-        default_value = keys::DEFAULT_PREFIX,
+        default_value = key_store::DEFAULT_PREFIX,
         value_name = "PREFIX"
     )]
     key_prefix: String,
@@ -103,10 +105,10 @@ then nothing is deleted unless --force. Exits non-zero when something was refuse
     Prune(prune::PruneArgs),
 }
 
-pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
     match args.command {
         AdminCommand::Keys(keys_args) => {
-            let ctx = keys::Context {
+            let ctx = key_store::Context {
                 cluster,
                 namespace: cluster.controller_namespace.clone(),
                 prefix: keys_args.key_prefix,
@@ -122,50 +124,4 @@ pub fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
         }
         AdminCommand::Reencrypt(a) => reencrypt::run(&a, cluster),
     }
-}
-
-/// Where a request went, for error messages: a namespace or the whole cluster.
-#[derive(Clone, Copy)]
-enum Scope<'a> {
-    Namespace(&'a str),
-    Cluster,
-}
-
-/// Turns an API error into what happened and what to do about it.
-/// `verb` and `resource` are RBAC terms (`list`, `secrets`).
-fn api_error(err: kube::Error, verb: &str, resource: &str, scope: Scope<'_>) -> anyhow::Error {
-    let (place, can_i) = match scope {
-        Scope::Namespace(ns) => (format!("in namespace {ns:?}"), format!("-n {ns}")),
-        Scope::Cluster => (
-            "in all namespaces".to_string(),
-            "--all-namespaces".to_string(),
-        ),
-    };
-    let what = format!("cannot {verb} {resource} {place}");
-    match &err {
-        kube::Error::Api(s) if s.code == 403 => anyhow!(
-            "{what}: forbidden ({}).\nYou need RBAC permission to `{verb} {resource}` {place}: ask a cluster admin, \
-             check with `kubectl auth can-i {verb} {resource} {can_i}`, or use --context/--as for an account that has it",
-            s.message
-        ),
-        kube::Error::Api(s) if s.code == 401 => anyhow!(
-            "{what}: the API server rejected the credentials ({}): check --kubeconfig, --context, --token",
-            s.message
-        ),
-        kube::Error::Api(s) if s.code == 404 && resource.starts_with("sealedsecrets") => anyhow!(
-            "{what}: the SealedSecret CRD (sealedsecrets.bitnami.com) is not installed in this cluster ({})",
-            s.message
-        ),
-        kube::Error::Api(s) => anyhow!("{what}: {} ({})", s.message, s.code),
-        other => anyhow!("{what}: cannot reach the API server: {other}"),
-    }
-}
-
-/// `--older-than`, `--key-ttl`: Go-style (`720h`, `90m`) or humantime (`30d`, `2w`, `1y`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(text).map_err(|e| format!("{e}; use e.g. 720h, 30d, 2w or 1y"))
 }

@@ -1,0 +1,144 @@
+//! The controller's key Secrets, read and written as the controller does:
+//! they live in the controller's namespace, labelled
+//! `sealedsecrets.bitnami.com/sealed-secrets-key=active` (plus a legacy
+//! unlabelled one named exactly like the prefix), type `kubernetes.io/tls`
+//! with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1 PEM). The newest
+//! seals, ordered as the controller orders them (`--key-order-priority`, the
+//! same function). Shared by every `kubeseal admin keys` subcommand.
+
+use std::time::SystemTime;
+
+use anyhow::{anyhow, Context as _, Result};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use kube::Client;
+use sealed_secrets_api::crypto::{Certificate, PrivateKey};
+use sealed_secrets_api::keys::{
+    newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL_SELECTOR,
+};
+
+use crate::cluster::{api_error, client, ClusterArgs, Place};
+
+pub(super) const DEFAULT_PREFIX: &str = "sealed-secrets-key";
+
+/// What every `keys` command needs.
+pub(super) struct Context<'a> {
+    pub(super) cluster: &'a ClusterArgs,
+    pub(super) namespace: String,
+    pub(super) prefix: String,
+    /// The controller's `--key-order-priority`.
+    pub(super) order: KeyOrder,
+}
+
+impl Context<'_> {
+    pub(super) fn place(&self) -> Place<'_> {
+        Place::Namespace(&self.namespace)
+    }
+}
+
+/// One key Secret, readable or not.
+pub(super) struct KeySecret {
+    pub(super) name: String,
+    pub(super) secret: Secret,
+    pub(super) key: Result<Key, String>,
+}
+
+/// What a readable key Secret holds.
+pub(super) struct Key {
+    pub(super) fingerprint: String,
+    pub(super) not_before: SystemTime,
+    pub(super) not_after: SystemTime,
+    pub(super) certificate: Certificate,
+    pub(super) rank: KeyRank,
+    /// Only to tell which key each sealed item needs (`prune`).
+    pub(super) private: PrivateKey,
+}
+
+pub(super) fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
+    let (key, certificate) = read_key_secret(secret)?;
+    Ok(Key {
+        rank: KeyRank::of(order, secret, &certificate),
+        fingerprint: key.fingerprint().to_string(),
+        private: key.clone(),
+        not_before: certificate.not_before(),
+        not_after: certificate.not_after(),
+        certificate,
+    })
+}
+
+pub(super) fn secret_name(secret: &Secret) -> String {
+    secret
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_else(|| "<unnamed>".into())
+}
+
+/// Every key Secret in the controller's namespace: readable ones newest
+/// first (the first seals), then the unreadable ones.
+pub(super) async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<KeySecret>> {
+    let mut secrets = api
+        .list(&ListParams::default().labels(KEY_LABEL_SELECTOR))
+        .await
+        .map_err(|e| api_error(e, "list", "secrets", ctx.place()))?
+        .items;
+    if !secrets
+        .iter()
+        .any(|s| s.metadata.name.as_deref() == Some(ctx.prefix.as_str()))
+    {
+        let legacy = api
+            .get_opt(&ctx.prefix)
+            .await
+            .map_err(|e| api_error(e, "get", "secrets", ctx.place()))?;
+        secrets.extend(legacy);
+    }
+    let mut keys: Vec<KeySecret> = secrets
+        .into_iter()
+        .map(|secret| KeySecret {
+            name: secret_name(&secret),
+            key: parse_key(&secret, ctx.order),
+            secret,
+        })
+        .collect();
+    keys.sort_by(|a, b| match (&a.key, &b.key) {
+        (Ok(x), Ok(y)) => newest_first(&x.rank, &y.rank),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => a.name.cmp(&b.name),
+    });
+    Ok(keys)
+}
+
+pub(super) fn newest(keys: &[KeySecret]) -> Option<&Key> {
+    keys.iter().find_map(|k| k.key.as_ref().ok())
+}
+
+pub(super) fn no_keys(ctx: &Context<'_>) -> anyhow::Error {
+    anyhow!(
+        "no sealing keys found in namespace {:?}: wrong --controller-namespace? The controller keeps its keys in its own namespace \
+         (kube-system unless installed elsewhere), as Secrets labelled {KEY_LABEL_SELECTOR}",
+        ctx.namespace
+    )
+}
+
+pub(super) async fn connect(ctx: &Context<'_>) -> Result<(Client, Api<Secret>)> {
+    let client = client(ctx.cluster).await?;
+    let api = Api::namespaced(client.clone(), &ctx.namespace);
+    Ok((client, api))
+}
+
+pub(super) fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A key Secret shaped as the controller makes them.
+pub(super) fn new_key_secret(
+    ctx: &Context<'_>,
+    key: &PrivateKey,
+    cert: &Certificate,
+) -> Result<Secret> {
+    sealed_secrets_api::keys::key_secret(&ctx.namespace, &ctx.prefix, key, cert, &[], &[])
+        .context("cannot encode the new private key")
+}
