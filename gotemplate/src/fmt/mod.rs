@@ -10,8 +10,6 @@ mod isprint_table;
 mod quote;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_printf;
 
 use format::{Flags, LDIGITS, UDIGITS};
 pub use quote::{can_backquote, decode_rune, is_print, quote_rune, rune_count};

@@ -267,34 +267,3 @@ impl Constraint {
         c.patch == v.patch
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::funcs::FuncError;
-    use crate::sprig::testing::{call, s};
-    use crate::value::Value;
-
-    include!("semver_cases.rs");
-
-    #[test]
-    fn semver_compare_matches_go() {
-        let mut bad = Vec::new();
-        for (c, v, want) in CASES {
-            let got = match call("semverCompare", &[s(c), s(v)]) {
-                Ok(Value::Bool(b)) => b.to_string(),
-                Ok(other) => format!("{other:?}"),
-                Err(FuncError::Reason(r)) => format!("E:{r}"),
-                Err(e) => format!("E:{e}"),
-            };
-            if got != *want {
-                bad.push(format!("{c:?} {v:?}: got {got}, Go {want}"));
-            }
-        }
-        assert!(
-            bad.is_empty(),
-            "{} mismatches:\n{}",
-            bad.len(),
-            bad.join("\n")
-        );
-    }
-}
