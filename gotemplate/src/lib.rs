@@ -14,6 +14,7 @@ pub mod fmt;
 mod funcs;
 mod parse;
 pub mod sprig;
+mod strconv;
 pub mod value;
 
 use std::collections::BTreeMap;

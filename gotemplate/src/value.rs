@@ -378,8 +378,8 @@ impl Object for Complex {
     }
     fn format(&self, _: &Heap) -> Vec<u8> {
         let mut out = vec![b'('];
-        out.extend(crate::fmt::format_float(self.re, b'g', -1));
-        let im = crate::fmt::format_float(self.im, b'g', -1);
+        out.extend(crate::strconv::format_float(self.re, b'g', -1));
+        let im = crate::strconv::format_float(self.im, b'g', -1);
         if !im.starts_with(b"-") {
             out.push(b'+');
         }

@@ -4,15 +4,13 @@
 //! widths go up to 9,999,999 per verb, and repeat over list elements) and a
 //! nesting limit (Go overflows its stack on a map that contains itself).
 
-mod float;
 mod format;
-mod isprint_table;
-mod quote;
 #[cfg(test)]
 mod tests;
 
+use crate::strconv::quote;
+pub use crate::strconv::quote::{can_backquote, decode_rune, is_print, quote_rune, rune_count};
 use format::{Flags, LDIGITS, UDIGITS};
-pub use quote::{can_backquote, decode_rune, is_print, quote_rune, rune_count};
 
 use crate::value::{Elem, Heap, Value};
 use crate::Limit;
@@ -85,9 +83,7 @@ pub fn go_quote_ascii(s: &[u8]) -> Vec<u8> {
 
 /// `strconv.FormatFloat(v, fmt, prec, 64)` for fmt in `beEfgGxX`.
 pub fn format_float(v: f64, fmt: u8, prec: i64) -> Vec<u8> {
-    let mut out = Vec::new();
-    float::append_float(&mut out, v, fmt, prec);
-    out
+    crate::strconv::format_float(v, fmt, prec)
 }
 
 /// The output, cut short if a bound was reached, and that bound.
