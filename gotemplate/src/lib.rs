@@ -15,6 +15,7 @@ mod funcs;
 mod parse;
 pub mod sprig;
 mod strconv;
+mod unicode;
 pub mod value;
 
 use std::collections::BTreeMap;

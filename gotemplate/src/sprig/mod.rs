@@ -25,7 +25,7 @@ mod regex;
 mod regex_class;
 mod regex_go;
 mod regex_names;
-pub(crate) mod strings;
+mod strings;
 mod url;
 // Lists, dicts, defaults, reflection, numbers, semver.
 mod defaults;

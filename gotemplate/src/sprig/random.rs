@@ -6,9 +6,9 @@ use std::rc::Rc;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::strings::utf8::{from_runes, to_runes};
 use super::strings::{int_arg, new_string, str_arg};
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::unicode::{from_runes, to_runes};
 use crate::value::Value;
 
 type Res = Result<Value, FuncError>;

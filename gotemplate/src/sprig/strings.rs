@@ -4,14 +4,13 @@
 use std::rc::Rc;
 
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::unicode;
 use crate::value::{Bytes, Value};
 
 #[path = "strings_case.rs"]
 mod case;
 #[path = "strings_list.rs"]
 mod list;
-#[path = "strings_utf8.rs"]
-pub(crate) mod utf8;
 #[path = "strings_wrap.rs"]
 mod wrap;
 
@@ -137,15 +136,15 @@ fn trim(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let s = str_arg(args, 0)?;
     let mut t: &[u8] = s;
     loop {
-        let (r, w) = utf8::decode(t);
-        if w == 0 || !utf8::is_space(r) {
+        let (r, w) = unicode::decode(t);
+        if w == 0 || !unicode::is_space(r) {
             break;
         }
         t = &t[w..];
     }
     loop {
-        let (r, w) = utf8::decode_last(t);
-        if w == 0 || !utf8::is_space(r) {
+        let (r, w) = unicode::decode_last(t);
+        if w == 0 || !unicode::is_space(r) {
             break;
         }
         t = &t[..t.len() - w];
@@ -215,20 +214,20 @@ fn trim_all(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
         &s[start..end.max(start)]
     } else {
         // Sorted, so each lookup is a binary search however long the cutset.
-        let mut cut: Vec<u32> = utf8::to_runes(cutset);
+        let mut cut: Vec<u32> = unicode::to_runes(cutset);
         cut.sort_unstable();
         cut.dedup();
         let cut = |r: u32| cut.binary_search(&r).is_ok();
         let mut t: &[u8] = s;
         while !t.is_empty() {
-            let (r, w) = utf8::decode(t);
+            let (r, w) = unicode::decode(t);
             if !cut(r) {
                 break;
             }
             t = &t[w..];
         }
         while !t.is_empty() {
-            let (r, w) = utf8::decode_last(t);
+            let (r, w) = unicode::decode_last(t);
             if !cut(r) {
                 break;
             }
@@ -291,7 +290,7 @@ pub(super) fn replace_all(
     }
     let finder = memchr::memmem::Finder::new(old);
     let matches = if old.is_empty() {
-        utf8::runes(s).count() + 1
+        unicode::runes(s).count() + 1
     } else {
         // Non-overlapping matches, as Go counts them.
         let mut n = 0;
@@ -309,7 +308,7 @@ pub(super) fn replace_all(
     let mut out = Vec::with_capacity(size);
     if old.is_empty() {
         out.extend_from_slice(new);
-        for (i, _, w) in utf8::runes(s) {
+        for (i, _, w) in unicode::runes(s) {
             out.extend_from_slice(&s[i..i + w]);
             out.extend_from_slice(new);
         }

@@ -2,12 +2,12 @@
 //! `Uncapitalize`, `SwapCase`, `Initials`, `DeleteWhiteSpace`, and xstrings'
 //! `ToSnakeCase`, `ToPascalCase`, `ToKebabCase` (v1.5.0), rune for rune.
 
-use super::utf8::{
+use super::{new_string, str_arg};
+use crate::funcs::{Env, FuncError};
+use crate::unicode::{
     decode, is_letter, is_number, is_punct, is_space, is_upper, map_runes, push_rune, runes,
     to_lower, to_title, to_upper, RUNE_ERROR,
 };
-use super::{new_string, str_arg};
-use crate::funcs::{Env, FuncError};
 use crate::value::Value;
 
 type Res = Result<Value, FuncError>;
@@ -25,7 +25,7 @@ fn is_separator(r: u32) -> bool {
     if r <= 0x7F {
         return !(r as u8).is_ascii_alphanumeric() && r != u32::from(b'_');
     }
-    if is_letter(r) || super::utf8::is_digit(r) {
+    if is_letter(r) || crate::unicode::is_digit(r) {
         return false;
     }
     is_space(r)
@@ -66,10 +66,10 @@ pub(super) fn untitle(env: &mut Env<'_>, args: &[Value]) -> Res {
 pub(super) fn swapcase(env: &mut Env<'_>, args: &[Value]) -> Res {
     let mut whitespace = true;
     let out = map_runes(str_arg(args, 0)?, |r| {
-        if is_upper(r) || super::utf8::is_title(r) {
+        if is_upper(r) || crate::unicode::is_title(r) {
             whitespace = false;
             to_lower(r)
-        } else if super::utf8::is_lower(r) {
+        } else if crate::unicode::is_lower(r) {
             if whitespace {
                 whitespace = false;
                 to_title(r)

@@ -3,11 +3,11 @@
 
 use std::rc::Rc;
 
-use super::utf8::runes;
 use super::{int_arg, new_string, str_arg};
 use crate::fmt::{format_value, go_quote};
 use crate::funcs::{Env, FuncError};
 use crate::sprig::strval;
+use crate::unicode::runes;
 use crate::value::{Elem, Value};
 
 type Res = Result<Value, FuncError>;
@@ -106,7 +106,7 @@ fn split_parts<'a>(
         env.charge(n.saturating_mul(ITEM).saturating_add(s.len()))?;
         let mut rest = s;
         for _ in 1..n {
-            let (_, w) = super::utf8::decode(rest);
+            let (_, w) = crate::unicode::decode(rest);
             parts.push(&rest[..w]);
             rest = &rest[w..];
         }

@@ -3,7 +3,6 @@
 //! (Rust's `char` methods use another Unicode version and full case mappings).
 
 #[rustfmt::skip]
-#[path = "strings_tables.rs"]
 mod tables;
 
 /// `utf8.RuneError`, U+FFFD: what Go decodes an invalid byte to.
