@@ -93,7 +93,9 @@ pub struct Template {
 impl Template {
     /// Parses `text` as template `name` with sprig's functions.
     pub fn parse(name: &str, text: &str) -> Result<Template, Error> {
-        let trees = parse::parse(name, text, sprig_functions())?;
+        let funcs = sprig_functions();
+        let defined = |f: &str| funcs.contains_key(f) || builtins::is_builtin(f);
+        let trees = parse::parse(name, text, &defined)?;
         Ok(Template {
             name: name.to_string(),
             text: text.to_string(),
