@@ -14,7 +14,7 @@ use crate::value::{Heap, Value};
 pub enum FuncError {
     Reason(Cow<'static, str>),
     /// A bound of the render was reached (time, memory, output, depth).
-    Limit(crate::Limit),
+    Limit(crate::limits::Limit),
 }
 
 impl FuncError {
@@ -137,7 +137,7 @@ impl Budget {
             }
             None => {
                 self.alloc_left = 0;
-                Err(FuncError::Limit(crate::Limit::Memory))
+                Err(FuncError::Limit(crate::limits::Limit::Memory))
             }
         }
     }
@@ -148,7 +148,7 @@ impl Budget {
             return Ok(());
         }
         match self.deadline {
-            Some(d) if Instant::now() >= d => Err(FuncError::Limit(crate::Limit::Time)),
+            Some(d) if Instant::now() >= d => Err(FuncError::Limit(crate::limits::Limit::Time)),
             _ => Ok(()),
         }
     }

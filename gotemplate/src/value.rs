@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::rc::Rc;
 
-use crate::{Env, FuncError};
+use crate::funcs::{Env, FuncError};
 
 /// A Go `string`: any bytes, not necessarily UTF-8 (decrypted values may be binary).
 pub type Bytes = Rc<[u8]>;

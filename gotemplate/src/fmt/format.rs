@@ -43,7 +43,7 @@ impl Printer<'_> {
             return false;
         }
         if self.buf.len().saturating_add(n) > self.limit {
-            self.failed = Some(crate::Limit::Memory);
+            self.failed = Some(crate::limits::Limit::Memory);
             return false;
         }
         true

@@ -62,8 +62,8 @@ impl crate::value::Object for Stamp {
     fn type_name(&self) -> &'static str {
         "time.Time"
     }
-    fn kind(&self) -> crate::Kind {
-        crate::Kind::Struct
+    fn kind(&self) -> crate::value::Kind {
+        crate::value::Kind::Struct
     }
     fn format(&self, _heap: &Heap) -> Vec<u8> {
         b"2009-11-10 23:00:00 +0000 UTC".to_vec()

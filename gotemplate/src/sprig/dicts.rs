@@ -439,7 +439,7 @@ mod tests {
         t.v("set", &[d.clone(), s("a"), d.clone()]);
         let e = t.v("dict", &[]);
         t.v("set", &[e.clone(), s("a"), e.clone()]);
-        let limit = FuncError::Limit(crate::Limit::Depth);
+        let limit = FuncError::Limit(crate::limits::Limit::Depth);
         assert_eq!(
             call_in(&mut t.0, "merge", &[d.clone(), e]).unwrap_err(),
             limit

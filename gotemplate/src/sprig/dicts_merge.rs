@@ -98,7 +98,9 @@ pub(crate) fn deep_merge(
     depth: usize,
 ) -> Result<(), MergeError> {
     if depth > MAX_DEPTH {
-        return Err(MergeError::Panic(FuncError::Limit(crate::Limit::Depth)));
+        return Err(MergeError::Panic(FuncError::Limit(
+            crate::limits::Limit::Depth,
+        )));
     }
     let entries: Vec<(Bytes, Value)> = env
         .heap
@@ -159,7 +161,7 @@ pub(crate) fn deep_merge(
 /// in the heap); strings, numbers and objects shared (they are immutable).
 pub(crate) fn deep_copy(env: &mut Env<'_>, v: &Value, depth: usize) -> Result<Value, FuncError> {
     if depth > MAX_DEPTH {
-        return Err(FuncError::Limit(crate::Limit::Depth));
+        return Err(FuncError::Limit(crate::limits::Limit::Depth));
     }
     env.check_time()?;
     match v {

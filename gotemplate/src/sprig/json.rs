@@ -59,7 +59,7 @@ impl Encoder<'_, '_> {
     fn value(&mut self, v: &Value, depth: usize) -> Result<(), FuncError> {
         self.env.check_time()?;
         if depth > MAX_DEPTH {
-            return Err(FuncError::Limit(crate::Limit::Depth));
+            return Err(FuncError::Limit(crate::limits::Limit::Depth));
         }
         match v {
             Value::List(l) if l.elem != Elem::Uint8 => self.list(l, depth),

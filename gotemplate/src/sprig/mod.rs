@@ -81,11 +81,15 @@ pub fn functions() -> FuncMap {
 }
 
 /// Go's check of a method's argument count, as text/template words it.
-pub(crate) fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), crate::FuncError> {
+pub(crate) fn want_args(
+    name: &str,
+    args: &[Value],
+    n: usize,
+) -> Result<(), crate::funcs::FuncError> {
     if args.len() == n {
         Ok(())
     } else {
-        Err(crate::FuncError::reason(format!(
+        Err(crate::funcs::FuncError::reason(format!(
             "wrong number of args for {name}: want {n} got {}",
             args.len()
         )))

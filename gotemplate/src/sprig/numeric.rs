@@ -538,10 +538,16 @@ mod tests {
     #[test]
     fn huge_ranges_hit_the_memory_bound() {
         let err = call("until", &[I(1_000_000_000)]).unwrap_err();
-        assert!(matches!(err, FuncError::Limit(crate::Limit::Memory)));
+        assert!(matches!(
+            err,
+            FuncError::Limit(crate::limits::Limit::Memory)
+        ));
         // Go's counter would wrap and loop forever.
         let err = call("untilStep", &[I(0), I(i64::MAX), I(1 << 62)]).unwrap_err();
-        assert!(matches!(err, FuncError::Limit(crate::Limit::Memory)));
+        assert!(matches!(
+            err,
+            FuncError::Limit(crate::limits::Limit::Memory)
+        ));
         assert!(call("seq", &[I(0), I(1 << 40)]).is_err());
         // Go's end+1 wraps: an empty range.
         assert_eq!(str_of(call("seq", &[I(i64::MIN), I(i64::MAX)])), "");

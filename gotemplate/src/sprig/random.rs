@@ -42,7 +42,8 @@ fn random_string(env: &mut Env<'_>, count: i64, alphabet: &[u8]) -> Res {
     if count <= 0 {
         return Ok(Value::String(Rc::from(&b""[..])));
     }
-    let count = usize::try_from(count).map_err(|_| FuncError::Limit(crate::Limit::Memory))?;
+    let count =
+        usize::try_from(count).map_err(|_| FuncError::Limit(crate::limits::Limit::Memory))?;
     env.charge(count)?;
     let mut rng = rand::rng();
     let mut out = Vec::with_capacity(count);
@@ -145,7 +146,10 @@ mod tests {
             budget: &mut budget,
         };
         let got = super::rand_alpha(&mut env, &[Value::Int(1_000_000_000)]);
-        assert_eq!(got.map(|_| ()), Err(FuncError::Limit(crate::Limit::Memory)));
+        assert_eq!(
+            got.map(|_| ()),
+            Err(FuncError::Limit(crate::limits::Limit::Memory))
+        );
     }
 
     #[test]

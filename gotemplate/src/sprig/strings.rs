@@ -180,7 +180,7 @@ pub(super) fn go_repeat(env: &mut Env<'_>, s: &[u8], count: i64) -> Result<Vec<u
         .checked_mul(count as u64)
         .filter(|&n| n <= i64::MAX as u64)
         .ok_or_else(|| FuncError::reason("strings: Repeat output length overflow"))?;
-    let n = usize::try_from(n).map_err(|_| FuncError::Limit(crate::Limit::Memory))?;
+    let n = usize::try_from(n).map_err(|_| FuncError::Limit(crate::limits::Limit::Memory))?;
     env.charge(n)?;
     Ok(s.repeat(count as usize))
 }
@@ -303,7 +303,7 @@ pub(super) fn replace_all(
     let size = matches
         .checked_mul(new.len())
         .and_then(|n| n.checked_add(s.len()))
-        .ok_or(FuncError::Limit(crate::Limit::Memory))?;
+        .ok_or(FuncError::Limit(crate::limits::Limit::Memory))?;
     env.charge(size)?;
     let mut out = Vec::with_capacity(size);
     if old.is_empty() {
@@ -410,8 +410,8 @@ pub(super) mod check {
 mod tests {
     use super::check::{b, err, i, ok, run};
     use crate::funcs::{Budget, Env, FuncError};
+    use crate::limits::Limit;
     use crate::value::{Heap, Value};
-    use crate::Limit;
 
     #[test]
     fn matches_go() {

@@ -283,6 +283,9 @@ mod tests {
         };
         let args = [i(1), b(&[b'-'; 10_000]), b(&[b'a'; 10_000])];
         let got = super::wrap_with(&mut env, &args);
-        assert_eq!(got.map(|_| ()), Err(FuncError::Limit(crate::Limit::Memory)));
+        assert_eq!(
+            got.map(|_| ()),
+            Err(FuncError::Limit(crate::limits::Limit::Memory))
+        );
     }
 }
