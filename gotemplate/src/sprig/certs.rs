@@ -7,11 +7,11 @@ use std::rc::Rc;
 
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair};
 
-use super::crypto::{arg_int, arg_str};
 use super::der::{self, bit_string, oid, pem_decode, pem_encode, seq, tlv, uint};
 use super::gotime::GoTime;
 use super::keys::{fail, parse_private_key_pem, Curve, Key};
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::sprig::args::{arg_int, arg_str};
 use crate::value::{Heap, Kind, Object, Value};
 
 use Type::{Certificate as Cert, Int, List, String as Str};

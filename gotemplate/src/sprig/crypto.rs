@@ -4,6 +4,7 @@
 use aws_lc_rs::{digest, hmac, rand};
 
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::sprig::args::{arg_int, arg_str};
 use crate::value::Value;
 
 pub(super) const FUNCS: &[Func] = &[
@@ -37,19 +38,6 @@ const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Nati
         variadic: None,
         call,
     }
-}
-
-pub(super) fn arg_str(args: &[Value], i: usize) -> Result<&[u8], FuncError> {
-    match args.get(i) {
-        Some(Value::String(s)) => Ok(s),
-        _ => Err(FuncError::reason("wrong type for value; expected string")),
-    }
-}
-
-pub(super) fn arg_int(args: &[Value], i: usize) -> Result<i64, FuncError> {
-    args.get(i)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| FuncError::reason("wrong type for value; expected int"))
 }
 
 fn hex(bytes: &[u8]) -> Value {

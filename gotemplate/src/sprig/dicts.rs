@@ -71,7 +71,7 @@ fn insert(env: &mut Env<'_>, map: MapRef, key: Bytes, v: Value) -> Result<(), Fu
 fn dict(env: &mut Env<'_>, args: &[Value]) -> R {
     let (out, r) = new_map(env);
     for pair in args.chunks(2) {
-        let key: Bytes = super::strval(env.heap, &pair[0]).into();
+        let key: Bytes = crate::sprig::args::strval(env.heap, &pair[0]).into();
         let v = pair.get(1).cloned().unwrap_or_else(|| Value::str(""));
         insert(env, r, key, v)?;
     }

@@ -103,7 +103,7 @@ fn float64(env: &mut Env<'_>, args: &[Value]) -> R {
 
 /// `strconv.ParseInt(fmt.Sprint(v), 8, 64)`, 0 on error.
 fn to_decimal(env: &mut Env<'_>, args: &[Value]) -> R {
-    let text = super::strval(env.heap, arg(args, 0));
+    let text = crate::sprig::args::strval(env.heap, arg(args, 0));
     let (neg, digits) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),

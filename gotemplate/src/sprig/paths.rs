@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use super::strings::{new_string, str_arg};
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::sprig::args::{new_string, str_arg};
 use crate::value::Value;
 
 type Res = Result<Value, FuncError>;
@@ -132,7 +132,7 @@ fn is_abs(_: &mut Env<'_>, args: &[Value]) -> Res {
 
 #[cfg(test)]
 mod tests {
-    use super::super::strings::check::{b, ok, run};
+    use crate::sprig::testing::check::{b, ok, run};
 
     #[test]
     fn matches_go() {

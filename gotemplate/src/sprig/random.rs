@@ -6,8 +6,8 @@ use std::rc::Rc;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::strings::{int_arg, new_string, str_arg};
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::sprig::args::{int_arg, new_string, str_arg};
 use crate::unicode::{from_runes, to_runes};
 use crate::value::Value;
 

@@ -366,7 +366,7 @@ impl Object for SemverVersion {
                 | "MarshalJSON"
         );
         if takes_none {
-            if let Err(e) = super::want_args(name, args, 0) {
+            if let Err(e) = crate::sprig::args::want_args(name, args, 0) {
                 return Some(Err(e));
             }
         }

@@ -4,8 +4,9 @@
 use std::rc::Rc;
 
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::sprig::args::{int_arg, new_string, slice, str_arg};
 use crate::unicode;
-use crate::value::{Bytes, Value};
+use crate::value::Value;
 
 #[path = "strings_case.rs"]
 mod case;
@@ -75,42 +76,6 @@ const fn variadic(name: &'static str, call: crate::funcs::Native) -> Func {
         variadic: Some(Any),
         call,
     }
-}
-
-/// Argument `i`, which the signature makes a Go `string`.
-pub(super) fn str_arg(args: &[Value], i: usize) -> Result<&Bytes, FuncError> {
-    match args.get(i) {
-        Some(Value::String(s)) => Ok(s),
-        _ => Err(FuncError::reason("wrong type for value; expected string")),
-    }
-}
-
-/// Argument `i`, which the signature makes a Go `int`.
-pub(super) fn int_arg(args: &[Value], i: usize) -> Result<i64, FuncError> {
-    match args.get(i) {
-        Some(Value::Int(n)) => Ok(*n),
-        _ => Err(FuncError::reason("wrong type for value; expected int")),
-    }
-}
-
-/// A new Go string, charged to the render's memory budget.
-pub(super) fn new_string(env: &mut Env<'_>, bytes: Vec<u8>) -> Result<Value, FuncError> {
-    env.charge(bytes.len())?;
-    Ok(Value::String(Rc::from(bytes)))
-}
-
-/// What Go panics with when a slice expression is out of range. Go's text
-/// also names the bounds and the length; they are left out as they may tell
-/// a secret's length.
-pub(super) fn out_of_range() -> FuncError {
-    FuncError::reason("runtime error: slice bounds out of range")
-}
-
-/// `s[lo:hi]` with Go's bounds check.
-pub(super) fn slice(s: &[u8], lo: i64, hi: i64) -> Result<&[u8], FuncError> {
-    let lo = usize::try_from(lo).map_err(|_| out_of_range())?;
-    let hi = usize::try_from(hi).map_err(|_| out_of_range())?;
-    s.get(lo..hi).ok_or_else(out_of_range)
 }
 
 fn hello(_: &mut Env<'_>, _: &[Value]) -> Result<Value, FuncError> {
@@ -368,49 +333,11 @@ fn plural(_: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::String(chosen.clone()))
 }
 
-/// Table-driven checks against results taken from Go (sprig v3.3.0, Go 1.26).
-#[cfg(test)]
-pub(super) mod check {
-    use crate::funcs::FuncError;
-    use crate::sprig::testing::call;
-    use crate::value::Value;
-
-    pub type Want = Result<&'static [u8], &'static str>;
-
-    pub fn b(bytes: &[u8]) -> Value {
-        Value::bytes(bytes)
-    }
-    pub fn i(n: i64) -> Value {
-        Value::Int(n)
-    }
-    pub fn ok(bytes: &'static [u8]) -> Want {
-        Ok(bytes)
-    }
-    pub fn err(reason: &'static str) -> Want {
-        Err(reason)
-    }
-
-    /// Calls each function; string and bool results compare as Go prints them.
-    pub fn run(cases: Vec<(&str, Vec<Value>, Want)>) {
-        for (name, args, want) in cases {
-            let got = match call(name, &args) {
-                Ok(Value::String(s)) => Ok(s.to_vec()),
-                Ok(Value::Bool(x)) => Ok(x.to_string().into_bytes()),
-                Ok(other) => panic!("{name}: unexpected result {other:?}"),
-                Err(FuncError::Reason(r)) => Err(r.into_owned()),
-                Err(e) => panic!("{name}: unexpected error {e:?}"),
-            };
-            let want = want.map(<[u8]>::to_vec).map_err(str::to_owned);
-            assert_eq!(got, want, "{name} {args:?}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::check::{b, err, i, ok, run};
     use crate::funcs::{Budget, Env, FuncError};
     use crate::limits::Limit;
+    use crate::sprig::testing::check::{b, err, i, ok, run};
     use crate::value::{Heap, Value};
 
     #[test]
@@ -559,14 +486,14 @@ mod tests {
         let mut hay = vec![b'a'; 400_000];
         let mut needle = vec![b'a'; 200_000];
         needle.push(b'b');
-        let got = super::super::testing::call("contains", &[b(&needle), b(&hay)]);
+        let got = crate::sprig::testing::call("contains", &[b(&needle), b(&hay)]);
         assert!(matches!(got, Ok(Value::Bool(false))));
         hay.push(b'b');
-        let got = super::super::testing::call("replace", &[b(&needle), b(b""), b(&hay)]);
+        let got = crate::sprig::testing::call("replace", &[b(&needle), b(b""), b(&hay)]);
         assert_eq!(got.unwrap().as_bytes().unwrap().len(), 200_000);
         let cutset = "é€".repeat(50_000);
         let s = "€".repeat(100_000) + "x";
-        let got = super::super::testing::call("trimAll", &[b(cutset.as_bytes()), b(s.as_bytes())]);
+        let got = crate::sprig::testing::call("trimAll", &[b(cutset.as_bytes()), b(s.as_bytes())]);
         assert_eq!(got.unwrap().as_bytes().unwrap(), b"x");
     }
 

@@ -2,8 +2,8 @@
 //! `Uncapitalize`, `SwapCase`, `Initials`, `DeleteWhiteSpace`, and xstrings'
 //! `ToSnakeCase`, `ToPascalCase`, `ToKebabCase` (v1.5.0), rune for rune.
 
-use super::{new_string, str_arg};
 use crate::funcs::{Env, FuncError};
+use crate::sprig::args::{new_string, str_arg};
 use crate::unicode::{
     decode, is_letter, is_number, is_punct, is_space, is_upper, map_runes, push_rune, runes,
     to_lower, to_title, to_upper, RUNE_ERROR,
@@ -376,7 +376,7 @@ fn lower_word(out: &mut Vec<u8>, wt: Word, word: &[u8], connector: u8) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::check::{b, ok, run};
+    use crate::sprig::testing::check::{b, ok, run};
 
     #[test]
     fn matches_go() {

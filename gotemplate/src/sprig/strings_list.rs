@@ -3,10 +3,10 @@
 
 use std::rc::Rc;
 
-use super::{int_arg, new_string, str_arg};
 use crate::fmt::{format_value, go_quote};
 use crate::funcs::{Env, FuncError};
-use crate::sprig::strval;
+use crate::sprig::args::strval;
+use crate::sprig::args::{int_arg, new_string, str_arg};
 use crate::unicode::runes;
 use crate::value::{Elem, Value};
 
@@ -233,7 +233,7 @@ pub(super) fn sort_alpha(env: &mut Env<'_>, args: &[Value]) -> Res {
 
 #[cfg(test)]
 mod tests {
-    use super::super::check::{b, i};
+    use crate::sprig::testing::check::{b, i};
     use crate::sprig::testing::{call, call_in, s};
     use crate::value::{Elem, Heap, Value};
 

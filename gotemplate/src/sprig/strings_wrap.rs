@@ -1,7 +1,7 @@
 //! goutils' byte-based `Abbreviate`, `AbbreviateFull`, `Wrap` and `WrapCustom`.
 
-use super::{int_arg, new_string, slice, str_arg};
 use crate::funcs::{Env, FuncError};
+use crate::sprig::args::{int_arg, new_string, slice, str_arg};
 use crate::value::Value;
 
 type Res = Result<Value, FuncError>;
@@ -145,8 +145,8 @@ pub(super) fn wrap_with(env: &mut Env<'_>, args: &[Value]) -> Res {
 
 #[cfg(test)]
 mod tests {
-    use super::super::check::{b, i, ok, run};
     use crate::funcs::{Budget, Env, FuncError};
+    use crate::sprig::testing::check::{b, i, ok, run};
     use crate::value::Heap;
 
     #[test]

@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use super::gotime::{as_time, time_value, GoTime, Loc, WALL_TO_INTERNAL};
 use super::timefmt::{duration_string, month_name, weekday_name};
-use super::want_args;
 use crate::funcs::{Env, FuncError};
+use crate::sprig::args::want_args;
 use crate::value::{Heap, Kind, Object, Pointer, Value};
 
 const HOUR: i64 = 3_600_000_000_000;
