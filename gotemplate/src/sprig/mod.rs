@@ -52,7 +52,6 @@ mod der;
 mod dsa;
 mod gotime;
 mod keys;
-mod random;
 mod timefmt;
 mod timeobj;
 mod timeparse;
@@ -75,7 +74,7 @@ pub fn functions() -> FuncMap {
         crypto::FUNCS,
         certs::FUNCS,
         date::FUNCS,
-        random::FUNCS,
+        strings::random::FUNCS,
     ] {
         insert_all(&mut map, funcs);
     }

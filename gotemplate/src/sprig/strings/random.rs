@@ -22,7 +22,7 @@ const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Nati
     }
 }
 
-pub(super) const FUNCS: &[Func] = &[
+pub(in crate::sprig) const FUNCS: &[Func] = &[
     f("randAlphaNum", &[Type::Int], rand_alpha_num),
     f("randAlpha", &[Type::Int], rand_alpha),
     f("randAscii", &[Type::Int], rand_ascii),

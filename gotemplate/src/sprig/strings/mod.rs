@@ -8,11 +8,9 @@ use crate::sprig::args::{int_arg, new_string, slice, str_arg};
 use crate::unicode;
 use crate::value::Value;
 
-#[path = "strings_case.rs"]
 mod case;
-#[path = "strings_list.rs"]
 mod list;
-#[path = "strings_wrap.rs"]
+pub(super) mod random;
 mod wrap;
 
 use Type::{Any, Int, String as Str};
