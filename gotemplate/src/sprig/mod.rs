@@ -24,9 +24,6 @@ pub(crate) mod testing;
 mod encoding;
 mod paths;
 mod regex;
-mod regex_class;
-mod regex_go;
-mod regex_names;
 mod strings;
 mod url;
 // Lists, dicts, defaults, reflection, numbers, semver.

@@ -1,8 +1,13 @@
 //! sprig's regular expression functions, with Go's `regexp` semantics: the
-//! pattern is Go syntax (translated by `regex_go`), matching is leftmost-first
+//! pattern is Go syntax (translated by `syntax`), matching is leftmost-first
 //! like Go's, and the match loops, `Split` and `Expand` follow Go's rules for
 //! empty matches and `$` templates. The `regex` crate keeps matching linear
 //! and its size limits bound hostile patterns.
+
+mod class;
+mod error;
+mod names;
+mod syntax;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,9 +16,9 @@ use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use super::regex_go::translate;
 use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::{Elem, Value};
+use syntax::translate;
 
 const S: Type = Type::String;
 
@@ -537,5 +542,4 @@ fn quote_meta(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
 }
 
 #[cfg(test)]
-#[path = "regex_tests.rs"]
-mod regex_tests;
+mod tests;

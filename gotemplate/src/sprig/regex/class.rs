@@ -1,9 +1,24 @@
-//! Pieces of Go's regexp syntax for `regex_go`: escapes, literals, ranges, the Perl,
+//! Pieces of Go's regexp syntax for the parser (`syntax`): escapes, literals, ranges, the Perl,
 //! POSIX and Unicode classes, written in the `regex` crate's syntax.
 
 use std::fmt::Write;
 
-use super::regex_go::{rune_at, ERR_INVALID_ESCAPE, ERR_TRAILING_BACKSLASH};
+use super::error::{ERR_INVALID_ESCAPE, ERR_TRAILING_BACKSLASH, ERR_UTF8};
+
+/// Decodes one UTF-8 character at `i`.
+pub(super) fn rune_at(s: &[u8], i: usize) -> Result<(char, usize), &'static str> {
+    for len in 1..=4 {
+        let Some(bytes) = s.get(i..i + len) else {
+            break;
+        };
+        if let Ok(t) = std::str::from_utf8(bytes) {
+            if let Some(c) = t.chars().next() {
+                return Ok((c, len));
+            }
+        }
+    }
+    Err(ERR_UTF8)
+}
 
 /// A class that matches nothing (Go allows empty classes and surrogates).
 pub(super) const NOTHING: &str = r"[^\x{0}-\x{10FFFF}]";
@@ -129,12 +144,11 @@ pub(super) fn unicode_table(name: &[u8]) -> Option<(String, bool)> {
     }
     // Go looks the canonical name up verbatim, so multi-word script names
     // ("Old_Italic" -> "Olditalic") are not found in Go 1.26 either.
-    if super::regex_names::CATEGORIES.contains(&c.as_str())
-        || super::regex_names::SCRIPTS.contains(&c.as_str())
+    if super::names::CATEGORIES.contains(&c.as_str()) || super::names::SCRIPTS.contains(&c.as_str())
     {
         return Some((c, false));
     }
-    super::regex_names::ALIASES
+    super::names::ALIASES
         .iter()
         .find(|(alias, _)| canonical_name(alias.as_bytes()) == c)
         .map(|(_, actual)| ((*actual).into(), false))

@@ -7,24 +7,14 @@
 //! out fully explicit: every literal as `\x{..}`, every flag on the atom it
 //! governs, every class as ranges. Errors are Go's codes, without the pattern.
 
-use super::regex_class::{
-    escape, literal_atom, perl_group, posix_group, push_range, unicode_table, NOTHING,
+use super::class::{
+    escape, literal_atom, perl_group, posix_group, push_range, rune_at, unicode_table, NOTHING,
 };
-
-/// Go's `regexp/syntax` error codes.
-pub(crate) const ERR_MISSING_PAREN: &str = "missing closing )";
-const ERR_UNEXPECTED_PAREN: &str = "unexpected )";
-const ERR_MISSING_BRACKET: &str = "missing closing ]";
-pub(super) const ERR_INVALID_ESCAPE: &str = "invalid escape sequence";
-const ERR_INVALID_RANGE: &str = "invalid character class range";
-const ERR_NAMED_CAPTURE: &str = "invalid named capture";
-const ERR_PERL_OP: &str = "invalid or unsupported Perl syntax";
-const ERR_REPEAT_OP: &str = "invalid nested repetition operator";
-const ERR_REPEAT_SIZE: &str = "invalid repeat count";
-const ERR_UTF8: &str = "invalid UTF-8";
-const ERR_REPEAT_ARG: &str = "missing argument to repetition operator";
-pub(super) const ERR_TRAILING_BACKSLASH: &str = "trailing backslash at end of expression";
-const ERR_NESTING: &str = "expression nests too deeply";
+use super::error::{
+    ERR_INVALID_ESCAPE, ERR_INVALID_RANGE, ERR_MISSING_BRACKET, ERR_MISSING_PAREN,
+    ERR_NAMED_CAPTURE, ERR_NESTING, ERR_PERL_OP, ERR_REPEAT_ARG, ERR_REPEAT_OP, ERR_REPEAT_SIZE,
+    ERR_UNEXPECTED_PAREN, ERR_UTF8,
+};
 
 /// A translated pattern: the `regex` crate's syntax, and Go's capture names
 /// (index 0 is the whole match, unnamed groups are "").
@@ -108,21 +98,6 @@ struct Parser<'a> {
     flags: Flags,
     stack: Vec<Level>,
     names: Vec<String>,
-}
-
-/// Decodes one UTF-8 character at `i`.
-pub(super) fn rune_at(s: &[u8], i: usize) -> Result<(char, usize), &'static str> {
-    for len in 1..=4 {
-        let Some(bytes) = s.get(i..i + len) else {
-            break;
-        };
-        if let Ok(t) = std::str::from_utf8(bytes) {
-            if let Some(c) = t.chars().next() {
-                return Ok((c, len));
-            }
-        }
-    }
-    Err(ERR_UTF8)
 }
 
 impl Parser<'_> {
