@@ -33,7 +33,6 @@ mod lists;
 mod numeric;
 mod reflect;
 mod semver;
-mod semver_constraint;
 // Helpers of the data functions: cast's conversions, decimals, JSON.
 mod cast;
 mod decimal;

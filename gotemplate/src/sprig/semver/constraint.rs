@@ -6,8 +6,8 @@
 
 use std::cmp::Ordering;
 
-use super::regex::compile;
-use super::semver::{compare_prerelease, Version};
+use super::version::{compare_prerelease, Version};
+use crate::sprig::regex::compile;
 
 const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
