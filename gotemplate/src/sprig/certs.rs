@@ -8,10 +8,10 @@ use std::rc::Rc;
 use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair};
 
 use super::der::{self, bit_string, oid, pem_decode, pem_encode, seq, tlv, uint};
-use super::gotime::GoTime;
 use super::keys::{fail, parse_private_key_pem, Curve, Key};
 use crate::funcs::{Env, Func, FuncError, Type};
 use crate::sprig::args::{arg_int, arg_str};
+use crate::sprig::time::gotime::GoTime;
 use crate::value::{Heap, Kind, Object, Value};
 
 use Type::{Certificate as Cert, Int, List, String as Str};
@@ -395,7 +395,7 @@ fn parse_ip(text: &[u8]) -> Option<Vec<u8>> {
 
 /// UTCTime for 1950..2049, else GeneralizedTime, in UTC to the second.
 fn asn1_time(t: &GoTime) -> Result<Vec<u8>, FuncError> {
-    let utc = t.with_loc(super::gotime::Loc::Utc);
+    let utc = t.with_loc(crate::sprig::time::gotime::Loc::Utc);
     let year = utc.format(b"2006");
     let year: i64 = std::str::from_utf8(&year)
         .ok()

@@ -43,14 +43,10 @@ mod json_decode;
 // Hashes, keys, certificates, random values, dates.
 mod certs;
 mod crypto;
-mod date;
 mod der;
 mod dsa;
-mod gotime;
 mod keys;
-mod timefmt;
-mod timeobj;
-mod timeparse;
+mod time;
 
 /// Every function of the map, by name.
 pub fn functions() -> FuncMap {
@@ -69,7 +65,7 @@ pub fn functions() -> FuncMap {
         semver::FUNCS,
         crypto::FUNCS,
         certs::FUNCS,
-        date::FUNCS,
+        time::FUNCS,
         strings::random::FUNCS,
     ] {
         insert_all(&mut map, funcs);

@@ -1,11 +1,19 @@
 //! sprig's date functions (date.go). Times are `gotime::GoTime` objects;
-//! formatting and parsing are in `timefmt.rs`.
+//! `format` and `parse` are Go's Format and Parse, `duration` its Duration
+//! text, `object` the methods templates call.
 
-use super::gotime::{as_time, load_location, time_value, GoTime, Loc};
-use super::timefmt::{duration_string, parse_duration};
-use super::timeparse::parse;
+mod duration;
+mod format;
+pub(super) mod gotime;
+mod layout;
+mod object;
+mod parse;
+
 use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::Value;
+use duration::{duration_string, parse_duration};
+use gotime::{as_time, load_location, time_value, GoTime, Loc};
+use parse::parse;
 
 pub(super) const FUNCS: &[Func] = &[
     f("ago", &[Type::Any], ago),

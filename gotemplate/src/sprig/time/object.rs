@@ -5,8 +5,9 @@
 
 use std::rc::Rc;
 
+use super::duration::duration_string;
 use super::gotime::{as_time, time_value, GoTime, Loc, WALL_TO_INTERNAL};
-use super::timefmt::{duration_string, month_name, weekday_name};
+use super::layout::{month_name, weekday_name};
 use crate::funcs::{Env, FuncError};
 use crate::sprig::args::want_args;
 use crate::value::{Heap, Kind, Object, Pointer, Value};

@@ -1,24 +1,7 @@
 //! Go's `time.Parse` with a reference layout, byte for byte.
 
 use super::gotime::{days_in, is_leap, GoTime, Loc};
-use super::timefmt::{digit_at, next_chunk, Std, LONG_DAYS, LONG_MONTHS};
-
-/// Go's `leadingInt`: digits as u64, failing past 2^63.
-pub(super) fn leading_int(s: &[u8]) -> Option<(u64, &[u8])> {
-    let mut x: u64 = 0;
-    let mut i = 0;
-    while let Some(&c) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        if x > (1 << 63) / 10 {
-            return None;
-        }
-        x = x * 10 + u64::from(c - b'0');
-        if x > 1 << 63 {
-            return None;
-        }
-        i += 1;
-    }
-    Some((x, &s[i..]))
-}
+use super::layout::{digit_at, leading_int, next_chunk, Std, LONG_DAYS, LONG_MONTHS};
 
 fn atoi(s: &[u8]) -> Option<i64> {
     let (neg, s) = match s.first() {

@@ -4,7 +4,7 @@
 //!
 //! `time.Local` is UTC: the reference controller runs with TZ unset and no
 //! /etc/localtime, where Go's Local is UTC (named "UTC"). Its name follows
-//! Go's `initLocal` (see [`local_name`]). The methods are in `timeobj`.
+//! Go's `initLocal` (see [`local_name`]). The methods are in `object`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,12 +23,12 @@ const MARCH_THRU_DECEMBER: u64 = 31 + 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31
 const INTERNAL_TO_ABSOLUTE: i64 =
     ((ABSOLUTE_YEARS * 3_652_425 / 10_000) as i64 + MARCH_THRU_DECEMBER as i64) * SECONDS_PER_DAY;
 /// Go keeps a monotonic reading only for wall times in 1885..2157.
-pub(super) const WALL_TO_INTERNAL: i64 =
+pub(in crate::sprig) const WALL_TO_INTERNAL: i64 =
     (1884 * 365 + 1884 / 4 - 1884 / 100 + 1884 / 400) * SECONDS_PER_DAY;
 
 /// A time zone as `Time` carries it.
 #[derive(Clone, Debug)]
-pub(super) enum Loc {
+pub(in crate::sprig) enum Loc {
     Utc,
     /// `time.Local`: UTC here, see the module comment.
     Local,
@@ -37,18 +37,18 @@ pub(super) enum Loc {
 }
 
 #[derive(Debug)]
-pub(super) struct Zone {
+pub(in crate::sprig) struct Zone {
     name: Vec<u8>,
     tz: jiff::tz::TimeZone,
 }
 
 impl Loc {
-    pub(super) fn fixed(name: &[u8], offset: i64) -> Loc {
+    pub(in crate::sprig) fn fixed(name: &[u8], offset: i64) -> Loc {
         Loc::Fixed(Rc::from(name), offset)
     }
 
     /// Zone abbreviation and offset in seconds at a Unix time.
-    pub(super) fn lookup(&self, unix: i64) -> (String, i64) {
+    pub(in crate::sprig) fn lookup(&self, unix: i64) -> (String, i64) {
         match self {
             Loc::Utc | Loc::Local => ("UTC".into(), 0),
             Loc::Fixed(name, off) => (String::from_utf8_lossy(name).into_owned(), *off),
@@ -68,7 +68,7 @@ impl Loc {
         }
     }
 
-    pub(super) fn name(&self) -> Vec<u8> {
+    pub(in crate::sprig) fn name(&self) -> Vec<u8> {
         match self {
             Loc::Utc => b"UTC".to_vec(),
             Loc::Local => local_name().to_vec(),
@@ -82,7 +82,7 @@ impl Loc {
 /// "Local" if /etc/localtime loads; with TZ set to a zone that loads, that
 /// zone ("Local" for the path /etc/localtime); otherwise (TZ empty, "UTC",
 /// or a zone that does not load) "UTC". The offsets of Local stay UTC's.
-pub(super) fn local_name() -> &'static [u8] {
+pub(in crate::sprig) fn local_name() -> &'static [u8] {
     static NAME: OnceLock<Vec<u8>> = OnceLock::new();
     NAME.get_or_init(|| {
         use std::os::unix::ffi::OsStrExt;
@@ -140,7 +140,7 @@ thread_local! {
 /// Go's `time.LoadLocation` on Linux: "" and "UTC" are UTC, "Local" is
 /// Local, others are read from /usr/share/zoneinfo (case-sensitive, as the
 /// file system is). `None` where Go returns an error.
-pub(super) fn load_location(name: &[u8]) -> Option<Loc> {
+pub(in crate::sprig) fn load_location(name: &[u8]) -> Option<Loc> {
     match name {
         b"" | b"UTC" => return Some(Loc::Utc),
         b"Local" => return Some(Loc::Local),
@@ -174,7 +174,7 @@ fn read_zone(name: &[u8]) -> Option<Zone> {
 
 /// Seconds since Go's absolute epoch, adjusted to a zone.
 #[derive(Clone, Copy)]
-pub(super) struct Abs(u64);
+pub(in crate::sprig) struct Abs(u64);
 
 impl Abs {
     fn days(self) -> u64 {
@@ -196,7 +196,7 @@ impl Abs {
             .wrapping_add(jan_feb as i64)
     }
 
-    pub(super) fn date(self) -> (i64, i64, i64) {
+    pub(in crate::sprig) fn date(self) -> (i64, i64, i64) {
         let (century, cyear, ayday) = self.split();
         let d = 2141 * ayday + 197_913;
         let (amonth, mday) = (d >> 16, 1 + (d & 0xffff) / 2141);
@@ -206,29 +206,29 @@ impl Abs {
     }
 
     /// Day of the year, 1-based.
-    pub(super) fn yday(self) -> i64 {
+    pub(in crate::sprig) fn yday(self) -> i64 {
         let (century, cyear, ayday) = self.split();
         let jan_feb = i64::from(ayday >= MARCH_THRU_DECEMBER);
         let leap = i64::from(cyear % 4 == 0 && (cyear != 0 || century % 4 == 0));
         ayday as i64 + (1 + 31 + 28) + (leap & !jan_feb) - 365 * jan_feb
     }
 
-    pub(super) fn weekday(self) -> i64 {
+    pub(in crate::sprig) fn weekday(self) -> i64 {
         // March 1 of the absolute epoch was a Wednesday (3).
         (self.days().wrapping_add(3) % 7) as i64
     }
 
-    pub(super) fn clock(self) -> (i64, i64, i64) {
+    pub(in crate::sprig) fn clock(self) -> (i64, i64, i64) {
         let s = (self.0 % SECONDS_PER_DAY as u64) as i64;
         (s / 3600, s % 3600 / 60, s % 60)
     }
 }
 
-pub(super) fn is_leap(year: i64) -> bool {
+pub(in crate::sprig) fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-pub(super) fn days_in(month: i64, year: i64) -> i64 {
+pub(in crate::sprig) fn days_in(month: i64, year: i64) -> i64 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,
@@ -276,15 +276,15 @@ fn process_start() -> Instant {
 #[derive(Clone, Debug)]
 pub struct GoTime {
     /// Seconds since January 1, year 1 UTC (Go's internal clock).
-    pub(super) sec: i64,
-    pub(super) nsec: u32,
-    pub(super) loc: Loc,
+    pub(in crate::sprig) sec: i64,
+    pub(in crate::sprig) nsec: u32,
+    pub(in crate::sprig) loc: Loc,
     /// The monotonic reading `time.Now` attaches (ns since process start).
-    pub(super) mono: Option<i64>,
+    pub(in crate::sprig) mono: Option<i64>,
 }
 
 impl GoTime {
-    pub(super) fn from_unix(unix: i64, nsec: u32, loc: Loc) -> GoTime {
+    pub(in crate::sprig) fn from_unix(unix: i64, nsec: u32, loc: Loc) -> GoTime {
         GoTime {
             sec: unix.wrapping_add(UNIX_TO_INTERNAL),
             nsec,
@@ -294,7 +294,7 @@ impl GoTime {
     }
 
     /// `time.Now()`, in Local, with a monotonic reading.
-    pub(super) fn now() -> GoTime {
+    pub(in crate::sprig) fn now() -> GoTime {
         let start = process_start();
         let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -308,18 +308,18 @@ impl GoTime {
         t
     }
 
-    pub(super) fn unix(&self) -> i64 {
+    pub(in crate::sprig) fn unix(&self) -> i64 {
         self.sec.wrapping_sub(UNIX_TO_INTERNAL)
     }
 
-    pub(super) fn unix_nano(&self) -> i64 {
+    pub(in crate::sprig) fn unix_nano(&self) -> i64 {
         self.unix()
             .wrapping_mul(1_000_000_000)
             .wrapping_add(i64::from(self.nsec))
     }
 
     /// Zone name, offset and zone-adjusted absolute seconds.
-    pub(super) fn locabs(&self) -> (String, i64, Abs) {
+    pub(in crate::sprig) fn locabs(&self) -> (String, i64, Abs) {
         let (name, offset) = self.loc.lookup(self.unix());
         let abs = self
             .unix()
@@ -329,13 +329,13 @@ impl GoTime {
         (name, offset, Abs(abs as u64))
     }
 
-    pub(super) fn abs(&self) -> Abs {
+    pub(in crate::sprig) fn abs(&self) -> Abs {
         self.locabs().2
     }
 
     /// Go's `time.Date`, normalizing out-of-range fields.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn date(
+    pub(in crate::sprig) fn date(
         year: i64,
         month: i64,
         day: i64,
@@ -369,7 +369,7 @@ impl GoTime {
     }
 
     /// Go's `addSec`: saturating, dropping the monotonic reading outside 1885..2157.
-    pub(super) fn add_sec(&mut self, d: i64) {
+    pub(in crate::sprig) fn add_sec(&mut self, d: i64) {
         if self.mono.is_some() {
             let wall = self.sec.wrapping_sub(WALL_TO_INTERNAL).wrapping_add(d);
             if (0..1 << 33).contains(&wall) {
@@ -385,7 +385,7 @@ impl GoTime {
     }
 
     /// Go's `Time.Add`.
-    pub(super) fn add(&self, d: i64) -> GoTime {
+    pub(in crate::sprig) fn add(&self, d: i64) -> GoTime {
         let mut t = self.clone();
         let mut dsec = d / 1_000_000_000;
         let mut nsec = i64::from(t.nsec) + d % 1_000_000_000;
@@ -405,7 +405,7 @@ impl GoTime {
     }
 
     /// Go's `Time.Sub`, saturating.
-    pub(super) fn sub(&self, u: &GoTime) -> i64 {
+    pub(in crate::sprig) fn sub(&self, u: &GoTime) -> i64 {
         if let (Some(a), Some(b)) = (self.mono, u.mono) {
             return a.saturating_sub(b);
         }
@@ -414,7 +414,7 @@ impl GoTime {
         d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
-    pub(super) fn with_loc(&self, loc: Loc) -> GoTime {
+    pub(in crate::sprig) fn with_loc(&self, loc: Loc) -> GoTime {
         GoTime {
             loc,
             mono: None,
@@ -423,7 +423,7 @@ impl GoTime {
     }
 
     /// Go's `Time.String()`.
-    pub(super) fn string(&self) -> Vec<u8> {
+    pub(in crate::sprig) fn string(&self) -> Vec<u8> {
         let mut s = self.format(b"2006-01-02 15:04:05.999999999 -0700 MST");
         if let Some(m) = self.mono {
             let (sign, m) = (if m < 0 { '-' } else { '+' }, m.unsigned_abs());
@@ -433,7 +433,7 @@ impl GoTime {
         s
     }
 
-    pub(super) fn add_date(&self, years: i64, months: i64, days: i64) -> GoTime {
+    pub(in crate::sprig) fn add_date(&self, years: i64, months: i64, days: i64) -> GoTime {
         let abs = self.abs();
         let (y, m, d) = abs.date();
         let (hh, mm, ss) = abs.clock();
@@ -450,12 +450,12 @@ impl GoTime {
     }
 }
 
-pub(super) fn time_value(t: GoTime) -> Value {
+pub(in crate::sprig) fn time_value(t: GoTime) -> Value {
     Value::Object(Rc::new(t))
 }
 
 /// The `time.Time` inside a value, if it is one.
-pub(super) fn as_time(v: &Value) -> Option<&GoTime> {
+pub(in crate::sprig) fn as_time(v: &Value) -> Option<&GoTime> {
     match v {
         Value::Object(o) => o.as_any().downcast_ref::<GoTime>(),
         _ => None,
