@@ -39,7 +39,6 @@ mod decimal;
 mod dicts_merge;
 mod gomath;
 mod json;
-mod json_decode;
 // Hashes, keys, certificates, random values, dates.
 mod certs;
 mod crypto;
@@ -58,6 +57,7 @@ pub fn functions() -> FuncMap {
         strings::FUNCS,
         url::FUNCS,
         defaults::FUNCS,
+        json::FUNCS,
         dicts::FUNCS,
         lists::FUNCS,
         numeric::FUNCS,

@@ -303,5 +303,3 @@ fn base64(bytes: &[u8]) -> String {
     }
     out
 }
-
-pub(crate) use super::json_decode::decode;
