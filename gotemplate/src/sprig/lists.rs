@@ -4,9 +4,9 @@
 use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::{Elem, List, Value};
 
-use super::cast::to_int;
 use super::defaults::empty;
 use super::reflect::deep_equal;
+use crate::sprig::numbers::cast::to_int;
 
 const ANY: &[Type] = &[Type::Any];
 const ANY2: &[Type] = &[Type::Any, Type::Any];
@@ -234,7 +234,7 @@ fn chunk(env: &mut Env<'_>, args: &[Value]) -> R {
     let l = slice_of(arg(args, 1), "Cannot chunk type ", "")?;
     let len = l.items.len() as i64;
     let count_f = ((len - 1) as f64 / size as f64).floor() + 1.0;
-    let count = super::cast::go_f64_to_i64(count_f);
+    let count = crate::sprig::numbers::cast::go_f64_to_i64(count_f);
     if count < 0 {
         return Err(FuncError::reason(MAKESLICE));
     }
@@ -244,7 +244,8 @@ fn chunk(env: &mut Env<'_>, args: &[Value]) -> R {
         env.check_time()?;
         let mut clen = size;
         if i == count - 1 {
-            clen = super::cast::go_f64_to_i64(((len as f64) % (size as f64)).floor());
+            clen =
+                crate::sprig::numbers::cast::go_f64_to_i64(((len as f64) % (size as f64)).floor());
             if clen == 0 {
                 clen = size;
             }

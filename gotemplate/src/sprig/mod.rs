@@ -30,14 +30,11 @@ mod url;
 mod defaults;
 mod dicts;
 mod lists;
-mod numeric;
+mod numbers;
 mod reflect;
 mod semver;
 // Helpers of the data functions: cast's conversions, decimals, JSON.
-mod cast;
-mod decimal;
 mod dicts_merge;
-mod gomath;
 mod json;
 // Hashes, keys, certificates, random values, dates.
 mod certs;
@@ -60,7 +57,7 @@ pub fn functions() -> FuncMap {
         json::FUNCS,
         dicts::FUNCS,
         lists::FUNCS,
-        numeric::FUNCS,
+        numbers::FUNCS,
         reflect::FUNCS,
         semver::FUNCS,
         crypto::FUNCS,

@@ -1,12 +1,16 @@
 //! sprig's numbers: `cast` conversions, int64 arithmetic that wraps like Go,
 //! decimal arithmetic for the `*f` functions, ranges (`until`, `seq`).
 
+pub(super) mod cast;
+mod decimal;
+mod gomath;
+
 use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::{Elem, Value};
 
-pub(crate) use super::cast::{to_float64, to_int, to_int64};
-use super::decimal::Decimal;
-use super::gomath::{go_max, go_min, go_pow10, modf_frac};
+pub(crate) use cast::{to_float64, to_int, to_int64};
+use decimal::Decimal;
+use gomath::{go_max, go_min, go_pow10, modf_frac};
 
 const ANY: &[Type] = &[Type::Any];
 const ANY2: &[Type] = &[Type::Any, Type::Any];
