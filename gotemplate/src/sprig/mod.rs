@@ -27,14 +27,10 @@ mod regex;
 mod strings;
 mod url;
 // Lists, dicts, defaults, reflection, numbers, semver.
-mod defaults;
-mod dicts;
-mod lists;
+mod data;
 mod numbers;
-mod reflect;
 mod semver;
 // Helpers of the data functions: cast's conversions, decimals, JSON.
-mod dicts_merge;
 mod json;
 // Hashes, keys, certificates, random values, dates.
 mod certs;
@@ -53,12 +49,12 @@ pub fn functions() -> FuncMap {
         regex::FUNCS,
         strings::FUNCS,
         url::FUNCS,
-        defaults::FUNCS,
+        data::defaults::FUNCS,
         json::FUNCS,
-        dicts::FUNCS,
-        lists::FUNCS,
+        data::dicts::FUNCS,
+        data::lists::FUNCS,
         numbers::FUNCS,
-        reflect::FUNCS,
+        data::reflect::FUNCS,
         semver::FUNCS,
         crypto::FUNCS,
         certs::FUNCS,

@@ -7,7 +7,7 @@ use crate::value::{Heap, Value};
 const ANY: &[Type] = &[Type::Any];
 const STR: &[Type] = &[Type::String];
 
-pub(super) const FUNCS: &[Func] = &[
+pub(in crate::sprig) const FUNCS: &[Func] = &[
     f!("default", ANY, Some(Type::Any), default),
     f!("fail", STR, None, fail),
     f!("empty", ANY, None, empty_fn),

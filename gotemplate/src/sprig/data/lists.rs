@@ -11,7 +11,7 @@ use crate::sprig::numbers::cast::to_int;
 const ANY: &[Type] = &[Type::Any];
 const ANY2: &[Type] = &[Type::Any, Type::Any];
 
-pub(super) const FUNCS: &[Func] = &[
+pub(in crate::sprig) const FUNCS: &[Func] = &[
     f!("list", &[], Some(Type::Any), list),
     f!("tuple", &[], Some(Type::Any), list),
     f!("append", ANY2, None, push),

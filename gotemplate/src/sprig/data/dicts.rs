@@ -4,12 +4,12 @@
 use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::{Bytes, Elem, MapRef, Value};
 
-use super::dicts_merge::{deep_copy, deep_merge, MergeError};
+use super::merge::{deep_copy, deep_merge, MergeError};
 
 const MAP: &[Type] = &[Type::Map];
 const MAP_STR: &[Type] = &[Type::Map, Type::String];
 
-pub(super) const FUNCS: &[Func] = &[
+pub(in crate::sprig) const FUNCS: &[Func] = &[
     f!("dict", &[], Some(Type::Any), dict),
     f!("get", MAP_STR, None, get),
     f!("set", &[Type::Map, Type::String, Type::Any], None, set),

@@ -9,7 +9,7 @@ use crate::value::{Heap, Value};
 const ANY: &[Type] = &[Type::Any];
 const STR_ANY: &[Type] = &[Type::String, Type::Any];
 
-pub(super) const FUNCS: &[Func] = &[
+pub(in crate::sprig) const FUNCS: &[Func] = &[
     f!("typeOf", ANY, None, type_of),
     f!("typeIs", STR_ANY, None, type_is),
     f!("typeIsLike", STR_ANY, None, type_is_like),
