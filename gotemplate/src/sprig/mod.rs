@@ -33,11 +33,7 @@ mod semver;
 // Helpers of the data functions: cast's conversions, decimals, JSON.
 mod json;
 // Hashes, keys, certificates, random values, dates.
-mod certs;
 mod crypto;
-mod der;
-mod dsa;
-mod keys;
 mod time;
 
 /// Every function of the map, by name.
@@ -57,7 +53,7 @@ pub fn functions() -> FuncMap {
         data::reflect::FUNCS,
         semver::FUNCS,
         crypto::FUNCS,
-        certs::FUNCS,
+        crypto::certs::FUNCS,
         time::FUNCS,
         strings::random::FUNCS,
     ] {

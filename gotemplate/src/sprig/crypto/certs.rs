@@ -15,7 +15,7 @@ use crate::sprig::time::gotime::GoTime;
 use crate::value::{Heap, Kind, Object, Value};
 
 use Type::{Certificate as Cert, Int, List, String as Str};
-pub(super) const FUNCS: &[Func] = &[
+pub(in crate::sprig) const FUNCS: &[Func] = &[
     f("genPrivateKey", &[Str], gen_private_key),
     f("buildCustomCert", &[Str, Str], build_custom_cert),
     f("genCA", &[Str, Int], gen_ca),
@@ -122,7 +122,7 @@ fn cert_value(cert: String, key: String) -> Value {
 }
 
 fn build_custom_cert(_env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
-    use super::crypto::go_base64_decode;
+    use crate::sprig::encoding::go_base64_decode;
     let cert = go_base64_decode(arg_str(args, 0)?)
         .map_err(|_| fail("unable to decode base64 certificate"))?;
     let key = go_base64_decode(arg_str(args, 1)?)
@@ -548,7 +548,7 @@ mod tests {
         .unwrap();
         dump("self-ec.crt", &cert(&self_ec).cert);
 
-        let b64 = |t: &str| s(&crate::sprig::crypto::go_base64_encode(t.as_bytes()));
+        let b64 = |t: &str| s(&crate::sprig::encoding::go_base64_encode(t.as_bytes()));
         let built = call("buildCustomCert", &[b64(&c.cert), b64(&c.key)]).unwrap();
         assert_eq!(cert(&built), c);
         let heap = Heap::default();

@@ -108,7 +108,7 @@ pub(super) fn items(seq_content: &[u8]) -> Option<Vec<(u8, &[u8])>> {
 
 /// Go's `pem.EncodeToMemory`: 64-column base64 lines.
 pub(super) fn pem_encode(kind: &str, der: &[u8]) -> String {
-    let body = super::crypto::go_base64_encode(der);
+    let body = crate::sprig::encoding::go_base64_encode(der);
     let mut out = format!("-----BEGIN {kind}-----\n");
     for line in body.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(line));
