@@ -20,42 +20,42 @@ mod args;
 #[cfg(test)]
 pub(crate) mod testing;
 
-// Strings, paths, regular expressions, URLs, encodings.
+// The concepts: strings (with random strings), paths, url, regex, encoding
+// (base64/32), json, data (lists, dicts, defaults, reflection), numbers,
+// semver, crypto (hashes, keys, certificates), time. `args` and `testing` are
+// helpers.
+mod crypto;
+mod data;
 mod encoding;
+mod json;
+mod numbers;
 mod paths;
 mod regex;
-mod strings;
-mod url;
-// Lists, dicts, defaults, reflection, numbers, semver.
-mod data;
-mod numbers;
 mod semver;
-// Helpers of the data functions: cast's conversions, decimals, JSON.
-mod json;
-// Hashes, keys, certificates, random values, dates.
-mod crypto;
+mod strings;
 mod time;
+mod url;
 
 /// Every function of the map, by name.
 pub fn functions() -> FuncMap {
     let mut map = FuncMap::new();
     for funcs in [
-        encoding::FUNCS,
-        paths::FUNCS,
-        regex::FUNCS,
         strings::FUNCS,
+        strings::random::FUNCS,
+        paths::FUNCS,
         url::FUNCS,
-        data::defaults::FUNCS,
+        regex::FUNCS,
+        encoding::FUNCS,
         json::FUNCS,
+        data::defaults::FUNCS,
         data::dicts::FUNCS,
         data::lists::FUNCS,
-        numbers::FUNCS,
         data::reflect::FUNCS,
+        numbers::FUNCS,
         semver::FUNCS,
         crypto::FUNCS,
         crypto::certs::FUNCS,
         time::FUNCS,
-        strings::random::FUNCS,
     ] {
         insert_all(&mut map, funcs);
     }
