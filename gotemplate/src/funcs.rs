@@ -90,6 +90,33 @@ pub struct Func {
     pub call: Native,
 }
 
+impl Func {
+    /// A function of fixed parameters (Go's `func(a A, b B) R`).
+    pub(crate) const fn new(name: &'static str, params: &'static [Type], call: Native) -> Func {
+        Func {
+            name,
+            params,
+            variadic: None,
+            call,
+        }
+    }
+
+    /// A function whose last parameter is `...rest`.
+    pub(crate) const fn variadic(
+        name: &'static str,
+        params: &'static [Type],
+        rest: Type,
+        call: Native,
+    ) -> Func {
+        Func {
+            name,
+            params,
+            variadic: Some(rest),
+            call,
+        }
+    }
+}
+
 impl std::fmt::Debug for Func {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Func").field("name", &self.name).finish()

@@ -6,30 +6,10 @@ use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::Value;
 
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "b64enc",
-        params: &[Type::String],
-        variadic: None,
-        call: b64enc,
-    },
-    Func {
-        name: "b64dec",
-        params: &[Type::String],
-        variadic: None,
-        call: b64dec,
-    },
-    Func {
-        name: "b32enc",
-        params: &[Type::String],
-        variadic: None,
-        call: b32enc,
-    },
-    Func {
-        name: "b32dec",
-        params: &[Type::String],
-        variadic: None,
-        call: b32dec,
-    },
+    Func::new("b64enc", &[Type::String], b64enc),
+    Func::new("b64dec", &[Type::String], b64dec),
+    Func::new("b32enc", &[Type::String], b32enc),
+    Func::new("b32dec", &[Type::String], b32dec),
 ];
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

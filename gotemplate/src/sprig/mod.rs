@@ -4,18 +4,6 @@
 
 use crate::funcs::{insert_all, FuncMap};
 
-/// `f!(name, params, variadic, call)`: one function of the map, as a `Func`.
-macro_rules! f {
-    ($name:literal, $params:expr, $variadic:expr, $call:expr) => {
-        Func {
-            name: $name,
-            params: $params,
-            variadic: $variadic,
-            call: $call,
-        }
-    };
-}
-
 mod args;
 #[cfg(test)]
 pub(crate) mod testing;

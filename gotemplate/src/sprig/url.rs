@@ -8,18 +8,8 @@ use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::{Elem, Value};
 
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "urlParse",
-        params: &[Type::String],
-        variadic: None,
-        call: url_parse,
-    },
-    Func {
-        name: "urlJoin",
-        params: &[Type::Map],
-        variadic: None,
-        call: url_join,
-    },
+    Func::new("urlParse", &[Type::String], url_parse),
+    Func::new("urlJoin", &[Type::Map], url_join),
 ];
 
 /// `net/url`'s escaping modes.

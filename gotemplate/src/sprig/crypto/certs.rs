@@ -16,36 +16,27 @@ use crate::value::{Heap, Kind, Object, Value};
 
 use Type::{Certificate as Cert, Int, List, String as Str};
 pub(in crate::sprig) const FUNCS: &[Func] = &[
-    f("genPrivateKey", &[Str], gen_private_key),
-    f("buildCustomCert", &[Str, Str], build_custom_cert),
-    f("genCA", &[Str, Int], gen_ca),
-    f("genCAWithKey", &[Str, Int, Str], gen_ca),
-    f(
+    Func::new("genPrivateKey", &[Str], gen_private_key),
+    Func::new("buildCustomCert", &[Str, Str], build_custom_cert),
+    Func::new("genCA", &[Str, Int], gen_ca),
+    Func::new("genCAWithKey", &[Str, Int, Str], gen_ca),
+    Func::new(
         "genSelfSignedCert",
         &[Str, List, List, Int],
         gen_self_signed,
     ),
-    f(
+    Func::new(
         "genSelfSignedCertWithKey",
         &[Str, List, List, Int, Str],
         gen_self_signed,
     ),
-    f("genSignedCert", &[Str, List, List, Int, Cert], gen_signed),
-    f(
+    Func::new("genSignedCert", &[Str, List, List, Int, Cert], gen_signed),
+    Func::new(
         "genSignedCertWithKey",
         &[Str, List, List, Int, Cert, Str],
         gen_signed,
     ),
 ];
-
-const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Native) -> Func {
-    Func {
-        name,
-        params,
-        variadic: None,
-        call,
-    }
-}
 
 /// sprig's `certificate` struct.
 #[derive(Clone, Debug, PartialEq)]

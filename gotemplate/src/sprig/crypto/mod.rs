@@ -14,13 +14,13 @@ use crate::sprig::encoding::{go_base64_decode, go_base64_encode};
 use crate::value::Value;
 
 pub(super) const FUNCS: &[Func] = &[
-    f("sha1sum", &[Type::String], sha1sum),
-    f("sha256sum", &[Type::String], sha256sum),
-    f("sha512sum", &[Type::String], sha512sum),
-    f("adler32sum", &[Type::String], adler32sum),
-    f("bcrypt", &[Type::String], bcrypt_fn),
-    f("htpasswd", &[Type::String, Type::String], htpasswd),
-    f(
+    Func::new("sha1sum", &[Type::String], sha1sum),
+    Func::new("sha256sum", &[Type::String], sha256sum),
+    Func::new("sha512sum", &[Type::String], sha512sum),
+    Func::new("adler32sum", &[Type::String], adler32sum),
+    Func::new("bcrypt", &[Type::String], bcrypt_fn),
+    Func::new("htpasswd", &[Type::String, Type::String], htpasswd),
+    Func::new(
         "derivePassword",
         &[
             Type::Uint32,
@@ -31,20 +31,11 @@ pub(super) const FUNCS: &[Func] = &[
         ],
         derive_password,
     ),
-    f("encryptAES", &[Type::String, Type::String], encrypt_aes),
-    f("decryptAES", &[Type::String, Type::String], decrypt_aes),
-    f("randBytes", &[Type::Int], rand_bytes),
-    f("uuidv4", &[], uuidv4),
+    Func::new("encryptAES", &[Type::String, Type::String], encrypt_aes),
+    Func::new("decryptAES", &[Type::String, Type::String], decrypt_aes),
+    Func::new("randBytes", &[Type::Int], rand_bytes),
+    Func::new("uuidv4", &[], uuidv4),
 ];
-
-const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Native) -> Func {
-    Func {
-        name,
-        params,
-        variadic: None,
-        call,
-    }
-}
 
 fn hex(bytes: &[u8]) -> Value {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -8,18 +8,13 @@ const ANY: &[Type] = &[Type::Any];
 const STR: &[Type] = &[Type::String];
 
 pub(in crate::sprig) const FUNCS: &[Func] = &[
-    f!("default", ANY, Some(Type::Any), default),
-    f!("fail", STR, None, fail),
-    f!("empty", ANY, None, empty_fn),
-    f!("coalesce", &[], Some(Type::Any), coalesce),
-    f!("all", &[], Some(Type::Any), all),
-    f!("any", &[], Some(Type::Any), any),
-    f!(
-        "ternary",
-        &[Type::Any, Type::Any, Type::Bool],
-        None,
-        ternary
-    ),
+    Func::variadic("default", ANY, Type::Any, default),
+    Func::new("fail", STR, fail),
+    Func::new("empty", ANY, empty_fn),
+    Func::variadic("coalesce", &[], Type::Any, coalesce),
+    Func::variadic("all", &[], Type::Any, all),
+    Func::variadic("any", &[], Type::Any, any),
+    Func::new("ternary", &[Type::Any, Type::Any, Type::Bool], ternary),
 ];
 
 type R = Result<Value, FuncError>;

@@ -10,28 +10,23 @@ const MAP: &[Type] = &[Type::Map];
 const MAP_STR: &[Type] = &[Type::Map, Type::String];
 
 pub(in crate::sprig) const FUNCS: &[Func] = &[
-    f!("dict", &[], Some(Type::Any), dict),
-    f!("get", MAP_STR, None, get),
-    f!("set", &[Type::Map, Type::String, Type::Any], None, set),
-    f!("unset", MAP_STR, None, unset),
-    f!("hasKey", MAP_STR, None, has_key),
-    f!("pluck", &[Type::String], Some(Type::Map), pluck),
-    f!("keys", &[], Some(Type::Map), keys),
-    f!("pick", MAP, Some(Type::String), pick),
-    f!("omit", MAP, Some(Type::String), omit),
-    f!("merge", MAP, Some(Type::Map), merge),
-    f!("mustMerge", MAP, Some(Type::Map), must_merge),
-    f!("mergeOverwrite", MAP, Some(Type::Map), merge_overwrite),
-    f!(
-        "mustMergeOverwrite",
-        MAP,
-        Some(Type::Map),
-        must_merge_overwrite
-    ),
-    f!("values", MAP, None, values),
-    f!("dig", &[], Some(Type::Any), dig),
-    f!("deepCopy", &[Type::Any], None, must_deep_copy),
-    f!("mustDeepCopy", &[Type::Any], None, must_deep_copy),
+    Func::variadic("dict", &[], Type::Any, dict),
+    Func::new("get", MAP_STR, get),
+    Func::new("set", &[Type::Map, Type::String, Type::Any], set),
+    Func::new("unset", MAP_STR, unset),
+    Func::new("hasKey", MAP_STR, has_key),
+    Func::variadic("pluck", &[Type::String], Type::Map, pluck),
+    Func::variadic("keys", &[], Type::Map, keys),
+    Func::variadic("pick", MAP, Type::String, pick),
+    Func::variadic("omit", MAP, Type::String, omit),
+    Func::variadic("merge", MAP, Type::Map, merge),
+    Func::variadic("mustMerge", MAP, Type::Map, must_merge),
+    Func::variadic("mergeOverwrite", MAP, Type::Map, merge_overwrite),
+    Func::variadic("mustMergeOverwrite", MAP, Type::Map, must_merge_overwrite),
+    Func::new("values", MAP, values),
+    Func::variadic("dig", &[], Type::Any, dig),
+    Func::new("deepCopy", &[Type::Any], must_deep_copy),
+    Func::new("mustDeepCopy", &[Type::Any], must_deep_copy),
 ];
 
 type R = Result<Value, FuncError>;

@@ -10,12 +10,12 @@ const ANY: &[Type] = &[Type::Any];
 const STR_ANY: &[Type] = &[Type::String, Type::Any];
 
 pub(in crate::sprig) const FUNCS: &[Func] = &[
-    f!("typeOf", ANY, None, type_of),
-    f!("typeIs", STR_ANY, None, type_is),
-    f!("typeIsLike", STR_ANY, None, type_is_like),
-    f!("kindOf", ANY, None, kind_of),
-    f!("kindIs", STR_ANY, None, kind_is),
-    f!("deepEqual", &[Type::Any, Type::Any], None, deep_equal_fn),
+    Func::new("typeOf", ANY, type_of),
+    Func::new("typeIs", STR_ANY, type_is),
+    Func::new("typeIsLike", STR_ANY, type_is_like),
+    Func::new("kindOf", ANY, kind_of),
+    Func::new("kindIs", STR_ANY, kind_is),
+    Func::new("deepEqual", &[Type::Any, Type::Any], deep_equal_fn),
 ];
 
 type R = Result<Value, FuncError>;

@@ -15,14 +15,14 @@ const ANY: &[Type] = &[Type::Any];
 const STR: &[Type] = &[Type::String];
 
 pub(super) const FUNCS: &[Func] = &[
-    f!("fromJson", STR, None, from_json),
-    f!("mustFromJson", STR, None, must_from_json),
-    f!("toJson", ANY, None, to_json),
-    f!("mustToJson", ANY, None, must_to_json),
-    f!("toPrettyJson", ANY, None, to_pretty_json),
-    f!("mustToPrettyJson", ANY, None, must_to_pretty_json),
-    f!("toRawJson", ANY, None, to_raw_json),
-    f!("mustToRawJson", ANY, None, to_raw_json),
+    Func::new("fromJson", STR, from_json),
+    Func::new("mustFromJson", STR, must_from_json),
+    Func::new("toJson", ANY, to_json),
+    Func::new("mustToJson", ANY, must_to_json),
+    Func::new("toPrettyJson", ANY, to_pretty_json),
+    Func::new("mustToPrettyJson", ANY, must_to_pretty_json),
+    Func::new("toRawJson", ANY, to_raw_json),
+    Func::new("mustToRawJson", ANY, to_raw_json),
 ];
 
 type R = Result<Value, FuncError>;

@@ -22,40 +22,34 @@ use syntax::translate;
 
 const S: Type = Type::String;
 
-macro_rules! f {
-    ($name:literal, [$($p:expr),*], $call:expr) => {
-        Func { name: $name, params: &[$($p),*], variadic: None, call: $call }
-    };
-}
-
 pub(super) const FUNCS: &[Func] = &[
-    f!("regexMatch", [S, S], |e, a| regex_match(e, a, false)),
-    f!("mustRegexMatch", [S, S], |e, a| regex_match(e, a, true)),
-    f!("regexFindAll", [S, S, Type::Int], |e, a| find_all(
-        e, a, false
-    )),
-    f!("mustRegexFindAll", [S, S, Type::Int], |e, a| find_all(
-        e, a, true
-    )),
-    f!("regexFind", [S, S], |e, a| find(e, a, false)),
-    f!("mustRegexFind", [S, S], |e, a| find(e, a, true)),
-    f!("regexReplaceAll", [S, S, S], |e, a| replace_all(
-        e, a, false, true
-    )),
-    f!("mustRegexReplaceAll", [S, S, S], |e, a| replace_all(
-        e, a, true, true
-    )),
-    f!("regexReplaceAllLiteral", [S, S, S], |e, a| {
+    Func::new("regexMatch", &[S, S], |e, a| regex_match(e, a, false)),
+    Func::new("mustRegexMatch", &[S, S], |e, a| regex_match(e, a, true)),
+    Func::new("regexFindAll", &[S, S, Type::Int], |e, a| {
+        find_all(e, a, false)
+    }),
+    Func::new("mustRegexFindAll", &[S, S, Type::Int], |e, a| {
+        find_all(e, a, true)
+    }),
+    Func::new("regexFind", &[S, S], |e, a| find(e, a, false)),
+    Func::new("mustRegexFind", &[S, S], |e, a| find(e, a, true)),
+    Func::new("regexReplaceAll", &[S, S, S], |e, a| {
+        replace_all(e, a, false, true)
+    }),
+    Func::new("mustRegexReplaceAll", &[S, S, S], |e, a| {
+        replace_all(e, a, true, true)
+    }),
+    Func::new("regexReplaceAllLiteral", &[S, S, S], |e, a| {
         replace_all(e, a, false, false)
     }),
-    f!("mustRegexReplaceAllLiteral", [S, S, S], |e, a| {
+    Func::new("mustRegexReplaceAllLiteral", &[S, S, S], |e, a| {
         replace_all(e, a, true, false)
     }),
-    f!("regexSplit", [S, S, Type::Int], |e, a| split(e, a, false)),
-    f!("mustRegexSplit", [S, S, Type::Int], |e, a| split(
-        e, a, true
-    )),
-    f!("regexQuoteMeta", [S], quote_meta),
+    Func::new("regexSplit", &[S, S, Type::Int], |e, a| split(e, a, false)),
+    Func::new("mustRegexSplit", &[S, S, Type::Int], |e, a| {
+        split(e, a, true)
+    }),
+    Func::new("regexQuoteMeta", &[S], quote_meta),
 ];
 
 /// A compiled Go pattern.

@@ -16,18 +16,12 @@ use constraint::Constraints;
 use version::{validate_metadata, validate_prerelease, Version};
 
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "semver",
-        params: &[Type::String],
-        variadic: None,
-        call: semver,
-    },
-    Func {
-        name: "semverCompare",
-        params: &[Type::String, Type::String],
-        variadic: None,
-        call: semver_compare,
-    },
+    Func::new("semver", &[Type::String], semver),
+    Func::new(
+        "semverCompare",
+        &[Type::String, Type::String],
+        semver_compare,
+    ),
 ];
 
 const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";

@@ -13,21 +13,12 @@ use crate::value::Value;
 
 type Res = Result<Value, FuncError>;
 
-const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Native) -> Func {
-    Func {
-        name,
-        params,
-        variadic: None,
-        call,
-    }
-}
-
 pub(in crate::sprig) const FUNCS: &[Func] = &[
-    f("randAlphaNum", &[Type::Int], rand_alpha_num),
-    f("randAlpha", &[Type::Int], rand_alpha),
-    f("randAscii", &[Type::Int], rand_ascii),
-    f("randNumeric", &[Type::Int], rand_numeric),
-    f("shuffle", &[Type::String], shuffle),
+    Func::new("randAlphaNum", &[Type::Int], rand_alpha_num),
+    Func::new("randAlpha", &[Type::Int], rand_alpha),
+    Func::new("randAscii", &[Type::Int], rand_ascii),
+    Func::new("randNumeric", &[Type::Int], rand_numeric),
+    Func::new("shuffle", &[Type::String], shuffle),
 ];
 
 const DIGITS: &[u8] = b"0123456789";

@@ -16,52 +16,43 @@ use gotime::{as_time, load_location, time_value, GoTime, Loc};
 use parse::parse;
 
 pub(super) const FUNCS: &[Func] = &[
-    f("ago", &[Type::Any], ago),
-    f("date", &[Type::String, Type::Any], date),
-    f(
+    Func::new("ago", &[Type::Any], ago),
+    Func::new("date", &[Type::String, Type::Any], date),
+    Func::new(
         "date_in_zone",
         &[Type::String, Type::Any, Type::String],
         date_in_zone,
     ),
-    f(
+    Func::new(
         "dateInZone",
         &[Type::String, Type::Any, Type::String],
         date_in_zone,
     ),
-    f("date_modify", &[Type::String, Type::Time], date_modify),
-    f("dateModify", &[Type::String, Type::Time], date_modify),
-    f(
+    Func::new("date_modify", &[Type::String, Type::Time], date_modify),
+    Func::new("dateModify", &[Type::String, Type::Time], date_modify),
+    Func::new(
         "must_date_modify",
         &[Type::String, Type::Time],
         must_date_modify,
     ),
-    f(
+    Func::new(
         "mustDateModify",
         &[Type::String, Type::Time],
         must_date_modify,
     ),
-    f("duration", &[Type::Any], duration),
-    f("durationRound", &[Type::Any], duration_round),
-    f("htmlDate", &[Type::Any], html_date),
-    f(
+    Func::new("duration", &[Type::Any], duration),
+    Func::new("durationRound", &[Type::Any], duration_round),
+    Func::new("htmlDate", &[Type::Any], html_date),
+    Func::new(
         "htmlDateInZone",
         &[Type::Any, Type::String],
         html_date_in_zone,
     ),
-    f("mustToDate", &[Type::String, Type::String], must_to_date),
-    f("toDate", &[Type::String, Type::String], to_date),
-    f("now", &[], now),
-    f("unixEpoch", &[Type::Time], unix_epoch),
+    Func::new("mustToDate", &[Type::String, Type::String], must_to_date),
+    Func::new("toDate", &[Type::String, Type::String], to_date),
+    Func::new("now", &[], now),
+    Func::new("unixEpoch", &[Type::Time], unix_epoch),
 ];
-
-const fn f(name: &'static str, params: &'static [Type], call: crate::funcs::Native) -> Func {
-    Func {
-        name,
-        params,
-        variadic: None,
-        call,
-    }
-}
 
 fn str_arg(args: &[Value], i: usize) -> Result<&[u8], FuncError> {
     args.get(i)
