@@ -92,7 +92,7 @@ pub fn call(
 ) -> Result<Value, FuncError> {
     use Builtin::*;
     // Printing stops at what the budget has left, then charges what it made.
-    let text = |made: Result<Vec<u8>, crate::Limit>, budget: &mut Budget| {
+    let text = |made: Result<Vec<u8>, crate::limits::Limit>, budget: &mut Budget| {
         let bytes = made.map_err(FuncError::Limit)?;
         budget.charge(bytes.len())?;
         Ok(Value::String(bytes.into()))
@@ -141,7 +141,7 @@ pub fn call(
 }
 
 /// html, js and urlquery print their arguments first (Go's `evalArgs`).
-fn escape_args(heap: &Heap, argv: &[Value], room: usize) -> Result<Vec<u8>, crate::Limit> {
+fn escape_args(heap: &Heap, argv: &[Value], room: usize) -> Result<Vec<u8>, crate::limits::Limit> {
     if let [Value::String(s)] = argv {
         return Ok(s.to_vec());
     }

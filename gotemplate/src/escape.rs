@@ -1,7 +1,7 @@
 //! `text/template`'s builtin escapers `html`, `js` and `urlquery`, as Go's
 //! `HTMLEscape`, `JSEscape` and `url.QueryEscape` write them.
 
-use crate::fmt::{decode_rune, is_print};
+use crate::strconv::quote::{decode_rune, is_print};
 
 /// `template.HTMLEscape`: `"` `'` `&` `<` `>` as entities, NUL as U+FFFD.
 pub fn html_escape(b: &[u8]) -> Vec<u8> {

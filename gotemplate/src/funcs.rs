@@ -14,7 +14,7 @@ use crate::value::{Heap, Value};
 pub enum FuncError {
     Reason(Cow<'static, str>),
     /// A bound of the render was reached (time, memory, output, depth).
-    Limit(crate::Limit),
+    Limit(crate::limits::Limit),
 }
 
 impl FuncError {
@@ -90,6 +90,33 @@ pub struct Func {
     pub call: Native,
 }
 
+impl Func {
+    /// A function of fixed parameters (Go's `func(a A, b B) R`).
+    pub(crate) const fn new(name: &'static str, params: &'static [Type], call: Native) -> Func {
+        Func {
+            name,
+            params,
+            variadic: None,
+            call,
+        }
+    }
+
+    /// A function whose last parameter is `...rest`.
+    pub(crate) const fn variadic(
+        name: &'static str,
+        params: &'static [Type],
+        rest: Type,
+        call: Native,
+    ) -> Func {
+        Func {
+            name,
+            params,
+            variadic: Some(rest),
+            call,
+        }
+    }
+}
+
 impl std::fmt::Debug for Func {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Func").field("name", &self.name).finish()
@@ -137,7 +164,7 @@ impl Budget {
             }
             None => {
                 self.alloc_left = 0;
-                Err(FuncError::Limit(crate::Limit::Memory))
+                Err(FuncError::Limit(crate::limits::Limit::Memory))
             }
         }
     }
@@ -148,7 +175,7 @@ impl Budget {
             return Ok(());
         }
         match self.deadline {
-            Some(d) if Instant::now() >= d => Err(FuncError::Limit(crate::Limit::Time)),
+            Some(d) if Instant::now() >= d => Err(FuncError::Limit(crate::limits::Limit::Time)),
             _ => Ok(()),
         }
     }

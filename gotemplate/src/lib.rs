@@ -5,74 +5,32 @@
 //!
 //! Modules follow Go's layout: `parse` (lexer and parser), `exec` (the
 //! executor), `builtins` (text/template's own functions), `fmt` (Go's
-//! printing), `sprig` (the function map).
+//! printing) over `strconv`, `unicode` (Go's tables), `sprig` (the function
+//! map). `value` and `funcs` refer to each other on purpose: a `Value` may be
+//! an `Object`, whose methods take the `Env` that holds the render's `Heap` of
+//! `Value`s.
 
 mod builtins;
+mod error;
 pub mod escape;
 mod exec;
 pub mod fmt;
 mod funcs;
+mod limits;
 mod parse;
 pub mod sprig;
+mod strconv;
+mod unicode;
 pub mod value;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use std::time::Instant;
 
+pub use error::Error;
 pub use funcs::{Budget, Env, Func, FuncError, FuncMap, Native, Type};
+pub use limits::{Limit, Limits};
 pub use parse::ParseError;
 pub use value::{Bytes, Elem, GoMap, Heap, Kind, List, MapRef, Object, Pointer, Value};
-
-/// A bound of a render that was reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Limit {
-    #[error("rendering took longer than the time limit")]
-    Time,
-    #[error("rendering needed more memory than the limit")]
-    Memory,
-    #[error("the output is larger than the limit")]
-    Output,
-    #[error("templates nested deeper than the limit")]
-    Depth,
-}
-
-/// Why a template did not render. Texts hold template text and Go's reason,
-/// never a value from the data.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    #[error("{0}")]
-    Exec(String),
-    #[error("{0}")]
-    Limit(Limit),
-}
-
-/// Bounds of one render.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Bytes of output.
-    pub max_output: usize,
-    /// Bytes that values made by functions may take, all together.
-    pub max_memory: usize,
-    /// Nested `{{template}}` calls (Go allows 100000; a recursive template
-    /// fails either way, ours sooner and with less memory).
-    pub max_depth: usize,
-    pub deadline: Option<Instant>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            // A Secret holds at most 1 MiB.
-            max_output: 1 << 20,
-            max_memory: 16 << 20,
-            max_depth: 1000,
-            deadline: None,
-        }
-    }
-}
 
 /// sprig's function map, built once.
 pub fn sprig_functions() -> &'static FuncMap {
@@ -91,7 +49,9 @@ pub struct Template {
 impl Template {
     /// Parses `text` as template `name` with sprig's functions.
     pub fn parse(name: &str, text: &str) -> Result<Template, Error> {
-        let trees = parse::parse(name, text, sprig_functions())?;
+        let funcs = sprig_functions();
+        let defined = |f: &str| funcs.contains_key(f) || builtins::is_builtin(f);
+        let trees = parse::parse(name, text, &defined)?;
         Ok(Template {
             name: name.to_string(),
             text: text.to_string(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::rc::Rc;
 
-use crate::{Env, FuncError};
+use crate::funcs::{Env, FuncError};
 
 /// A Go `string`: any bytes, not necessarily UTF-8 (decrypted values may be binary).
 pub type Bytes = Rc<[u8]>;
@@ -378,8 +378,8 @@ impl Object for Complex {
     }
     fn format(&self, _: &Heap) -> Vec<u8> {
         let mut out = vec![b'('];
-        out.extend(crate::fmt::format_float(self.re, b'g', -1));
-        let im = crate::fmt::format_float(self.im, b'g', -1);
+        out.extend(crate::strconv::format_float(self.re, b'g', -1));
+        let im = crate::strconv::format_float(self.im, b'g', -1);
         if !im.starts_with(b"-") {
             out.push(b'+');
         }

@@ -5,11 +5,12 @@
 
 mod call;
 
+use crate::error::Error;
 use crate::funcs::{Budget, FuncError, FuncMap};
+use crate::limits::{Limit, Limits};
 use crate::parse::node::{Arg, ArgKind, Branch, Node, Pipe};
 use crate::parse::Trees;
 use crate::value::{Heap, Value};
-use crate::{Error, Limit, Limits};
 
 /// Where the executor is, for error messages.
 #[derive(Clone, Copy)]

@@ -1,12 +1,12 @@
 //! The padding and number formatting of Go's `fmt/format.go`: one verb's
 //! operand under the current flags, width and precision.
 
-use super::float::append_float;
-use super::quote::{
+use super::Printer;
+use crate::strconv::float::append_float;
+use crate::strconv::quote::{
     append_rune, can_backquote, decode_rune, is_print, quote, quote_ascii, quote_rune, rune_count,
     MAX_RUNE, RUNE_ERROR,
 };
-use super::Printer;
 
 pub(super) const LDIGITS: &[u8; 17] = b"0123456789abcdefx";
 pub(super) const UDIGITS: &[u8; 17] = b"0123456789ABCDEFX";
@@ -43,7 +43,7 @@ impl Printer<'_> {
             return false;
         }
         if self.buf.len().saturating_add(n) > self.limit {
-            self.failed = Some(crate::Limit::Memory);
+            self.failed = Some(crate::limits::Limit::Memory);
             return false;
         }
         true

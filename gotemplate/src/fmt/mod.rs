@@ -4,20 +4,16 @@
 //! widths go up to 9,999,999 per verb, and repeat over list elements) and a
 //! nesting limit (Go overflows its stack on a map that contains itself).
 
-mod float;
 mod format;
-mod isprint_table;
-mod quote;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_printf;
 
+use crate::strconv::quote;
+pub use crate::strconv::quote::{can_backquote, decode_rune, is_print, quote_rune, rune_count};
 use format::{Flags, LDIGITS, UDIGITS};
-pub use quote::{can_backquote, decode_rune, is_print, quote_rune, rune_count};
 
+use crate::limits::Limit;
 use crate::value::{Elem, Heap, Value};
-use crate::Limit;
 
 /// Go's `tooLarge`: a width or precision from a `*` argument beyond this is
 /// `%!(BADWIDTH)`/`%!(BADPREC)`. (Literal widths may reach 9,999,999: Go only
@@ -87,9 +83,7 @@ pub fn go_quote_ascii(s: &[u8]) -> Vec<u8> {
 
 /// `strconv.FormatFloat(v, fmt, prec, 64)` for fmt in `beEfgGxX`.
 pub fn format_float(v: f64, fmt: u8, prec: i64) -> Vec<u8> {
-    let mut out = Vec::new();
-    float::append_float(&mut out, v, fmt, prec);
-    out
+    crate::strconv::format_float(v, fmt, prec)
 }
 
 /// The output, cut short if a bound was reached, and that bound.
@@ -256,8 +250,8 @@ impl Printer<'_> {
         let u: u64 = match val {
             Value::Map(m) => 0xc000100000 + 0x30 * m.0 as u64,
             Value::List(_) => 0xc000010000,
-            Value::Object(o) if o.kind() == crate::Kind::Ptr && o.is_nil() => 0,
-            Value::Object(o) if o.kind() == crate::Kind::Ptr => 0xc000020000,
+            Value::Object(o) if o.kind() == crate::value::Kind::Ptr && o.is_nil() => 0,
+            Value::Object(o) if o.kind() == crate::value::Kind::Ptr => 0xc000020000,
             _ => return self.bad_verb(verb, Some(val)),
         };
         match char::from_u32(verb).unwrap_or('\u{FFFD}') {
@@ -403,7 +397,7 @@ impl Printer<'_> {
         if let Some(i) = o.int_value() {
             return self.fmt_int_verb(i as u64, true, verb, val);
         }
-        let is_ptr = o.kind() == crate::Kind::Ptr;
+        let is_ptr = o.kind() == crate::value::Kind::Ptr;
         if let Some(fields) = o.fields() {
             // A pointer to a struct prints as `&{...}` only as the operand.
             let mut depth = depth;

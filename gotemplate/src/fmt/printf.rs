@@ -3,8 +3,8 @@
 //! `%!(BADWIDTH)`, `%!(BADPREC)`, `%!(NOVERB)`.
 
 use super::format::Flags;
-use super::quote::decode_rune;
 use super::{v, Printer, MAX_WIDTH};
+use crate::strconv::quote::decode_rune;
 use crate::value::Value;
 
 fn too_large(x: i64) -> bool {

@@ -66,7 +66,7 @@ fn is_space(c: char) -> bool {
 
 /// Go's `isAlphaNumeric`: `_`, or a letter or decimal digit by Go's Unicode tables.
 pub fn is_alphanumeric(c: char) -> bool {
-    use crate::sprig::strings::utf8::{is_digit, is_letter};
+    use crate::unicode::{is_digit, is_letter};
     c == '_' || is_letter(u32::from(c)) || is_digit(u32::from(c))
 }
 

@@ -11,8 +11,6 @@ use std::collections::HashMap;
 use lex::{Item, ItemKind};
 use node::{Arg, ArgKind, Branch, Command, Node, Pipe};
 
-use crate::funcs::FuncMap;
-
 /// Parentheses and control structures nested deeper than this are refused
 /// (Go's limit for parentheses).
 pub const MAX_NESTING: usize = 10_000;
@@ -28,8 +26,13 @@ pub struct ParseError {
 /// Named trees: the main one and every `define`/`block`.
 pub type Trees = HashMap<String, Vec<Node>>;
 
-/// Parses `text` as the template `name` with the functions `funcs`.
-pub fn parse(name: &str, text: &str, funcs: &FuncMap) -> std::result::Result<Trees, ParseError> {
+/// Parses `text` as the template `name`. `defined` says whether a function
+/// name exists, as Go's parser asks the maps it is given.
+pub fn parse(
+    name: &str,
+    text: &str,
+    defined: &dyn Fn(&str) -> bool,
+) -> std::result::Result<Trees, ParseError> {
     let items = lex::lex(text).map_err(|e| ParseError {
         name: name.to_string(),
         line: e.line,
@@ -43,7 +46,7 @@ pub fn parse(name: &str, text: &str, funcs: &FuncMap) -> std::result::Result<Tre
         vars: vec!["$".to_string()],
         range_depth: 0,
         depth: 0,
-        funcs,
+        defined,
         trees: Trees::new(),
     };
     p.parse_root()?;
@@ -58,7 +61,7 @@ struct Parser<'a> {
     vars: Vec<String>,
     range_depth: usize,
     depth: usize,
-    funcs: &'a FuncMap,
+    defined: &'a dyn Fn(&str) -> bool,
     trees: Trees,
 }
 
@@ -526,9 +529,7 @@ impl Parser<'_> {
         let pos = item.pos;
         let kind = match item.kind {
             ItemKind::Identifier => {
-                if !self.funcs.contains_key(item.text.as_str())
-                    && !crate::builtins::is_builtin(&item.text)
-                {
+                if !(self.defined)(&item.text) {
                     return self.error(format!("function {:?} not defined", item.text));
                 }
                 ArgKind::Identifier(item.text)

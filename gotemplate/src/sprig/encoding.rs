@@ -6,30 +6,10 @@ use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::Value;
 
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "b64enc",
-        params: &[Type::String],
-        variadic: None,
-        call: b64enc,
-    },
-    Func {
-        name: "b64dec",
-        params: &[Type::String],
-        variadic: None,
-        call: b64dec,
-    },
-    Func {
-        name: "b32enc",
-        params: &[Type::String],
-        variadic: None,
-        call: b32enc,
-    },
-    Func {
-        name: "b32dec",
-        params: &[Type::String],
-        variadic: None,
-        call: b32dec,
-    },
+    Func::new("b64enc", &[Type::String], b64enc),
+    Func::new("b64dec", &[Type::String], b64dec),
+    Func::new("b32enc", &[Type::String], b32enc),
+    Func::new("b32dec", &[Type::String], b32dec),
 ];
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -242,8 +222,84 @@ pub(crate) fn base32_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
+/// Go's `base64.StdEncoding.EncodeToString`.
+pub(super) fn go_base64_encode(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Go's `base64.StdEncoding.DecodeString`, with its error offsets: padding
+/// required, `\r` and `\n` skipped, trailing bits ignored.
+pub(super) fn go_base64_decode(src: &[u8]) -> Result<Vec<u8>, FuncError> {
+    let corrupt = |at: usize| FuncError::reason(format!("illegal base64 data at input byte {at}"));
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let is_nl = |c: u8| c == b'\n' || c == b'\r';
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    while si < src.len() {
+        let mut quad = [0u32; 4];
+        let mut len = 4;
+        let mut j = 0;
+        let mut trailing = None;
+        while j < 4 {
+            let Some(&c) = src.get(si) else {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(corrupt(si - j));
+            };
+            si += 1;
+            if let Some(v) = value(c) {
+                quad[j] = v;
+                j += 1;
+                continue;
+            }
+            if is_nl(c) {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Err(corrupt(si - 1));
+            }
+            if j == 2 {
+                while src.get(si).is_some_and(|&c| is_nl(c)) {
+                    si += 1;
+                }
+                match src.get(si) {
+                    None => return Err(corrupt(src.len())),
+                    Some(b'=') => si += 1,
+                    Some(_) => return Err(corrupt(si - 1)),
+                }
+            }
+            while src.get(si).is_some_and(|&c| is_nl(c)) {
+                si += 1;
+            }
+            if si < src.len() {
+                trailing = Some(si);
+            }
+            len = j;
+            break;
+        }
+        let v = quad[0] << 18 | quad[1] << 12 | quad[2] << 6 | quad[3];
+        out.extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8][..len - 1]);
+        if let Some(at) = trailing {
+            return Err(corrupt(at));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::go_base64_decode;
     use crate::sprig::testing::call;
     use crate::value::Value;
 
@@ -363,4 +419,18 @@ mod tests {
         ("MFRGGZDFM", "illegal base32 data at input byte 8"),
         ("ME======\n", "a"),
     ];
+
+    #[test]
+    fn base64_errors_like_go() {
+        let e = |t: &str| go_base64_decode(t.as_bytes()).map_err(|e| e.to_string());
+        assert_eq!(e("YQ==").unwrap(), b"a");
+        assert_eq!(e("YW\nJj").unwrap(), b"abc");
+        assert_eq!(e("YQ=").unwrap_err(), "illegal base64 data at input byte 3");
+        assert_eq!(
+            e("YQ==YQ==").unwrap_err(),
+            "illegal base64 data at input byte 4"
+        );
+        assert_eq!(e("Y").unwrap_err(), "illegal base64 data at input byte 0");
+        assert_eq!(e("Y!").unwrap_err(), "illegal base64 data at input byte 1");
+    }
 }

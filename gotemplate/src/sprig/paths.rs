@@ -3,32 +3,25 @@
 
 use std::rc::Rc;
 
-use super::strings::{new_string, str_arg};
 use crate::funcs::{Env, Func, FuncError, Type};
+use crate::sprig::args::{new_string, str_arg};
 use crate::value::Value;
 
 type Res = Result<Value, FuncError>;
 
-const fn f(name: &'static str, call: crate::funcs::Native) -> Func {
-    Func {
-        name,
-        params: &[Type::String],
-        variadic: None,
-        call,
-    }
-}
+const STR: &[Type] = &[Type::String];
 
 pub(super) const FUNCS: &[Func] = &[
-    f("base", base),
-    f("dir", dir),
-    f("clean", clean),
-    f("ext", ext),
-    f("isAbs", is_abs),
-    f("osBase", base),
-    f("osClean", clean),
-    f("osDir", dir),
-    f("osExt", ext),
-    f("osIsAbs", is_abs),
+    Func::new("base", STR, base),
+    Func::new("dir", STR, dir),
+    Func::new("clean", STR, clean),
+    Func::new("ext", STR, ext),
+    Func::new("isAbs", STR, is_abs),
+    Func::new("osBase", STR, base),
+    Func::new("osClean", STR, clean),
+    Func::new("osDir", STR, dir),
+    Func::new("osExt", STR, ext),
+    Func::new("osIsAbs", STR, is_abs),
 ];
 
 /// `path.Clean`: the shortest equivalent path, by purely lexical processing.
@@ -132,7 +125,7 @@ fn is_abs(_: &mut Env<'_>, args: &[Value]) -> Res {
 
 #[cfg(test)]
 mod tests {
-    use super::super::strings::check::{b, ok, run};
+    use crate::sprig::testing::check::{b, ok, run};
 
     #[test]
     fn matches_go() {

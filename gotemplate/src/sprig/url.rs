@@ -8,18 +8,8 @@ use crate::funcs::{Env, Func, FuncError, Type};
 use crate::value::{Elem, Value};
 
 pub(super) const FUNCS: &[Func] = &[
-    Func {
-        name: "urlParse",
-        params: &[Type::String],
-        variadic: None,
-        call: url_parse,
-    },
-    Func {
-        name: "urlJoin",
-        params: &[Type::Map],
-        variadic: None,
-        call: url_join,
-    },
+    Func::new("urlParse", &[Type::String], url_parse),
+    Func::new("urlJoin", &[Type::Map], url_join),
 ];
 
 /// `net/url`'s escaping modes.
@@ -425,96 +415,4 @@ fn url_join(env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
     let out = url.string();
     env.charge(out.len())?;
     Ok(Value::bytes(&out))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use crate::funcs::FuncError;
-    use crate::sprig::testing::{call_in, s};
-    use crate::value::{Elem, GoMap, Heap, Value};
-
-    include!("url_cases.rs");
-
-    fn err_text(e: FuncError) -> String {
-        format!("E:{e}")
-    }
-
-    #[test]
-    fn url_parse_matches_go() {
-        let keys = [
-            "scheme", "host", "hostname", "path", "query", "opaque", "fragment", "userinfo",
-        ];
-        let mut bad = Vec::new();
-        for (raw, want) in PARSE {
-            let mut heap = Heap::default();
-            let got = match call_in(&mut heap, "urlParse", &[s(raw)]) {
-                Ok(Value::Map(m)) => {
-                    let map = heap.get(m);
-                    let fields: Vec<String> = keys
-                        .iter()
-                        .map(|k| match map.entries.get(k.as_bytes()) {
-                            Some(Value::String(v)) => String::from_utf8_lossy(v).into_owned(),
-                            other => format!("{other:?}"),
-                        })
-                        .collect();
-                    fields.join("\u{1f}")
-                }
-                Ok(other) => format!("{other:?}"),
-                Err(e) => err_text(e),
-            };
-            if got != *want {
-                bad.push(format!("{raw:?}: got {got:?}, Go {want:?}"));
-            }
-        }
-        assert!(
-            bad.is_empty(),
-            "{} mismatches:\n{}",
-            bad.len(),
-            bad.join("\n")
-        );
-    }
-
-    fn join(heap: &mut Heap, entries: Vec<(&str, Value)>) -> String {
-        let map = heap.alloc(GoMap {
-            elem: Elem::Any,
-            entries: entries
-                .into_iter()
-                .map(|(k, v)| (k.as_bytes().into(), v))
-                .collect::<BTreeMap<_, _>>(),
-        });
-        match call_in(heap, "urlJoin", &[map]) {
-            Ok(Value::String(v)) => String::from_utf8_lossy(&v).into_owned(),
-            Ok(other) => format!("{other:?}"),
-            Err(e) => err_text(e),
-        }
-    }
-
-    #[test]
-    fn url_join_matches_go() {
-        let mut bad = Vec::new();
-        for (parts, want) in JOIN {
-            let mut heap = Heap::default();
-            let got = join(&mut heap, parts.iter().map(|(k, v)| (*k, s(v))).collect());
-            if got != *want {
-                bad.push(format!("{parts:?}: got {got:?}, Go {want:?}"));
-            }
-        }
-        assert!(
-            bad.is_empty(),
-            "{} mismatches:\n{}",
-            bad.len(),
-            bad.join("\n")
-        );
-        let mut heap = Heap::default();
-        assert_eq!(
-            join(&mut heap, vec![("scheme", Value::Int(1))]),
-            "E:unable to parse scheme key, must be of type string, but int found"
-        );
-        assert_eq!(
-            join(&mut heap, vec![("scheme", Value::Nil)]),
-            "E:runtime error: invalid memory address or nil pointer dereference"
-        );
-    }
 }
