@@ -83,8 +83,9 @@ impl ItemErrors {
 /// have thousands of items, its status and events stay short.
 const MAX_NAMED: usize = 10;
 
-/// `a, b, c` or `a, b, c and 9997 more`.
-fn named(keys: &[&str]) -> String {
+/// `a, b, c` or `a, b, c and 9997 more`: keys as messages name them, a few
+/// at most however many there are.
+pub fn named(keys: &[&str]) -> String {
     let shown = keys[..keys.len().min(MAX_NAMED)].join(", ");
     match keys.len().saturating_sub(MAX_NAMED) {
         0 => shown,

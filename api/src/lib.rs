@@ -12,7 +12,7 @@ mod template;
 mod types;
 mod unseal;
 
-pub use error::{Error, ItemErrors};
+pub use error::{named, Error, ItemErrors};
 pub use reencrypt::{reencrypt, verify};
 pub use seal::{seal_secret, SealOptions};
 pub use template::{GoTemplates, TemplateEngine, TEMPLATES};

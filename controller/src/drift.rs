@@ -21,7 +21,7 @@ use std::hash::{BuildHasher, RandomState};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
 use kube::core::PartialObjectMeta;
-use sealed_secrets_api::{SealedSecret, MANAGED_ANNOTATION, PATCH_ANNOTATION};
+use sealed_secrets_api::{named, SealedSecret, MANAGED_ANNOTATION, PATCH_ANNOTATION};
 
 /// The SealedSecret annotation that turns reverting off for that object.
 pub const REVERT_DRIFT_ANNOTATION: &str = "sealedsecrets.bitnami.com/revert-drift";
@@ -122,16 +122,6 @@ pub fn restored_keys(
         parts.push(format!("removed {}", named(&removed)));
     }
     parts.join("; ")
-}
-
-/// `a, b, c` or `a, b, c and 40 more`.
-fn named(keys: &[&str]) -> String {
-    const SHOWN: usize = 10;
-    let shown = keys[..keys.len().min(SHOWN)].join(", ");
-    match keys.len().saturating_sub(SHOWN) {
-        0 => shown,
-        more => format!("{shown} and {more} more"),
-    }
 }
 
 #[cfg(test)]

@@ -371,7 +371,7 @@ impl Metrics {
             family.clear();
         }
         gauges.failing.clear();
-        let mut opened: HashMap<String, i64> = HashMap::new();
+        let mut opened: HashMap<&str, i64> = HashMap::new();
         let mut failing: HashMap<String, i64> = HashMap::new();
         let mut not_newest = 0;
         let sealing = keys
@@ -387,7 +387,7 @@ impl Metrics {
             if let Some(key) = sealed.key {
                 // A series per known key, never one per value found in a status.
                 if let Some(known) = keys.iter().find(|k| k.fingerprint == key) {
-                    *opened.entry(known.fingerprint.clone()).or_default() += 1;
+                    *opened.entry(known.fingerprint.as_str()).or_default() += 1;
                 }
                 if sealing.is_some_and(|s| s != key) {
                     not_newest += 1;
@@ -428,7 +428,7 @@ impl Metrics {
             gauges
                 .key_sealed_secrets
                 .get_or_create(&labels)
-                .set(opened.get(&key.fingerprint).copied().unwrap_or(0));
+                .set(opened.get(key.fingerprint.as_str()).copied().unwrap_or(0));
         }
         gauges.not_newest_key.set(not_newest);
         for (reason, count) in failing {
@@ -561,7 +561,7 @@ impl Metrics {
 /// anything else written into a status by someone else counts as `Other`,
 /// so a status can never make new series.
 fn bounded_reason(reason: &str) -> &str {
-    crate::plan::FAILURE_REASONS
+    crate::plan::reason::ALL
         .into_iter()
         .chain(["Unknown"])
         .find(|k| *k == reason)

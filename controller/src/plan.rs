@@ -136,7 +136,7 @@ pub fn unwritable(secret: &Secret) -> Option<String> {
     let bad: Vec<String> = data
         .keys()
         .filter(|k| !valid_secret_key(k))
-        .map(|k| format!("{:?}", shorten(k)))
+        .map(|k| format!("{:?}", shorten(k, 40)))
         .collect();
     if !bad.is_empty() {
         let more = bad.len().saturating_sub(5);
@@ -174,11 +174,12 @@ fn valid_secret_key(key: &str) -> bool {
         && !key.starts_with("..")
 }
 
-/// A key as shown in a message: its first 40 characters.
-fn shorten(key: &str) -> String {
-    match key.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &key[..cut]),
-        None => key.to_string(),
+/// `text` as shown in a message: its first `max` characters (a key, or
+/// the API server's message, which names every invalid key).
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
     }
 }
 
@@ -207,17 +208,29 @@ pub struct Failure<'a> {
 
 /// The reasons `Ready` gives for a failure (README, "When a SealedSecret
 /// fails"); the metrics take no other.
-pub const FAILURE_REASONS: [&str; 9] = [
-    "DecryptFailed",
-    "TemplateFailed",
-    "InvalidSealedSecret",
-    "UnsealFailed",
-    "SecretNotManaged",
-    "SecretInvalid",
-    "SecretImmutable",
-    "UpdateFailed",
-    "APIUnavailable",
-];
+pub mod reason {
+    pub const DECRYPT_FAILED: &str = "DecryptFailed";
+    pub const TEMPLATE_FAILED: &str = "TemplateFailed";
+    pub const INVALID_SEALED_SECRET: &str = "InvalidSealedSecret";
+    pub const UNSEAL_FAILED: &str = "UnsealFailed";
+    pub const SECRET_NOT_MANAGED: &str = "SecretNotManaged";
+    pub const SECRET_INVALID: &str = "SecretInvalid";
+    pub const SECRET_IMMUTABLE: &str = "SecretImmutable";
+    pub const UPDATE_FAILED: &str = "UpdateFailed";
+    pub const API_UNAVAILABLE: &str = "APIUnavailable";
+
+    pub const ALL: [&str; 9] = [
+        DECRYPT_FAILED,
+        TEMPLATE_FAILED,
+        INVALID_SEALED_SECRET,
+        UNSEAL_FAILED,
+        SECRET_NOT_MANAGED,
+        SECRET_INVALID,
+        SECRET_IMMUTABLE,
+        UPDATE_FAILED,
+        API_UNAVAILABLE,
+    ];
+}
 
 /// The reason `Ready` gives when the Secret is as the SealedSecret says.
 pub const READY_REASON: &str = "Unsealed";

@@ -227,16 +227,17 @@ enum FailureKind {
 impl FailureKind {
     /// The CamelCase `reason` of the `Ready` condition.
     fn reason(self) -> &'static str {
+        use plan::reason;
         match self {
-            FailureKind::DecryptFailed => "DecryptFailed",
-            FailureKind::TemplateFailed => "TemplateFailed",
-            FailureKind::InvalidSealedSecret => "InvalidSealedSecret",
-            FailureKind::UnsealFailed => "UnsealFailed",
-            FailureKind::SecretNotManaged => "SecretNotManaged",
-            FailureKind::SecretInvalid => "SecretInvalid",
-            FailureKind::SecretImmutable => "SecretImmutable",
-            FailureKind::UpdateFailed | FailureKind::Exists => "UpdateFailed",
-            FailureKind::ApiUnavailable => "APIUnavailable",
+            FailureKind::DecryptFailed => reason::DECRYPT_FAILED,
+            FailureKind::TemplateFailed => reason::TEMPLATE_FAILED,
+            FailureKind::InvalidSealedSecret => reason::INVALID_SEALED_SECRET,
+            FailureKind::UnsealFailed => reason::UNSEAL_FAILED,
+            FailureKind::SecretNotManaged => reason::SECRET_NOT_MANAGED,
+            FailureKind::SecretInvalid => reason::SECRET_INVALID,
+            FailureKind::SecretImmutable => reason::SECRET_IMMUTABLE,
+            FailureKind::UpdateFailed | FailureKind::Exists => reason::UPDATE_FAILED,
+            FailureKind::ApiUnavailable => reason::API_UNAVAILABLE,
         }
     }
 
@@ -704,7 +705,7 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str, secret: &Secret)
             kind: FailureKind::SecretImmutable,
             message: format!(
                 "{}. The target Secret is immutable: delete it, and the controller creates it anew",
-                bounded(&status.message)
+                plan::shorten(&status.message, 1024)
             ),
             event: Some(format!(
                 "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
@@ -719,7 +720,7 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str, secret: &Secret)
             .message
             .starts_with(&format!("Secret {name:?} is invalid: "))
     {
-        let mut message = bounded(&status.message);
+        let mut message = plan::shorten(&status.message, 1024);
         if let Some(hint) = unwritable(secret) {
             message.push_str(". ");
             message.push_str(&hint);
@@ -727,15 +728,6 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str, secret: &Secret)
         return Failure::new(FailureKind::SecretInvalid, message);
     }
     api_failure(&err, api_message(&err))
-}
-
-/// The API server's message, bounded: it names every invalid key.
-fn bounded(message: &str) -> String {
-    const MAX: usize = 1024;
-    match message.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}...", &message[..cut]),
-        None => message.to_string(),
-    }
 }
 
 /// The API server's own message for an API error (as the reference shows

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::control_plane::{run_command, ControlPlane, Error};
+use crate::sealed::free_port;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -100,7 +101,7 @@ impl Drop for Background {
 
 /// A bare repository served by `git-server`, and a working copy to commit in.
 pub struct GitRepo {
-    _server: Child,
+    server: Child,
     /// What source-controller clones.
     pub url: String,
     work: PathBuf,
@@ -164,7 +165,7 @@ impl GitRepo {
         }
         Ok(Self {
             url: format!("http://{address}/app.git"),
-            _server: server,
+            server,
             work,
             _dir: dir,
         })
@@ -208,6 +209,15 @@ impl GitRepo {
     /// The working copy, for tools that edit files in place (`kubeseal admin reencrypt`).
     pub fn work_dir(&self) -> &Path {
         &self.work
+    }
+}
+
+impl Drop for GitRepo {
+    fn drop(&mut self) {
+        // A Child is not killed when dropped: the server would outlive the
+        // test (and hold its stderr open).
+        let _ = self.server.kill();
+        let _ = self.server.wait();
     }
 }
 
@@ -256,7 +266,8 @@ impl Flux {
             context: format!("creating {}", storage.display()),
             source,
         })?;
-        let [storage_port, a, b, c, d] = free_ports()?;
+        let [storage_port, a, b, c, d] = [(); 5].map(|()| free_port());
+        let (storage_port, a, b, c, d) = (storage_port?, a?, b?, c?, d?);
         let common = |cmd: &mut Command, metrics: u16, health: u16| {
             cmd.env("KUBECONFIG", cp.kubeconfig())
                 .env("RUNTIME_NAMESPACE", namespace)
@@ -305,25 +316,4 @@ fn tail(log: &str) -> &str {
         .find(|i| log.is_char_boundary(*i))
         .unwrap_or(log.len());
     &log[start..]
-}
-
-fn free_ports() -> Result<[u16; 5]> {
-    let listeners: Vec<std::net::TcpListener> = (0..5)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<_>>()
-        .map_err(|source| Error::Io {
-            context: "finding free ports".into(),
-            source,
-        })?;
-    let mut ports = [0u16; 5];
-    for (port, listener) in ports.iter_mut().zip(&listeners) {
-        *port = listener
-            .local_addr()
-            .map_err(|source| Error::Io {
-                context: "finding free ports".into(),
-                source,
-            })?
-            .port();
-    }
-    Ok(ports)
 }

@@ -134,7 +134,7 @@ impl<'a> ControllerOptions<'a> {
 /// by default), so that no outgoing connection takes it before the
 /// controller binds it: a port the kernel hands out for `bind(0)` is also
 /// what it hands out to the next `connect`.
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let seed = std::process::id() % 4000 * 3;
@@ -593,6 +593,34 @@ fn api_server_url(cp: &ControlPlane) -> Result<String> {
         "jsonpath={.clusters[0].cluster.server}",
     ])?;
     Ok(server.trim().to_string())
+}
+
+/// A ServiceAccount `account` of `ns`, bound to a Role of `rules` (YAML
+/// flow items, one per line, e.g. `{apiGroups: [""], resources: [secrets],
+/// verbs: [get]}`), and a kubeconfig at `path` holding only its token (an
+/// hour long).
+pub fn service_account_kubeconfig(
+    cp: &ControlPlane,
+    ns: &TestNamespace,
+    account: &str,
+    rules: &[&str],
+    path: &Path,
+) -> Result<()> {
+    let rules: String = rules.iter().map(|r| format!("- {r}\n")).collect();
+    let manifest = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {account}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {account}}}\nrules:\n{rules}---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {account}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}\n\
+         subjects: [{{kind: ServiceAccount, name: {account}, namespace: {n}}}]\n",
+        n = ns.name()
+    );
+    ns.kubectl().apply(&manifest)?;
+    let token = ns
+        .kubectl()
+        .run(["create", "token", account, "--duration=1h"])?;
+    token_kubeconfig(cp, path, account, &token)?;
+    Ok(())
 }
 
 /// Writes a kubeconfig at `path` that authenticates only with `token`, as a

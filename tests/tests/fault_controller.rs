@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::ColdStart;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, token_kubeconfig, wait_synced_true, ControllerOptions, ControllerProcess,
+    kubeseal, service_account_kubeconfig, succeeded, wait_synced_true, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
@@ -120,25 +121,19 @@ fn concurrent_writers_do_not_lose_template_updates() {
 fn sigterm_before_the_first_list_stops_the_controller() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "fault-term").expect("namespace");
-    let account = "no-sealedsecrets";
-    let manifest = format!(
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {account}}}\n---\n\
-         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {account}}}\nrules:\n\
-         - {{apiGroups: [\"\"], resources: [secrets], verbs: [get, list, watch, create, update]}}\n\
-         - {{apiGroups: [\"\"], resources: [events], verbs: [create, patch]}}\n---\n\
-         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {account}}}\n\
-         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}\n\
-         subjects: [{{kind: ServiceAccount, name: {account}, namespace: {n}}}]\n",
-        n = ns.name()
-    );
-    ns.kubectl().apply(&manifest).expect("RBAC");
-    let token = ns
-        .kubectl()
-        .run(["create", "token", account, "--duration=1h"])
-        .expect("token");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
-    token_kubeconfig(cp, &kubeconfig, account, &token).expect("kubeconfig");
+    service_account_kubeconfig(
+        cp,
+        &ns,
+        "no-sealedsecrets",
+        &[
+            r#"{apiGroups: [""], resources: [secrets], verbs: [get, list, watch, create, update]}"#,
+            r#"{apiGroups: [""], resources: [events], verbs: [create, patch]}"#,
+        ],
+        &kubeconfig,
+    )
+    .expect("a user that may not list SealedSecrets");
     let mut options = ControllerOptions::for_namespace(&ns);
     options.kubeconfig = Some(kubeconfig);
     let controller = ControllerProcess::start(cp, options).expect("controller");

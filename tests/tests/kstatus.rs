@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use sealed_secrets_e2e::helm::repo_dir;
 use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, token_kubeconfig, wait_synced_true, ControllerOptions, ControllerProcess,
+    kubeseal, service_account_kubeconfig, succeeded, wait_synced_true, ControllerOptions,
+    ControllerProcess,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::{json, Value};
@@ -561,21 +562,20 @@ fn text_of<'a>(value: Option<&'a Value>, field: &str) -> &'a str {
 /// kubeconfig holding only its token.
 fn restricted_kubeconfig(cp: &ControlPlane, ns: &TestNamespace, dir: &Path) -> PathBuf {
     let account = "kstatus-restricted";
-    let manifest = format!(
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {account}}}\n---\n\
-         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {account}}}\nrules:\n\
-         - {{apiGroups: [bitnami.com], resources: [sealedsecrets], verbs: [get, list, watch]}}\n\
-         - {{apiGroups: [bitnami.com], resources: [sealedsecrets/status], verbs: [update]}}\n\
-         - {{apiGroups: [\"\"], resources: [secrets], verbs: [get, list, watch]}}\n\
-         - {{apiGroups: [\"\"], resources: [events], verbs: [create, patch]}}\n---\n\
-         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {account}}}\n\
-         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {account}}}\n\
-         subjects: [{{kind: ServiceAccount, name: {account}, namespace: {n}}}]\n",
-        n = ns.name()
-    );
-    ns.kubectl()
-        .apply(&manifest)
-        .unwrap_or_else(|e| panic!("{e}\n{manifest}"));
+    let path = dir.join("restricted.kubeconfig");
+    service_account_kubeconfig(
+        cp,
+        ns,
+        account,
+        &[
+            "{apiGroups: [bitnami.com], resources: [sealedsecrets], verbs: [get, list, watch]}",
+            "{apiGroups: [bitnami.com], resources: [sealedsecrets/status], verbs: [update]}",
+            r#"{apiGroups: [""], resources: [secrets], verbs: [get, list, watch]}"#,
+            r#"{apiGroups: [""], resources: [events], verbs: [create, patch]}"#,
+        ],
+        &path,
+    )
+    .expect("restricted user");
     let user = format!("system:serviceaccount:{}:{account}", ns.name());
     let can = |args: &[&str]| {
         let mut all = vec!["auth", "can-i"];
@@ -590,12 +590,6 @@ fn restricted_kubeconfig(cp: &ControlPlane, ns: &TestNamespace, dir: &Path) -> P
     ]));
     assert!(can(&["watch", "secrets"]));
     assert!(!can(&["create", "secrets"]), "{user} may create Secrets");
-    let token = ns
-        .kubectl()
-        .run(["create", "token", account, "--duration=1h"])
-        .expect("token");
-    let path = dir.join("restricted.kubeconfig");
-    token_kubeconfig(cp, &path, account, &token).expect("kubeconfig");
     path
 }
 

@@ -557,6 +557,16 @@ async fn nothing_is_kept_about_a_sealed_secret_that_is_gone() {
     assert_eq!(ctx.remembered_keys(), 0);
 }
 
+/// An edit that sets one item of a Secret's data.
+fn set_item(key: &'static str, value: &'static str) -> impl FnOnce(&mut Secret) {
+    move |s| {
+        s.data.get_or_insert_default().insert(
+            key.into(),
+            k8s_openapi::ByteString(value.as_bytes().to_vec()),
+        );
+    }
+}
+
 /// What the metadata watch of Secrets sees of `secret`.
 fn metadata_of(secret: &Secret) -> kube::core::PartialObjectMeta<Secret> {
     kube::core::PartialObjectMeta {
@@ -652,11 +662,7 @@ async fn hand_edits_of_the_data_are_put_back_and_nothing_else_unseals() {
     }
 
     // A key added to the Secret the SealedSecret owns goes.
-    cluster.edit_secret(&index, |s| {
-        s.data
-            .get_or_insert_default()
-            .insert("extra".into(), k8s_openapi::ByteString(b"x".to_vec()));
-    });
+    cluster.edit_secret(&index, set_item("extra", "x"));
     reconcile(synced.clone(), ctx.clone())
         .await
         .expect("extra key");
@@ -673,11 +679,7 @@ async fn hand_edits_of_the_data_are_put_back_and_nothing_else_unseals() {
         .await
         .expect("patch mode");
     cluster.requests();
-    cluster.edit_secret(&index, |s| {
-        s.data
-            .get_or_insert_default()
-            .insert("theirs".into(), k8s_openapi::ByteString(b"kept".to_vec()));
-    });
+    cluster.edit_secret(&index, set_item("theirs", "kept"));
     reconcile(synced.clone(), ctx.clone())
         .await
         .expect("their key");
