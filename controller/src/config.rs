@@ -8,9 +8,23 @@ use std::time::SystemTime;
 use anyhow::Result;
 
 use crate::args::{self, Args};
+use crate::http::serve::Timeouts;
 use crate::keys::{self, KeyConfig, KeyOrder};
 use crate::leader::{lease_config, LeaseConfig};
-use crate::serve::Timeouts;
+
+/// `POD_NAMESPACE`, else the service account's namespace, else `default`.
+pub fn pod_namespace() -> String {
+    if let Ok(ns) = std::env::var("POD_NAMESPACE") {
+        if !ns.is_empty() {
+            return ns;
+        }
+    }
+    std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        .ok()
+        .map(|ns| ns.trim().to_string())
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or_else(|| "default".to_string())
+}
 
 pub struct Config {
     /// The controller's own namespace: its keys, its Lease.

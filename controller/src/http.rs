@@ -33,12 +33,16 @@ use sealed_secrets_api::crypto::{KeyRing, PublicKey};
 use sealed_secrets_api::{reencrypt, verify, SealedSecret};
 use serde::Deserialize as _;
 
+use self::body_budget::{BodyBudget, Reserved};
+use self::ratelimit::RateLimiter;
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
-use crate::pool::{BodyBudget, Reserved, RsaPool};
-use crate::ratelimit::RateLimiter;
+use crate::rsa_pool::RsaPool;
 
-pub mod ui;
+pub(crate) mod body_budget;
+pub(crate) mod ratelimit;
+pub(crate) mod serve;
+mod ui;
 
 /// Largest SealedSecret accepted by verify and rotate.
 pub const MAX_BODY_BYTES: usize = 10 << 20;

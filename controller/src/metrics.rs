@@ -561,7 +561,7 @@ impl Metrics {
 /// anything else written into a status by someone else counts as `Other`,
 /// so a status can never make new series.
 fn bounded_reason(reason: &str) -> &str {
-    crate::plan::reason::ALL
+    crate::reason::ALL
         .into_iter()
         .chain(["Unknown"])
         .find(|k| *k == reason)

@@ -1,6 +1,14 @@
 //! SealedSecret -> Secret. One object's failure is reported on that object
 //! (status, event, metric) and never stops the others.
 
+pub(crate) mod drift;
+pub(crate) mod events;
+pub(crate) mod own_writes;
+mod plan;
+pub(crate) mod resync;
+pub(crate) mod retry;
+pub(crate) mod secret_index;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,19 +22,18 @@ use kube::{Client, Resource as _, ResourceExt as _};
 use sealed_secrets_api::crypto::Fingerprint;
 use sealed_secrets_api::{unseal, SealedSecret, UnsealOptions, MANAGED_ANNOTATION};
 
-use crate::drift::{self, Digester};
-use crate::events::{EventRecorder, EventType};
+use self::drift::Digester;
+use self::events::{EventRecorder, EventType};
+use self::own_writes::OwnWrites;
+use self::plan::{immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite};
+use self::resync::Resync;
+use self::retry::Retries;
+use self::secret_index::{SecretIndexes, Seen};
+use crate::error::api_away;
 use crate::keys::KeyRegistry;
 use crate::leader::Leadership;
 use crate::metrics::{ErrorReason, Metrics};
-use crate::own_writes::OwnWrites;
-use crate::plan::{
-    self, immutable_secret_error, next_status, plan_secret, unwritable, SecretWrite,
-};
-use crate::pool::RsaPool;
-use crate::resync::{api_away, Resync};
-use crate::retry::Retries;
-use crate::secret_index::{SecretIndexes, Seen};
+use crate::rsa_pool::RsaPool;
 use crate::Error;
 
 /// The label whose value the `condition_info` series carry.
@@ -227,7 +234,7 @@ enum FailureKind {
 impl FailureKind {
     /// The CamelCase `reason` of the `Ready` condition.
     fn reason(self) -> &'static str {
-        use plan::reason;
+        use crate::reason;
         match self {
             FailureKind::DecryptFailed => reason::DECRYPT_FAILED,
             FailureKind::TemplateFailed => reason::TEMPLATE_FAILED,

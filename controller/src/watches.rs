@@ -16,11 +16,11 @@ use kube::runtime::watcher;
 use kube::ResourceExt as _;
 use sealed_secrets_api::SealedSecret;
 
-use crate::drift::REVERT_DRIFT_ANNOTATION;
 use crate::metrics::Metrics;
-use crate::own_writes::OwnWrites;
+use crate::reconcile::drift::REVERT_DRIFT_ANNOTATION;
+use crate::reconcile::own_writes::OwnWrites;
+use crate::reconcile::resync::{Reason, Resync};
 use crate::reconcile::INSTANCE_LABEL;
-use crate::resync::{Reason, Resync};
 
 type WatchEvent<K> = Result<watcher::Event<K>, watcher::Error>;
 /// The object to reconcile for (`Ok`), if any.

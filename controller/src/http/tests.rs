@@ -149,7 +149,7 @@ pub(super) fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
         ready: Arc::new(AtomicBool::new(true)),
         limiter: Arc::new(limiter),
         pool,
-        bodies: crate::pool::BodyBudget::new(crate::http::BODY_BUDGET_BYTES),
+        bodies: crate::http::body_budget::BodyBudget::new(crate::http::BODY_BUDGET_BYTES),
         accept_v1_data: true,
         web_ui: false,
     }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::keys::KeyConfig;
-use crate::secret_index::SecretIndex;
+use crate::reconcile::secret_index::SecretIndex;
 
 const NAMESPACE: &str = "apps";
 const NAME: &str = "db";

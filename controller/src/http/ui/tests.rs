@@ -7,9 +7,9 @@ use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
 use super::*;
+use crate::http::ratelimit::RateLimiter;
 use crate::http::tests::state;
-use crate::pool::RsaPool;
-use crate::ratelimit::RateLimiter;
+use crate::rsa_pool::RsaPool;
 
 fn app(web_ui: bool) -> Router {
     let mut state = state(RsaPool::new(1), RateLimiter::new(100, 100));

@@ -2,7 +2,7 @@
 //! GitOps promises that the cluster says what Git says, so the data the
 //! SealedSecret defines is put back.
 //!
-//! The metadata watch of Secrets ([`crate::secret_index`]) sees each
+//! The metadata watch of Secrets ([`crate::reconcile::secret_index`]) sees each
 //! managed Secret's resourceVersion, and the index remembers the one known
 //! to hold what the SealedSecret says: the version the controller wrote or
 //! checked, or, for Secrets already there when it started, the version of

@@ -16,7 +16,7 @@
 //!
 //! For Secrets the controller may write it also keeps versions: the one
 //! the watch saw last, and the one known to hold what the SealedSecret says,
-//! with digests of that ([`crate::drift`]): a Secret edited by hand shows as
+//! with digests of that ([`crate::reconcile::drift`]): a Secret edited by hand shows as
 //! a version that moved on.
 //!
 //! Entries are 64-bit SipHash digests of namespace and name under a key
@@ -34,7 +34,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 
-use crate::drift::{may_be_managed, Digests};
+use crate::reconcile::drift::{may_be_managed, Digests};
 
 /// What the watch says about one Secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

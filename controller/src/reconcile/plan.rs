@@ -206,32 +206,6 @@ pub struct Failure<'a> {
     pub retrying: bool,
 }
 
-/// The reasons `Ready` gives for a failure (README, "When a SealedSecret
-/// fails"); the metrics take no other.
-pub mod reason {
-    pub const DECRYPT_FAILED: &str = "DecryptFailed";
-    pub const TEMPLATE_FAILED: &str = "TemplateFailed";
-    pub const INVALID_SEALED_SECRET: &str = "InvalidSealedSecret";
-    pub const UNSEAL_FAILED: &str = "UnsealFailed";
-    pub const SECRET_NOT_MANAGED: &str = "SecretNotManaged";
-    pub const SECRET_INVALID: &str = "SecretInvalid";
-    pub const SECRET_IMMUTABLE: &str = "SecretImmutable";
-    pub const UPDATE_FAILED: &str = "UpdateFailed";
-    pub const API_UNAVAILABLE: &str = "APIUnavailable";
-
-    pub const ALL: [&str; 9] = [
-        DECRYPT_FAILED,
-        TEMPLATE_FAILED,
-        INVALID_SEALED_SECRET,
-        UNSEAL_FAILED,
-        SECRET_NOT_MANAGED,
-        SECRET_INVALID,
-        SECRET_IMMUTABLE,
-        UPDATE_FAILED,
-        API_UNAVAILABLE,
-    ];
-}
-
 /// The reason `Ready` gives when the Secret is as the SealedSecret says.
 pub const READY_REASON: &str = "Unsealed";
 

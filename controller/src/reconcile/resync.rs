@@ -151,16 +151,6 @@ impl Resync {
     }
 }
 
-/// Whether a failed request says the API server was away (unreachable,
-/// timed out, overloaded, failing), as opposed to refusing this request.
-pub fn api_away(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => status.code >= 500 || status.code == 429,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -249,22 +239,5 @@ mod tests {
             probed,
             "back: no more probes until the next failure"
         );
-    }
-
-    #[test]
-    fn only_an_absent_or_failing_api_server_counts_as_away() {
-        let status = |code: u16| {
-            kube::Error::Api(
-                kube::core::Status::failure("m", "r")
-                    .with_code(code)
-                    .boxed(),
-            )
-        };
-        assert!(api_away(&status(500)));
-        assert!(api_away(&status(503)));
-        assert!(api_away(&status(429)));
-        assert!(!api_away(&status(403)));
-        assert!(!api_away(&status(409)));
-        assert!(!api_away(&status(422)));
     }
 }
