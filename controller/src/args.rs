@@ -5,6 +5,8 @@ use clap::{ArgAction, Parser};
 
 use sealed_secrets_api::go_duration::{self, GoDuration};
 
+use crate::Error;
+
 /// A Go duration (`time.ParseDuration`) that must not be negative: Go takes
 /// `-1h` here too, and then a negative `--key-renew-period` generates keys in
 /// a loop and a negative `--key-ttl` certificates that expire before they
@@ -205,25 +207,30 @@ pub struct Args {
 }
 
 /// `:8080` means every interface, as in Go.
-pub fn socket_addr(listen: &str) -> Result<std::net::SocketAddr, String> {
+pub(crate) fn socket_addr(listen: &str, flag: &'static str) -> Result<std::net::SocketAddr, Error> {
     let full = if listen.starts_with(':') {
         format!("0.0.0.0{listen}")
     } else {
         listen.to_string()
     };
-    full.parse()
-        .map_err(|e| format!("invalid listen address {listen:?}: {e}"))
+    full.parse().map_err(|e| Error::Flag {
+        flag,
+        reason: format!("invalid listen address {listen:?}: {e}; expected HOST:PORT or :PORT"),
+    })
 }
 
 /// `a=b,c=d` into pairs.
-pub fn key_values(text: &str, flag: &str) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn key_values(text: &str, flag: &'static str) -> Result<Vec<(String, String)>, Error> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|pair| {
             pair.split_once('=')
                 .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| format!("--{flag}: {pair:?} is not key=value"))
+                .ok_or_else(|| Error::Flag {
+                    flag,
+                    reason: format!("{pair:?} is not key=value"),
+                })
         })
         .collect()
 }

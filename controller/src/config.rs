@@ -5,12 +5,11 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use anyhow::Result;
-
 use crate::args::{self, Args};
 use crate::http::serve::Timeouts;
 use crate::keys::{self, KeyConfig, KeyOrder};
 use crate::leader::{lease_config, LeaseConfig};
+use crate::Error;
 
 /// `POD_NAMESPACE`, else the service account's namespace, else `default`.
 pub fn pod_namespace() -> String {
@@ -44,7 +43,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(flags: Args, namespace: String) -> Result<Self> {
+    pub fn new(flags: Args, namespace: String) -> Result<Self, Error> {
         let keys = KeyConfig {
             namespace: namespace.clone(),
             prefix: flags.key_prefix.clone(),
@@ -52,19 +51,16 @@ impl Config {
             ttl: flags.key_ttl,
             common_name: flags.my_cn.clone(),
             order: key_order(&flags.key_order_priority),
-            extra_labels: args::key_values(&flags.privatekey_labels, "privatekey-labels")
-                .map_err(anyhow::Error::msg)?,
+            extra_labels: args::key_values(&flags.privatekey_labels, "privatekey-labels")?,
             extra_annotations: args::key_values(
                 &flags.privatekey_annotations,
                 "privatekey-annotations",
-            )
-            .map_err(anyhow::Error::msg)?,
+            )?,
         };
         Ok(Self {
-            http_addr: args::socket_addr(&flags.listen_addr).map_err(anyhow::Error::msg)?,
-            metrics_addr: args::socket_addr(&flags.listen_metrics_addr)
-                .map_err(anyhow::Error::msg)?,
-            key_cutoff: keys::parse_cutoff(&flags.key_cutoff_time).map_err(anyhow::Error::msg)?,
+            http_addr: args::socket_addr(&flags.listen_addr, "listen-addr")?,
+            metrics_addr: args::socket_addr(&flags.listen_metrics_addr, "listen-metrics-addr")?,
+            key_cutoff: keys::parse_cutoff(&flags.key_cutoff_time)?,
             lease: lease_config(&flags, &namespace)?,
             watched: watched_namespaces(&flags, &namespace),
             timeouts: Timeouts {

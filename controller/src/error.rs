@@ -15,6 +15,34 @@ pub enum Error {
     PoolClosed,
     #[error("an RSA worker failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
+    /// A flag whose value cannot be used; `reason` names the value and what
+    /// is expected instead.
+    #[error("--{flag}: {reason}")]
+    Flag { flag: &'static str, reason: String },
+    // A `/v1/verify` or `/v1/rotate` body that cannot be worked on: the
+    // text is the HTTP answer's body (a sealed body holds no plaintext).
+    #[error("Multistream YAML not supported: send one SealedSecret")]
+    MultiDocumentBody,
+    #[error("the body is not valid JSON: {0}")]
+    BodyNotJson(#[source] serde_json::Error),
+    #[error("the body is not valid YAML or JSON: {0}")]
+    BodyNotYaml(#[source] serde_yaml::Error),
+    #[error("Object 'Kind' or 'apiVersion' is missing: send a bitnami.com/v1alpha1 SealedSecret")]
+    BodyKindMissing,
+    #[error("unexpected resource type {api_version}, Kind={kind}: send a bitnami.com/v1alpha1 SealedSecret")]
+    BodyKindUnexpected { api_version: String, kind: String },
+    #[error("not a valid SealedSecret: {0}")]
+    BodyNotSealedSecret(#[source] serde_json::Error),
+    /// Begins with [`crate::http::ROTATE_CANNOT_DECRYPT`], as the reference's.
+    #[error("error decrypting secret: the deprecated 'data' field is not accepted (--accept-deprecated-v1-data=false)")]
+    V1DataRefused,
+    #[error("no sealing key is loaded yet")]
+    NoSealingKey,
+    /// Begins with [`crate::http::ROTATE_CANNOT_DECRYPT`], as the reference's.
+    #[error("error decrypting secret: {0}")]
+    CannotReseal(#[source] sealed_secrets_api::Error),
+    #[error("cannot encode the SealedSecret: {0}")]
+    EncodeSealedSecret(#[source] serde_json::Error),
 }
 
 impl Error {

@@ -38,6 +38,7 @@ use self::ratelimit::RateLimiter;
 use crate::keys::KeyRegistry;
 use crate::metrics::Metrics;
 use crate::rsa_pool::RsaPool;
+use crate::Error;
 
 pub(crate) mod body_budget;
 pub(crate) mod ratelimit;
@@ -242,9 +243,9 @@ pub enum Verified {
 }
 
 /// `/v1/verify`'s work: `Err` when the body is not one SealedSecret.
-pub fn verify_body(body: &[u8], keys: &KeyRing, accept_v1_data: bool) -> Result<Verified, String> {
+pub fn verify_body(body: &[u8], keys: &KeyRing, accept_v1_data: bool) -> Result<Verified, Error> {
     if is_multi_document(body) {
-        return Err("Multistream YAML not supported: send one SealedSecret".into());
+        return Err(Error::MultiDocumentBody);
     }
     let sealed = decode(body)?;
     if sealed.spec.data.is_some() && !accept_v1_data {
@@ -262,17 +263,14 @@ pub fn rotate_body(
     keys: &KeyRing,
     newest: Option<&PublicKey>,
     accept_v1_data: bool,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Error> {
     let sealed = decode(body)?;
     if sealed.spec.data.is_some() && !accept_v1_data {
-        return Err(format!(
-            "{ROTATE_CANNOT_DECRYPT}: the deprecated 'data' field is not accepted (--accept-deprecated-v1-data=false)"
-        ));
+        return Err(Error::V1DataRefused);
     }
-    let newest = newest.ok_or("no sealing key is loaded yet")?;
-    let resealed =
-        reencrypt(&sealed, keys, newest).map_err(|e| format!("{ROTATE_CANNOT_DECRYPT}: {e}"))?;
-    serde_json::to_vec(&resealed).map_err(|e| format!("cannot encode the SealedSecret: {e}"))
+    let newest = newest.ok_or(Error::NoSealingKey)?;
+    let resealed = reencrypt(&sealed, keys, newest).map_err(Error::CannotReseal)?;
+    serde_json::to_vec(&resealed).map_err(Error::EncodeSealedSecret)
 }
 
 async fn verify_handler(State(state): State<ApiState>, request: Request) -> Response {
@@ -339,30 +337,29 @@ async fn rate_limit(State(state): State<ApiState>, request: Request, next: Next)
 /// The SealedSecret in `body` (JSON, or the first YAML document), as the
 /// reference's universal decoder takes it: it must say `apiVersion:
 /// bitnami.com/v1alpha1` and `kind: SealedSecret`.
-pub fn decode(body: &[u8]) -> Result<SealedSecret, String> {
+pub fn decode(body: &[u8]) -> Result<SealedSecret, Error> {
     let value: serde_json::Value = if looks_like_json(body) {
-        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?
+        serde_json::from_slice(body).map_err(Error::BodyNotJson)?
     } else {
         match serde_yaml::Deserializer::from_slice(body).next() {
             None => serde_json::Value::Null,
-            Some(document) => serde_json::Value::deserialize(document)
-                .map_err(|e| format!("the body is not valid YAML or JSON: {e}"))?,
+            Some(document) => {
+                serde_json::Value::deserialize(document).map_err(Error::BodyNotYaml)?
+            }
         }
     };
     let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or_default();
     let (api_version, kind) = (field("apiVersion"), field("kind"));
     if kind.is_empty() || api_version.is_empty() {
-        return Err(
-            "Object 'Kind' or 'apiVersion' is missing: send a bitnami.com/v1alpha1 SealedSecret"
-                .into(),
-        );
+        return Err(Error::BodyKindMissing);
     }
     if api_version != "bitnami.com/v1alpha1" || kind != "SealedSecret" {
-        return Err(format!(
-            "unexpected resource type {api_version}, Kind={kind}: send a bitnami.com/v1alpha1 SealedSecret"
-        ));
+        return Err(Error::BodyKindUnexpected {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+        });
     }
-    serde_json::from_value(value).map_err(|e| format!("not a valid SealedSecret: {e}"))
+    serde_json::from_value(value).map_err(Error::BodyNotSealedSecret)
 }
 
 /// As Kubernetes decides: JSON when the first non-space byte is `{`.

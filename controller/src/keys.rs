@@ -375,14 +375,13 @@ fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String
 }
 
 /// `--key-cutoff-time`: RFC 1123 with a numeric zone, e.g. `Mon, 02 Jan 2006 15:04:05 -0700`.
-pub fn parse_cutoff(text: &str) -> Result<Option<SystemTime>, String> {
+pub fn parse_cutoff(text: &str) -> Result<Option<SystemTime>, Error> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let zoned = k8s_openapi::jiff::fmt::rfc2822::parse(text.trim()).map_err(|e| {
-        format!(
-            "--key-cutoff-time {text:?}: {e}; expected e.g. \"Mon, 02 Jan 2006 15:04:05 -0700\""
-        )
+    let zoned = k8s_openapi::jiff::fmt::rfc2822::parse(text.trim()).map_err(|e| Error::Flag {
+        flag: "key-cutoff-time",
+        reason: format!("{text:?}: {e}; expected e.g. \"Mon, 02 Jan 2006 15:04:05 -0700\""),
     })?;
     let secs = zoned.timestamp().as_second();
     Ok(Some(if secs >= 0 {

@@ -19,6 +19,7 @@ use kube::api::{Api, PostParams};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
+use crate::Error;
 
 /// Set by a replica that got SIGUSR1 without leading; the leader makes the
 /// new key and clears it when it renews.
@@ -37,26 +38,40 @@ pub struct LeaseConfig {
 
 impl LeaseConfig {
     /// client-go's rules: lease duration > renew deadline > 1.2 x retry period.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.name.is_empty() {
-            return Err("--leader-elect-resource-name must not be empty".into());
+    pub fn validate(&self) -> Result<(), Error> {
+        let problem = if self.name.is_empty() {
+            Some((
+                "leader-elect-resource-name",
+                "must not be empty".to_string(),
+            ))
+        } else if self.lease_duration <= self.renew_deadline {
+            Some((
+                "leader-elect-lease-duration",
+                format!(
+                    "{:?} must be longer than --leader-elect-renew-deadline ({:?})",
+                    self.lease_duration, self.renew_deadline
+                ),
+            ))
+        } else if self.renew_deadline.as_secs_f64() <= 1.2 * self.retry_period.as_secs_f64() {
+            Some((
+                "leader-elect-renew-deadline",
+                format!(
+                    "{:?} must be longer than 1.2 x --leader-elect-retry-period ({:?})",
+                    self.renew_deadline, self.retry_period
+                ),
+            ))
+        } else if self.retry_period.is_zero() {
+            Some((
+                "leader-elect-retry-period",
+                "must be longer than 0".to_string(),
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some((flag, reason)) => Err(Error::Flag { flag, reason }),
+            None => Ok(()),
         }
-        if self.lease_duration <= self.renew_deadline {
-            return Err(format!(
-                "--leader-elect-lease-duration ({:?}) must be longer than --leader-elect-renew-deadline ({:?})",
-                self.lease_duration, self.renew_deadline
-            ));
-        }
-        if self.renew_deadline.as_secs_f64() <= 1.2 * self.retry_period.as_secs_f64() {
-            return Err(format!(
-                "--leader-elect-renew-deadline ({:?}) must be longer than 1.2 x --leader-elect-retry-period ({:?})",
-                self.renew_deadline, self.retry_period
-            ));
-        }
-        if self.retry_period.is_zero() {
-            return Err("--leader-elect-retry-period must be longer than 0".into());
-        }
-        Ok(())
     }
 }
 
@@ -398,7 +413,7 @@ fn forbidden_hint(e: &kube::Error) -> &'static str {
 }
 
 /// `--leader-elect` and its settings, validated; `None` when off.
-pub fn lease_config(args: &crate::Args, namespace: &str) -> anyhow::Result<Option<LeaseConfig>> {
+pub fn lease_config(args: &crate::Args, namespace: &str) -> Result<Option<LeaseConfig>, Error> {
     if !args.leader_elect {
         return Ok(None);
     }
@@ -414,7 +429,7 @@ pub fn lease_config(args: &crate::Args, namespace: &str) -> anyhow::Result<Optio
         renew_deadline: args.leader_elect_renew_deadline,
         retry_period: args.leader_elect_retry_period,
     };
-    lease.validate().map_err(anyhow::Error::msg)?;
+    lease.validate()?;
     Ok(Some(lease))
 }
 
@@ -451,13 +466,36 @@ mod tests {
         assert!(config().validate().is_ok());
         let mut c = config();
         c.lease_duration = Duration::from_secs(10);
-        assert!(c.validate().unwrap_err().contains("lease-duration"));
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Flag {
+                flag: "leader-elect-lease-duration",
+                ..
+            })
+        ));
         let mut c = config();
         c.retry_period = Duration::from_secs(9);
-        assert!(c.validate().unwrap_err().contains("retry-period"));
+        let err = c.validate().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Flag {
+                    flag: "leader-elect-renew-deadline",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("--leader-elect-retry-period"),
+            "{err}"
+        );
         let mut c = config();
         c.name.clear();
-        assert!(c.validate().is_err());
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "--leader-elect-resource-name: must not be empty"
+        );
     }
 
     #[test]

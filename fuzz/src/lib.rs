@@ -443,10 +443,11 @@ pub fn http_body(bytes: &[u8]) {
     };
     let secret_values = plaintexts(&sealed, &f.ring);
     let text = String::from_utf8_lossy(bytes);
-    for message in [verified.as_ref().err(), rotated.as_ref().err()]
-        .into_iter()
-        .flatten()
-    {
+    let messages = [
+        verified.as_ref().err().map(ToString::to_string),
+        rotated.as_ref().err().map(ToString::to_string),
+    ];
+    for message in messages.iter().flatten() {
         for value in &secret_values {
             if value.len() >= 6 && !contains(&text, value) {
                 assert!(
@@ -460,7 +461,10 @@ pub fn http_body(bytes: &[u8]) {
         // What rotate answers is a SealedSecret that opens.
         // (verify may still refuse the body: it takes no YAML stream, rotate
         // takes its first document, as the reference.)
-        assert_eq!(verify_body(&json, &f.ring, true), Ok(Verified::Opens));
+        assert_eq!(
+            verify_body(&json, &f.ring, true).ok(),
+            Some(Verified::Opens)
+        );
     }
 }
 

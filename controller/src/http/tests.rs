@@ -75,17 +75,17 @@ fn verify_answers_as_the_reference() {
     let ring = KeyRing::new(vec![key.clone()]);
     let json = sealed_json(&key);
     assert_eq!(
-        verify_body(json.as_bytes(), &ring, true),
-        Ok(Verified::Opens)
+        verify_body(json.as_bytes(), &ring, true).ok(),
+        Some(Verified::Opens)
     );
     assert_eq!(
-        verify_body(json.as_bytes(), &other, true),
-        Ok(Verified::DoesNotOpen)
+        verify_body(json.as_bytes(), &other, true).ok(),
+        Some(Verified::DoesNotOpen)
     );
     let renamed = json.replace("\"name\":\"db\"", "\"name\":\"other\"");
     assert_eq!(
-        verify_body(renamed.as_bytes(), &ring, true),
-        Ok(Verified::DoesNotOpen)
+        verify_body(renamed.as_bytes(), &ring, true).ok(),
+        Some(Verified::DoesNotOpen)
     );
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
     value["metadata"]
@@ -94,20 +94,20 @@ fn verify_answers_as_the_reference() {
         .remove("namespace");
     let unnamespaced = value.to_string();
     assert_eq!(
-        verify_body(unnamespaced.as_bytes(), &ring, true),
-        Ok(Verified::DoesNotOpen)
+        verify_body(unnamespaced.as_bytes(), &ring, true).ok(),
+        Some(Verified::DoesNotOpen)
     );
     let with_data = json.replace("\"spec\":{", "\"spec\":{\"data\":\"AAAA\",");
     assert_eq!(
-        verify_body(with_data.as_bytes(), &ring, true),
-        Ok(Verified::DoesNotOpen)
+        verify_body(with_data.as_bytes(), &ring, true).ok(),
+        Some(Verified::DoesNotOpen)
     );
     assert!(verify_body(b"", &ring, true).is_err());
     let yaml =
         serde_yaml::to_string(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap();
     assert_eq!(
-        verify_body(yaml.as_bytes(), &ring, true),
-        Ok(Verified::Opens)
+        verify_body(yaml.as_bytes(), &ring, true).ok(),
+        Some(Verified::Opens)
     );
     let two = format!("{yaml}---\n{yaml}");
     assert!(
@@ -118,7 +118,12 @@ fn verify_answers_as_the_reference() {
     let newest = key.public_key();
     assert!(rotate_body(two.as_bytes(), &ring, Some(newest), true).is_ok());
     let err = rotate_body(json.as_bytes(), &other, Some(newest), true).unwrap_err();
-    assert!(err.starts_with(ROTATE_CANNOT_DECRYPT), "{err}");
+    assert!(matches!(err, Error::CannotReseal(_)), "{err}");
+    assert!(err.to_string().starts_with(ROTATE_CANNOT_DECRYPT), "{err}");
+    let v1 = json.replace("\"spec\":{", "\"spec\":{\"data\":\"AAAA\",");
+    let err = rotate_body(v1.as_bytes(), &ring, Some(newest), false).unwrap_err();
+    assert!(matches!(err, Error::V1DataRefused), "{err}");
+    assert!(err.to_string().starts_with(ROTATE_CANNOT_DECRYPT), "{err}");
 }
 
 #[test]
