@@ -2,7 +2,8 @@ module sealed-secrets-rs.local/gotemplate-semver-gen
 
 go 1.26
 
-// The versions the reference controller (Sealed Secrets v0.40.0) links.
+// The versions the reference controller (Sealed Secrets v0.40.0) links:
+// semver v3.4.0 is above what sprig v3.3.0 itself asks for (v3.3.0).
 require (
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
 	github.com/Masterminds/sprig/v3 v3.3.0
