@@ -1,7 +1,8 @@
 //! sprig's functions against tables of Go's own results: the regex functions,
 //! `semverCompare`, `urlParse` and `urlJoin`. The tables (`tests/data/*/cases.rs`)
-//! were made by running the templates through Go 1.26 with sprig v3.3.0
-//! (semver v3.4.0); see tests/data/README.md.
+//! are written by the Go programs beside them (`tests/data/*/gen/`), which run
+//! the templates through Go 1.26 with sprig v3.3.0 (semver v3.4.0); rerun them
+//! with scripts/regen-gotemplate-tables (see tests/data/README.md).
 
 use gotemplate::{sprig_functions, Budget, Env, FuncError, Heap, Value};
 

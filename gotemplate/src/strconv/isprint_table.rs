@@ -1,5 +1,6 @@
 //! Generated from Go 1.26 `unicode.IsPrint` (== `strconv.IsPrint`) over all
 //! code points by a Go program: inclusive ranges of printable runes, sorted.
+//! Written by gotemplate/gen/isprint_table (scripts/regen-gotemplate-tables); do not edit.
 
 #[rustfmt::skip]
 pub(crate) static PRINT_RANGES: [(u32, u32); 711] = [

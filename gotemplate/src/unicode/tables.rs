@@ -2,6 +2,7 @@
 //! behind `unicode.IsUpper`, `ToUpper`, ... so results match Go exactly.
 //! Ranges are `(lo, hi, stride)`; case ranges are `(lo, hi, [upper, lower, title] deltas)`
 //! with `UPPER_LOWER` marking alternating upper/lower pairs.
+//! Written by gotemplate/gen/unicode_tables (scripts/regen-gotemplate-tables); do not edit.
 
 pub(super) static UPPER: &[(u32, u32, u32)] = &[
     (0x41, 0x5a, 1), (0xc0, 0xd6, 1), (0xd8, 0xde, 1), (0x100, 0x136, 2),

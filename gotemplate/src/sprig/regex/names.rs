@@ -1,5 +1,6 @@
 //! Go 1.26's Unicode class names (`unicode.Categories`, `unicode.Scripts`,
 //! `unicode.CategoryAliases`), as `regexp/syntax` looks them up.
+//! Written by gotemplate/gen/regex_names (scripts/regen-gotemplate-tables); do not edit.
 
 pub(crate) const CATEGORIES: &[&str] = &[
     "C", "Cc", "Cf", "Cn", "Co", "Cs", "L", "LC", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me",

@@ -1,5 +1,6 @@
 // Expected urlParse/urlJoin results from Go 1.26 (go 1.21 main module) +
 // sprig v3.3.0. urlParse fields are joined by \x1f; `E:` is an error text.
+// Written by tests/data/url/gen (scripts/regen-gotemplate-tables); do not edit.
 const PARSE: &[(&str, &str)] = &[
     ("", "\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}"),
     ("*", "\u{1f}\u{1f}\u{1f}*\u{1f}\u{1f}\u{1f}\u{1f}"),

@@ -1,0 +1,3 @@
+module sealed-secrets-rs.local/gotemplate-regex-names-gen
+
+go 1.26

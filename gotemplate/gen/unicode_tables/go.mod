@@ -1,0 +1,3 @@
+module sealed-secrets-rs.local/gotemplate-unicode-tables-gen
+
+go 1.26

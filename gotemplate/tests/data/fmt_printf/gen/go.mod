@@ -1,0 +1,3 @@
+module sealed-secrets-rs.local/gotemplate-fmt-printf-gen
+
+go 1.26
