@@ -122,8 +122,9 @@ struct Url {
     fragment: Vec<u8>,
 }
 
-/// Go's `parseHost`.
-fn parse_host(host: &[u8]) -> Result<Vec<u8>, &'static str> {
+/// Go's `parseHost` (Go 1.26, as the reference links it: an `http` or
+/// `https` host's port starts at its first colon, `urlstrictcolons=1`).
+fn parse_host(scheme: &[u8], host: &[u8]) -> Result<Vec<u8>, &'static str> {
     match rfind(host, b'[') {
         Some(i) if i > 0 => return Err("invalid IP-literal"),
         Some(_) => {
@@ -161,8 +162,10 @@ fn parse_host(host: &[u8]) -> Result<Vec<u8>, &'static str> {
         }
         None => {}
     }
-    if let Some(last) = rfind(host, b':') {
-        if !valid_optional_port(&host[last..]) {
+    if let (Some(first), Some(last)) = (find(host, b":"), rfind(host, b':')) {
+        let strict = matches!(scheme, b"http" | b"https");
+        let port_start = if strict { first } else { last };
+        if !valid_optional_port(&host[port_start..]) {
             return Err("invalid port after host");
         }
     }
@@ -252,7 +255,7 @@ fn parse_no_fragment(raw: &[u8]) -> Result<Url, &'static str> {
             Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
             None => (None, authority),
         };
-        url.host = parse_host(host)?;
+        url.host = parse_host(&url.scheme, host)?;
         if let Some(ui) = userinfo {
             if !valid_userinfo(ui) {
                 return Err("net/url: invalid userinfo");

@@ -1,9 +1,8 @@
 module sealed-secrets-rs.local/gotemplate-url-gen
 
-// go 1.21, not 1.26: the table was made with this main-module version, whose
-// GODEBUG defaults (urlstrictcolons=0) let net/url accept "http://h:80:90/".
-// See ../../README.md.
-go 1.21
+// go 1.26 as the reference's go.mod: its GODEBUG defaults (urlstrictcolons=1)
+// are what the reference controller runs with.
+go 1.26
 
 // The versions the reference controller (Sealed Secrets v0.40.0) links:
 // semver v3.4.0 is above what sprig v3.3.0 itself asks for (v3.3.0).
