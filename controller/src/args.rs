@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Parser};
+use clap::{Arg, ArgAction, Parser};
 
 use sealed_secrets_api::go_duration::{self, GoDuration};
 
@@ -24,6 +24,27 @@ fn signed_duration(text: &str) -> Result<GoDuration, String> {
     go_duration::parse(text).map_err(|e| format!("{e}: use a Go duration such as 2m or 30s"))
 }
 
+/// Go's pflag booleans, as the reference's flags: `--flag`,
+/// `--flag=true|false` or `SEALED_SECRETS_FLAG=true`, hence
+/// `require_equals` and a missing value meaning true. Applied to every
+/// `bool` field (clap's `SetTrue`); its default stays when the field sets
+/// one, else it is `false`.
+fn pflag_booleans(arg: Arg) -> Arg {
+    if !matches!(arg.get_action(), ArgAction::SetTrue) {
+        return arg;
+    }
+    let arg = if arg.get_default_values().is_empty() {
+        arg.default_value("false")
+    } else {
+        arg
+    };
+    arg.value_parser(BoolishValueParser::new())
+        .action(ArgAction::Set)
+        .num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+}
+
 /// Flags of the reference controller, each also read from `SEALED_SECRETS_<FLAG>`.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -31,7 +52,8 @@ fn signed_duration(text: &str) -> Result<GoDuration, String> {
     disable_version_flag = true,
     // As pflag: a flag given twice takes the last value.
     args_override_self = true,
-    max_term_width = 100
+    max_term_width = 100,
+    mut_args = pflag_booleans
 )]
 pub struct Args {
     /// Prefix used to name keys.
@@ -64,10 +86,14 @@ pub struct Args {
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", default_value = "")]
     pub key_cutoff_time: String,
     /// Accept deprecated V1 data field.
-    #[arg(long = "accept-deprecated-v1-data", env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(
+        long = "accept-deprecated-v1-data",
+        env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA",
+        default_value = "true"
+    )]
     pub accept_v1_data: bool,
     /// Scan all namespaces or only the current namespace (default=true).
-    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value = "true")]
     pub all_namespaces: bool,
     /// Comma-separated list of additional namespaces to be scanned.
     #[arg(long, env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES", default_value = "")]
@@ -90,7 +116,7 @@ pub struct Args {
     )]
     pub rate_limit_burst: u32,
     /// When true, the sealed_secrets_controller_condition_info metric is not updated, so the metrics endpoint does not expose SealedSecret namespaces and names.
-    #[arg(long, env = "SEALED_SECRETS_METRICS_OMIT_SECRET_LABELS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_METRICS_OMIT_SECRET_LABELS")]
     pub metrics_omit_secret_labels: bool,
     /// Comma-separated list of additional annotations to be put on renewed sealing keys.
     #[arg(
@@ -103,19 +129,24 @@ pub struct Args {
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_LABELS", default_value = "")]
     pub privatekey_labels: String,
     /// Accepted for compatibility; Kubernetes garbage collection always deletes owned Secrets.
-    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide = true)]
+    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", hide = true)]
     pub old_gc_behavior: bool,
     /// If true, the controller updates the status sub-resource whenever it processes a sealed secret
-    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value = "true")]
     pub update_status: bool,
     /// Key Secrets created by others are always picked up; accepted for compatibility.
-    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS")]
     pub watch_for_secrets: bool,
     /// If true the controller will skip listening for managed secret changes to recreate them.
-    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE")]
     pub skip_recreate: bool,
     /// Accepted for compatibility: info logs always go to stdout.
-    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", hide = true)]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LOG_INFO_STDOUT",
+        default_value = "true",
+        hide = true
+    )]
     pub log_info_stdout: bool,
     /// Log level (DEBUG|INFO|WARN|ERROR, with an optional +N/-N as Go's slog, or any tracing filter; anything else: INFO, as the reference).
     #[arg(long, env = "SEALED_SECRETS_LOG_LEVEL", default_value = "INFO")]
@@ -133,10 +164,14 @@ pub struct Args {
     #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "10m", value_parser = duration)]
     pub resync_period: Duration,
     /// Write kstatus' Ready, Stalled and Reconciling conditions (read by Flux, Fleet, kubectl wait) next to Synced; false removes them (before moving back to the reference, which never clears them)
-    #[arg(long, env = "SEALED_SECRETS_KSTATUS_CONDITIONS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KSTATUS_CONDITIONS",
+        default_value = "true"
+    )]
     pub kstatus_conditions: bool,
     /// Put back the data of a Secret someone edited by hand (only the keys its SealedSecret defines); off per object with the SealedSecret annotation sealedsecrets.bitnami.com/revert-drift: "false"
-    #[arg(long, env = "SEALED_SECRETS_REVERT_DRIFT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_REVERT_DRIFT", default_value = "true")]
     pub revert_drift: bool,
     /// Accepted for compatibility (negative: no rate limiting in the reference;
     /// `--kubeclient-qps -1` is a value, as with pflag, and the Helm chart passes it so).
@@ -173,7 +208,7 @@ pub struct Args {
     #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = signed_duration, allow_hyphen_values = true)]
     pub write_timeout: GoDuration,
     /// Elect a leader among the replicas on a Lease: only the leader writes (Secrets, statuses, events, new keys); every replica serves the HTTP API. Off by default: the reference's RBAC grants no access to Leases.
-    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT")]
     pub leader_elect: bool,
     /// How long a Lease holds without renewal before another replica may take it.
     #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = duration)]
@@ -199,10 +234,10 @@ pub struct Args {
     )]
     pub leader_elect_resource_namespace: String,
     /// Serve a web page at /ui/ that seals Secrets in the browser with the controller's public certificate: values are encrypted in the page and never sent (see README, "Sealing in the browser"). Off by default.
-    #[arg(long, env = "SEALED_SECRETS_WEB_UI", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_WEB_UI")]
     pub web_ui: bool,
     /// Print version information and exit
-    #[arg(long, env = "SEALED_SECRETS_VERSION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false")]
+    #[arg(long, env = "SEALED_SECRETS_VERSION")]
     pub version: bool,
 }
 

@@ -110,3 +110,32 @@ fn a_flag_given_twice_takes_the_last_value_as_pflag() {
     assert!(args.all_namespaces);
     assert_eq!(args.key_size, 2048);
 }
+
+#[test]
+fn every_boolean_flag_takes_pflag_forms_and_keeps_its_default() {
+    let defaults = parse(&[]).unwrap();
+    assert!(defaults.update_status && defaults.all_namespaces && defaults.accept_v1_data);
+    assert!(!defaults.web_ui && !defaults.leader_elect && !defaults.version);
+    let bare = parse(&["--web-ui", "--leader-elect", "--update-status"]).unwrap();
+    assert!(bare.web_ui && bare.leader_elect && bare.update_status);
+    let off = parse(&["--update-status=false", "--all-namespaces=0", "--web-ui=F"]).unwrap();
+    assert!(!off.update_status && !off.all_namespaces && !off.web_ui);
+    assert!(
+        parse(&["--web-ui", "false"]).is_err(),
+        "a value needs '=', as pflag: a separate word is an argument"
+    );
+    let command = <Args as clap::CommandFactory>::command();
+    let optional_value = |arg: &clap::Arg| {
+        arg.get_num_args()
+            .is_some_and(|n| n.min_values() == 0 && n.max_values() == 1)
+    };
+    let booleans: Vec<_> = command
+        .get_arguments()
+        .filter(|a| optional_value(a))
+        .collect();
+    for arg in &booleans {
+        assert!(arg.is_require_equals_set(), "--{:?}", arg.get_long());
+        assert!(matches!(arg.get_action(), ArgAction::Set));
+    }
+    assert_eq!(booleans.len(), 13, "every bool field is a pflag boolean");
+}
