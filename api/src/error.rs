@@ -4,16 +4,21 @@ use std::fmt;
 use thiserror::Error;
 
 /// Failures of the Secret <-> SealedSecret conversions. Messages name keys
-/// and causes, never values.
+/// and causes, never values. This crate knows no command-line flags: a
+/// tool that has one to get around an error adds it (kubeseal's hints
+/// follow [`Error::EmptyData`], [`Error::MissingName`] and
+/// [`Error::MissingNamespace`]).
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used")]
+    /// The input Secret has no item in `data` nor `stringData`.
+    #[error("secret.data is empty in input Secret, assuming this is an error and aborting")]
     EmptyData,
-    #[error("missing metadata.name in input Secret: add metadata.name, or pass --name")]
+    #[error("missing metadata.name in input Secret: add metadata.name")]
     MissingName,
     #[error("namespace mismatch: input secret is in namespace {secret:?} but {requested:?} was specified")]
     NamespaceMismatch { secret: String, requested: String },
-    #[error("secret must declare a namespace: add metadata.namespace, pass -n/--namespace, or use --scope cluster-wide")]
+    /// Not cluster-wide, and no namespace declared nor given.
+    #[error("secret must declare a namespace: add metadata.namespace")]
     MissingNamespace,
     #[error(
         "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time"
