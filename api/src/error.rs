@@ -3,8 +3,9 @@ use std::fmt;
 
 use thiserror::Error;
 
-/// Failures of the Secret <-> SealedSecret conversions. Messages name keys
-/// and causes, never values. This crate knows no command-line flags: a
+/// Failures of the Secret <-> SealedSecret conversions and of reading key
+/// Secrets, one variant per cause, so callers can match on them. Messages
+/// name keys and causes, never values. This crate knows no command-line flags: a
 /// tool that has one to get around an error adds it (kubeseal's hints
 /// follow [`Error::EmptyData`], [`Error::MissingName`] and
 /// [`Error::MissingNamespace`]).
@@ -32,6 +33,23 @@ pub enum Error {
     Items(#[from] ItemErrors),
     #[error(transparent)]
     Crypto(#[from] sealed_secrets_crypto::Error),
+    /// A key Secret without `data`. The key Secret errors say what is wrong
+    /// with "it", the Secret the caller names.
+    #[error("it has no data")]
+    KeySecretNoData,
+    /// A key Secret without `item` (`tls.key` or `tls.crt`).
+    #[error("it has no {item}")]
+    KeySecretMissing { item: &'static str },
+    /// A key Secret's `item` holds no key or certificate.
+    #[error("{item}: {source}")]
+    KeySecretInvalid {
+        item: &'static str,
+        #[source]
+        source: sealed_secrets_crypto::Error,
+    },
+    /// A key Secret's certificate is another key's.
+    #[error("its tls.crt does not belong to its tls.key")]
+    KeySecretMismatch,
 }
 
 impl Error {
