@@ -3,17 +3,23 @@ use std::fmt;
 
 use thiserror::Error;
 
-/// Failures of the Secret <-> SealedSecret conversions. Messages name keys
-/// and causes, never values.
+/// Failures of the Secret <-> SealedSecret conversions and of reading key
+/// Secrets, one variant per cause, so callers can match on them. Messages
+/// name keys and causes, never values. This crate knows no command-line
+/// flags: a tool that has one to get around an error adds it (kubeseal's
+/// hints follow [`Error::EmptyData`], [`Error::MissingName`] and
+/// [`Error::MissingNamespace`]).
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used")]
+    /// The input Secret has no item in `data` nor `stringData`.
+    #[error("secret.data is empty in input Secret, assuming this is an error and aborting")]
     EmptyData,
-    #[error("missing metadata.name in input Secret: add metadata.name, or pass --name")]
+    #[error("missing metadata.name in input Secret: add metadata.name")]
     MissingName,
     #[error("namespace mismatch: input secret is in namespace {secret:?} but {requested:?} was specified")]
     NamespaceMismatch { secret: String, requested: String },
-    #[error("secret must declare a namespace: add metadata.namespace, pass -n/--namespace, or use --scope cluster-wide")]
+    /// Not cluster-wide, and no namespace declared nor given.
+    #[error("secret must declare a namespace: add metadata.namespace")]
     MissingNamespace,
     #[error(
         "cannot use the field 'encryptedData' and the deprecated field 'data' at the same time"
@@ -21,12 +27,51 @@ pub enum Error {
     BothDataFields,
     #[error("using deprecated 'data' field, use 'encryptedData' or flip the feature flag")]
     DeprecatedData,
-    #[error("the deprecated 'data' field holds no valid Secret: {0}")]
-    DeprecatedDataNotASecret(String),
+    /// The deprecated `spec.data` blob opened but is no JSON Secret: where
+    /// and what kind of error only (serde's message would quote the
+    /// decrypted blob).
+    #[error("the deprecated 'data' field holds no valid Secret: not a JSON Secret ({category} error at line {line} column {column})")]
+    DeprecatedDataNotASecret {
+        /// `read`, `syntax`, `type` or `truncation`.
+        category: &'static str,
+        line: usize,
+        column: usize,
+    },
+    /// Items that did not open or templates that did not render, each with
+    /// its own error (one of the variants below).
     #[error(transparent)]
     Items(#[from] ItemErrors),
+    /// The encryption failed, or (an item, the deprecated blob) no key
+    /// opens it.
     #[error(transparent)]
     Crypto(#[from] sealed_secrets_crypto::Error),
+    /// An item's value is not base64 (Go's words, as the reference).
+    #[error("illegal base64 data at input byte {at}")]
+    IllegalBase64 { at: usize },
+    /// A template of `spec.template.data` did not render: its syntax, a
+    /// function's failure, or one of its bounds (`gotemplate::Error::Limit`).
+    #[error(transparent)]
+    Template(#[from] gotemplate::Error),
+    /// The templates together print more than a Secret holds.
+    #[error("the templates print more than a Secret holds (1 MiB)")]
+    TemplatesTooLarge,
+    /// A key Secret without `data`. The key Secret errors say what is wrong
+    /// with "it", the Secret the caller names.
+    #[error("it has no data")]
+    KeySecretNoData,
+    /// A key Secret without `item` (`tls.key` or `tls.crt`).
+    #[error("it has no {item}")]
+    KeySecretMissing { item: &'static str },
+    /// A key Secret's `item` holds no key or certificate.
+    #[error("{item}: {source}")]
+    KeySecretInvalid {
+        item: &'static str,
+        #[source]
+        source: sealed_secrets_crypto::Error,
+    },
+    /// A key Secret's certificate is another key's.
+    #[error("its tls.crt does not belong to its tls.key")]
+    KeySecretMismatch,
 }
 
 impl Error {
@@ -47,21 +92,24 @@ impl Error {
 /// reference orders lines and keys as Go iterates a map (at random); here
 /// lines follow their reason and keys their name. The message stays short
 /// however many keys there are.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct ItemErrors {
-    by_key: BTreeMap<String, String>,
-    /// Templates that did not render: the key and Go's reason (no values).
-    templates: BTreeMap<String, String>,
+    /// Items that did not open: [`Error::Crypto`] or [`Error::IllegalBase64`].
+    by_key: BTreeMap<String, Error>,
+    /// Templates that did not render: [`Error::Template`] or
+    /// [`Error::TemplatesTooLarge`] (Go's reason, no values).
+    templates: BTreeMap<String, Error>,
 }
 
 impl ItemErrors {
-    pub fn push(&mut self, key: &str, message: impl fmt::Display) {
-        self.by_key.insert(key.to_string(), message.to_string());
+    /// Item `key` did not open.
+    pub fn push(&mut self, key: &str, error: impl Into<Error>) {
+        self.by_key.insert(key.to_string(), error.into());
     }
 
     /// A template of `key` failed; the key itself is not to blame.
-    pub fn push_template(&mut self, key: &str, message: impl fmt::Display) {
-        self.templates.insert(key.to_string(), message.to_string());
+    pub fn push_template(&mut self, key: &str, error: impl Into<Error>) {
+        self.templates.insert(key.to_string(), error.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -74,8 +122,15 @@ impl ItemErrors {
     }
 
     /// Failed keys and why, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.by_key.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.by_key.iter().map(|(k, e)| (k.as_str(), e))
+    }
+
+    /// Failed templates and why, in key order: match on
+    /// `Error::Template(gotemplate::Error::Limit(_))` to tell a bound that
+    /// was reached from a template that is wrong.
+    pub fn templates(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.templates.iter().map(|(k, e)| (k.as_str(), e))
     }
 }
 
@@ -97,11 +152,11 @@ impl fmt::Display for ItemErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // As the reference: items that did not open first, then templates;
         // a reason shared by several keys is one line.
-        let mut lines: Vec<(&str, Vec<&str>)> = Vec::new();
+        let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
         for errors in [&self.by_key, &self.templates] {
-            let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for (key, message) in errors {
-                grouped.entry(message).or_default().push(key);
+            let mut grouped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+            for (key, error) in errors {
+                grouped.entry(error.to_string()).or_default().push(key);
             }
             lines.extend(grouped);
         }
@@ -123,16 +178,18 @@ impl std::error::Error for ItemErrors {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sealed_secrets_crypto::Error as Crypto;
 
     #[test]
     fn thousands_of_failed_items_make_a_short_message() {
         let mut errors = ItemErrors::default();
         for i in 0..10_000 {
-            errors.push(&format!("k{i:05}"), "no key could decrypt secret");
+            errors.push(&format!("k{i:05}"), Crypto::NoKeyCouldDecrypt);
         }
         for i in 0..20 {
-            errors.push(&format!("odd{i:02}"), format!("reason {i}"));
-            errors.push_template(&format!("t{i:02}"), "boom");
+            let reason = gotemplate::Error::Exec(format!("reason {i}"));
+            errors.push_template(&format!("odd{i:02}"), reason);
+            errors.push_template(&format!("t{i:02}"), Error::TemplatesTooLarge);
         }
         let text = errors.to_string();
         assert!(text.len() < 2_000, "{} bytes: {text}", text.len());
@@ -142,13 +199,19 @@ mod tests {
         );
         assert!(text.ends_with("\nand 12 more failures"), "{text}");
         let mut one = ItemErrors::default();
-        one.push("a", "x");
-        one.push("b", "x");
-        assert_eq!(one.to_string(), "x (a, b)");
-        one.push_template("t", "template: t:1: unclosed action");
+        one.push("a", Error::IllegalBase64 { at: 3 });
+        one.push("b", Error::IllegalBase64 { at: 3 });
         assert_eq!(
             one.to_string(),
-            "x (a, b)\ntemplate: t:1: unclosed action (t)"
+            "illegal base64 data at input byte 3 (a, b)"
+        );
+        let Err(unclosed) = gotemplate::Template::parse("t", "{{ .k ") else {
+            panic!("an unclosed action parses");
+        };
+        one.push_template("t", unclosed);
+        assert_eq!(
+            one.to_string(),
+            "illegal base64 data at input byte 3 (a, b)\ntemplate: t:1: unclosed action (t)"
         );
     }
 }

@@ -56,15 +56,21 @@ pub fn key_secret(
 }
 
 /// The key and certificate a key Secret holds, checked to belong together.
-/// The error says what is wrong with it, for logs and reports.
-pub fn read_key_secret(secret: &Secret) -> Result<(PrivateKey, Certificate), String> {
-    let data = secret.data.as_ref().ok_or("it has no data")?;
-    let key_pem = data.get(TLS_KEY).ok_or("it has no tls.key")?;
-    let cert_pem = data.get(TLS_CRT).ok_or("it has no tls.crt")?;
-    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
-    let certificate = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
+/// The error says what is wrong with it (one of the `Error::KeySecret*`),
+/// for logs and reports that name the Secret.
+pub fn read_key_secret(secret: &Secret) -> Result<(PrivateKey, Certificate), Error> {
+    let data = secret.data.as_ref().ok_or(Error::KeySecretNoData)?;
+    let get = |item: &'static str| {
+        data.get(item)
+            .ok_or(Error::KeySecretMissing { item })
+            .map(|bytes| bytes.0.as_slice())
+    };
+    let (key_pem, cert_pem) = (get(TLS_KEY)?, get(TLS_CRT)?);
+    let invalid = |item: &'static str| move |source| Error::KeySecretInvalid { item, source };
+    let key = PrivateKey::from_pem(key_pem).map_err(invalid(TLS_KEY))?;
+    let certificate = Certificate::from_pem(cert_pem).map_err(invalid(TLS_CRT))?;
     if certificate.public_key().fingerprint() != key.fingerprint() {
-        return Err("its tls.crt does not belong to its tls.key".into());
+        return Err(Error::KeySecretMismatch);
     }
     Ok((key, certificate))
 }
@@ -262,6 +268,74 @@ mod tests {
             order(KeyOrder::SecretCreationTimestamp, &reversed),
             ["q", "r", "p"]
         );
+    }
+
+    #[test]
+    fn a_broken_key_secret_says_what_is_wrong() {
+        let key = PrivateKey::generate(2048).expect("keygen");
+        let cert = Certificate::self_signed(&key, &CertificateParams::default()).expect("cert");
+        let other = certificate(1_000);
+        let with = |items: &[(&str, Vec<u8>)]| {
+            let mut secret = secret("k", None);
+            secret.data = Some(
+                items
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.clone())))
+                    .collect(),
+            );
+            secret
+        };
+        let key_pem = key.to_pkcs1_pem().expect("pem").as_bytes().to_vec();
+        let cert_pem = cert.to_pem().into_bytes();
+        let error = |secret: &Secret| read_key_secret(secret).map(|_| ()).unwrap_err();
+
+        let e = error(&secret("k", None));
+        assert!(matches!(e, Error::KeySecretNoData), "{e:?}");
+        assert_eq!(e.to_string(), "it has no data");
+        let e = error(&with(&[(TLS_CRT, cert_pem.clone())]));
+        assert!(
+            matches!(e, Error::KeySecretMissing { item: TLS_KEY }),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), "it has no tls.key");
+        let e = error(&with(&[(TLS_KEY, key_pem.clone())]));
+        assert_eq!(e.to_string(), "it has no tls.crt");
+        let e = error(&with(&[
+            (TLS_KEY, cert_pem.clone()),
+            (TLS_CRT, cert_pem.clone()),
+        ]));
+        assert!(
+            matches!(
+                &e,
+                Error::KeySecretInvalid {
+                    item: TLS_KEY,
+                    source: sealed_secrets_crypto::Error::NoPem(_)
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "tls.key: no PEM block found (expected an RSA PRIVATE KEY or PRIVATE KEY block)"
+        );
+        let e = error(&with(&[
+            (TLS_KEY, key_pem.clone()),
+            (TLS_CRT, key_pem.clone()),
+        ]));
+        assert!(
+            matches!(e, Error::KeySecretInvalid { item: TLS_CRT, .. }),
+            "{e:?}"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+        let e = error(&with(&[
+            (TLS_KEY, key_pem.clone()),
+            (TLS_CRT, other.to_pem().into_bytes()),
+        ]));
+        assert!(matches!(e, Error::KeySecretMismatch), "{e:?}");
+        assert_eq!(e.to_string(), "its tls.crt does not belong to its tls.key");
+        let (read, _) = read_key_secret(&with(&[(TLS_KEY, key_pem), (TLS_CRT, cert_pem)]))
+            .expect("a whole key Secret reads");
+        assert_eq!(read.fingerprint(), key.fingerprint());
     }
 
     #[test]

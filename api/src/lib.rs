@@ -19,5 +19,6 @@ pub use template::{GoTemplates, TemplateEngine, TEMPLATES};
 pub use types::*;
 pub use unseal::{unseal, UnsealOptions, Unsealed};
 
+pub use gotemplate;
 pub use k8s_openapi::api::core::v1::Secret;
 pub use sealed_secrets_crypto as crypto;

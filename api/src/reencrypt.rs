@@ -28,7 +28,7 @@ pub fn reencrypt(
     for (key, value) in out.spec.encrypted_data.iter_mut() {
         let result = open_item(keys, value, &label, preferred).and_then(|opened| {
             preferred = Some(opened.fingerprint);
-            seal(newest, &opened.plaintext, &label).map_err(|e| e.to_string())
+            seal(newest, &opened.plaintext, &label).map_err(Error::from)
         });
         match result {
             Ok(resealed) => *value = base64::engine::general_purpose::STANDARD.encode(resealed),

@@ -7,14 +7,15 @@ use gotemplate::{Limits, Template};
 pub trait TemplateEngine: Send + Sync {
     /// `values` maps each key to its bytes (Go strings are bytes); `deadline`
     /// bounds every template of one SealedSecret together. The error holds
-    /// Go's reason and template text, never a value.
+    /// Go's reason and template text, never a value; a bound that was
+    /// reached is `gotemplate::Error::Limit`.
     fn render(
         &self,
         name: &str,
         template: &str,
         values: &BTreeMap<String, Vec<u8>>,
         deadline: Instant,
-    ) -> Result<Vec<u8>, String>;
+    ) -> Result<Vec<u8>, gotemplate::Error>;
 
     /// How long all templates of one SealedSecret may take.
     fn time_limit(&self) -> Duration;
@@ -52,17 +53,15 @@ impl TemplateEngine for GoTemplates {
         template: &str,
         values: &BTreeMap<String, Vec<u8>>,
         deadline: Instant,
-    ) -> Result<Vec<u8>, String> {
-        let parsed = Template::parse(name, template).map_err(|e| e.to_string())?;
+    ) -> Result<Vec<u8>, gotemplate::Error> {
+        let parsed = Template::parse(name, template)?;
         let limits = Limits {
             max_output: self.max_output,
             max_memory: self.max_memory,
             deadline: Some(deadline),
             ..Limits::default()
         };
-        parsed
-            .execute_strings(values, &limits)
-            .map_err(|e| e.to_string())
+        parsed.execute_strings(values, &limits)
     }
 
     fn time_limit(&self) -> Duration {

@@ -47,17 +47,16 @@ pub fn unseal(
             // Where and what kind of error only: serde's message would quote
             // the decrypted blob.
             let secret: Secret = serde_json::from_slice(&opened.plaintext).map_err(|e| {
-                Error::DeprecatedDataNotASecret(format!(
-                    "not a JSON Secret ({} error at line {} column {})",
-                    match e.classify() {
+                Error::DeprecatedDataNotASecret {
+                    category: match e.classify() {
                         serde_json::error::Category::Io => "read",
                         serde_json::error::Category::Syntax => "syntax",
                         serde_json::error::Category::Data => "type",
                         serde_json::error::Category::Eof => "truncation",
                     },
-                    e.line(),
-                    e.column()
-                ))
+                    line: e.line(),
+                    column: e.column(),
+                }
             })?;
             (secret, Some(opened.fingerprint.clone()))
         }
@@ -91,20 +90,20 @@ pub fn owner_reference(sealed: &SealedSecret) -> OwnerReference {
     }
 }
 
-/// Opens one base64 item, trying `preferred` first; on failure, the message
+/// Opens one base64 item, trying `preferred` first; on failure, the error
 /// the status and `ItemErrors` show for that item.
 pub(crate) fn open_item<'k>(
     keys: &'k KeyRing,
     value: &str,
     label: &[u8],
     preferred: Option<&Fingerprint>,
-) -> Result<Opened<'k>, String> {
+) -> Result<Opened<'k>, Error> {
     // The reference's words: Go's base64 error, and one reason for any
     // value no key opens (too short, no keys, wrong key or label).
-    let ciphertext = crate::go_base64::decode_std(value)
-        .map_err(|at| format!("illegal base64 data at input byte {at}"))?;
+    let ciphertext =
+        crate::go_base64::decode_std(value).map_err(|at| Error::IllegalBase64 { at })?;
     keys.open(&ciphertext, label, preferred)
-        .map_err(|_| sealed_secrets_crypto::Error::NoKeyCouldDecrypt.to_string())
+        .map_err(|_| sealed_secrets_crypto::Error::NoKeyCouldDecrypt.into())
 }
 
 fn unseal_items(
@@ -189,8 +188,7 @@ fn render_templates(
             Ok(rendered) => {
                 printed += rendered.len();
                 if printed > SECRET_MAX_BYTES {
-                    errors
-                        .push_template(key, "the templates print more than a Secret holds (1 MiB)");
+                    errors.push_template(key, Error::TemplatesTooLarge);
                     return;
                 }
                 if !sealed.spec.encrypted_data.contains_key(key) {

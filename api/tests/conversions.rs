@@ -363,6 +363,39 @@ fn template_data_renders_with_decrypted_values() {
 }
 
 #[test]
+fn a_template_bound_is_told_from_a_wrong_template() {
+    use sealed_secrets_api::gotemplate::Error as Template;
+    let mut sealed = seal(
+        "metadata: {name: a, namespace: b}\nstringData: {k: v}\n",
+        &SealOptions::default(),
+    )
+    .unwrap();
+    sealed.spec.template.data = Some(BTreeMap::from([
+        ("bad".to_string(), Some("{{ .k ".to_string())),
+        (
+            "huge".to_string(),
+            Some("{{ range until 2000 }}{{ range until 1000 }}x{{ end }}{{ end }}".to_string()),
+        ),
+    ]));
+    let Err(Error::Items(items)) = unseal(&sealed, &ring(), &options()) else {
+        panic!("the templates fail");
+    };
+    assert!(items.only_templates());
+    let kinds: Vec<(&str, bool)> = items
+        .templates()
+        .map(|(key, e)| {
+            let bound = matches!(e, Error::Template(Template::Limit(_)));
+            (key, bound)
+        })
+        .collect();
+    assert_eq!(kinds, [("bad", false), ("huge", true)]);
+    assert!(matches!(
+        items.templates().next(),
+        Some((_, Error::Template(Template::Parse(_))))
+    ));
+}
+
+#[test]
 fn template_data_follows_reference_v0_40_rules() {
     let mut sealed = seal(
         "metadata: {name: a, namespace: b}\nstringData: {user: admin, pass: pw, gone: x}\n",
@@ -475,7 +508,10 @@ fn a_deprecated_blob_that_is_no_secret_is_not_shown() {
         sealed.spec.data = Some(ByteString(blob));
         let err = unseal(&sealed, &ring(), &options()).unwrap_err();
         let text = format!("{err} {err:?}");
-        assert!(matches!(err, Error::DeprecatedDataNotASecret(_)), "{text}");
+        assert!(
+            matches!(err, Error::DeprecatedDataNotASecret { .. }),
+            "{text}"
+        );
         assert!(!text.contains("hunter2"), "{inner}: {text}");
         assert!(text.contains("line 1 column"), "{text}");
     }

@@ -365,7 +365,8 @@ async fn sleep_for(wait: Option<Duration>) {
 }
 
 fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String> {
-    let (key, certificate) = sealed_secrets_api::keys::read_key_secret(secret)?;
+    let (key, certificate) =
+        sealed_secrets_api::keys::read_key_secret(secret).map_err(|e| e.to_string())?;
     Ok(KeyEntry {
         secret_name: secret.metadata.name.clone().unwrap_or_default(),
         rank: KeyRank::of(order, secret, &certificate),

@@ -518,7 +518,7 @@ pub fn key_backup(bytes: &[u8]) {
                     &certificate,
                 );
             }
-            Err(reason) => no_key_in("key Secret", reason),
+            Err(reason) => no_key_in("key Secret", reason.to_string()),
         }
     }
     // A backup of what was read reads back the same (as `backup` writes it).

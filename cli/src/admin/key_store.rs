@@ -55,7 +55,7 @@ pub(super) struct Key {
 }
 
 pub(super) fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
-    let (key, certificate) = read_key_secret(secret)?;
+    let (key, certificate) = read_key_secret(secret).map_err(|e| e.to_string())?;
     Ok(Key {
         rank: KeyRank::of(order, secret, &certificate),
         fingerprint: key.fingerprint().to_string(),

@@ -361,7 +361,10 @@ fn items_no_key_opens_say_what_to_do() {
     assert_eq!(invalid.kind, FailureKind::InvalidSealedSecret);
     assert_eq!(invalid.message, ApiError::DeprecatedData.to_string());
     let mut templates = ItemErrors::default();
-    templates.push_template("dsn", "template: dsn:1: unclosed action");
+    let Err(unclosed) = sealed_secrets_api::gotemplate::Template::parse("dsn", "{{ .k ") else {
+        panic!("an unclosed action parses");
+    };
+    templates.push_template("dsn", unclosed);
     let template = unseal_failure(&ApiError::Items(templates));
     assert_eq!(template.kind, FailureKind::TemplateFailed);
     assert_eq!(template.message, "template: dsn:1: unclosed action (dsn)");
