@@ -8,12 +8,14 @@ pub enum Error {
     #[error("cannot store the new key Secret: {0}")]
     KeyStore(#[source] kube::Error),
     #[error("cannot generate a key: {0}")]
-    KeyGeneration(String),
+    KeyGeneration(#[source] sealed_secrets_api::crypto::Error),
+    #[error("cannot write the new key as a Secret: {0}")]
+    KeySecret(#[source] sealed_secrets_api::Error),
     #[error("SealedSecret has no namespace")]
     NoNamespace,
     #[error("the RSA worker pool is closed")]
     PoolClosed,
-    #[error("an RSA worker failed: {0}")]
+    #[error("a worker thread failed: {0}")]
     Worker(#[from] tokio::task::JoinError),
     /// A flag whose value cannot be used; `reason` names the value and what
     /// is expected instead.

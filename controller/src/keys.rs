@@ -165,7 +165,7 @@ impl KeyRegistry {
         let entry = match parse_key_secret(secret, self.config.order) {
             Ok(entry) => entry,
             Err(reason) => {
-                tracing::error!(secret = %name, %reason, "skipping unreadable key Secret");
+                tracing::error!(secret = %name, reason = %reason, "skipping unreadable key Secret");
                 return false;
             }
         };
@@ -226,9 +226,8 @@ impl KeyRegistry {
             let cert = Certificate::self_signed(&key, &params)?;
             Ok::<_, sealed_secrets_crypto::Error>((key, cert))
         })
-        .await
-        .map_err(|e| Error::KeyGeneration(e.to_string()))?
-        .map_err(|e| Error::KeyGeneration(e.to_string()))?;
+        .await?
+        .map_err(Error::KeyGeneration)?;
 
         if !may_write() {
             tracing::warn!("lost the lead while generating a sealing key: not storing it");
@@ -255,7 +254,7 @@ impl KeyRegistry {
             &self.config.extra_labels,
             &self.config.extra_annotations,
         )
-        .map_err(|e| Error::KeyGeneration(e.to_string()))
+        .map_err(Error::KeySecret)
     }
 
     /// Follows key Secrets others create (an admin, a restore, another controller).
@@ -364,9 +363,11 @@ async fn sleep_for(wait: Option<Duration>) {
     }
 }
 
-fn parse_key_secret(secret: &Secret, order: KeyOrder) -> Result<KeyEntry, String> {
-    let (key, certificate) =
-        sealed_secrets_api::keys::read_key_secret(secret).map_err(|e| e.to_string())?;
+fn parse_key_secret(
+    secret: &Secret,
+    order: KeyOrder,
+) -> Result<KeyEntry, sealed_secrets_api::Error> {
+    let (key, certificate) = sealed_secrets_api::keys::read_key_secret(secret)?;
     Ok(KeyEntry {
         secret_name: secret.metadata.name.clone().unwrap_or_default(),
         rank: KeyRank::of(order, secret, &certificate),
