@@ -10,11 +10,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::control_plane::{poll, read_text, ControlPlane, Error, TestNamespace};
+use crate::control_plane::{poll, read_text, ControlPlane, Error};
 use crate::controller::{Controller, ControllerOptions};
 use crate::crd::install_crd;
 use crate::http;
 use crate::kubeseal::kubeseal;
+use crate::namespace::TestNamespace;
 use crate::secrets::KEY_SELECTOR;
 
 type Result<T, E = Error> = std::result::Result<T, E>;

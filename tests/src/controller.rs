@@ -33,9 +33,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::binaries::binaries;
-use crate::control_plane::{poll, ControlPlane, Error, Result, TestNamespace};
+use crate::control_plane::{poll, ControlPlane, Error, Result};
 use crate::crd::install_crd;
 use crate::http;
+use crate::namespace::TestNamespace;
 use crate::ports::{free_port, next_node_port_pair};
 use in_cluster::InCluster;
 

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use crate::control_plane::{ControlPlane, Error, Result, TestNamespace};
+use crate::control_plane::{ControlPlane, Error, Result};
+use crate::namespace::TestNamespace;
 
 /// The API server's URL, as the control plane's kubeconfig names it.
 pub(crate) fn api_server_url(cp: &ControlPlane) -> Result<String> {

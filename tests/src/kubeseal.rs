@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::binaries::binaries;
-use crate::control_plane::{ControlPlane, Error, Result, TestNamespace};
+use crate::control_plane::{ControlPlane, Error, Result};
+use crate::namespace::TestNamespace;
 
 /// Runs our `kubeseal` with `args` and `stdin`, with a clean environment.
 pub fn kubeseal(cp: &ControlPlane, args: &[&str], stdin: &str) -> Result<Output> {

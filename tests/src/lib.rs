@@ -34,6 +34,5 @@ mod ports;
 pub mod secrets;
 pub mod status;
 
-pub use control_plane::{
-    poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
-};
+pub use control_plane::{poll, ControlPlane, Error, Kubectl, NodeProcess};
+pub use namespace::{unique_name, TestNamespace};

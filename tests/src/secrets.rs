@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::control_plane::{poll, Kubectl, Result, TestNamespace};
+use crate::control_plane::{poll, Kubectl, Result};
+use crate::namespace::TestNamespace;
 
 /// `data[key]` of Secret `name` in `ns`, decoded; `None` while it is absent.
 pub fn secret_value(ns: &TestNamespace, name: &str, key: &str) -> Option<String> {

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::control_plane::{poll, TestNamespace};
+use crate::control_plane::poll;
 use crate::controller::Controller;
+use crate::namespace::TestNamespace;
 use crate::secrets::secret_value;
 
 /// A SealedSecret's Synced condition (status and message) and the whole object.

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::control_plane::{poll, unique_name, ControlPlane, Error, Result};
+use crate::control_plane::{poll, ControlPlane, Error, Result};
 use crate::kubeconfig::api_server_url;
+use crate::namespace::unique_name;
 
 /// Mounts the service-account files where in-cluster clients look, then
 /// `exec`s the program given as its arguments (so its pid stays the
