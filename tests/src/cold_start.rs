@@ -10,10 +10,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::control_plane::{poll, read_text, ControlPlane, Error, TestNamespace};
-use crate::sealed::{
-    http_post, install_crd, kubeseal, ControllerOptions, ControllerProcess, KEY_SELECTOR,
-};
+use crate::control_plane::{poll, read_text, ControlPlane, Error};
+use crate::controller::{Controller, ControllerOptions};
+use crate::crd::install_crd;
+use crate::http;
+use crate::kubeseal::kubeseal;
+use crate::namespace::TestNamespace;
+use crate::secrets::KEY_SELECTOR;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -29,7 +32,7 @@ fn value_of(i: usize) -> String {
     format!("value-{i:05}")
 }
 
-pub fn name_of(i: usize) -> String {
+fn name_of(i: usize) -> String {
     format!("s-{i:05}")
 }
 
@@ -113,11 +116,6 @@ impl ColdStart {
             _dir: dir,
             unmanaged_version,
         })
-    }
-
-    /// A controller for this namespace only (its keys there too).
-    pub fn start_controller(&self, cp: &ControlPlane) -> Result<ControllerProcess> {
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&self.ns))
     }
 
     /// The Secrets of the SealedSecrets by name: (resourceVersion, data).
@@ -337,7 +335,7 @@ pub fn api_requests_since(
 }
 
 /// How long an outage lasts: 60 s, or `SSRS_FAULT_SECONDS` for a quick local run.
-pub fn outage_length() -> Duration {
+fn outage_length() -> Duration {
     Duration::from_secs(
         std::env::var("SSRS_FAULT_SECONDS")
             .ok()
@@ -355,7 +353,7 @@ impl Drop for Resume<'_> {
     }
 }
 
-/// Stops `component` (SIGSTOP) for [`outage_length`], then resumes it (SIGCONT).
+/// Stops `component` (SIGSTOP) for `outage_length()`, then resumes it (SIGCONT).
 pub fn pause(cp: &ControlPlane, component: &str) -> Result<()> {
     cp.signal_component(component, "STOP")?;
     let _resume = Resume(cp, component);
@@ -368,7 +366,7 @@ pub const RELISTS: &str = "sealed_secrets_controller_watch_relists_total";
 
 /// Waits until `controller` has relisted its SealedSecrets more than
 /// `before` times ([`RELISTS`]).
-pub fn wait_relisted(controller: &ControllerProcess, before: f64, within: Duration) -> Result<()> {
+pub fn wait_relisted(controller: &Controller, before: f64, within: Duration) -> Result<()> {
     poll(
         "a relist after the watch expired",
         within,
@@ -380,11 +378,11 @@ pub fn wait_relisted(controller: &ControllerProcess, before: f64, within: Durati
     )
 }
 
-/// Stops `component` (SIGSTOP) for [`outage_length`], checking meanwhile
+/// Stops `component` (SIGSTOP) for `outage_length()`, checking meanwhile
 /// that `controller` answers /healthz, /readyz (200: it can still serve
 /// certificates) and /metrics at once; then kills the component and starts
 /// it again with `scripts/control-plane up`.
-pub fn outage(cp: &ControlPlane, component: &str, controller: &ControllerProcess) -> Result<()> {
+pub fn outage(cp: &ControlPlane, component: &str, controller: &Controller) -> Result<()> {
     cp.signal_component(component, "STOP")?;
     let resume = Resume(cp, component);
     let until = std::time::Instant::now() + outage_length();
@@ -413,12 +411,12 @@ pub fn outage(cp: &ControlPlane, component: &str, controller: &ControllerProcess
 }
 
 /// How long after the component is back every SealedSecret must be synced.
-pub const SYNCED_AFTER_OUTAGE: Duration = Duration::from_secs(120);
+const SYNCED_AFTER_OUTAGE: Duration = Duration::from_secs(120);
 
 /// The outage scenario of the fault tests: a cold start of `count`
 /// SealedSecrets, `component` stopped then killed and started again when a
 /// fifth are synced ([`outage`]), and afterwards everything right
-/// ([`ColdStart::verify`]) within [`SYNCED_AFTER_OUTAGE`] of the component
+/// ([`ColdStart::verify`]) within `SYNCED_AFTER_OUTAGE` of the component
 /// being back, with the controller still running, no panic.
 pub fn outage_mid_cold_start(
     cp: &ControlPlane,
@@ -427,8 +425,8 @@ pub fn outage_mid_cold_start(
     count: usize,
 ) -> Result<()> {
     let cold = ColdStart::prepare(cp, prefix, count)?;
-    let mut controller = cold.start_controller(cp)?;
-    let with_log = |e: Error, controller: &ControllerProcess| {
+    let mut controller = ControllerOptions::for_namespace(&cold.ns).start(cp)?;
+    let with_log = |e: Error, controller: &Controller| {
         Error::ControlPlane(format!("{e}\n{}", controller.log()))
     };
     cold.wait_synced(count / 5, Duration::from_secs(180))
@@ -462,7 +460,7 @@ pub fn outage_mid_cold_start(
 }
 
 /// etcd's client URL, from the values `scripts/control-plane up` recorded.
-pub fn etcd_url(cp: &ControlPlane) -> Result<String> {
+fn etcd_url(cp: &ControlPlane) -> Result<String> {
     let config = cp
         .kubeconfig()
         .parent()
@@ -480,9 +478,9 @@ pub fn etcd_url(cp: &ControlPlane) -> Result<String> {
 
 /// Compacts etcd's history up to now through its JSON gateway, so any watch
 /// resuming from an older resourceVersion gets 410 Gone.
-pub fn compact(cp: &ControlPlane) -> Result<()> {
+fn compact(cp: &ControlPlane) -> Result<()> {
     let url = etcd_url(cp)?;
-    let (code, body) = http_post(&format!("{url}/v3/kv/range"), br#"{"key":"AA=="}"#)?;
+    let (code, body) = http::post(&format!("{url}/v3/kv/range"), br#"{"key":"AA=="}"#)?;
     if code != 200 {
         return Err(Error::ControlPlane(format!("etcd range: {code}: {body}")));
     }
@@ -495,7 +493,7 @@ pub fn compact(cp: &ControlPlane) -> Result<()> {
         .ok_or_else(|| Error::ControlPlane(format!("etcd range: no revision in {body}")))?
         .to_string();
     let request = format!(r#"{{"revision":"{revision}","physical":true}}"#);
-    let (code, body) = http_post(&format!("{url}/v3/kv/compaction"), request.as_bytes())?;
+    let (code, body) = http::post(&format!("{url}/v3/kv/compaction"), request.as_bytes())?;
     if code != 200 {
         return Err(Error::ControlPlane(format!(
             "etcd compaction: {code}: {body}"

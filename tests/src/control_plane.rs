@@ -10,8 +10,6 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use crate::namespace::{unique_name, TestNamespace};
-
 /// Environment variables that must not reach kubectl or processes in the
 /// node: every request of the tests goes to this machine's own addresses.
 const PROXY_VARS: &[&str] = &[

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::control_plane::{run_command, ControlPlane, Error};
-use crate::sealed::free_port;
+use crate::ports::free_port;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use crate::control_plane::{run_command, unique_name, Error};
+use crate::control_plane::{run_command, Error};
+use crate::namespace::unique_name;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 

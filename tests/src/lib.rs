@@ -13,18 +13,26 @@
 //!     .run(["create", "configmap", "c", "--from-literal=k=v"])
 //!     .expect("create configmap");
 //! ```
+//!
+//! A controller for a test: [`controller::ControllerOptions`]; `kubeseal`:
+//! [`kubeseal`]; what the controller made: [`secrets`], [`status`].
 
+pub mod binaries;
+pub mod browser;
 pub mod cold_start;
 pub mod control_plane;
-
-pub use control_plane::{
-    poll, unique_name, ControlPlane, Error, Kubectl, NodeProcess, TestNamespace,
-};
-pub mod browser;
+pub mod controller;
+mod crd;
 pub mod flux;
 pub mod helm;
-pub mod in_node;
+pub mod http;
+pub mod kubeconfig;
+pub mod kubeseal;
 pub mod namespace;
 pub mod pod;
-pub mod raw_http;
-pub mod sealed;
+mod ports;
+pub mod secrets;
+pub mod status;
+
+pub use control_plane::{poll, ControlPlane, Error, Kubectl, NodeProcess};
+pub use namespace::{unique_name, TestNamespace};

@@ -1,23 +1,28 @@
 //! `kubeseal admin ...` against the real control plane: each test runs its
 //! own controller in its own namespace, used as --controller-namespace.
 //! Key listing, backup, restore and prune talk to the API server only, so a
-//! ControllerProcess (on loopback) is enough; rotate's proof and `reencrypt`
-//! go through the service proxy, so they use ControllerInNode.
+//! controller on the host is enough; rotate's proof and `reencrypt` go
+//! through the service proxy, so their controller runs in the node.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
 use base64::Engine as _;
-use sealed_secrets_e2e::sealed::{
-    key_secret_names, kubeseal, lf, succeeded, token_kubeconfig, wait_secret_value,
-    ControllerInNode, ControllerOptions, ControllerProcess, KEY_SELECTOR,
-};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeconfig::token_kubeconfig;
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, succeeded};
+use sealed_secrets_e2e::secrets::{key_secret_names, wait_secret_value, KEY_SELECTOR};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
+
+/// The names of the key Secrets in `ns`, sorted.
+fn key_names(ns: &TestNamespace) -> Vec<String> {
+    key_secret_names(ns).expect("list the key Secrets")
+}
 
 /// Fails with `needle` on stderr; returns stdout.
 fn refused(out: &Output, needle: &str) -> String {
@@ -56,7 +61,7 @@ fn seal(cp: &ControlPlane, cert: &Path, ns: &str, name: &str, value: &str, forma
     )
 }
 
-fn cert_of(controller: &ControllerProcess, path: &Path) -> String {
+fn cert_of(controller: &Controller, path: &Path) -> String {
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");
     assert_eq!(code, 200, "{pem}");
     std::fs::write(path, &pem).expect("write cert");
@@ -69,8 +74,10 @@ fn fetch_cert(cp: &ControlPlane, ns: &str) -> String {
     ))
 }
 
-fn start(cp: &ControlPlane, ns: &TestNamespace) -> ControllerProcess {
-    ControllerProcess::start(cp, ControllerOptions::for_namespace(ns)).expect("controller starts")
+fn start(cp: &ControlPlane, ns: &TestNamespace) -> Controller {
+    ControllerOptions::for_namespace(ns)
+        .start(cp)
+        .expect("controller starts")
 }
 
 /// A controller in a new namespace, and a temporary directory holding its
@@ -80,7 +87,7 @@ fn setup(
 ) -> (
     &'static ControlPlane,
     TestNamespace,
-    ControllerProcess,
+    Controller,
     tempfile::TempDir,
     PathBuf,
 ) {
@@ -167,7 +174,7 @@ fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
     assert_eq!(key["fingerprint"], fp.as_str());
     assert_eq!(key["sealing"], true);
     assert_eq!(key["sealedSecrets"], 2, "{report}");
-    assert_eq!(key["secret"], key_secret_names(&ns)[0].as_str());
+    assert_eq!(key["secret"], key_names(&ns)[0].as_str());
     for field in ["created", "expires"] {
         let t = key[field].as_str().expect("timestamp");
         assert!(
@@ -209,7 +216,7 @@ fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
     // A legacy key (unlabelled, named exactly as the prefix) and a broken labelled one.
     let original = ns
         .kubectl()
-        .get_json(["get", "secret", &key_secret_names(&ns)[0]])
+        .get_json(["get", "secret", &key_names(&ns)[0]])
         .expect("key secret");
     let legacy = serde_json::json!({
         "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
@@ -265,9 +272,12 @@ fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
 fn rotate_creates_a_key_the_running_controller_serves() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "admin-rotate").expect("namespace");
-    let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in node");
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .in_node()
+        .start(cp)
+        .expect("controller in node");
     let before = fetch_cert(cp, ns.name());
-    let old_names = key_secret_names(&ns);
+    let old_names = key_names(&ns);
     assert_eq!(old_names.len(), 1);
 
     let out = admin(
@@ -303,7 +313,7 @@ fn rotate_creates_a_key_the_running_controller_serves() {
     .expect("controller picked up the new key");
 
     // Same shape as the controller's own key Secrets.
-    let names = key_secret_names(&ns);
+    let names = key_names(&ns);
     assert_eq!(names.len(), 2);
     let new_name = names
         .iter()
@@ -345,7 +355,7 @@ fn rotate_creates_a_key_the_running_controller_serves() {
     let out = admin(cp, empty.name(), &["keys", "rotate", "--key-size", "2048"]);
     refused(&out, "wrong --controller-namespace?");
     refused(&out, "--force");
-    assert!(key_secret_names(&empty).is_empty());
+    assert!(key_names(&empty).is_empty());
 }
 
 #[test]
@@ -414,7 +424,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
     ns.kubectl()
         .run(["delete", "secret", "-l", KEY_SELECTOR])
         .expect("delete keys");
-    assert!(key_secret_names(&ns).is_empty());
+    assert!(key_names(&ns).is_empty());
     refused(
         &admin(
             cp,
@@ -449,7 +459,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
         again.contains("already present") && again.contains("0 created, 1 skipped"),
         "{again}"
     );
-    assert_eq!(key_secret_names(&ns).len(), 1, "never duplicated");
+    assert_eq!(key_names(&ns).len(), 1, "never duplicated");
 
     let controller = start(cp, &ns);
     let sealed2 = seal(cp, &cert, ns.name(), "db2", "again", "yaml");
@@ -470,7 +480,7 @@ fn backup_opens_sealed_secrets_offline_and_restore_brings_the_keys_back() {
 fn prune_dry_run_refusals_and_deletion() {
     let (cp, ns, controller, _dir, cert) = setup("admin-prune");
     let other = TestNamespace::create(cp, "admin-prune-other").expect("namespace");
-    let old_name = key_secret_names(&ns)[0].clone();
+    let old_name = key_names(&ns)[0].clone();
     ns.kubectl()
         .apply(&seal(cp, &cert, ns.name(), "a", "1", "yaml"))
         .expect("apply");
@@ -521,7 +531,7 @@ fn prune_dry_run_refusals_and_deletion() {
             && report.contains(&format!("{}/a", ns.name())),
         "{report}"
     );
-    assert_eq!(key_secret_names(&ns).len(), 2);
+    assert_eq!(key_names(&ns).len(), 2);
 
     // A SealedSecret nobody unsealed (no status) still needs the old key:
     // prune reads its items, so it refuses, and --force does not change that.
@@ -553,7 +563,7 @@ fn prune_dry_run_refusals_and_deletion() {
         "{out}"
     );
     assert!(out.contains("dry run: nothing deleted"), "{out}");
-    assert_eq!(key_secret_names(&ns).len(), 2, "dry run deletes nothing");
+    assert_eq!(key_names(&ns).len(), 2, "dry run deletes nothing");
 
     for force in [&[][..], &["--force"][..]] {
         let out = admin(
@@ -571,7 +581,7 @@ fn prune_dry_run_refusals_and_deletion() {
             report.contains(&format!("{}/nobody-watches", other.name())),
             "{report}"
         );
-        assert_eq!(key_secret_names(&ns).len(), 2);
+        assert_eq!(key_names(&ns).len(), 2);
     }
     other
         .kubectl()
@@ -583,7 +593,7 @@ fn prune_dry_run_refusals_and_deletion() {
         &[&["keys", "prune", "--older-than", "1s", "--yes"][..], &scan].concat(),
     ));
     assert!(out.contains(&format!("deleted {old_name}")), "{out}");
-    let names = key_secret_names(&ns);
+    let names = key_names(&ns);
     assert_eq!(names.len(), 1);
     assert_ne!(names[0], old_name);
     drop(controller);
@@ -593,7 +603,10 @@ fn prune_dry_run_refusals_and_deletion() {
 fn reencrypt_rewrites_files_that_still_unseal() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "admin-reencrypt").expect("namespace");
-    let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in node");
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .in_node()
+        .start(cp)
+        .expect("controller in node");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, fetch_cert(cp, ns.name())).expect("cert");
@@ -782,7 +795,7 @@ fn errors_name_the_missing_permission() {
         &out,
         &format!("`create secrets` in namespace {:?}", ns.name()),
     );
-    assert_eq!(key_secret_names(&ns).len(), 1, "nothing created");
+    assert_eq!(key_names(&ns).len(), 1, "nothing created");
 
     let backup = dir.path().join("keys.yaml");
     succeeded(&admin(
@@ -818,7 +831,7 @@ fn errors_name_the_missing_permission() {
             "create",
             "secret",
             "generic",
-            &key_secret_names(&ns)[0],
+            &key_names(&ns)[0],
             "--from-literal=x=y",
         ])
         .expect("squatter");
@@ -833,9 +846,9 @@ fn errors_name_the_missing_permission() {
     );
     let squatter = elsewhere
         .kubectl()
-        .get_json(["get", "secret", &key_secret_names(&ns)[0]])
+        .get_json(["get", "secret", &key_names(&ns)[0]])
         .expect("squatter");
     assert_eq!(squatter["data"]["x"], "eQ==", "left as it was");
-    assert_eq!(key_secret_names(&elsewhere).len(), 1);
+    assert_eq!(key_names(&elsewhere).len(), 1);
     drop(controller);
 }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{
-    http_post, kubeseal, reference_kubeseal, secret_value, succeeded, synced, wait_secret_value,
-    ControllerOptions, ControllerProcess,
-};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::http;
+use sealed_secrets_e2e::kubeseal::{kubeseal, reference_kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::{secret_value, wait_secret_value};
+use sealed_secrets_e2e::status::synced;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -18,24 +19,23 @@ fn setup(
 ) -> (
     &'static ControlPlane,
     TestNamespace,
-    ControllerProcess,
+    Controller,
     tempfile::TempDir,
 ) {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, prefix).expect("namespace");
-    let controller = ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns))
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
         .expect("controller starts");
     let dir = tempfile::tempdir().expect("tempdir");
     (cp, ns, controller, dir)
 }
 
-fn cert_file(controller: &ControllerProcess, dir: &tempfile::TempDir) -> String {
+fn cert_file(controller: &Controller, dir: &tempfile::TempDir) -> String {
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");
     assert_eq!(code, 200);
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let path = dir
-        .path()
-        .join(format!("cert-{}.pem", controller.http_port));
+    let path = dir.path().join(format!("cert-{}.pem", controller.pid()));
     std::fs::write(&path, pem).expect("write cert");
     path.to_string_lossy().into_owned()
 }
@@ -471,8 +471,9 @@ fn restart_keeps_keys_and_secrets_and_sigusr1_rotates() {
     let status = controller.stop().expect("graceful stop");
     assert!(status.success(), "SIGTERM exits cleanly: {status}");
 
-    let controller =
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("restart");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
+        .expect("restart");
     poll("ready after restart", WAIT, TICK, || {
         Ok((controller.get("/readyz")?.0 == 200).then_some(()))
     })
@@ -513,9 +514,8 @@ fn http_api_verify_rotate_limits_and_metrics() {
         .kubectl()
         .run(["get", "sealedsecret", "db", "-o", "json"])
         .expect("json");
-    let base = format!("http://127.0.0.1:{}", controller.http_port);
     assert_eq!(
-        http_post(&format!("{base}/v1/verify"), json.as_bytes())
+        http::post(&controller.url("/v1/verify"), json.as_bytes())
             .expect("verify")
             .0,
         200
@@ -523,13 +523,14 @@ fn http_api_verify_rotate_limits_and_metrics() {
     let renamed = json.replacen("\"name\": \"db\"", "\"name\": \"other\"", 1);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        http_post(&format!("{base}/v1/verify"), renamed.as_bytes())
+        http::post(&controller.url("/v1/verify"), renamed.as_bytes())
             .expect("verify")
             .0,
         409
     );
     std::thread::sleep(Duration::from_secs(2));
-    let (code, rotated) = http_post(&format!("{base}/v1/rotate"), json.as_bytes()).expect("rotate");
+    let (code, rotated) =
+        http::post(&controller.url("/v1/rotate"), json.as_bytes()).expect("rotate");
     assert_eq!(code, 200, "{rotated}");
     let rotated: Value = serde_json::from_str(&rotated).expect("rotated json");
     assert_ne!(
@@ -538,7 +539,7 @@ fn http_api_verify_rotate_limits_and_metrics() {
     );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        http_post(&format!("{base}/v1/verify"), b"{not json")
+        http::post(&controller.url("/v1/verify"), b"{not json")
             .expect("bad")
             .0,
         500,
@@ -547,14 +548,14 @@ fn http_api_verify_rotate_limits_and_metrics() {
     let big = vec![b' '; 11 << 20];
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
-        http_post(&format!("{base}/v1/verify"), &big)
+        http::post(&controller.url("/v1/verify"), &big)
             .map(|r| r.0)
             .unwrap_or(413),
         413
     );
     let codes: Vec<u16> = (0..8)
         .map(|_| {
-            http_post(&format!("{base}/v1/verify"), json.as_bytes())
+            http::post(&controller.url("/v1/verify"), json.as_bytes())
                 .expect("verify")
                 .0
         })
@@ -577,9 +578,10 @@ fn http_api_verify_rotate_limits_and_metrics() {
 fn label_selector_limits_what_is_unsealed() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "selector").expect("namespace");
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.extra_args.push("--label-selector=team=a".into());
-    let controller = ControllerProcess::start(cp, options).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .arg("--label-selector=team=a")
+        .start(cp)
+        .expect("controller");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = cert_file(&controller, &dir);
     let mine = seal(

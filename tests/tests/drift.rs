@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sealed_secrets_e2e::cold_start::metric;
-use sealed_secrets_e2e::sealed::{
-    kubeseal, secret_value, succeeded, wait_secret_value, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::{secret_value, wait_secret_value};
+use sealed_secrets_e2e::status::wait_synced_true;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -42,18 +42,21 @@ const REVERT_DRIFT_ANNOTATION: &str = "sealedsecrets.bitnami.com/revert-drift";
 struct Drift {
     cp: &'static ControlPlane,
     ns: TestNamespace,
-    controller: ControllerProcess,
+    controller: Controller,
     cert: String,
     _dir: tempfile::TempDir,
 }
 
 impl Drift {
     fn start(prefix: &str) -> Self {
-        Self::start_with(prefix, |_| {})
+        Self::start_with(prefix, |o| o)
     }
 
     /// With the controller's options changed by `configure`.
-    fn start_with(prefix: &str, configure: impl FnOnce(&mut ControllerOptions<'_>)) -> Self {
+    fn start_with(
+        prefix: &str,
+        configure: impl FnOnce(ControllerOptions) -> ControllerOptions,
+    ) -> Self {
         let cp = ControlPlane::shared().expect("control plane");
         let ns = TestNamespace::create(cp, prefix).expect("namespace");
         let controller = start_controller(cp, &ns, configure);
@@ -115,14 +118,14 @@ impl Drift {
 fn start_controller(
     cp: &ControlPlane,
     ns: &TestNamespace,
-    configure: impl FnOnce(&mut ControllerOptions<'_>),
-) -> ControllerProcess {
-    let mut options = ControllerOptions::for_namespace(ns);
-    configure(&mut options);
-    ControllerProcess::start(cp, options).expect("controller starts")
+    configure: impl FnOnce(ControllerOptions) -> ControllerOptions,
+) -> Controller {
+    configure(ControllerOptions::for_namespace(ns))
+        .start(cp)
+        .expect("controller starts")
 }
 
-fn rsa_operations(controller: &ControllerProcess) -> u64 {
+fn rsa_operations(controller: &Controller) -> u64 {
     let page = controller.metrics().expect("metrics");
     let value = metric(&page, RSA).unwrap_or_else(|| panic!("no {RSA} in:\n{page}"));
     value as u64
@@ -146,7 +149,7 @@ fn edit(ns: &TestNamespace, name: &str, key: &str, value: &str) {
     );
 }
 
-fn wait_put_back(ns: &TestNamespace, name: &str, key: &str, value: &str, who: &ControllerProcess) {
+fn wait_put_back(ns: &TestNamespace, name: &str, key: &str, value: &str, who: &Controller) {
     poll(
         &format!("{name}.{key} to be put back"),
         RESTORE,
@@ -177,12 +180,7 @@ fn restored_events(ns: &TestNamespace, name: &str) -> Vec<Value> {
 /// Waits for a `SecretRestored` Event on SealedSecret `name` whose message
 /// contains `says`, checks it is a Normal Event about the SealedSecret that
 /// shows no value, and returns its message.
-fn wait_restored_event(
-    ns: &TestNamespace,
-    name: &str,
-    says: &str,
-    who: &ControllerProcess,
-) -> String {
+fn wait_restored_event(ns: &TestNamespace, name: &str, says: &str, who: &Controller) -> String {
     let event = poll(
         &format!("a SecretRestored event on {name} saying {says:?}"),
         WAIT,
@@ -226,7 +224,7 @@ fn assert_shows_no_value(text: &str) {
 }
 
 /// Watches `name.key` for [`STAYS`]: it must keep `value` all along.
-fn assert_stays(ns: &TestNamespace, name: &str, key: &str, value: &str, who: &ControllerProcess) {
+fn assert_stays(ns: &TestNamespace, name: &str, key: &str, value: &str, who: &Controller) {
     let until = Instant::now() + STAYS;
     while Instant::now() < until {
         let now = secret_value(ns, name, key);
@@ -401,13 +399,10 @@ fn turned_off_by_annotation_flag_or_environment() {
     annotated.apply_synced(&sealed);
     annotated.apply_synced(&annotated.sealed("control"));
     // For the whole controller: the flag, and its environment variable.
-    let flag = Drift::start_with("drift-off-flag", |o| {
-        o.extra_args.push("--revert-drift=false".into());
-    });
+    let flag = Drift::start_with("drift-off-flag", |o| o.arg("--revert-drift=false"));
     flag.apply_synced(&flag.sealed("db"));
     let env = Drift::start_with("drift-off-env", |o| {
-        o.env
-            .push(("SEALED_SECRETS_REVERT_DRIFT".into(), "false".into()));
+        o.env("SEALED_SECRETS_REVERT_DRIFT", "false")
     });
     env.apply_synced(&env.sealed("db"));
 
@@ -477,7 +472,7 @@ fn an_edit_while_stopped_is_put_back_with_the_next_change() {
     assert!(status.success(), "SIGTERM exits cleanly: {status}");
 
     edit(&ns, "db", "password", HAND);
-    let controller = start_controller(cp, &ns, |_| {});
+    let controller = start_controller(cp, &ns, |o| o);
     poll("ready after the restart", WAIT, TICK, || {
         Ok((controller.get("/readyz")?.0 == 200).then_some(()))
     })

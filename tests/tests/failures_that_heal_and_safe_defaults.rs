@@ -7,11 +7,10 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use sealed_secrets_e2e::sealed::{
-    self, key_secret_names, kubeseal, lf, reference_kubeseal, succeeded, wait_secret_value,
-    ControllerOptions, ControllerProcess,
-};
-use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, reference_kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::{key_secret_names, wait_secret_value};
+use sealed_secrets_e2e::{poll, status, ControlPlane, TestNamespace};
 
 const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
@@ -30,7 +29,7 @@ fn seal(cp: &ControlPlane, cert: &Path, input: &str, extra: &[&str]) -> String {
     succeeded(&kubeseal(cp, &args, input).expect("kubeseal runs"))
 }
 
-fn write_cert(controller: &ControllerProcess, path: &Path) -> String {
+fn write_cert(controller: &Controller, path: &Path) -> String {
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");
     assert_eq!(code, 200, "{pem}");
     std::fs::write(path, &pem).expect("write cert");
@@ -38,7 +37,7 @@ fn write_cert(controller: &ControllerProcess, path: &Path) -> String {
 }
 
 fn synced(ns: &TestNamespace, name: &str) -> Option<(String, String)> {
-    sealed::synced(ns, name).map(|(status, message, _)| (status, message))
+    status::synced(ns, name).map(|(status, message, _)| (status, message))
 }
 
 fn wait_synced(ns: &TestNamespace, name: &str, status: &str, contains: &str, wait: Duration) {
@@ -65,12 +64,13 @@ fn stderr(out: &Output) -> String {
 fn prune_keeps_every_key_an_item_needs() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "prune-items").expect("namespace");
-    let controller =
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
+        .expect("controller");
     let dir = tempfile::tempdir().expect("tempdir");
     let old_cert = dir.path().join("old.pem");
     let old_pem = write_cert(&controller, &old_cert);
-    let old_name = key_secret_names(&ns)[0].clone();
+    let old_name = key_secret_names(&ns).expect("key Secrets")[0].clone();
     let file = dir.path().join("mixed.yaml");
     std::fs::write(
         &file,
@@ -142,7 +142,11 @@ fn prune_keeps_every_key_an_item_needs() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("refused to delete 1 key(s) still in use"));
-    assert_eq!(key_secret_names(&ns).len(), 2, "both keys kept");
+    assert_eq!(
+        key_secret_names(&ns).expect("key Secrets").len(),
+        2,
+        "both keys kept"
+    );
     drop(controller);
 }
 
@@ -225,13 +229,11 @@ fn failed_objects_recover_once_the_cause_is_gone() {
     let cp = ControlPlane::shared().expect("control plane");
     let keys = TestNamespace::create(cp, "retry-keys").expect("namespace");
     let work = TestNamespace::create(cp, "retry-work").expect("namespace");
-    let mut options = ControllerOptions::for_namespace(&keys);
-    options.watch = vec![work.name().to_string()];
-    options.extra_args.extend([
-        "--max-unseal-retries=1".to_string(),
-        "--unseal-retry-period=3s".to_string(),
-    ]);
-    let controller = ControllerProcess::start(cp, options).expect("controller");
+    let controller = ControllerOptions::for_namespace(&keys)
+        .watch(&[work.name()])
+        .args(["--max-unseal-retries=1", "--unseal-retry-period=3s"])
+        .start(cp)
+        .expect("controller");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     write_cert(&controller, &cert);
@@ -263,8 +265,9 @@ fn failed_objects_recover_once_the_cause_is_gone() {
 fn an_unmanaged_secret_blocks_until_it_is_deleted() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "unblock").expect("namespace");
-    let controller =
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
+        .expect("controller");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     write_cert(&controller, &cert);
@@ -348,8 +351,9 @@ fn recovered_secrets_are_written_mode_0600() {
     use std::os::unix::fs::PermissionsExt as _;
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "recover0600").expect("namespace");
-    let controller =
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
+        .expect("controller");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     write_cert(&controller, &cert);

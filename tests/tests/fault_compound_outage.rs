@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::cold_start::{pause, ColdStart};
+use sealed_secrets_e2e::controller::ControllerOptions;
 use sealed_secrets_e2e::{ControlPlane, Error};
 
 const COUNT: usize = 300;
@@ -135,7 +136,9 @@ type Secrets = BTreeMap<String, (String, serde_json::Value)>;
 fn statuses_are_synced_within_two_minutes_of_a_compound_outage() {
     let cp = ControlPlane::shared().expect("control plane");
     let cold = ColdStart::prepare(cp, "fault-compound", COUNT).expect("cold start");
-    let mut first = cold.start_controller(cp).expect("controller");
+    let mut first = ControllerOptions::for_namespace(&cold.ns)
+        .start(cp)
+        .expect("controller");
     cold.wait_synced(COUNT / 5, Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}\n{}", first.log()));
     let before = cold.secrets().expect("secrets");
@@ -161,8 +164,8 @@ fn statuses_are_synced_within_two_minutes_of_a_compound_outage() {
     drop(first);
     cp.kill_component("kube-apiserver")
         .expect("kill kube-apiserver");
-    let mut second = cold
-        .start_controller(cp)
+    let mut second = ControllerOptions::for_namespace(&cold.ns)
+        .start(cp)
         .expect("a controller started while the API server is down serves /healthz");
     std::thread::sleep(API_SERVER_DOWN);
     assert!(

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::ColdStart;
-use sealed_secrets_e2e::sealed::{
-    kubeseal, service_account_kubeconfig, succeeded, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::controller::ControllerOptions;
+use sealed_secrets_e2e::kubeconfig::service_account_kubeconfig;
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::status::wait_synced_true;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 const COUNT: usize = 500;
@@ -18,7 +18,9 @@ const COUNT: usize = 500;
 fn controller_killed_mid_cold_start_and_started_again() {
     let cp = ControlPlane::shared().expect("control plane");
     let cold = ColdStart::prepare(cp, "fault-kill", COUNT).expect("cold start");
-    let first = cold.start_controller(cp).expect("controller");
+    let first = ControllerOptions::for_namespace(&cold.ns)
+        .start(cp)
+        .expect("controller");
     cold.wait_synced(COUNT / 5, Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}\n{}", first.log()));
     first.signal("KILL");
@@ -27,7 +29,9 @@ fn controller_killed_mid_cold_start_and_started_again() {
     let before = cold.secrets().expect("secrets");
     assert!(before.len() < COUNT, "killed mid-way");
 
-    let mut second = cold.start_controller(cp).expect("controller again");
+    let mut second = ControllerOptions::for_namespace(&cold.ns)
+        .start(cp)
+        .expect("controller again");
     cold.wait_synced(COUNT, Duration::from_secs(300))
         .unwrap_or_else(|e| panic!("{e}\n{first_log}\n{}", second.log()));
     cold.verify(&before)
@@ -43,8 +47,9 @@ fn controller_killed_mid_cold_start_and_started_again() {
 fn concurrent_writers_do_not_lose_template_updates() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "fault-conflict").expect("namespace");
-    let controller =
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
+        .expect("controller");
     let (_, pem) = controller.get("/v1/cert.pem").expect("cert");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
@@ -134,9 +139,10 @@ fn sigterm_before_the_first_list_stops_the_controller() {
         &kubeconfig,
     )
     .expect("a user that may not list SealedSecrets");
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.kubeconfig = Some(kubeconfig);
-    let controller = ControllerProcess::start(cp, options).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .kubeconfig(kubeconfig)
+        .start(cp)
+        .expect("controller");
     // Keys made, the list of SealedSecrets refused: serving, never ready.
     poll(
         "the list refused",

@@ -24,10 +24,10 @@
 use std::time::Duration;
 
 use sealed_secrets_e2e::cold_start::{expire_watches, metric, wait_relisted, ColdStart, RELISTS};
-use sealed_secrets_e2e::sealed::{
-    seal_value, secret_value, synced, wait_applied, wait_secret_value, wait_synced_true,
-    ControllerOptions, ControllerProcess,
-};
+use sealed_secrets_e2e::controller::ControllerOptions;
+use sealed_secrets_e2e::kubeseal::seal_value;
+use sealed_secrets_e2e::secrets::{secret_value, wait_secret_value};
+use sealed_secrets_e2e::status::{synced, wait_applied, wait_synced_true};
 use sealed_secrets_e2e::{poll, ControlPlane};
 
 /// With the four, six list pages of SealedSecrets (the controller lists 100 at a time).
@@ -42,14 +42,10 @@ fn changes_made_while_the_watches_were_gone_are_applied_after_the_relist() {
     let cp = ControlPlane::shared().expect("control plane");
     let cold = ColdStart::prepare(cp, "fault-relist-gap", COUNT).expect("cold start");
     let ns = &cold.ns;
-    let controller = ControllerProcess::start(
-        cp,
-        ControllerOptions {
-            env: vec![(RESYNC.0.into(), RESYNC.1.into())],
-            ..ControllerOptions::for_namespace(ns)
-        },
-    )
-    .expect("controller");
+    let controller = ControllerOptions::for_namespace(ns)
+        .env(RESYNC.0, RESYNC.1)
+        .start(cp)
+        .expect("controller");
     cold.wait_synced(COUNT, Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
 
@@ -69,7 +65,7 @@ fn changes_made_while_the_watches_were_gone_are_applied_after_the_relist() {
         .expect("the unmanaged Secret named blocked");
     for (name, value) in [("edited", "old"), ("lost", "kept"), ("blocked", "sealed")] {
         ns.kubectl()
-            .apply(&seal_value(cp, &cert, ns, name, value))
+            .apply(&seal_value(cp, &cert, ns, name, value).expect("seal"))
             .expect("apply");
     }
     for (name, value) in [("edited", "old"), ("lost", "kept")] {
@@ -89,8 +85,8 @@ fn changes_made_while_the_watches_were_gone_are_applied_after_the_relist() {
         Some("not-yours"),
         "the unmanaged Secret is left alone"
     );
-    let born = seal_value(cp, &cert, ns, "born-in-gap", "new-born");
-    let edited = seal_value(cp, &cert, ns, "edited", "new");
+    let born = seal_value(cp, &cert, ns, "born-in-gap", "new-born").expect("seal");
+    let edited = seal_value(cp, &cert, ns, "edited", "new").expect("seal");
     let relists_before = metric(&controller.metrics().expect("metrics"), RELISTS).expect(RELISTS);
 
     // The gap. The controller's watch connections die first, so that what

@@ -14,6 +14,7 @@ use sealed_secrets_e2e::cold_start::{
     api_requests, api_requests_since, expire_watches, metric, wait_api_quiet,
     wait_namespaces_deleted, wait_relisted, ColdStart, RELISTS,
 };
+use sealed_secrets_e2e::controller::ControllerOptions;
 use sealed_secrets_e2e::ControlPlane;
 
 const COUNT: usize = 200;
@@ -27,7 +28,9 @@ fn an_expired_watch_relists_without_decrypting_again() {
     wait_namespaces_deleted(cp, Duration::from_secs(180)).expect("earlier tests' namespaces");
     wait_api_quiet(cp, Duration::from_secs(180)).expect("the garbage collector to finish");
     let requests_before = api_requests(cp).expect("API server metrics");
-    let controller = cold.start_controller(cp).expect("controller");
+    let controller = ControllerOptions::for_namespace(&cold.ns)
+        .start(cp)
+        .expect("controller");
     cold.wait_synced(COUNT, Duration::from_secs(180))
         .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
     // Let the last status writes and their echoes settle.

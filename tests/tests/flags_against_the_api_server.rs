@@ -7,9 +7,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sealed_secrets_e2e::sealed::{
-    kubeseal, secret_value, succeeded, wait_secret_value, ControllerOptions, ControllerProcess,
-};
+use sealed_secrets_e2e::controller::ControllerOptions;
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::{secret_value, wait_secret_value};
 use sealed_secrets_e2e::{ControlPlane, TestNamespace};
 
 fn secret_yaml(ns: &str) -> String {
@@ -24,12 +24,13 @@ fn additional_namespaces_limit_watching_although_all_namespaces_is_true() {
     let home = TestNamespace::create(cp, "v040-home").expect("namespace");
     let listed = TestNamespace::create(cp, "v040-listed").expect("namespace");
     let other = TestNamespace::create(cp, "v040-other").expect("namespace");
-    let mut options = ControllerOptions::for_namespace(&home);
-    options.watch = vec![listed.name().to_string()];
-    // The harness passes --all-namespaces=false first; the last value wins
-    // (as with pflag), so this is the reference's default.
-    options.extra_args.push("--all-namespaces=true".into());
-    let controller = ControllerProcess::start(cp, options).expect("controller starts");
+    let controller = ControllerOptions::for_namespace(&home)
+        .watch(&[listed.name()])
+        // The harness passes --all-namespaces=false first; the last value
+        // wins (as with pflag), so this is the reference's default.
+        .arg("--all-namespaces=true")
+        .start(cp)
+        .expect("controller starts");
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert");
     assert_eq!(code, 200);
     let dir = tempfile::tempdir().unwrap();
@@ -64,10 +65,11 @@ fn additional_namespaces_limit_watching_although_all_namespaces_is_true() {
 fn read_timeout_closes_a_connection_that_never_sends_its_headers() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "v040-timeout").expect("namespace");
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.extra_args.push("--read-timeout=1s".into());
-    let controller = ControllerProcess::start(cp, options).expect("controller starts");
-    let mut stream = TcpStream::connect(("127.0.0.1", controller.http_port)).unwrap();
+    let controller = ControllerOptions::for_namespace(&ns)
+        .arg("--read-timeout=1s")
+        .start(cp)
+        .expect("controller starts");
+    let mut stream = TcpStream::connect(controller.http_address()).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .unwrap();

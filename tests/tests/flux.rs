@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use sealed_secrets_e2e::flux::{Flux, GitRepo, GitopsTools};
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
 use sealed_secrets_e2e::pod::ControllerPod;
-use sealed_secrets_e2e::sealed::{kubeseal, secret_value, succeeded};
+use sealed_secrets_e2e::secrets::secret_value;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 /// The README's health check for SealedSecrets (section "GitOps with Flux

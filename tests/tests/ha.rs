@@ -13,10 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sealed_secrets_e2e::http;
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, succeeded};
 use sealed_secrets_e2e::pod::{self, ControllerPod, NAMESPACE};
-use sealed_secrets_e2e::sealed::{
-    http_get, kubeseal, lf, names_labelled, succeeded, synced, wait_secret_value,
-};
+use sealed_secrets_e2e::secrets::{names_labelled, wait_secret_value};
+use sealed_secrets_e2e::status::synced;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -40,7 +41,7 @@ fn name(pod: &Value) -> String {
 /// own metrics port (no API server involved).
 fn leader_gauge(pod: &Value) -> Option<i64> {
     let ip = pod["status"]["podIP"].as_str()?;
-    let (code, body) = http_get(&format!("http://{ip}:8081/metrics")).ok()?;
+    let (code, body) = http::get(&format!("http://{ip}:8081/metrics")).ok()?;
     if code != 200 {
         return None;
     }
@@ -51,7 +52,9 @@ fn leader_gauge(pod: &Value) -> Option<i64> {
 }
 
 fn key_count(cp: &ControlPlane) -> usize {
-    names_labelled(&cp.kubectl().namespace(NAMESPACE), KEY_SELECTOR).len()
+    names_labelled(&cp.kubectl().namespace(NAMESPACE), KEY_SELECTOR)
+        .expect("key Secrets")
+        .len()
 }
 
 /// SIGSTOPs the API server; SIGCONT on drop, whatever happens in between.
@@ -177,7 +180,7 @@ fn two_replicas_one_leader_failover_and_api_outage() {
             Duration::from_secs(30),
             Duration::from_millis(500),
             || {
-                let (code, pem) = http_get(&format!("http://{ip}:8080/v1/cert.pem"))?;
+                let (code, pem) = http::get(&format!("http://{ip}:8080/v1/cert.pem"))?;
                 Ok((code == 200 && lf(&pem) == rotated).then_some(()))
             },
         );

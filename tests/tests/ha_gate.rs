@@ -14,10 +14,10 @@
 use std::time::{Duration, Instant};
 
 use sealed_secrets_e2e::cold_start::metric;
-use sealed_secrets_e2e::sealed::{
-    seal_value, wait_applied, wait_secret_value, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeseal::seal_value;
+use sealed_secrets_e2e::secrets::wait_secret_value;
+use sealed_secrets_e2e::status::{wait_applied, wait_synced_true};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 const LEASE_DURATION: Duration = Duration::from_secs(15);
@@ -29,12 +29,12 @@ const APPLIED_WITHIN: Duration = Duration::from_secs(30);
 const LEADER: &str = "sealed_secrets_controller_leader";
 
 /// The controller's own `sealed_secrets_controller_leader` (no API server involved).
-fn leading(controller: &ControllerProcess) -> Option<f64> {
+fn leading(controller: &Controller) -> Option<f64> {
     metric(&controller.metrics().ok()?, LEADER)
 }
 
 /// SIGCONT on drop: a failing assertion must not leave the controller stopped.
-struct Stopped<'a>(&'a ControllerProcess);
+struct Stopped<'a>(&'a Controller);
 
 impl Drop for Stopped<'_> {
     fn drop(&mut self) {
@@ -47,17 +47,16 @@ fn a_leader_past_its_renew_deadline_applies_what_changed_once_it_renews() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "ha-gate").expect("namespace");
     let secs = |d: Duration| format!("{}s", d.as_secs());
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.extra_args.extend([
-        "--leader-elect".to_string(),
-        format!("--leader-elect-lease-duration={}", secs(LEASE_DURATION)),
-        format!("--leader-elect-renew-deadline={}", secs(RENEW_DEADLINE)),
-        format!("--leader-elect-retry-period={}", secs(RETRY_PERIOD)),
-    ]);
-    options
-        .env
-        .push(("SEALED_SECRETS_RESYNC_PERIOD".into(), "1h".into()));
-    let controller = ControllerProcess::start(cp, options).expect("controller");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .args([
+            "--leader-elect".to_string(),
+            format!("--leader-elect-lease-duration={}", secs(LEASE_DURATION)),
+            format!("--leader-elect-renew-deadline={}", secs(RENEW_DEADLINE)),
+            format!("--leader-elect-retry-period={}", secs(RETRY_PERIOD)),
+        ])
+        .env("SEALED_SECRETS_RESYNC_PERIOD", "1h")
+        .start(cp)
+        .expect("controller");
 
     // It leads (the only replica) and has made its first key.
     poll(
@@ -81,13 +80,13 @@ fn a_leader_past_its_renew_deadline_applies_what_changed_once_it_renews() {
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, pem).expect("write the certificate");
     ns.kubectl()
-        .apply(&seal_value(cp, &cert, &ns, "resealed", "before"))
+        .apply(&seal_value(cp, &cert, &ns, "resealed", "before").expect("seal"))
         .expect("apply");
     wait_synced_true(&ns, "resealed", &controller);
     wait_secret_value(&ns, "resealed", "k", "before")
         .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
-    let born = seal_value(cp, &cert, &ns, "born-while-stopped", "born");
-    let resealed = seal_value(cp, &cert, &ns, "resealed", "after");
+    let born = seal_value(cp, &cert, &ns, "born-while-stopped", "born").expect("seal");
+    let resealed = seal_value(cp, &cert, &ns, "resealed", "after").expect("seal");
 
     // Stopped past the renew deadline; the watch events of the two changes
     // wait in its sockets until it wakes.

@@ -295,7 +295,7 @@ fn objects_are_wired_together() {
 /// Runs the controller binary with `args` and `--version=true`: it parses
 /// every flag (clap, before anything else) and stops; the error otherwise.
 fn controller_parses(args: &[Value]) -> Result<(), String> {
-    let binary = sealed_secrets_e2e::sealed::binaries()
+    let binary = sealed_secrets_e2e::binaries::binaries()
         .map_err(|e| e.to_string())?
         .join("sealed-secrets-controller");
     let mut cmd = std::process::Command::new(binary);

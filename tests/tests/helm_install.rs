@@ -26,8 +26,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use sealed_secrets_e2e::helm::{documents, our_chart, reference_chart, Helm};
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, succeeded};
 use sealed_secrets_e2e::pod::is_ready;
-use sealed_secrets_e2e::sealed::{kubeseal, lf, succeeded, synced, wait_secret_value};
+use sealed_secrets_e2e::secrets::wait_secret_value;
+use sealed_secrets_e2e::status::synced;
 use sealed_secrets_e2e::{poll, ControlPlane, Kubectl, TestNamespace};
 use serde_json::Value;
 

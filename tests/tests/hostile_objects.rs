@@ -7,10 +7,10 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, synced, wait_secret_value, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::wait_secret_value;
+use sealed_secrets_e2e::status::{synced, wait_synced_true};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::{json, Value};
 
@@ -23,7 +23,7 @@ const MAX_SECRET: usize = 1 << 20;
 struct Setup {
     cp: &'static ControlPlane,
     ns: TestNamespace,
-    controller: ControllerProcess,
+    controller: Controller,
     cert: String,
     _dir: tempfile::TempDir,
 }
@@ -31,7 +31,8 @@ struct Setup {
 fn setup(prefix: &str) -> Setup {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, prefix).expect("namespace");
-    let controller = ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns))
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
         .expect("controller starts");
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");

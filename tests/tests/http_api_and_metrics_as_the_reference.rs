@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use sealed_secrets_e2e::raw_http::{call, short, Reply, Send};
-use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_controller, succeeded, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::binaries::reference_controller;
+use sealed_secrets_e2e::controller::{without_long_lines, Controller, ControllerOptions};
+use sealed_secrets_e2e::http::{call, Reply, Send};
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::status::wait_synced_true;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -28,21 +28,19 @@ enum Who {
     Reference,
 }
 
-fn start(cp: &ControlPlane, ns: &TestNamespace, who: Who, extra: &[&str]) -> ControllerProcess {
-    let mut options = ControllerOptions::for_namespace(ns);
-    options
-        .extra_args
-        .extend(extra.iter().map(|s| s.to_string()));
+fn start(cp: &ControlPlane, ns: &TestNamespace, who: Who, extra: &[&str]) -> Controller {
+    let options = ControllerOptions::for_namespace(ns).args(extra.iter().copied());
     match who {
-        Who::Ours => ControllerProcess::start(cp, options).expect("our controller starts"),
-        Who::Reference => {
-            options.binary = reference_controller(cp);
-            ControllerProcess::start_in_cluster(cp, options).expect("reference controller starts")
-        }
+        Who::Ours => options.start(cp).expect("our controller starts"),
+        Who::Reference => options
+            .binary(reference_controller(cp).expect("the callers check it is there"))
+            .in_cluster()
+            .start(cp)
+            .expect("reference controller starts"),
     }
 }
 
-fn cert_file(controller: &ControllerProcess, dir: &tempfile::TempDir) -> String {
+fn cert_file(controller: &Controller, dir: &tempfile::TempDir) -> String {
     let (code, pem) = controller.get("/v1/cert.pem").expect("GET /v1/cert.pem");
     assert_eq!(code, 200, "{pem}");
     let path = dir.path().join("cert.pem");
@@ -228,28 +226,33 @@ fn cases(sealed: &Value) -> Vec<Case> {
 
 /// Status codes of every case, each from its own client address so the rate
 /// limit never interferes; plus a body cut short (400 in both).
-fn status_codes(controller: &ControllerProcess, sealed: &Value) -> Vec<(String, u16)> {
-    let port = controller.http_port;
+fn status_codes(controller: &Controller, sealed: &Value) -> Vec<(String, u16)> {
     let mut codes: Vec<(String, u16)> = cases(sealed)
         .into_iter()
         .enumerate()
         .map(|(i, (what, method, path, body, _, _))| {
             let client = format!("10.0.0.{i}");
-            let reply = call(port, method, path, Some(&client), Send::Body(&body));
+            let reply = call(
+                method,
+                &controller.url(path),
+                Some(&client),
+                Send::Body(&body),
+            )
+            .expect("request");
             (what.to_string(), reply.code)
         })
         .collect();
     for path in ["/v1/verify", "/v1/rotate"] {
         let reply = call(
-            port,
             "POST",
-            path,
+            &controller.url(path),
             Some(&format!("10.0.1.{}", path.len())),
             Send::CutShort {
                 declared: 1000,
                 sent: b"{\"apiVersion\"",
             },
-        );
+        )
+        .expect("request");
         codes.push((format!("{path}: cut short"), reply.code));
     }
     codes
@@ -274,7 +277,7 @@ fn expected(sealed: &Value, who: Who) -> Vec<(String, u16)> {
 /// Retries with a new address when the machine was too slow to fit them in
 /// one emission interval.
 fn burst(
-    port: u16,
+    controller: &Controller,
     path: &str,
     forwarded: &dyn Fn(usize) -> Option<String>,
     interval: Duration,
@@ -284,7 +287,13 @@ fn burst(
         let client = forwarded(attempt);
         let mut codes = Vec::new();
         let last = loop {
-            let reply = call(port, "POST", path, client.as_deref(), Send::Body(b""));
+            let reply = call(
+                "POST",
+                &controller.url(path),
+                client.as_deref(),
+                Send::Body(b""),
+            )
+            .expect("request");
             codes.push(reply.code);
             if reply.code == 429 || codes.len() > 8 {
                 break reply;
@@ -301,13 +310,12 @@ fn burst(
 
 /// The rate limit of the reference: `--rate-limit-burst` + 1 at once per
 /// path and `X-Forwarded-For` value, whatever the TCP peer; 429 after.
-fn rate_limit(controller: &ControllerProcess) -> Vec<String> {
-    let port = controller.http_port;
+fn rate_limit(controller: &Controller) -> Vec<String> {
     // --rate-limit=1: one request per second sustained.
     let interval = Duration::from_secs(1);
     let mut seen = Vec::new();
     let (codes, denied) = burst(
-        port,
+        controller,
         "/v1/verify",
         &|n| Some(format!("192.0.2.{n}")),
         interval,
@@ -322,27 +330,27 @@ fn rate_limit(controller: &ControllerProcess) -> Vec<String> {
     ));
     // The same client on the other path, and another client: their own buckets.
     let other_path = call(
-        port,
         "POST",
-        "/v1/rotate",
+        &controller.url("/v1/rotate"),
         Some("192.0.2.0"),
         Send::Body(b""),
-    );
+    )
+    .expect("request");
     seen.push(format!("other path: {}", other_path.code));
     let other_client = call(
-        port,
         "POST",
-        "/v1/verify",
+        &controller.url("/v1/verify"),
         Some("198.51.100.7"),
         Send::Body(b""),
-    );
+    )
+    .expect("request");
     seen.push(format!(
         "other client: {} remaining={:?}",
         other_client.code,
         other_client.headers.get("x-ratelimit-remaining")
     ));
     // No X-Forwarded-For: all such callers share one bucket.
-    let (codes, _) = burst(port, "/v1/rotate", &|_| None, interval);
+    let (codes, _) = burst(controller, "/v1/rotate", &|_| None, interval);
     seen.push(format!("no header: {codes:?}"));
     seen
 }
@@ -363,7 +371,7 @@ fn http_api_answers_as_the_reference() {
         our_codes,
         expected(&sealed, Who::Ours),
         "log:\n{}",
-        short(&ours.log())
+        without_long_lines(&ours.log())
     );
     let our_limits = rate_limit(&ours);
     let expected_limits = [
@@ -375,12 +383,12 @@ fn http_api_answers_as_the_reference() {
     ];
     assert_eq!(our_limits, expected_limits);
     let our_rotated = call(
-        ours.http_port,
         "POST",
-        "/v1/rotate",
+        &ours.url("/v1/rotate"),
         Some("203.0.113.1"),
         Send::Body(&json(&sealed)),
-    );
+    )
+    .expect("request");
     assert_eq!(our_rotated.code, 200, "{}", our_rotated.body);
     let our_rotated: Value = serde_json::from_str(&our_rotated.body).expect("rotated JSON");
     // Deliberate: ours keeps spec.template (README, compatibility notes).
@@ -395,16 +403,16 @@ fn http_api_answers_as_the_reference() {
         status_codes(&reference, &sealed),
         expected(&sealed, Who::Reference),
         "log:\n{}",
-        short(&reference.log())
+        without_long_lines(&reference.log())
     );
     assert_eq!(rate_limit(&reference), expected_limits);
     let rotated = call(
-        reference.http_port,
         "POST",
-        "/v1/rotate",
+        &reference.url("/v1/rotate"),
         Some("203.0.113.1"),
         Send::Body(&json(&sealed)),
-    );
+    )
+    .expect("request");
     assert_eq!(rotated.code, 200, "{}", rotated.body);
     let rotated: Value = serde_json::from_str(&rotated.body).expect("rotated JSON");
     assert!(
@@ -479,12 +487,12 @@ fn metrics_case(cp: &ControlPlane, ns: &TestNamespace, who: Who, name: &str) {
 
     for (i, method) in ["FOO", "BREW", "Get", "PATCH"].into_iter().enumerate() {
         call(
-            controller.http_port,
             method,
-            "/v1/verify",
+            &controller.url("/v1/verify"),
             Some(&format!("10.9.0.{i}")),
             Send::Body(b""),
-        );
+        )
+        .expect("request");
     }
     let methods = http_methods(&controller.metrics().expect("metrics"));
     assert_eq!(methods, ["get", "patch", "unknown"], "{who:?}");

@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use sealed_secrets_e2e::sealed::{
-    kubeseal, succeeded, wait_secret_value, ControllerOptions, ControllerProcess,
-};
+use sealed_secrets_e2e::controller::ControllerOptions;
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::wait_secret_value;
 use sealed_secrets_e2e::{ControlPlane, TestNamespace};
 use serde_json::json;
 
@@ -71,9 +71,9 @@ fn body(namespace: &str, yaml: bool) -> Vec<u8> {
 }
 
 /// POSTs `body`, returns the status code (0: the connection failed).
-fn post(port: u16, path: &str, body: &[u8]) -> u16 {
+fn post(address: &str, path: &str, body: &[u8]) -> u16 {
     let attempt = || -> std::io::Result<u16> {
-        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        let mut stream = TcpStream::connect(address)?;
         stream.set_read_timeout(Some(Duration::from_secs(60)))?;
         stream.set_write_timeout(Some(Duration::from_secs(60)))?;
         write!(
@@ -94,9 +94,9 @@ fn post(port: u16, path: &str, body: &[u8]) -> u16 {
     attempt().unwrap_or(0)
 }
 
-fn healthz_millis(port: u16) -> Option<u128> {
+fn healthz_millis(address: &str) -> Option<u128> {
     let started = Instant::now();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let mut stream = TcpStream::connect(address).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(stream, "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut reply = String::new();
@@ -110,13 +110,11 @@ fn healthz_millis(port: u16) -> Option<u128> {
 fn verify_and_rotate_under_a_flood() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "http-flood").expect("namespace");
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.extra_args.extend([
-        "--rate-limit=100000".into(),
-        "--rate-limit-burst=100000".into(),
-    ]);
-    let controller = ControllerProcess::start(cp, options).expect("controller starts");
-    let (port, pid) = (controller.http_port, controller.pid());
+    let controller = ControllerOptions::for_namespace(&ns)
+        .args(["--rate-limit=100000", "--rate-limit-burst=100000"])
+        .start(cp)
+        .expect("controller starts");
+    let (address, pid) = (controller.http_address(), controller.pid());
     let dir = tempfile::tempdir().expect("tempdir");
     let (_, pem) = controller.get("/v1/cert.pem").expect("cert");
     let cert = dir.path().join("cert.pem");
@@ -126,7 +124,7 @@ fn verify_and_rotate_under_a_flood() {
     let json_body = Arc::new(body(ns.name(), false));
     let yaml_body = Arc::new(body(ns.name(), true));
     // Warm up (allocator arenas, first decode), then the baseline.
-    assert_eq!(post(port, "/v1/verify", &json_body), 409);
+    assert_eq!(post(&address, "/v1/verify", &json_body), 409);
     let baseline = peak_kib(pid);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -147,9 +145,10 @@ fn verify_and_rotate_under_a_flood() {
             } else {
                 "/v1/rotate"
             };
+            let address = address.clone();
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let code = post(port, path, &body);
+                    let code = post(&address, path, &body);
                     sent.fetch_add(body.len() as u64, Ordering::Relaxed);
                     *codes.lock().expect("codes").entry(code).or_default() += 1;
                 }
@@ -158,11 +157,12 @@ fn verify_and_rotate_under_a_flood() {
         .collect();
     let health = {
         let stop = stop.clone();
+        let address = address.clone();
         std::thread::spawn(move || {
             let mut worst = 0u128;
             let mut checks = 0u32;
             while !stop.load(Ordering::Relaxed) {
-                let millis = healthz_millis(port).unwrap_or(u128::MAX);
+                let millis = healthz_millis(&address).unwrap_or(u128::MAX);
                 worst = worst.max(millis);
                 checks += 1;
                 std::thread::sleep(Duration::from_millis(200));

@@ -28,11 +28,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
 use sealed_secrets_e2e::helm::repo_dir;
-use sealed_secrets_e2e::sealed::{
-    kubeseal, service_account_kubeconfig, succeeded, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::kubeconfig::service_account_kubeconfig;
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::status::wait_synced_true;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::{json, Value};
 
@@ -219,7 +219,7 @@ struct Env<'a> {
     cert: &'a str,
     /// Another controller's certificate (as another cluster's).
     foreign: &'a str,
-    controller: &'a ControllerProcess,
+    controller: &'a Controller,
 }
 
 impl Env<'_> {
@@ -594,7 +594,7 @@ fn restricted_kubeconfig(cp: &ControlPlane, ns: &TestNamespace, dir: &Path) -> P
 }
 
 /// Its certificate, written to `dir`.
-fn cert_of(controller: &ControllerProcess, dir: &Path, file: &str) -> String {
+fn cert_of(controller: &Controller, dir: &Path, file: &str) -> String {
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");
     assert_eq!(code, 200, "{pem}");
     let path = dir.join(file);
@@ -605,7 +605,7 @@ fn cert_of(controller: &ControllerProcess, dir: &Path, file: &str) -> String {
 /// Stops `controller` with SIGTERM once it is ready (`/readyz`): a
 /// controller stopped while its first list is under way may never exit
 /// (kube-runtime's applier then waits for a store that is never ready).
-fn stop(controller: ControllerProcess) {
+fn stop(controller: Controller) {
     poll("the controller to be ready", WAIT, TICK, || {
         Ok((controller.get("/readyz")?.0 == 200).then_some(()))
     })
@@ -690,20 +690,18 @@ fn kstatus_and_argo_cd_read_the_statuses_the_controller_writes() {
 
     // The second namespace's key, made by an ordinary controller that then
     // stops: its certificate is "another certificate" for the first.
-    let keymaker = ControllerProcess::start(cp, ControllerOptions::for_namespace(&other))
+    let keymaker = ControllerOptions::for_namespace(&other)
+        .start(cp)
         .expect("controller starts");
     let other_cert = cert_of(&keymaker, dir.path(), "other.pem");
     stop(keymaker);
-    let restricted = ControllerProcess::start(
-        cp,
-        ControllerOptions {
-            kubeconfig: Some(restricted_kubeconfig(cp, &other, dir.path())),
-            ..ControllerOptions::for_namespace(&other)
-        },
-    )
-    .expect("restricted controller starts");
-    let controller =
-        ControllerProcess::start(cp, ControllerOptions::for_namespace(&ns)).expect("controller");
+    let restricted = ControllerOptions::for_namespace(&other)
+        .kubeconfig(restricted_kubeconfig(cp, &other, dir.path()))
+        .start(cp)
+        .expect("restricted controller starts");
+    let controller = ControllerOptions::for_namespace(&ns)
+        .start(cp)
+        .expect("controller");
     let cert = cert_of(&controller, dir.path(), "cert.pem");
     assert_ne!(
         std::fs::read_to_string(&cert).ok(),
@@ -836,22 +834,21 @@ fn kstatus_and_argo_cd_read_the_statuses_the_controller_writes() {
     let retry_before = condition(&get(&other, "retry").1, "Synced")
         .cloned()
         .unwrap_or_default();
-    let mut options = ControllerOptions::for_namespace(&ns);
-    options.extra_args.push("--kstatus-conditions=false".into());
+    let options = ControllerOptions::for_namespace(&ns).arg("--kstatus-conditions=false");
     let restart = Instant::now();
-    let controller =
-        ControllerProcess::start(cp, options).unwrap_or_else(|e| panic!("{e}\nlog before:\n{log}"));
+    let controller = options
+        .start(cp)
+        .unwrap_or_else(|e| panic!("{e}\nlog before:\n{log}"));
     let mut names: Vec<&str> = before.iter().map(|(n, _)| *n).collect();
     names.extend(["ahead", "fresh"]);
     let objects = wait_kstatus_conditions_removed(&ns, &names, &|| controller.log());
     eprintln!("main controller: {:?} from restart", restart.elapsed());
     drop(restricted);
-    let mut options = ControllerOptions::for_namespace(&other);
-    options.kubeconfig = Some(dir.path().join("restricted.kubeconfig"));
-    options
-        .env
-        .push(("SEALED_SECRETS_KSTATUS_CONDITIONS".into(), "false".into()));
-    let restricted = ControllerProcess::start(cp, options).expect("restricted controller");
+    let restricted = ControllerOptions::for_namespace(&other)
+        .kubeconfig(dir.path().join("restricted.kubeconfig"))
+        .env("SEALED_SECRETS_KSTATUS_CONDITIONS", "false")
+        .start(cp)
+        .expect("restricted controller");
     let retried = wait_kstatus_conditions_removed(&other, &["retry"], &|| restricted.log());
 
     let mut wrong = Vec::new();

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_kubeseal, succeeded, token_kubeconfig, ControllerInNode,
-};
+use sealed_secrets_e2e::controller::ControllerOptions;
+use sealed_secrets_e2e::kubeconfig::token_kubeconfig;
+use sealed_secrets_e2e::kubeseal::{kubeseal, reference_kubeseal, succeeded};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 
 fn secret(ns: &str, name: &str, value: &str) -> String {
@@ -60,7 +60,10 @@ fn fetch_seal_and_validate(cp: &ControlPlane, ns: &TestNamespace) -> String {
 fn seal_validate_and_reencrypt_through_the_service_proxy() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "proxy").expect("namespace");
-    let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in node");
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .in_node()
+        .start(cp)
+        .expect("controller in node");
     let target = ["--controller-namespace", ns.name()];
     // Ours here, the reference below, both with no --cert.
     let sealed = fetch_seal_and_validate(cp, &ns);
@@ -164,7 +167,11 @@ fn our_kubeseal_against_the_reference_controller() {
         return;
     }
     let ns = TestNamespace::create(cp, "refctl").expect("namespace");
-    let _controller = ControllerInNode::start(cp, ns.name(), Some(reference))
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .binary(reference)
+        .in_cluster()
+        .in_node()
+        .start(cp)
         .expect("reference controller in node");
     let target = ["--controller-namespace", ns.name()];
     let sealed = fetch_seal_and_validate(cp, &ns);

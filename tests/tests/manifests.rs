@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, reference_kubeseal, succeeded};
 use sealed_secrets_e2e::pod::{manifest_image, pod_process, ControllerPod, NAMESPACE};
-use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, names_labelled, reference_kubeseal, secret_value, succeeded, wait_secret_value,
-    ANY_KEY_SELECTOR,
+use sealed_secrets_e2e::secrets::{
+    names_labelled, secret_value, wait_secret_value, ANY_KEY_SELECTOR,
 };
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -241,5 +241,5 @@ fn kubeseal_with_default_flags(
 
 /// Names of the sealing key Secrets in kube-system.
 fn key_secrets(cp: &ControlPlane) -> Vec<String> {
-    names_labelled(&cp.kubectl().namespace(NAMESPACE), ANY_KEY_SELECTOR)
+    names_labelled(&cp.kubectl().namespace(NAMESPACE), ANY_KEY_SELECTOR).expect("key Secrets")
 }

@@ -5,16 +5,17 @@
 //! Secrets the other created.
 //!
 //! The reference controller only supports in-cluster configuration; it runs
-//! through [`ControllerProcess::start_in_cluster`]. Without its binary the
+//! with [`ControllerOptions::in_cluster`]. Without its binary the
 //! tests print `SKIPPED: ...` and pass, unless `REQUIRE_REFERENCE=1`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, reference_controller, reference_kubeseal, succeeded, wait_secret_value,
-    wait_synced_true, ControllerOptions, ControllerProcess,
-};
+use sealed_secrets_e2e::binaries::reference_controller;
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, reference_kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::wait_secret_value;
+use sealed_secrets_e2e::status::wait_synced_true;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -22,22 +23,23 @@ const WAIT: Duration = Duration::from_secs(60);
 const TICK: Duration = Duration::from_millis(250);
 const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
-fn start_reference(cp: &ControlPlane, ns: &TestNamespace, binary: PathBuf) -> ControllerProcess {
-    let options = ControllerOptions {
-        binary: Some(binary),
-        ..ControllerOptions::for_namespace(ns)
-    };
-    ControllerProcess::start_in_cluster(cp, options).expect("reference controller starts")
+fn start_reference(cp: &ControlPlane, ns: &TestNamespace, binary: PathBuf) -> Controller {
+    ControllerOptions::for_namespace(ns)
+        .binary(binary)
+        .in_cluster()
+        .start(cp)
+        .expect("reference controller starts")
 }
 
-fn start_ours(cp: &ControlPlane, ns: &TestNamespace) -> ControllerProcess {
-    ControllerProcess::start(cp, ControllerOptions::for_namespace(ns))
+fn start_ours(cp: &ControlPlane, ns: &TestNamespace) -> Controller {
+    ControllerOptions::for_namespace(ns)
+        .start(cp)
         .expect("our controller starts")
 }
 
 /// Names of the key Secrets in the namespace, sorted.
 fn key_names(ns: &TestNamespace) -> Vec<String> {
-    sealed_secrets_e2e::sealed::names_labelled(&ns.kubectl(), KEY_LABEL)
+    sealed_secrets_e2e::secrets::names_labelled(&ns.kubectl(), KEY_LABEL).expect("key Secrets")
 }
 
 fn wait_one_key(ns: &TestNamespace) -> String {
@@ -48,7 +50,7 @@ fn wait_one_key(ns: &TestNamespace) -> String {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn cert(controller: &ControllerProcess) -> String {
+fn cert(controller: &Controller) -> String {
     let (code, pem) = controller.get("/v1/cert.pem").expect("GET /v1/cert.pem");
     assert_eq!(code, 200, "{pem}");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
@@ -91,7 +93,7 @@ fn apply_and_unseal(
     (sealer, cert): (Sealer, &str),
     name: &str,
     (key, value): (&str, &str),
-    who: &ControllerProcess,
+    who: &Controller,
 ) {
     ns.kubectl()
         .apply(&seal(
@@ -110,7 +112,7 @@ fn secret(ns: &TestNamespace, name: &str) -> Option<Value> {
     ns.kubectl().get_optional("secret", name).ok()?
 }
 
-fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str, who: &ControllerProcess) {
+fn wait_value(ns: &TestNamespace, name: &str, key: &str, expected: &str, who: &Controller) {
     wait_secret_value(ns, name, key, expected)
         .unwrap_or_else(|e| panic!("{e}\ncontroller log:\n{}", who.log()));
 }
@@ -143,7 +145,7 @@ fn assert_owned(ns: &TestNamespace, name: &str) {
     assert_eq!(owner["controller"], true);
 }
 
-fn assert_no_failures(ns: &TestNamespace, who: &ControllerProcess) {
+fn assert_no_failures(ns: &TestNamespace, who: &Controller) {
     let bad: Vec<Value> = events(ns)
         .into_iter()
         .filter(|e| {

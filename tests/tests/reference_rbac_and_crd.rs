@@ -13,10 +13,11 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sealed_secrets_e2e::sealed::{
-    kubeseal, lf, succeeded, synced, token_kubeconfig, wait_secret_value, ControllerOptions,
-    ControllerProcess, KEY_SELECTOR,
-};
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeconfig::token_kubeconfig;
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, succeeded};
+use sealed_secrets_e2e::secrets::{wait_secret_value, KEY_SELECTOR};
+use sealed_secrets_e2e::status::synced;
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
@@ -261,17 +262,17 @@ fn key_secrets(ns: &TestNamespace) -> usize {
         .map_or(0, Vec::len)
 }
 
-fn cert_of(controller: &ControllerProcess, path: &Path) {
+fn cert_of(controller: &Controller, path: &Path) {
     let (code, pem) = controller.get("/v1/cert.pem").expect("cert.pem");
     assert_eq!(code, 200, "{pem}");
     std::fs::write(path, lf(&pem)).expect("write cert");
 }
 
-fn start(cp: &ControlPlane, ns: &TestNamespace, kubeconfig: PathBuf) -> ControllerProcess {
-    let mut options = ControllerOptions::for_namespace(ns);
-    options.kubeconfig = Some(kubeconfig);
-    let controller =
-        ControllerProcess::start(cp, options).expect("controller under the reference's RBAC");
+fn start(cp: &ControlPlane, ns: &TestNamespace, kubeconfig: PathBuf) -> Controller {
+    let controller = ControllerOptions::for_namespace(ns)
+        .kubeconfig(kubeconfig)
+        .start(cp)
+        .expect("controller under the reference's RBAC");
     poll("ready", WAIT, TICK, || {
         Ok((controller.get("/readyz")?.0 == 200).then_some(()))
     })

@@ -15,7 +15,7 @@
 //! `Stalled` conditions give the reason of the design table.
 //!
 //! The reference runs in one namespace (in-cluster credentials, see
-//! [`ControllerProcess::start_in_cluster`]) and ours in another, at the same
+//! [`ControllerOptions::in_cluster`]) and ours in another, at the same
 //! time, each with its own key; "sealed for another key" is sealed with the
 //! other controller's certificate, as for another cluster. Without the
 //! reference binary the test prints `SKIPPED: ...` and passes, unless
@@ -26,10 +26,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
-use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_controller, succeeded, synced, wait_synced_true, ControllerOptions,
-    ControllerProcess,
-};
+use sealed_secrets_e2e::binaries::reference_controller;
+use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
+use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
+use sealed_secrets_e2e::status::{synced, wait_synced_true};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::{json, Value};
 
@@ -44,7 +44,7 @@ const CHANGED: &str = "Changed-words-VALUE";
 struct Side {
     label: &'static str,
     ns: TestNamespace,
-    controller: ControllerProcess,
+    controller: Controller,
     cert: String,
 }
 
@@ -56,13 +56,10 @@ impl Side {
         dir: &tempfile::TempDir,
     ) -> Self {
         let ns = TestNamespace::create(cp, &format!("words-{label}")).expect("namespace");
-        let mut options = ControllerOptions::for_namespace(&ns);
+        let options = ControllerOptions::for_namespace(&ns);
         let controller = match binary {
-            Some(binary) => {
-                options.binary = Some(binary);
-                ControllerProcess::start_in_cluster(cp, options)
-            }
-            None => ControllerProcess::start(cp, options),
+            Some(binary) => options.binary(binary).in_cluster().start(cp),
+            None => options.start(cp),
         }
         .unwrap_or_else(|e| panic!("{label} controller starts: {e}"));
         let (code, pem) = controller.get("/v1/cert.pem").expect("GET /v1/cert.pem");

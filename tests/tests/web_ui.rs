@@ -12,10 +12,10 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use sealed_secrets_e2e::browser::{Browser, KubectlProxy, Request};
-use sealed_secrets_e2e::raw_http::{self, Send};
-use sealed_secrets_e2e::sealed::{
-    kubeseal, reference_kubeseal, succeeded, wait_secret_value, ControllerInNode, KEY_SELECTOR,
-};
+use sealed_secrets_e2e::controller::ControllerOptions;
+use sealed_secrets_e2e::http::{self, Send};
+use sealed_secrets_e2e::kubeseal::{kubeseal, reference_kubeseal, succeeded};
+use sealed_secrets_e2e::secrets::{wait_secret_value, KEY_SELECTOR};
 use sealed_secrets_e2e::{unique_name, ControlPlane, TestNamespace};
 use serde_json::{json, Value};
 
@@ -187,7 +187,10 @@ fn private_key_file(ns: &TestNamespace, dir: &Path) -> String {
 fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "web-ui").expect("namespace");
-    let _controller = ControllerInNode::start_with_args(cp, ns.name(), None, &["--web-ui"])
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .arg("--web-ui")
+        .in_node()
+        .start(cp)
         .expect("controller in the node");
     let proxy = KubectlProxy::start(cp).expect("kubectl proxy");
     let prefix = service_proxy(ns.name());
@@ -204,13 +207,13 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
 
     // Through the service proxy, with the headers it was served with.
     let get = |path: &str| {
-        raw_http::call(
-            proxy.port,
+        http::call(
             "GET",
-            &format!("{prefix}{path}"),
+            &format!("{origin}{prefix}{path}"),
             None,
             Send::Body(b""),
         )
+        .expect("GET through kubectl proxy")
     };
     for path in [
         "ui/",
@@ -424,26 +427,30 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
 fn without_the_flag_there_is_no_page_and_open_ui_says_so() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "web-ui-off").expect("namespace");
-    let _controller = ControllerInNode::start(cp, ns.name(), None).expect("controller in the node");
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .in_node()
+        .start(cp)
+        .expect("controller in the node");
     let proxy = KubectlProxy::start(cp).expect("kubectl proxy");
     let prefix = service_proxy(ns.name());
+    let origin = format!("http://127.0.0.1:{}", proxy.port);
     for path in ["", "ui", "ui/", "ui/app.js", "ui/style.css"] {
-        let reply = raw_http::call(
-            proxy.port,
+        let reply = http::call(
             "GET",
-            &format!("{prefix}{path}"),
+            &format!("{origin}{prefix}{path}"),
             None,
             Send::Body(b""),
-        );
+        )
+        .expect("GET through kubectl proxy");
         assert_eq!(reply.code, 404, "{path}: {}", reply.body);
     }
-    let reply = raw_http::call(
-        proxy.port,
+    let reply = http::call(
         "GET",
-        &format!("{prefix}v1/cert.pem"),
+        &format!("{origin}{prefix}v1/cert.pem"),
         None,
         Send::Body(b""),
-    );
+    )
+    .expect("GET through kubectl proxy");
     assert_eq!(reply.code, 200, "the API is there: {}", reply.body);
     let out =
         kubeseal(cp, &["--open-ui", "--controller-namespace", ns.name()], "").expect("kubeseal");
