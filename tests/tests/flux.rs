@@ -45,6 +45,36 @@ struct Loop<'a> {
     controller: ControllerPod<'a>,
 }
 
+/// Flux's objects carry Flux's finalizers: deleted only while Flux runs.
+/// Left behind, their namespace would stay Terminating for good (and the
+/// fault tests that wait for a quiet cluster would wait in vain).
+impl Drop for Loop<'_> {
+    fn drop(&mut self) {
+        let kubectl = self.flux_ns.kubectl();
+        let kinds = "kustomizations.kustomize.toolkit.fluxcd.io,gitrepositories.source.toolkit.fluxcd.io";
+        if kubectl
+            .run(["delete", kinds, "--all", "--wait=true", "--timeout=60s"])
+            .is_ok()
+        {
+            return;
+        }
+        for kind in kinds.split(',') {
+            let names = kubectl
+                .run(["get", kind, "-o", "name"])
+                .unwrap_or_default();
+            for name in names.lines().filter(|n| !n.is_empty()) {
+                let _ = kubectl.run([
+                    "patch",
+                    name,
+                    "--type=merge",
+                    "-p",
+                    r#"{"metadata":{"finalizers":null}}"#,
+                ]);
+            }
+        }
+    }
+}
+
 impl Loop<'_> {
     fn secret_yaml(&self, name: &str, value: &str) -> String {
         format!(
