@@ -51,7 +51,8 @@ struct Loop<'a> {
 impl Drop for Loop<'_> {
     fn drop(&mut self) {
         let kubectl = self.flux_ns.kubectl();
-        let kinds = "kustomizations.kustomize.toolkit.fluxcd.io,gitrepositories.source.toolkit.fluxcd.io";
+        let kinds =
+            "kustomizations.kustomize.toolkit.fluxcd.io,gitrepositories.source.toolkit.fluxcd.io";
         if kubectl
             .run(["delete", kinds, "--all", "--wait=true", "--timeout=60s"])
             .is_ok()
@@ -59,9 +60,7 @@ impl Drop for Loop<'_> {
             return;
         }
         for kind in kinds.split(',') {
-            let names = kubectl
-                .run(["get", kind, "-o", "name"])
-                .unwrap_or_default();
+            let names = kubectl.run(["get", kind, "-o", "name"]).unwrap_or_default();
             for name in names.lines().filter(|n| !n.is_empty()) {
                 let _ = kubectl.run([
                     "patch",
