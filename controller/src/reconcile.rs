@@ -739,6 +739,7 @@ fn write_failure(err: kube::Error, namespace: &str, name: &str, secret: &Secret)
 
 /// The API server's own message for an API error (as the reference shows
 /// Go's `StatusError.Error()`), not kube's debug form of the whole status.
+/// kubeseal has the same five lines (cli/src/cluster/api_error.rs).
 fn api_message(err: &kube::Error) -> String {
     match err {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),

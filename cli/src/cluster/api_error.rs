@@ -44,3 +44,14 @@ pub(crate) fn api_error(
         other => anyhow!("{what}: cannot reach the API server: {other}"),
     }
 }
+
+/// The API server's own message for an API error (as Go's
+/// `StatusError.Error()` prints it), not kube's debug form of the status.
+/// The controller has the same five lines: the two binaries share no crate
+/// that has kube's client.
+pub(crate) fn api_message(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
+        other => other.to_string(),
+    }
+}

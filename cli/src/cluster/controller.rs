@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Service;
 use kube::{Api, Client};
 use sealed_secrets_api::SealedSecret;
 
+use super::api_error::api_message;
 use super::client::client;
 use super::flags::ClusterArgs;
 
@@ -194,11 +195,4 @@ fn request_clone(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     *copy.uri_mut() = request.uri().clone();
     *copy.headers_mut() = request.headers().clone();
     copy
-}
-
-fn api_message(err: &kube::Error) -> String {
-    match err {
-        kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
-        other => other.to_string(),
-    }
 }
