@@ -21,12 +21,16 @@
 //! this crate needs no protoc.
 
 mod client;
+mod envelope;
 mod error;
 mod validate;
 #[rustfmt::skip]
 mod v2;
 
 pub use client::{KmsClient, Method, Status, Wrapped};
+pub use envelope::{
+    unwrap_private_key, wrap_private_key, KeyWrapper, WrappedKey, AAD_PREFIX, DEK_LEN, NONCE_LEN,
+};
 pub use error::{Error, ErrorKind, Invalid};
 /// The gRPC status code of a refusal ([`Error::Refused`]).
 pub use tonic::Code;
