@@ -340,7 +340,7 @@ mod tests {
                 matches!(err, Error::InvalidEndpoint { .. }),
                 "{bad}: {err:?}"
             );
-            assert_eq!(err.kind(), crate::ErrorKind::Input);
+            assert_eq!(err.kind(), crate::ErrorKind::Local);
         }
     }
 

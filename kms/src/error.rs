@@ -70,8 +70,9 @@ pub enum ErrorKind {
     Refused,
     /// The plugin's answer breaks the KMS v2 rules: nothing of it is used.
     InvalidResponse,
-    /// Our own input (endpoint, key, certificate, sealed key) is unusable.
-    Input,
+    /// Our side: the endpoint, key, certificate or sealed key is unusable,
+    /// or the randomness or AES-GCM of this machine failed.
+    Local,
 }
 
 impl Error {
@@ -87,7 +88,7 @@ impl Error {
             | Error::KeyCertificateMismatch { .. }
             | Error::SealedKeyDoesNotOpen
             | Error::SealedKeyTooShort(_)
-            | Error::Crypto(_) => ErrorKind::Input,
+            | Error::Crypto(_) => ErrorKind::Local,
         }
     }
 
