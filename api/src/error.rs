@@ -72,6 +72,13 @@ pub enum Error {
     /// A key Secret's certificate is another key's.
     #[error("its tls.crt does not belong to its tls.key")]
     KeySecretMismatch,
+    /// A KMS-wrapped key Secret's `item` cannot be read (`kms.annotations`
+    /// not a JSON map of base64 values, `kms.key-id` not UTF-8).
+    #[error("{item}: {reason}")]
+    KeySecretMalformed {
+        item: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl Error {

@@ -1,6 +1,9 @@
 //! The controller's key Secrets, as the reference stores them: type
 //! `kubernetes.io/tls`, `tls.key` PKCS#1 PEM, `tls.crt` the self-signed
-//! certificate, label `sealedsecrets.bitnami.com/sealed-secrets-key=active`.
+//! certificate, label `sealedsecrets.bitnami.com/sealed-secrets-key=active`;
+//! and the same key wrapped by a KMS ([`wrapped`]).
+
+pub mod wrapped;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,8 +19,16 @@ use crate::{Error, SealedSecret};
 
 /// Label that marks a Secret as a sealing key.
 pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
-/// Selector for every active key Secret.
-pub const KEY_LABEL_SELECTOR: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
+/// The label's value on a key Secret as the reference writes it.
+pub const KEY_LABEL_ACTIVE: &str = "active";
+/// Selector for every key Secret: plain (`active`, the reference's) and
+/// KMS-wrapped ([`wrapped::LABEL_VALUE`]).
+pub const KEY_LABEL_SELECTOR: &str =
+    "sealedsecrets.bitnami.com/sealed-secrets-key in (active,kms-v2)";
+/// Annotation that keeps a key's first creation time (RFC 3339) when its
+/// Secret is written again (wrapped, unwrapped): the key keeps its rank
+/// under `--key-order-priority=SecretCreationTimestamp`.
+pub const KEY_CREATED_ANNOTATION: &str = "sealedsecrets.bitnami.com/key-created";
 pub const TLS_KEY: &str = "tls.key";
 pub const TLS_CRT: &str = "tls.crt";
 
@@ -32,7 +43,7 @@ pub fn key_secret(
     annotations: &[(String, String)],
 ) -> Result<Secret, Error> {
     let mut all_labels: BTreeMap<String, String> = labels.iter().cloned().collect();
-    all_labels.insert(KEY_LABEL.into(), "active".into());
+    all_labels.insert(KEY_LABEL.into(), KEY_LABEL_ACTIVE.into());
     let annotations: BTreeMap<String, String> = annotations.iter().cloned().collect();
     let key_pem = key.to_pkcs1_pem()?;
     Ok(Secret {
@@ -108,17 +119,14 @@ pub struct KeyRank {
 }
 
 impl KeyRank {
-    /// The rank of a key Secret holding `certificate`. A Secret without a
-    /// creation time (not read from the API server) counts as created at
-    /// its certificate's NotBefore.
+    /// The rank of a key Secret holding `certificate`. Its creation time is
+    /// the [`KEY_CREATED_ANNOTATION`] when it has one (the key's Secret was
+    /// written again), else the Secret's; a Secret without either (not read
+    /// from the API server) counts as created at its certificate's NotBefore.
     pub fn of(order: KeyOrder, secret: &Secret, certificate: &Certificate) -> Self {
         let not_before = certificate.not_before();
-        let created = secret
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| {
-                let secs = t.0.as_second();
+        let created = key_created(secret)
+            .map(|secs| {
                 SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
             })
             .unwrap_or(not_before);
@@ -137,6 +145,27 @@ impl KeyRank {
     pub fn time(&self) -> SystemTime {
         self.time
     }
+}
+
+/// When the key in `secret` was first stored, in seconds since the epoch.
+fn key_created(secret: &Secret) -> Option<i64> {
+    let annotated = secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(KEY_CREATED_ANNOTATION))
+        .and_then(|text| text.parse::<k8s_openapi::jiff::Timestamp>().ok());
+    annotated
+        .or_else(|| secret.metadata.creation_timestamp.as_ref().map(|t| t.0))
+        .map(|t| t.as_second())
+}
+
+/// The [`KEY_CREATED_ANNOTATION`] for a Secret that takes over the key of
+/// `secret`: its first creation time, kept through any number of rewrites.
+pub fn key_created_annotation(secret: &Secret) -> Option<(String, String)> {
+    let secs = key_created(secret)?;
+    let time = k8s_openapi::jiff::Timestamp::from_second(secs).ok()?;
+    Some((KEY_CREATED_ANNOTATION.to_string(), time.to_string()))
 }
 
 /// Sorts newest (the key that seals) first.
@@ -336,6 +365,21 @@ mod tests {
         let (read, _) = read_key_secret(&with(&[(TLS_KEY, key_pem), (TLS_CRT, cert_pem)]))
             .expect("a whole key Secret reads");
         assert_eq!(read.fingerprint(), key.fingerprint());
+    }
+
+    #[test]
+    fn a_rewritten_key_secret_keeps_its_first_creation_time() {
+        let cert = certificate(1_000);
+        let original = secret("first", Some(5_000));
+        let (name, value) = key_created_annotation(&original).expect("annotation");
+        assert_eq!(name, KEY_CREATED_ANNOTATION);
+        // Written again later (wrapped by a KMS): it ranks as the original.
+        let mut rewritten = secret("second", Some(9_000));
+        rewritten.metadata.annotations = Some(BTreeMap::from([(name, value)]));
+        let rank = KeyRank::of(KeyOrder::SecretCreationTimestamp, &rewritten, &cert);
+        assert_eq!(rank.time(), at(5_000));
+        let again = key_created_annotation(&rewritten).expect("annotation");
+        assert_eq!(again.1, "1970-01-01T01:23:20Z");
     }
 
     #[test]
