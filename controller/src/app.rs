@@ -10,7 +10,6 @@ mod resync_triggers;
 mod signals;
 mod startup;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
@@ -22,7 +21,8 @@ use crate::config::{pod_namespace, Config};
 use crate::http::body_budget::BodyBudget;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::serve::serve;
-use crate::keys::KeyRegistry;
+use crate::http::Readiness;
+use crate::keys::{Custody, KeyRegistry};
 use crate::leader::{identity, Elector, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::events::EventRecorder;
@@ -31,6 +31,7 @@ use crate::reconcile::secret_index::{SecretIndex, SecretIndexes};
 use crate::reconcile::{Context, Settings};
 use crate::rsa_pool::RsaPool;
 use crate::{http, Error};
+use sealed_secrets_kms::KmsClient;
 
 /// Runs the controller until SIGTERM (or Ctrl-C).
 pub async fn run(args: Args) -> Result<()> {
@@ -43,6 +44,7 @@ pub async fn run(args: Args) -> Result<()> {
         lease,
         watched,
         timeouts,
+        kms,
         flags: args,
     } = Config::new(args, pod_namespace())?;
 
@@ -50,7 +52,22 @@ pub async fn run(args: Args) -> Result<()> {
         .await
         .context("cannot configure the Kubernetes client: run in a pod, or set KUBECONFIG")?;
     let metrics = Arc::new(Metrics::new(args.metrics_omit_secret_labels));
-    let registry = Arc::new(KeyRegistry::new(client.clone(), key_config));
+    let custody = match &kms {
+        None => Custody::Plain,
+        Some(kms) => {
+            tracing::info!(endpoint = %kms.endpoint, timeout = ?kms.timeout, "private keys wrapped by the KMS plugin");
+            Custody::Kms(Box::new(
+                KmsClient::connect(&kms.endpoint, kms.timeout)
+                    .await
+                    .map_err(Error::Kms)?,
+            ))
+        }
+    };
+    let registry = Arc::new(KeyRegistry::new(
+        client.clone(),
+        key_config,
+        custody.clone(),
+    ));
     let shutdown = signals::shutdown().shared();
     // As the reference, nothing serves before the keys are loaded (and, with
     // one replica, the first one made). But the API server may be away when
@@ -65,11 +82,11 @@ pub async fn run(args: Args) -> Result<()> {
         Ok::<(), Error>(())
     };
     const PREPARE: &str = "prepare the sealing keys";
-    let prepared_at_once = startup::attempt(PREPARE, prepare_keys())
+    let ready = Arc::new(Readiness::new("loading the sealing keys"));
+    let prepared_at_once = startup::attempt(PREPARE, prepare_keys(), &ready)
         .await
         .context("cannot prepare the sealing keys")?;
 
-    let ready = Arc::new(AtomicBool::new(false));
     let api_state = http::ApiState {
         keys: registry.clone(),
         metrics: metrics.clone(),
@@ -109,7 +126,7 @@ pub async fn run(args: Args) -> Result<()> {
     tracing::info!(%http_addr, %metrics_addr, namespace = %namespace, "serving");
 
     if !prepared_at_once {
-        let prepared = startup::until_api_answers(PREPARE, shutdown.clone(), prepare_keys);
+        let prepared = startup::until_api_answers(PREPARE, shutdown.clone(), prepare_keys, &ready);
         if prepared
             .await
             .context("cannot prepare the sealing keys")?

@@ -173,6 +173,12 @@ pub struct Args {
     /// Put back the data of a Secret someone edited by hand (only the keys its SealedSecret defines); off per object with the SealedSecret annotation sealedsecrets.bitnami.com/revert-drift: "false"
     #[arg(long, env = "SEALED_SECRETS_REVERT_DRIFT", default_value = "true")]
     pub revert_drift: bool,
+    /// The KMS v2 plugin that wraps the private keys (unix:///PATH to its socket): new keys are stored wrapped, and only wrapped keys seal (README, "Keys protected by a KMS"). Empty: plain key Secrets, as the reference
+    #[arg(long, env = "SEALED_SECRETS_KMS_ENDPOINT", default_value = "")]
+    pub kms_endpoint: String,
+    /// How long one call to the KMS plugin may take
+    #[arg(long, env = "SEALED_SECRETS_KMS_TIMEOUT", default_value = "3s", value_parser = duration)]
+    pub kms_timeout: Duration,
     /// Accepted for compatibility (negative: no rate limiting in the reference;
     /// `--kubeclient-qps -1` is a value, as with pflag, and the Helm chart passes it so).
     #[arg(

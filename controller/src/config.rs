@@ -25,6 +25,13 @@ pub fn pod_namespace() -> String {
         .unwrap_or_else(|| "default".to_string())
 }
 
+/// Where the KMS v2 plugin listens, and how long a call may take.
+#[derive(Debug, Clone)]
+pub struct KmsConfig {
+    pub endpoint: String,
+    pub timeout: std::time::Duration,
+}
+
 pub struct Config {
     /// The controller's own namespace: its keys, its Lease.
     pub namespace: String,
@@ -38,6 +45,8 @@ pub struct Config {
     /// One watch per entry; `None` is every namespace.
     pub watched: Vec<Option<String>>,
     pub timeouts: Timeouts,
+    /// `--kms-endpoint` and `--kms-timeout`; `None` without a KMS.
+    pub kms: Option<KmsConfig>,
     /// The flags that need no parsing (numbers, switches, durations).
     pub flags: Args,
 }
@@ -67,11 +76,39 @@ impl Config {
                 read: flags.read_timeout.as_timeout(),
                 write: flags.write_timeout.as_timeout(),
             },
+            kms: kms_config(&flags)?,
             keys,
             namespace,
             flags,
         })
     }
+}
+
+/// `--kms-endpoint`: a unix socket, as the API server takes its plugins.
+fn kms_config(flags: &Args) -> Result<Option<KmsConfig>, Error> {
+    let endpoint = flags.kms_endpoint.trim();
+    if endpoint.is_empty() {
+        return Ok(None);
+    }
+    let path = endpoint.strip_prefix("unix://").unwrap_or_default();
+    if path.is_empty() || !(path.starts_with('/') || path.starts_with('@')) {
+        return Err(Error::Flag {
+            flag: "kms-endpoint",
+            reason: format!(
+                "{endpoint:?} is not a unix socket: use unix:///PATH (the plugin's socket, e.g. unix:///var/run/kmsplugin/socket.sock)"
+            ),
+        });
+    }
+    if flags.kms_timeout.is_zero() {
+        return Err(Error::Flag {
+            flag: "kms-timeout",
+            reason: "must be longer than 0".into(),
+        });
+    }
+    Ok(Some(KmsConfig {
+        endpoint: endpoint.to_string(),
+        timeout: flags.kms_timeout,
+    }))
 }
 
 /// `--key-order-priority`: anything but the two known values is logged and

@@ -11,6 +11,20 @@ pub enum Error {
     KeyGeneration(#[source] sealed_secrets_api::crypto::Error),
     #[error("cannot write the new key as a Secret: {0}")]
     KeySecret(#[source] sealed_secrets_api::Error),
+    /// A key Secret that holds no usable key (what is wrong with "it").
+    #[error("{0}")]
+    KeySecretUnreadable(#[source] sealed_secrets_api::Error),
+    /// The KMS plugin is away or refused: the keys it wraps cannot be
+    /// opened or made now (never a reason to make another key).
+    #[error("the KMS plugin: {0}")]
+    Kms(#[source] sealed_secrets_kms::Error),
+    /// A wrapped key Secret that does not open with the KMS: altered, or
+    /// written by someone without it.
+    #[error("its private key does not open with the KMS: {0}")]
+    KeyNotOpened(#[source] sealed_secrets_kms::Error),
+    /// A key Secret wrapped by a KMS, and no `--kms-endpoint`.
+    #[error("key Secret {secret:?} is wrapped by a KMS: start the controller with --kms-endpoint (the plugin's socket), or unwrap the keys first with `kubeseal admin keys unwrap`")]
+    KmsNotConfigured { secret: String },
     #[error("SealedSecret has no namespace")]
     NoNamespace,
     #[error("the RSA worker pool is closed")]
@@ -54,6 +68,12 @@ impl Error {
             Self::KeyLoad(e) | Self::KeyStore(e) => api_away(e),
             _ => false,
         }
+    }
+
+    /// Worth waiting for and trying again: the API server or the KMS plugin
+    /// is away, or the plugin refused (it may be given the permission).
+    pub fn waits(&self) -> bool {
+        self.api_away() || matches!(self, Self::Kms(_))
     }
 }
 

@@ -17,7 +17,6 @@
 //! Any method is served, as Go's `ServeMux` does. Decoding and RSA work run
 //! on a bounded pool ([`RsaPool`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -63,7 +62,7 @@ const TEXT: &str = "text/plain; charset=utf-8";
 pub struct ApiState {
     pub keys: Arc<KeyRegistry>,
     pub metrics: Arc<Metrics>,
-    pub ready: Arc<AtomicBool>,
+    pub ready: Arc<Readiness>,
     pub limiter: Arc<RateLimiter>,
     pub pool: RsaPool,
     /// Bytes of bodies held at once ([`BODY_BUDGET_BYTES`]).
@@ -138,15 +137,54 @@ async fn instrument(State(state): State<ApiState>, request: Request, next: Next)
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {
-    if state.ready.load(Ordering::Relaxed) {
-        ([(header::CONTENT_TYPE, TEXT)], "ok\n").into_response()
-    } else {
-        (
+    match state.ready.why_not() {
+        None => ([(header::CONTENT_TYPE, TEXT)], "ok\n").into_response(),
+        Some(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, TEXT)],
-            "not ready\n",
+            format!("not ready: {why}\n"),
         )
-            .into_response()
+            .into_response(),
+    }
+}
+
+/// What `/readyz` answers: ready, or why not (no secret in it: the API
+/// server's or the KMS plugin's condition, the watches).
+pub struct Readiness {
+    why_not: std::sync::Mutex<Option<String>>,
+}
+
+impl Readiness {
+    pub fn new(why_not: &str) -> Self {
+        Self {
+            why_not: std::sync::Mutex::new(Some(why_not.to_string())),
+        }
+    }
+
+    /// `None`: ready.
+    pub fn why_not(&self) -> Option<String> {
+        self.why_not
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    #[cfg(test)]
+    pub fn ready() -> Self {
+        Self {
+            why_not: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.why_not().is_none()
+    }
+
+    pub fn set(&self, why_not: Option<String>) {
+        match self.why_not.lock() {
+            Ok(mut w) => *w = why_not,
+            Err(poisoned) => *poisoned.into_inner() = why_not,
+        }
     }
 }
 
@@ -181,7 +219,7 @@ async fn first_key(
     tokio::pin!(deadline);
     loop {
         let keys = changes.borrow_and_update().clone();
-        if !keys.is_empty() {
+        if keys.newest().is_some() {
             return keys;
         }
         tokio::select! {

@@ -13,8 +13,14 @@ use kube::Client;
 use sealed_secrets_crypto::{Certificate, CertificateParams, Fingerprint, KeyRing, PrivateKey};
 use tokio::sync::{watch, Mutex};
 
+use sealed_secrets_api::keys::wrapped;
+
 use crate::leader::Leadership;
 use crate::Error;
+
+mod custody;
+
+pub use custody::Custody;
 
 pub use sealed_secrets_api::keys::KEY_LABEL_SELECTOR;
 
@@ -59,6 +65,9 @@ pub struct KeyEntry {
     pub certificate: Certificate,
     /// Where it stands among the others (`--key-order-priority`).
     pub rank: KeyRank,
+    /// The KMS's `key_id` when its Secret holds it wrapped, `None` when
+    /// the Secret holds it plain.
+    pub kms_key_id: Option<String>,
 }
 
 impl KeyEntry {
@@ -73,13 +82,22 @@ impl KeyEntry {
 pub struct KeySet {
     entries: Vec<KeyEntry>,
     ring: KeyRing,
+    /// The entry that seals: the newest that may ([`Custody::may_seal`]).
+    sealing: Option<usize>,
 }
 
 impl KeySet {
-    fn new(mut entries: Vec<KeyEntry>) -> Self {
+    fn new(mut entries: Vec<KeyEntry>, custody: &Custody) -> Self {
         entries.sort_by(|a, b| sealed_secrets_api::keys::newest_first(&a.rank, &b.rank));
         let ring = KeyRing::new(entries.iter().map(|e| e.key.clone()).collect());
-        Self { entries, ring }
+        let sealing = entries
+            .iter()
+            .position(|e| custody.may_seal(e.kms_key_id.is_some()));
+        Self {
+            entries,
+            ring,
+            sealing,
+        }
     }
 
     pub fn entries(&self) -> &[KeyEntry] {
@@ -90,37 +108,35 @@ impl KeySet {
         &self.ring
     }
 
-    /// The key that seals: the newest.
+    /// The key that seals: the newest (with a KMS, the newest it wraps).
     pub fn newest(&self) -> Option<&KeyEntry> {
-        self.entries.first()
+        self.sealing.and_then(|i| self.entries.get(i))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    fn contains(&self, fingerprint: &Fingerprint) -> bool {
+    fn get(&self, fingerprint: &Fingerprint) -> Option<&KeyEntry> {
         self.entries
             .iter()
-            .any(|e| e.key.fingerprint() == fingerprint)
+            .find(|e| e.key.fingerprint() == fingerprint)
     }
 }
 
 pub struct KeyRegistry {
     api: Api<Secret>,
     config: KeyConfig,
+    custody: Custody,
     state: watch::Sender<Arc<KeySet>>,
     // Serialises key creation so a timer and a signal never make two keys at once.
     creating: Mutex<()>,
 }
 
 impl KeyRegistry {
-    pub fn new(client: Client, config: KeyConfig) -> Self {
+    pub fn new(client: Client, config: KeyConfig, custody: Custody) -> Self {
         let api = Api::namespaced(client, &config.namespace);
         let (state, _) = watch::channel(Arc::new(KeySet::default()));
         Self {
             api,
             config,
+            custody,
             state,
             creating: Mutex::new(()),
         }
@@ -151,41 +167,119 @@ impl KeyRegistry {
         {
             secrets.push(legacy);
         }
-        for secret in &secrets {
-            self.register(secret);
+        if let (Custody::Plain, Some(wrapped)) = (
+            &self.custody,
+            secrets.iter().find(|s| wrapped::is_wrapped(s)),
+        ) {
+            return Err(Error::KmsNotConfigured {
+                secret: wrapped.metadata.name.clone().unwrap_or_default(),
+            });
         }
-        tracing::info!(keys = self.current().entries().len(), namespace = %self.config.namespace, "loaded sealing keys");
+        for secret in &secrets {
+            self.register(secret).await?;
+        }
+        let keys = self.current();
+        tracing::info!(keys = keys.entries().len(), sealing = ?keys.newest().map(|e| &e.secret_name), namespace = %self.config.namespace, "loaded sealing keys");
         Ok(())
     }
 
     /// Adds a key Secret if it holds a key not yet known; true when added.
-    /// A broken key Secret is logged and skipped: it must not stop the others.
-    pub fn register(&self, secret: &Secret) -> bool {
+    /// A broken key Secret is logged and skipped: it must not stop the
+    /// others. `Err` only when a KMS-wrapped key cannot be opened for want
+    /// of the plugin: the key is there, so no other may take its place.
+    pub async fn register(&self, secret: &Secret) -> Result<bool, Error> {
         let name = secret.metadata.name.clone().unwrap_or_default();
-        let entry = match parse_key_secret(secret, self.config.order) {
-            Ok(entry) => entry,
+        let entry = match self.read_entry(secret).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Ok(false),
+            Err(e @ Error::Kms(_)) => return Err(e),
             Err(reason) => {
                 tracing::error!(secret = %name, reason = %reason, "skipping unreadable key Secret");
-                return false;
+                return Ok(false);
             }
         };
+        let custody = &self.custody;
+        Ok(self.state.send_if_modified(|set| {
+            let known = set.get(entry.key.fingerprint());
+            // The same key in a plain and a wrapped Secret (a migration
+            // half done): the wrapped one counts.
+            if known.is_some_and(|k| k.kms_key_id.is_some() || entry.kms_key_id.is_none()) {
+                return false;
+            }
+            let mut entries: Vec<KeyEntry> = set
+                .entries()
+                .iter()
+                .filter(|e| e.key.fingerprint() != entry.key.fingerprint())
+                .cloned()
+                .collect();
+            match (&entry.kms_key_id, custody) {
+                (Some(kek), _) => tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), kms_key_id = %kek, "registered private key (wrapped by the KMS)"),
+                (None, Custody::Kms(_)) => tracing::warn!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered a plain private key: with --kms-endpoint it opens SealedSecrets but never seals; wrap it with `kubeseal admin keys wrap`, or delete it if nobody made it"),
+                (None, Custody::Plain) => tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered private key"),
+            }
+            entries.push(entry);
+            *set = Arc::new(KeySet::new(entries, custody));
+            true
+        }))
+    }
+
+    /// The key in `secret`, unless one with its certificate is known
+    /// already (a relist delivers every key Secret again: the KMS is asked
+    /// once per key, not per event).
+    async fn read_entry(&self, secret: &Secret) -> Result<Option<KeyEntry>, Error> {
+        if !wrapped::is_wrapped(secret) {
+            return parse_key_secret(secret, self.config.order)
+                .map(Some)
+                .map_err(Error::KeySecretUnreadable);
+        }
+        let Custody::Kms(client) = &self.custody else {
+            return Err(Error::KmsNotConfigured {
+                secret: secret.metadata.name.clone().unwrap_or_default(),
+            });
+        };
+        let wrapped =
+            wrapped::read_wrapped_key_secret(secret).map_err(Error::KeySecretUnreadable)?;
+        let fingerprint = wrapped.certificate.public_key().fingerprint();
+        if self
+            .current()
+            .get(fingerprint)
+            .is_some_and(|known| known.kms_key_id.is_some())
+        {
+            return Ok(None);
+        }
+        let key = custody::unwrap(client, &wrapped).await?;
+        Ok(Some(KeyEntry {
+            secret_name: secret.metadata.name.clone().unwrap_or_default(),
+            rank: KeyRank::of(self.config.order, secret, &wrapped.certificate),
+            key,
+            certificate: wrapped.certificate,
+            kms_key_id: Some(wrapped.key_id),
+        }))
+    }
+
+    /// Registers `key` as if its plain key Secret had been listed.
+    #[cfg(test)]
+    pub(crate) fn register_key(&self, key: &PrivateKey, certificate: &Certificate) -> bool {
+        let secret = sealed_secrets_api::keys::key_secret(
+            &self.config.namespace,
+            &self.config.prefix,
+            key,
+            certificate,
+            &[],
+            &[],
+        )
+        .expect("key Secret");
+        let entry = parse_key_secret(&secret, self.config.order).expect("key entry");
+        let custody = &self.custody;
         self.state.send_if_modified(|set| {
-            if set.contains(entry.key.fingerprint()) {
+            if set.get(entry.key.fingerprint()).is_some() {
                 return false;
             }
             let mut entries = set.entries().to_vec();
-            tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered private key");
             entries.push(entry);
-            *set = Arc::new(KeySet::new(entries));
+            *set = Arc::new(KeySet::new(entries, custody));
             true
         })
-    }
-
-    /// Registers `key` as if its key Secret had been listed.
-    #[cfg(test)]
-    pub(crate) fn register_key(&self, key: &PrivateKey, certificate: &Certificate) -> bool {
-        let secret = self.key_secret(key, certificate).expect("key Secret");
-        self.register(&secret)
     }
 
     /// Makes a key when there is none, or when the newest predates `cutoff`;
@@ -233,7 +327,7 @@ impl KeyRegistry {
             tracing::warn!("lost the lead while generating a sealing key: not storing it");
             return Ok(());
         }
-        let secret = self.key_secret(&key, &certificate)?;
+        let secret = self.key_secret(&key, &certificate).await?;
         let created = self
             .api
             .create(&PostParams::default(), &secret)
@@ -241,35 +335,87 @@ impl KeyRegistry {
             .map_err(Error::KeyStore)?;
         let name = created.metadata.name.clone().unwrap_or_default();
         tracing::info!(secret = %name, fingerprint = %key.fingerprint(), "created new sealing key");
-        self.register(&created);
+        // The key is at hand: no need to ask the KMS to open it again.
+        let entry = KeyEntry {
+            secret_name: name,
+            rank: KeyRank::of(self.config.order, &created, &certificate),
+            kms_key_id: wrapped::is_wrapped(&created)
+                .then(|| wrapped::read_wrapped_key_secret(&created).ok())
+                .flatten()
+                .map(|w| w.key_id),
+            key,
+            certificate,
+        };
+        let custody = &self.custody;
+        self.state.send_modify(|set| {
+            let mut entries = set.entries().to_vec();
+            entries.push(entry);
+            *set = Arc::new(KeySet::new(entries, custody));
+        });
         Ok(())
     }
 
-    fn key_secret(&self, key: &PrivateKey, cert: &Certificate) -> Result<Secret, Error> {
-        sealed_secrets_api::keys::key_secret(
-            &self.config.namespace,
-            &self.config.prefix,
-            key,
-            cert,
-            &self.config.extra_labels,
-            &self.config.extra_annotations,
-        )
-        .map_err(Error::KeySecret)
+    /// The Secret a new key is stored in: plain, or wrapped by the KMS.
+    async fn key_secret(&self, key: &PrivateKey, cert: &Certificate) -> Result<Secret, Error> {
+        match &self.custody {
+            Custody::Plain => sealed_secrets_api::keys::key_secret(
+                &self.config.namespace,
+                &self.config.prefix,
+                key,
+                cert,
+                &self.config.extra_labels,
+                &self.config.extra_annotations,
+            )
+            .map_err(Error::KeySecret),
+            Custody::Kms(client) => {
+                let wrapped = custody::wrap(client, key, cert).await?;
+                Ok(wrapped::wrapped_key_secret(
+                    &self.config.namespace,
+                    &self.config.prefix,
+                    &wrapped,
+                    &self.config.extra_labels,
+                    &self.config.extra_annotations,
+                ))
+            }
+        }
     }
 
-    /// Follows key Secrets others create (an admin, a restore, another controller).
+    /// Follows key Secrets others create (an admin, a restore, another
+    /// controller). One the KMS cannot open now is tried again every
+    /// [`PENDING_RETRY`] until it opens.
     pub async fn watch(self: Arc<Self>) {
         let config = watcher::Config::default().labels(KEY_LABEL_SELECTOR);
         let mut events = watcher::watcher(self.api.clone(), config)
             .default_backoff()
             .boxed();
-        while let Some(event) = events.next().await {
-            match event {
-                Ok(watcher::Event::Apply(secret) | watcher::Event::InitApply(secret)) => {
-                    self.register(&secret);
+        let mut pending: Vec<Secret> = Vec::new();
+        let mut retry = tokio::time::interval(PENDING_RETRY);
+        loop {
+            let secret = tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(watcher::Event::Apply(secret) | watcher::Event::InitApply(secret))) => secret,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "key Secret watch failed; retrying");
+                        continue;
+                    }
+                    None => return,
+                },
+                _ = retry.tick(), if !pending.is_empty() => {
+                    let mut still = Vec::new();
+                    for secret in pending.drain(..) {
+                        if self.register(&secret).await.is_err() {
+                            still.push(secret);
+                        }
+                    }
+                    pending = still;
+                    continue;
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "key Secret watch failed; retrying"),
+            };
+            if let Err(e) = self.register(&secret).await {
+                tracing::error!(secret = ?secret.metadata.name, error = %e, "cannot open a key Secret now; trying again");
+                pending.retain(|p| p.metadata.uid != secret.metadata.uid);
+                pending.push(secret);
             }
         }
     }
@@ -335,6 +481,9 @@ impl KeyRegistry {
     }
 }
 
+/// How often a key Secret the KMS could not open is tried again.
+const PENDING_RETRY: Duration = Duration::from_secs(10);
+
 /// How long until the next scheduled key (`None`: no timer). Only the
 /// leader keeps the schedule: a replica that does not lead waits for the
 /// lead (a timer that is due at once would wake it in a loop for as long as
@@ -373,6 +522,7 @@ fn parse_key_secret(
         rank: KeyRank::of(order, secret, &certificate),
         key,
         certificate,
+        kms_key_id: None,
     })
 }
 
@@ -417,15 +567,15 @@ mod tests {
                 rank: KeyRank::of(KeyOrder::CertNotBefore, &secret, &certificate),
                 key,
                 certificate,
+                kms_key_id: None,
             }
         };
         // Same NotBefore second: the Secret created last seals, whatever
         // order the keys were registered in.
-        let set = KeySet::new(vec![
-            entry("k1", 1001),
-            entry("k2", 1002),
-            entry("k0", 1000),
-        ]);
+        let set = KeySet::new(
+            vec![entry("k1", 1001), entry("k2", 1002), entry("k0", 1000)],
+            &Custody::Plain,
+        );
         let names: Vec<_> = set
             .entries()
             .iter()
@@ -464,6 +614,7 @@ mod tests {
         let registry = KeyRegistry::new(
             Client::new(service, "kube-system"),
             KeyConfig::for_tests("kube-system"),
+            Custody::Plain,
         );
         let asked = AtomicUsize::new(0);
         registry
@@ -479,7 +630,7 @@ mod tests {
             "asked once the key exists"
         );
         assert_eq!(posts.load(Ordering::Relaxed), 0, "not stored");
-        assert!(registry.current().is_empty());
+        assert!(registry.current().entries().is_empty());
 
         registry.create_key(|| true).await.expect("stored");
         assert_eq!(posts.load(Ordering::Relaxed), 1);

@@ -19,14 +19,14 @@ pub struct WatchedState {
 impl ClusterState for WatchedState {
     fn keys(&self) -> Vec<KeyState> {
         let keys = self.registry.current();
+        let sealing = keys.newest().map(|e| e.key.fingerprint());
         keys.entries()
             .iter()
-            .enumerate()
-            .map(|(i, entry)| KeyState {
+            .map(|entry| KeyState {
                 fingerprint: entry.key.fingerprint().as_str().to_string(),
                 created: entry.order_time(),
                 expires: entry.certificate.not_after(),
-                sealing: i == 0,
+                sealing: Some(entry.key.fingerprint()) == sealing,
             })
             .collect()
     }

@@ -149,9 +149,13 @@ pub(super) fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
     let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
     let client = kube::Client::try_from(config).expect("client");
     ApiState {
-        keys: Arc::new(KeyRegistry::new(client, KeyConfig::for_tests("ns"))),
+        keys: Arc::new(KeyRegistry::new(
+            client,
+            KeyConfig::for_tests("ns"),
+            crate::keys::Custody::Plain,
+        )),
         metrics: Arc::new(Metrics::default()),
-        ready: Arc::new(AtomicBool::new(true)),
+        ready: Arc::new(Readiness::ready()),
         limiter: Arc::new(limiter),
         pool,
         bodies: crate::http::body_budget::BodyBudget::new(crate::http::BODY_BUDGET_BYTES),

@@ -204,7 +204,11 @@ fn setup_indexed(
     });
     let client = Client::new(service, NAMESPACE);
 
-    let registry = KeyRegistry::new(client.clone(), KeyConfig::for_tests("kube-system"));
+    let registry = KeyRegistry::new(
+        client.clone(),
+        KeyConfig::for_tests("kube-system"),
+        crate::keys::Custody::Plain,
+    );
     assert!(registry.register_key(&key, &certificate));
 
     let index = Arc::new(SecretIndex::new(Some(NAMESPACE.into())));
