@@ -26,6 +26,7 @@ mod crd;
 pub mod flux;
 pub mod helm;
 pub mod http;
+pub mod kms;
 pub mod kubeconfig;
 pub mod kubeseal;
 pub mod namespace;
