@@ -331,7 +331,16 @@ pub const CASES: &[Case] = &[
         release: "sealed-secrets",
         namespace: "security",
     },
+    Case {
+        values: "kms",
+        release: "sealed-secrets",
+        namespace: "kube-system",
+    },
 ];
+
+/// Cases with values the reference chart does not have (KMS protection of the
+/// keys): left out of the comparisons with it.
+pub const NOT_IN_THE_REFERENCE: &[&str] = &["kms"];
 
 /// `tests/fixtures/helm/`.
 pub fn fixtures() -> PathBuf {
