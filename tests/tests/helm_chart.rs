@@ -323,11 +323,6 @@ fn container_args(objects: &[Value]) -> Option<Vec<Value>> {
     Some(container["args"].as_array().cloned().unwrap_or_default())
 }
 
-/// Cases whose flags the controller does not parse yet: `--kms-endpoint` and
-/// `--kms-timeout` (kms.yaml) come with the controller side of KMS protection.
-/// Empty this list when the controller has them.
-const FLAGS_NOT_YET_IN_THE_CONTROLLER: &[&str] = &["kms"];
-
 /// The controller takes every flag the chart passes, with every values file
 /// and a few single values (and the reference chart's flags too: its
 /// Deployment with our image is the first step of an upgrade).
@@ -336,7 +331,6 @@ fn the_controller_takes_the_flags() {
     let Some(helms) = Helm::all() else { return };
     let mut renders: Vec<(String, String)> = CASES
         .iter()
-        .filter(|c| !FLAGS_NOT_YET_IN_THE_CONTROLLER.contains(&c.values))
         .map(|c| {
             let out = c.render(&helms[0], &our_chart(), &[]).expect("render");
             (c.values.to_string(), out)
