@@ -22,7 +22,7 @@ use crate::http::body_budget::BodyBudget;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::serve::serve;
 use crate::http::Readiness;
-use crate::keys::{Custody, KeyRegistry};
+use crate::keys::{self, Custody, KeyRegistry};
 use crate::leader::{identity, Elector, Leadership};
 use crate::metrics::Metrics;
 use crate::reconcile::events::EventRecorder;
@@ -166,6 +166,17 @@ pub async fn run(args: Args) -> Result<()> {
         }
         None => futures::future::ready(()).boxed(),
     };
+    if kms.is_some() {
+        metrics.kms();
+        let health = metrics.clone();
+        tokio::spawn(keys::follow_kek(
+            registry.clone(),
+            leadership.clone(),
+            args.kms_status_period
+                .max(std::time::Duration::from_secs(1)),
+            move |healthy| health.kms_healthy(healthy),
+        ));
+    }
     signals::new_key_on_usr1(client.clone(), lease, leadership.clone(), renew_now)?;
 
     let scopes: Vec<(Option<String>, Arc<SecretIndex>)> = watched

@@ -179,6 +179,9 @@ pub struct Args {
     /// How long one call to the KMS plugin may take
     #[arg(long, env = "SEALED_SECRETS_KMS_TIMEOUT", default_value = "3s", value_parser = duration)]
     pub kms_timeout: Duration,
+    /// How often the KMS plugin's Status is asked (its health, and a new key_id to wrap the keys under): the API server's minute; shorter in tests
+    #[arg(long, env = "SEALED_SECRETS_KMS_STATUS_PERIOD", default_value = "1m", value_parser = duration, hide = true)]
+    pub kms_status_period: Duration,
     /// Accepted for compatibility (negative: no rate limiting in the reference;
     /// `--kubeclient-qps -1` is a value, as with pflag, and the Helm chart passes it so).
     #[arg(

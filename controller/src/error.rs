@@ -22,6 +22,12 @@ pub enum Error {
     /// written by someone without it.
     #[error("its private key does not open with the KMS: {0}")]
     KeyNotOpened(#[source] sealed_secrets_kms::Error),
+    #[error("cannot write key Secret {secret:?} wrapped under the KMS's new key: {source}")]
+    KeyRewrap {
+        secret: String,
+        #[source]
+        source: kube::Error,
+    },
     /// A key Secret wrapped by a KMS, and no `--kms-endpoint`.
     #[error("key Secret {secret:?} is wrapped by a KMS: start the controller with --kms-endpoint (the plugin's socket), or unwrap the keys first with `kubeseal admin keys unwrap`")]
     KmsNotConfigured { secret: String },

@@ -19,8 +19,10 @@ use crate::leader::Leadership;
 use crate::Error;
 
 mod custody;
+mod kek;
 
 pub use custody::Custody;
+pub use kek::follow_kek;
 
 pub use sealed_secrets_api::keys::KEY_LABEL_SELECTOR;
 
@@ -240,12 +242,15 @@ impl KeyRegistry {
         let wrapped =
             wrapped::read_wrapped_key_secret(secret).map_err(Error::KeySecretUnreadable)?;
         let fingerprint = wrapped.certificate.public_key().fingerprint();
-        if self
-            .current()
-            .get(fingerprint)
-            .is_some_and(|known| known.kms_key_id.is_some())
-        {
-            return Ok(None);
+        if let Some(known) = self.current().get(fingerprint) {
+            if known.kms_key_id.is_some() {
+                // Wrapped again under another KMS key (by the leader): the
+                // key is the same, only the KEK's name moves.
+                if known.kms_key_id.as_deref() != Some(wrapped.key_id.as_str()) {
+                    self.set_kek(fingerprint, &wrapped.key_id);
+                }
+                return Ok(None);
+            }
         }
         let key = custody::unwrap(client, &wrapped).await?;
         Ok(Some(KeyEntry {
@@ -255,6 +260,95 @@ impl KeyRegistry {
             certificate: wrapped.certificate,
             kms_key_id: Some(wrapped.key_id),
         }))
+    }
+
+    /// Records that the key of `fingerprint` is wrapped by `kek` now.
+    fn set_kek(&self, fingerprint: &Fingerprint, kek: &str) {
+        let custody = &self.custody;
+        self.state.send_modify(|set| {
+            let entries = set
+                .entries()
+                .iter()
+                .cloned()
+                .map(|mut e| {
+                    if e.key.fingerprint() == fingerprint {
+                        e.kms_key_id = Some(kek.to_string());
+                    }
+                    e
+                })
+                .collect();
+            *set = Arc::new(KeySet::new(entries, custody));
+        });
+    }
+
+    /// Wraps again, under the KMS's current key `kek`, every key another
+    /// KMS key wraps (as the API server re-encrypts on a `key_id` change),
+    /// so that the old one can be retired; how many were. The key Secret
+    /// keeps its name, labels and type; only its KMS items change, written
+    /// with its resourceVersion (someone else's change wins, and the next
+    /// poll tries again).
+    pub async fn rewrap(&self, kek: &str) -> Result<usize, Error> {
+        let Custody::Kms(client) = &self.custody else {
+            return Ok(0);
+        };
+        let stale: Vec<KeyEntry> = self
+            .current()
+            .entries()
+            .iter()
+            .filter(|e| e.kms_key_id.as_deref().is_some_and(|k| k != kek))
+            .cloned()
+            .collect();
+        let mut done = 0;
+        for entry in stale {
+            let Some(mut secret) = self
+                .api
+                .get_opt(&entry.secret_name)
+                .await
+                .map_err(Error::KeyLoad)?
+            else {
+                continue;
+            };
+            if !wrapped::is_wrapped(&secret) {
+                continue;
+            }
+            let again = custody::wrap(client, &entry.key, &entry.certificate).await?;
+            if again.key_id != kek {
+                // The KMS moved on again meanwhile: the next poll follows.
+                continue;
+            }
+            let fresh = wrapped::wrapped_key_secret(
+                &self.config.namespace,
+                &self.config.prefix,
+                &again,
+                &[],
+                &[],
+            );
+            secret.data = fresh.data;
+            secret
+                .metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(wrapped::KEY_ID_ANNOTATION.into(), again.key_id.clone());
+            self.api
+                .replace(&entry.secret_name, &PostParams::default(), &secret)
+                .await
+                .map_err(|source| Error::KeyRewrap {
+                    secret: entry.secret_name.clone(),
+                    source,
+                })?;
+            tracing::info!(secret = %entry.secret_name, from = ?entry.kms_key_id, to = %kek, "key wrapped again under the KMS's new key");
+            self.set_kek(entry.key.fingerprint(), kek);
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// The KMS client, with `--kms-endpoint`.
+    pub fn kms(&self) -> Option<&sealed_secrets_kms::KmsClient> {
+        match &self.custody {
+            Custody::Plain => None,
+            Custody::Kms(client) => Some(client),
+        }
     }
 
     /// Registers `key` as if its plain key Secret had been listed.

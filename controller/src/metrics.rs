@@ -60,6 +60,11 @@ struct KeyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KmsKeyLabels {
+    kms_key_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: String,
 }
@@ -74,6 +79,8 @@ pub struct KeyState {
     pub expires: SystemTime,
     /// The key kubeseal gets: the newest.
     pub sealing: bool,
+    /// The KMS key (KEK) that wraps it; `None`: a plain key Secret.
+    pub kms_key_id: Option<String>,
 }
 
 /// One SealedSecret, as the metrics show it (from its cached status).
@@ -105,6 +112,8 @@ struct StateGauges {
     key_sealed_secrets: Family<KeyLabels, Gauge>,
     not_newest_key: Gauge,
     failing: Family<ReasonLabels, Gauge>,
+    kms_keys: Family<KmsKeyLabels, Gauge>,
+    kms_plain_keys: Gauge,
 }
 
 fn unix_seconds(time: SystemTime) -> i64 {
@@ -177,6 +186,8 @@ pub struct Metrics {
     /// `condition_info` comes from the cached statuses (every replica
     /// alike), not from this replica's reconciles: statuses are written.
     conditions_from_state: AtomicBool,
+    /// Registered with `--kms-endpoint` only ([`Metrics::kms`]).
+    kms_healthy: Gauge,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -268,6 +279,8 @@ impl Metrics {
             key_sealed_secrets: Family::default(),
             not_newest_key: Gauge::default(),
             failing: Family::default(),
+            kms_keys: Family::default(),
+            kms_plain_keys: Gauge::default(),
         };
         registry.register(
             "key_created_timestamp_seconds",
@@ -300,6 +313,7 @@ impl Metrics {
             state_gauges.failing.clone(),
         );
         Self {
+            kms_healthy: Gauge::default(),
             state_gauges,
             state: OnceLock::new(),
             conditions_from_state: AtomicBool::new(false),
@@ -355,6 +369,32 @@ impl Metrics {
         }
     }
 
+    /// With `--kms-endpoint`: the plugin's health and the keys per KMS key.
+    pub fn kms(&self) {
+        let Ok(mut registry) = self.registry.lock() else {
+            return;
+        };
+        registry.register(
+            "kms_plugin_healthy",
+            "1 while the KMS v2 plugin's Status says ok (polled every minute, every 10 s while not), else 0",
+            self.kms_healthy.clone(),
+        );
+        registry.register(
+            "kms_keys",
+            "Sealing keys wrapped by each KMS key (kms_key_id); after a KMS key rotation the old one goes to 0 once every key is wrapped again",
+            self.state_gauges.kms_keys.clone(),
+        );
+        registry.register(
+            "kms_plain_keys",
+            "Plain key Secrets (tls.key) beside the KMS: they open SealedSecrets but never seal; wrap them (kubeseal admin keys wrap) or remove them if nobody made them",
+            self.state_gauges.kms_plain_keys.clone(),
+        );
+    }
+
+    pub fn kms_healthy(&self, healthy: bool) {
+        self.kms_healthy.set(i64::from(healthy));
+    }
+
     /// Refreshes the state gauges from the watches' caches.
     fn refresh_state(&self) {
         let Some(state) = self.state.get() else {
@@ -371,6 +411,24 @@ impl Metrics {
             family.clear();
         }
         gauges.failing.clear();
+        gauges.kms_keys.clear();
+        let mut kms_keys: HashMap<&str, i64> = HashMap::new();
+        for key in &keys {
+            if let Some(kek) = &key.kms_key_id {
+                *kms_keys.entry(kek.as_str()).or_default() += 1;
+            }
+        }
+        for (kek, count) in kms_keys {
+            gauges
+                .kms_keys
+                .get_or_create(&KmsKeyLabels {
+                    kms_key_id: kek.to_string(),
+                })
+                .set(count);
+        }
+        gauges
+            .kms_plain_keys
+            .set(keys.iter().filter(|k| k.kms_key_id.is_none()).count() as i64);
         let mut opened: HashMap<&str, i64> = HashMap::new();
         let mut failing: HashMap<String, i64> = HashMap::new();
         let mut not_newest = 0;
@@ -731,6 +789,7 @@ mod tests {
             created: at(created),
             expires: at(created + 100),
             sealing,
+            kms_key_id: None,
         };
         let sealed =
             |name: &str, synced: Option<bool>, failing: Option<&str>, key: Option<&str>| {

@@ -36,6 +36,7 @@ impl ClusterState for OneOfEach {
             created: SystemTime::now(),
             expires: SystemTime::now(),
             sealing: true,
+            kms_key_id: None,
         }]
     }
 

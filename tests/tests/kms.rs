@@ -223,3 +223,82 @@ fn a_wrapped_key_without_kms_endpoint_stops_the_start_and_says_what_to_do() {
     assert!(error.contains("--kms-endpoint"), "{error}");
     assert!(error.contains("unix:///"), "{error}");
 }
+
+fn metric_line(controller: &Controller, prefix: &str) -> Option<String> {
+    controller
+        .metrics()
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .map(str::to_string)
+}
+
+#[test]
+fn a_new_kms_key_wraps_every_key_again() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "kms-kek").expect("namespace");
+    let mut plugin = KmsPlugin::start(cp).expect("the KMS plugin");
+    let options = ControllerOptions::for_namespace(&ns)
+        .arg(format!("--kms-endpoint={}", plugin.endpoint()))
+        .arg("--kms-status-period=2s");
+    let controller = options.clone().start(cp).expect("controller");
+    wait_ready(&controller);
+    controller.signal("USR1");
+    poll("a second key", WAIT, TICK, || {
+        Ok((key_secrets(&ns).len() == 2).then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    let cert = certificate(&controller);
+    let cert_file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(cert_file.path(), &cert).expect("cert file");
+    apply_sealed(cp, &ns, cert_file.path(), "before", "one");
+    poll("kms metrics", WAIT, TICK, || {
+        Ok(metric_line(
+            &controller,
+            "sealed_secrets_controller_kms_keys{kms_key_id=\"kek-1\"} 2",
+        )
+        .and(metric_line(
+            &controller,
+            "sealed_secrets_controller_kms_plugin_healthy 1",
+        )))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.metrics().unwrap_or_default()));
+
+    // The KMS's key rotates: every key Secret is wrapped again under it.
+    plugin.rotate("kek-2").expect("rotated");
+    let rewrapped = |secret: &Value| {
+        secret["metadata"]["annotations"]["sealedsecrets.bitnami.com/kms-key-id"] == "kek-2"
+            && secret["data"]["kms.key-id"] == "a2VrLTI="
+    };
+    poll("both keys wrapped under kek-2", WAIT, TICK, || {
+        Ok(key_secrets(&ns).iter().all(rewrapped).then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    assert_eq!(key_secrets(&ns).len(), 2, "the same keys, no new one");
+    poll("kms_keys follows", WAIT, TICK, || {
+        let metrics = controller.metrics().unwrap_or_default();
+        Ok(
+            (metrics.contains("sealed_secrets_controller_kms_keys{kms_key_id=\"kek-2\"} 2")
+                && !metrics.contains("kms_key_id=\"kek-1\""))
+            .then_some(()),
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.metrics().unwrap_or_default()));
+
+    // Restarted, it opens the keys under the new KMS key: the same keys.
+    controller.stop().expect("stopped");
+    let restarted = options.start(cp).expect("restarted");
+    wait_ready(&restarted);
+    assert_eq!(certificate(&restarted), cert);
+    apply_sealed(cp, &ns, cert_file.path(), "after", "two");
+
+    // The plugin's health is a metric.
+    plugin.stop();
+    poll("kms_plugin_healthy 0", WAIT, TICK, || {
+        Ok(metric_line(
+            &restarted,
+            "sealed_secrets_controller_kms_plugin_healthy 0",
+        ))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", restarted.metrics().unwrap_or_default()));
+}

@@ -27,6 +27,7 @@ impl ClusterState for WatchedState {
                 created: entry.order_time(),
                 expires: entry.certificate.not_after(),
                 sealing: Some(entry.key.fingerprint()) == sealing,
+                kms_key_id: entry.kms_key_id.clone(),
             })
             .collect()
     }
