@@ -91,10 +91,13 @@ pub(crate) fn unwrap(ctx: &Context<'_>, kms: &KmsArgs, args: &CustodyArgs) -> Re
     run(ctx, kms, args, Direction::Unwrap)
 }
 
+/// Labels or annotations, as `key_secret` and `wrapped_key_secret` take them.
+type Pairs = Vec<(String, String)>;
+
 /// Labels and annotations of `from` to carry over to the Secret that takes
 /// its key: all but the key label, the KMS key_id (the new Secret says its
 /// own), kubectl's last applied copy; plus the key's first creation time.
-pub(super) fn carried_over(from: &Secret) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn carried_over(from: &Secret) -> (Pairs, Pairs) {
     let labels = from
         .metadata
         .labels
