@@ -2,10 +2,12 @@
 //! keys (list, rotate, backup, restore, prune) and re-encrypting files.
 //!
 //! The cluster flags (`--kubeconfig`, `--context`, `--controller-namespace`,
-//! ...) are global, so they work before or after the subcommand.
+//! ...) and the KMS flags (`--kms-endpoint`, `--kms-timeout`) are global, so
+//! they work before or after the subcommand.
 
 mod backup;
 mod crd;
+mod custody;
 mod duration;
 mod key_store;
 mod keys;
@@ -18,13 +20,15 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cluster::ClusterArgs;
+use crate::kms::KmsArgs;
 
 #[derive(Debug, clap::Args)]
 #[command(
     about = "Administer the sealed-secrets controller: its keys, and re-encrypting SealedSecret files",
     long_about = "Administer the sealed-secrets controller: its keys, and re-encrypting SealedSecret files.\n\n\
 The controller is found with --controller-namespace (default kube-system) and --controller-name; \
-the cluster with --kubeconfig, --context and the other kubectl flags, which may come before or after the subcommand.",
+the cluster with --kubeconfig, --context and the other kubectl flags, which may come before or after the subcommand. \
+KMS-wrapped keys are used through the KMS v2 plugin given with --kms-endpoint (only the commands that need their private keys reach it).",
     disable_help_subcommand = true
 )]
 pub(crate) struct AdminArgs {
@@ -34,7 +38,7 @@ pub(crate) struct AdminArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum AdminCommand {
-    /// List, rotate, back up, restore and prune the controller's sealing keys
+    /// List, rotate, back up, restore, prune, wrap and unwrap the controller's sealing keys
     Keys(KeysArgs),
     /// Re-encrypt SealedSecret files in place with the controller's newest key
     #[command(
@@ -73,7 +77,7 @@ struct KeysArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum KeysCommand {
-    /// List the key Secrets, which one seals, and how many SealedSecrets each still opens
+    /// List the key Secrets, which one seals, who holds each private key (plain or a KMS), and how many SealedSecrets each still opens
     List(keys::ListArgs),
     /// Generate a new sealing key and store it as a key Secret; prints its certificate
     #[command(
@@ -86,8 +90,9 @@ A running controller picks the new key up without a restart and seals with it fr
     #[command(
         long_about = "Write every key Secret to a file for disaster recovery: a v1 List of Secrets, \
 YAML unless the file name ends in .json, mode 0600, without server-side fields.\n\n\
-The file holds private keys: keep it offline. It works with `kubeseal --recovery-unseal \
---recovery-private-key FILE` and with `kubeseal admin keys restore FILE`."
+The file holds the plain keys' private keys: keep it offline. KMS-wrapped key Secrets are written as they are: \
+they hold no private key in the clear and are useless without the KMS. It works with `kubeseal --recovery-unseal \
+--recovery-private-key FILE` (wrapped keys with --kms-endpoint) and with `kubeseal admin keys restore FILE`."
     )]
     Backup(backup::BackupArgs),
     /// Create key Secrets from a backup; keys already present are skipped, nothing is overwritten
@@ -100,12 +105,34 @@ A candidate is deleted only when no item of any SealedSecret needs it: each item
 keys (only the RSA part holding its session key is decrypted, never the value), since items of one object \
 may be sealed with different keys. A key still needed is refused, even with --force, and the SealedSecrets \
 using it are named (re-encrypt them first). SealedSecrets that cannot be read as such could need any key: \
-then nothing is deleted unless --force. Exits non-zero when something was refused."
+then nothing is deleted unless --force. Telling whether a KMS-wrapped candidate is needed takes its private key: \
+then --kms-endpoint is needed. Exits non-zero when something was refused."
     )]
     Prune(prune::PruneArgs),
+    /// Move plain keys into KMS-wrapped key Secrets (needs --kms-endpoint); each plain Secret is deleted only once its wrapped copy is verified
+    #[command(
+        long_about = "Move every plain key Secret into a KMS-wrapped one: the private key sealed under a data key \
+that the KMS v2 plugin (--kms-endpoint) encrypts; the certificate stays in the clear. The controller must run with \
+the same --kms-endpoint to use them.\n\n\
+Per key: a new wrapped Secret (same extra labels and annotations, and the key's first creation time so its rank \
+does not move) is created, read back from the API server and unwrapped through the KMS; only when it holds exactly \
+the same private key is the plain Secret deleted (if it is unchanged since it was read). Safe to interrupt at any \
+point and to run again: a key already wrapped is verified and its plain Secret deleted, never wrapped twice. \
+Refused when the KMS is not reachable. One line per key."
+    )]
+    Wrap(custody::CustodyArgs),
+    /// Move KMS-wrapped keys back into plain key Secrets (needs --kms-endpoint), as the reference controller reads them
+    #[command(
+        long_about = "Move every KMS-wrapped key Secret back into a plain one (type kubernetes.io/tls, labelled active, \
+tls.key in the clear), as the reference controller and a controller without --kms-endpoint read them: to leave \
+the KMS, or go back to the reference.\n\n\
+The same steps as wrap the other way: create, read back, verify it is the same private key, then delete the \
+wrapped Secret. Safe to interrupt and run again. Refused when the KMS is not reachable. One line per key."
+    )]
+    Unwrap(custody::CustodyArgs),
 }
 
-pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Result<ExitCode> {
     match args.command {
         AdminCommand::Keys(keys_args) => {
             let ctx = key_store::Context {
@@ -119,7 +146,9 @@ pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
                 KeysCommand::Rotate(a) => keys::rotate(&ctx, &a),
                 KeysCommand::Backup(a) => backup::backup(&ctx, &a),
                 KeysCommand::Restore(a) => backup::restore(&ctx, &a),
-                KeysCommand::Prune(a) => prune::prune(&ctx, &a),
+                KeysCommand::Prune(a) => prune::prune(&ctx, kms, &a),
+                KeysCommand::Wrap(a) => custody::wrap(&ctx, kms, &a),
+                KeysCommand::Unwrap(a) => custody::unwrap(&ctx, kms, &a),
             }
         }
         AdminCommand::Reencrypt(a) => reencrypt::run(&a, cluster),

@@ -5,6 +5,7 @@ use clap::Parser;
 use sealed_secrets_api::crypto::Scope;
 
 use crate::cluster::ClusterArgs;
+use crate::kms::KmsArgs;
 
 // Every `bool` flag is a Go pflag boolean (`--flag`, `--flag=true|false`,
 // `SEALED_SECRETS_FLAG=true`): `mut_args = crate::pflag::booleans` on each
@@ -30,6 +31,8 @@ pub(crate) struct Args {
     pub(crate) modes: ModeArgs,
     #[command(flatten)]
     pub(crate) cluster: ClusterArgs,
+    #[command(flatten)]
+    pub(crate) kms: KmsArgs,
     /// Administration: `kubeseal admin keys ...`, `kubeseal admin reencrypt ...`
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
@@ -117,7 +120,7 @@ pub(crate) struct ModeArgs {
     /// Decrypt a sealed secrets file obtained from stdin, using the private key passed with --recovery-private-key. Intended to be used in disaster recovery mode.
     #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL")]
     pub(crate) recovery_unseal: bool,
-    /// Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.
+    /// Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted. KMS-wrapped key Secrets in a backup need --kms-endpoint.
     #[arg(
         long,
         env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY",

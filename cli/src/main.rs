@@ -6,6 +6,7 @@ mod args;
 mod cert;
 mod cluster;
 mod error;
+mod kms;
 mod kubeconfig;
 mod modes;
 mod output;
@@ -22,7 +23,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let mut args = args::Args::parse();
     let result = match args.command.take() {
-        Some(args::Command::Admin(admin)) => admin::run(admin, &args.cluster),
+        Some(args::Command::Admin(admin)) => admin::run(admin, &args.cluster, &args.kms),
         None => modes::run(args),
     };
     match result {

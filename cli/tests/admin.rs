@@ -39,11 +39,19 @@ fn help_lists_the_subcommands() {
         "reencrypt",
         "--controller-namespace",
         "--kubeconfig",
+        "--kms-endpoint",
+        "--kms-timeout",
     ] {
         assert!(admin.contains(word), "admin help lists {word}: {admin}");
     }
+    let wrap = stdout(&run(home.path(), &["admin", "keys", "wrap", "--help"]));
+    for word in ["--dry-run", "--kms-endpoint", "verified"] {
+        assert!(wrap.contains(word), "wrap help lists {word}: {wrap}");
+    }
     let keys = stdout(&run(home.path(), &["admin", "keys", "--help"]));
-    for word in ["list", "rotate", "backup", "restore", "prune"] {
+    for word in [
+        "list", "rotate", "backup", "restore", "prune", "wrap", "unwrap",
+    ] {
         assert!(keys.contains(word), "keys help lists {word}: {keys}");
     }
     let prune = stdout(&run(home.path(), &["admin", "keys", "prune", "--help"]));

@@ -265,6 +265,52 @@ fn recovery_unseal_refusals() {
 }
 
 #[test]
+fn recovery_unseal_with_wrapped_keys_needs_the_kms() {
+    let home = tempfile::tempdir().unwrap();
+    let sealed = std::fs::read_to_string(fixture("reference-sealed.yaml")).unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let cert = std::fs::read(fixture("cert-2048.pem")).unwrap();
+    // A KMS-wrapped key Secret as `kubeseal admin keys backup` writes it.
+    let backup = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: sealed-secrets-keywrapped\n    \
+         labels: {{sealedsecrets.bitnami.com/sealed-secrets-key: kms-v2}}\n  type: sealedsecrets.bitnami.com/kms-wrapped-key\n  data:\n    \
+         tls.crt: {}\n    kms.key-id: {}\n    kms.wrapped-dek: {}\n    kms.annotations: {}\n    kms.sealed-key: {}\n",
+        b64(&cert),
+        b64(b"kek-1"),
+        b64(&[7; 60]),
+        b64(b"{}"),
+        b64(&[9; 64]),
+    );
+    let file = home.path().join("wrapped.yaml");
+    std::fs::write(&file, backup).unwrap();
+    let recover = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = kubeseal(home.path());
+        cmd.args(["--recovery-unseal", "--recovery-private-key"])
+            .arg(&file)
+            .args(extra);
+        if let Some(endpoint) = env {
+            cmd.env("SEALED_SECRETS_KMS_ENDPOINT", endpoint);
+        }
+        cmd.write_stdin(sealed.clone()).output().unwrap()
+    };
+    let out = recover(&[], None);
+    assert_refused(&out, "1 of the keys given is KMS-wrapped");
+    assert_refused(&out, "secret sealed-secrets-keywrapped; KMS key_id kek-1");
+    assert_refused(&out, "pass --kms-endpoint unix:///PATH");
+    // The KMS given but not there: it says so, within --kms-timeout.
+    let gone = format!("unix://{}/kms.sock", home.path().display());
+    for out in [
+        recover(&["--kms-endpoint", &gone, "--kms-timeout", "500ms"], None),
+        recover(&[], Some(&gone)),
+    ] {
+        assert_refused(&out, "is not usable");
+        assert_refused(&out, "unreachable");
+    }
+    let out = recover(&["--kms-endpoint", "/not/a/uri"], None);
+    assert_refused(&out, "invalid KMS plugin endpoint");
+}
+
+#[test]
 fn reference_kubeseal_opens_what_we_seal() {
     let Some(reference) = reference_kubeseal() else {
         return;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use crate::control_plane::{ControlPlane, Error, Result};
 
 /// Installs our CRD (manifests/crd.yaml) once per process and waits until it is served.
-pub(crate) fn install_crd(cp: &ControlPlane) -> Result<()> {
+pub fn install_crd(cp: &ControlPlane) -> Result<()> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         let crd = cp.repo_dir().join("manifests").join("crd.yaml");

@@ -22,7 +22,7 @@ pub mod browser;
 pub mod cold_start;
 pub mod control_plane;
 pub mod controller;
-mod crd;
+pub mod crd;
 pub mod flux;
 pub mod helm;
 pub mod http;

@@ -1,7 +1,8 @@
 //! `kubeseal admin keys backup` and `restore`: every key Secret to one file
 //! (mode 0600), and back into the cluster without overwriting anything.
+//! KMS-wrapped key Secrets go both ways as they are: neither needs the KMS.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +10,8 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::PostParams;
-use sealed_secrets_api::keys::KEY_LABEL;
+use sealed_secrets_api::keys::wrapped::{is_wrapped, LABEL_VALUE, SECRET_TYPE};
+use sealed_secrets_api::keys::{KEY_LABEL, KEY_LABEL_ACTIVE};
 use serde_json::{json, Value};
 
 use super::key_store::{connect, load, no_keys, parse_key, secret_name, Context};
@@ -67,9 +69,16 @@ pub(crate) fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
         return Err(no_keys(ctx));
     }
     let mut items = Vec::new();
+    let mut wrapped = BTreeSet::new();
     for k in &keys {
         match &k.key {
-            Ok(_) => items.push(backup_item(&k.secret)?),
+            Ok(key) => {
+                // A wrapped key goes as it is: nothing in it opens without the KMS.
+                if let Some(w) = key.wrapped() {
+                    wrapped.insert((k.name.clone(), w.key_id.clone()));
+                }
+                items.push(backup_item(&k.secret)?)
+            }
             Err(reason) => eprintln!(
                 "warning: not backing up secret {}: not a usable key ({reason})",
                 k.name
@@ -92,18 +101,48 @@ pub(crate) fn backup(ctx: &Context<'_>, args: &BackupArgs) -> Result<ExitCode> {
     output::render(&mut out, &list, format)?;
     output::write_private(&args.output, out.as_bytes())?;
     println!(
-        "backed up {count} key Secret{} from {} to {} (mode 0600: it holds private keys, keep it safe)",
+        "backed up {count} key Secret{} from {} to {} ({})",
         if count == 1 { "" } else { "s" },
         ctx.namespace,
-        args.output.display()
+        args.output.display(),
+        custody_summary(count, &wrapped)
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// `secret` as a new key Secret in the controller's namespace.
+/// What a backup of `count` keys, `wrapped` of them KMS-wrapped (name,
+/// KMS key_id), holds, for people.
+fn custody_summary(count: usize, wrapped: &BTreeSet<(String, String)>) -> String {
+    let key_ids: BTreeSet<&str> = wrapped.iter().map(|(_, id)| id.as_str()).collect();
+    let key_ids = key_ids.into_iter().collect::<Vec<_>>().join(", ");
+    match wrapped.len() {
+        0 => "mode 0600: it holds private keys, keep it safe".into(),
+        n if n == count => format!(
+            "all {n} KMS-wrapped (KMS key_id {key_ids}): it holds no private key in the clear, and using it \
+             needs the KMS (--kms-endpoint)"
+        ),
+        n => format!(
+            "mode 0600: {} plain ones hold private keys, keep it safe; {n} are KMS-wrapped (KMS key_id {key_ids}) \
+             and need the KMS (--kms-endpoint) to be used",
+            count - n
+        ),
+    }
+}
+
+/// `secret` as a new key Secret in the controller's namespace, labelled as
+/// what it holds: a plain or a KMS-wrapped key.
 fn restored(ctx: &Context<'_>, secret: &Secret) -> Secret {
+    let wrapped = is_wrapped(secret);
     let mut labels = secret.metadata.labels.clone().unwrap_or_default();
-    labels.insert(KEY_LABEL.into(), "active".into());
+    labels.insert(
+        KEY_LABEL.into(),
+        if wrapped {
+            LABEL_VALUE
+        } else {
+            KEY_LABEL_ACTIVE
+        }
+        .into(),
+    );
     let name = secret.metadata.name.clone().filter(|n| !n.is_empty());
     Secret {
         metadata: ObjectMeta {
@@ -114,12 +153,14 @@ fn restored(ctx: &Context<'_>, secret: &Secret) -> Secret {
             annotations: secret.metadata.annotations.clone(),
             ..ObjectMeta::default()
         },
-        type_: Some(
-            secret
-                .type_
-                .clone()
-                .unwrap_or_else(|| "kubernetes.io/tls".into()),
-        ),
+        type_: Some(secret.type_.clone().unwrap_or_else(|| {
+            if wrapped {
+                SECRET_TYPE
+            } else {
+                "kubernetes.io/tls"
+            }
+            .into()
+        })),
         data: secret.data.clone(),
         ..Secret::default()
     }
@@ -185,8 +226,12 @@ pub(crate) fn restore(ctx: &Context<'_>, args: &RestoreArgs) -> Result<ExitCode>
             } else {
                 String::new()
             };
+            let custody = match key.wrapped() {
+                Some(w) => format!(", KMS-wrapped with KMS key_id {}", w.key_id),
+                None => String::new(),
+            };
             println!(
-                "created {}/{made_name} ({}){renamed}",
+                "created {}/{made_name} ({}{custody}){renamed}",
                 ctx.namespace, key.fingerprint
             );
             present.insert(key.fingerprint.clone(), made_name);

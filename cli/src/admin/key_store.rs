@@ -2,9 +2,11 @@
 //! they live in the controller's namespace, labelled
 //! `sealedsecrets.bitnami.com/sealed-secrets-key=active` (plus a legacy
 //! unlabelled one named exactly like the prefix), type `kubernetes.io/tls`
-//! with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1 PEM). The newest
-//! seals, ordered as the controller orders them (`--key-order-priority`, the
-//! same function). Shared by every `kubeseal admin keys` subcommand.
+//! with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1 PEM); or
+//! KMS-wrapped, labelled `kms-v2`, the certificate in the clear and the
+//! private key only through the KMS. The newest seals, ordered as the
+//! controller orders them (`--key-order-priority`, the same function).
+//! Shared by every `kubeseal admin keys` subcommand.
 
 use std::time::SystemTime;
 
@@ -13,6 +15,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use kube::Client;
 use sealed_secrets_api::crypto::{Certificate, PrivateKey};
+use sealed_secrets_api::keys::wrapped::{is_wrapped, read_wrapped_key_secret, WrappedKey};
 use sealed_secrets_api::keys::{
     newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL_SELECTOR,
 };
@@ -50,19 +53,58 @@ pub(super) struct Key {
     pub(super) not_after: SystemTime,
     pub(super) certificate: Certificate,
     pub(super) rank: KeyRank,
-    /// Only to tell which key each sealed item needs (`prune`).
-    pub(super) private: PrivateKey,
+    pub(super) custody: Custody,
+}
+
+/// Who holds a key's private half.
+pub(super) enum Custody {
+    /// In the Secret, in the clear (`tls.key`).
+    Plain(PrivateKey),
+    /// Wrapped by a KMS: only the plugin holding its `key_id` opens it.
+    Kms(WrappedKey),
+}
+
+impl Key {
+    /// The private key when the Secret holds it in the clear.
+    pub(super) fn plain(&self) -> Option<&PrivateKey> {
+        match &self.custody {
+            Custody::Plain(key) => Some(key),
+            Custody::Kms(_) => None,
+        }
+    }
+
+    pub(super) fn wrapped(&self) -> Option<&WrappedKey> {
+        match &self.custody {
+            Custody::Plain(_) => None,
+            Custody::Kms(wrapped) => Some(wrapped),
+        }
+    }
+
+    /// `plain`, or `kms` and the KMS key_id, for people.
+    pub(super) fn custody_text(&self) -> String {
+        match &self.custody {
+            Custody::Plain(_) => "plain".into(),
+            Custody::Kms(wrapped) => format!("kms:{}", wrapped.key_id),
+        }
+    }
 }
 
 pub(super) fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String> {
-    let (key, certificate) = read_key_secret(secret).map_err(|e| e.to_string())?;
+    let (certificate, custody) = if is_wrapped(secret) {
+        let wrapped = read_wrapped_key_secret(secret).map_err(|e| e.to_string())?;
+        (wrapped.certificate.clone(), Custody::Kms(wrapped))
+    } else {
+        let (key, certificate) = read_key_secret(secret).map_err(|e| e.to_string())?;
+        (certificate, Custody::Plain(key))
+    };
     Ok(Key {
         rank: KeyRank::of(order, secret, &certificate),
-        fingerprint: key.fingerprint().to_string(),
-        private: key.clone(),
+        // The key's fingerprint: read_key_secret checked that they match.
+        fingerprint: certificate.public_key().fingerprint().to_string(),
         not_before: certificate.not_before(),
         not_after: certificate.not_after(),
         certificate,
+        custody,
     })
 }
 

@@ -1,6 +1,8 @@
 //! `kubeseal admin keys list` and `rotate`. Our controller records in each
 //! SealedSecret's `status.keyFingerprint` the key that opened it, which
-//! tells `list` how many SealedSecrets each key still opens.
+//! tells `list` how many SealedSecrets each key still opens. `list` shows
+//! who holds each private key (the Secret in the clear, or a KMS) from the
+//! Secrets alone: a wrapped key's certificate is in the clear.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -150,6 +152,8 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                 Ok(key) => json!({
                     "secret": k.name,
                     "fingerprint": key.fingerprint,
+                    "custody": if key.plain().is_some() { "plain" } else { "kms" },
+                    "kmsKeyId": key.wrapped().map(|w| w.key_id.as_str()),
                     "created": rfc3339(key.not_before),
                     "expires": rfc3339(key.not_after),
                     "expired": key.certificate.is_expired_at(now),
@@ -182,6 +186,7 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
         let mut rows = vec![[
             "NAME".to_string(),
             "FINGERPRINT".into(),
+            "CUSTODY".into(),
             "CREATED".into(),
             "EXPIRES".into(),
             "SEALING".into(),
@@ -192,6 +197,7 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                 Ok(key) => [
                     k.name.clone(),
                     key.fingerprint.clone(),
+                    key.custody_text(),
                     rfc3339(key.not_before),
                     if key.certificate.is_expired_at(now) {
                         format!("{} (expired)", rfc3339(key.not_after))
@@ -210,12 +216,13 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                     "<unreadable>".into(),
                     "-".into(),
                     "-".into(),
+                    "-".into(),
                     String::new(),
                     "-".into(),
                 ],
             });
         }
-        let widths: Vec<usize> = (0..6)
+        let widths: Vec<usize> = (0..7)
             .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
             .collect();
         for row in &rows {

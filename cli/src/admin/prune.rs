@@ -5,7 +5,9 @@
 //! `--raw` across a rotation). So prune looks at every item: with the key
 //! Secrets it reads anyway, it RSA-decrypts the part of each item that holds
 //! its session key (never the value) to learn which key opens it. A key that
-//! opens any item is never deleted, `--force` or not.
+//! opens any item is never deleted, `--force` or not. A KMS-wrapped
+//! candidate's private key comes from the KMS (`--kms-endpoint`); without
+//! it, nothing is deleted.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use anyhow::{bail, Context as _, Result};
 use kube::api::{DeleteParams, DynamicObject, Preconditions};
 use sealed_secrets_api::crypto::PrivateKey;
 use sealed_secrets_api::keys::keys_needed;
+use sealed_secrets_api::keys::wrapped::WrappedKey;
 use sealed_secrets_api::SealedSecret;
 use serde_json::Value;
 
@@ -22,6 +25,7 @@ use super::duration::parse_duration;
 use super::key_store::{connect, load, newest, no_keys, rfc3339, Context, Key, KeySecret};
 use super::scan::{each_sealed_secret, scanned, some_of, ScanArgs};
 use crate::cluster::{api_error, block_on};
+use crate::kms::KmsArgs;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct PruneArgs {
@@ -92,7 +96,7 @@ impl Needs {
     }
 }
 
-pub(crate) fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
+pub(crate) fn prune(ctx: &Context<'_>, kms: &KmsArgs, args: &PruneArgs) -> Result<ExitCode> {
     let namespaces = &args.scan.watched_namespaces;
     let age = humantime::format_duration(args.older_than);
     let cutoff = SystemTime::now()
@@ -119,10 +123,40 @@ pub(crate) fn prune(ctx: &Context<'_>, args: &PruneArgs) -> Result<ExitCode> {
             );
             return Ok(());
         }
-        let readable: Vec<&PrivateKey> = keys
+        // Whether an item needs a candidate takes the candidate's private
+        // key (an item a key not given opens needs none of those given): a
+        // wrapped candidate's comes from the KMS.
+        let mut private: Vec<PrivateKey> = keys
             .iter()
-            .filter_map(|k| k.key.as_ref().ok().map(|key| &key.private))
+            .filter_map(|k| k.key.as_ref().ok().and_then(Key::plain).cloned())
             .collect();
+        let wrapped: Vec<(&KeySecret, &WrappedKey)> = candidates
+            .iter()
+            .filter_map(|(k, key)| key.wrapped().map(|w| (*k, w)))
+            .collect();
+        if !wrapped.is_empty() {
+            let why = format!(
+                "{} of the candidate keys {} KMS-wrapped ({}): telling whether a SealedSecret still needs {} takes {} private key{}, \
+                 so nothing was deleted",
+                wrapped.len(),
+                if wrapped.len() == 1 { "is" } else { "are" },
+                some_of(&wrapped.iter().map(|(k, _)| k.name.clone()).collect::<Vec<_>>()),
+                if wrapped.len() == 1 { "it" } else { "them" },
+                if wrapped.len() == 1 { "its" } else { "their" },
+                if wrapped.len() == 1 { "" } else { "s" },
+            );
+            let kms = kms.connect(&why).await?;
+            for (k, w) in wrapped {
+                let key = kms.unwrap(w).await.with_context(|| {
+                    format!(
+                        "cannot use KMS-wrapped key secret {}, so nothing was deleted",
+                        k.name
+                    )
+                })?;
+                private.push(key);
+            }
+        }
+        let readable: Vec<&PrivateKey> = private.iter().collect();
         let mut needs = Needs::default();
         each_sealed_secret(&client, namespaces, |object| needs.add(object, &readable))
             .await
