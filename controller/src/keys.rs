@@ -506,10 +506,16 @@ impl KeyRegistry {
                     continue;
                 }
             };
-            if let Err(e) = self.register(&secret).await {
-                tracing::error!(secret = ?secret.metadata.name, error = %e, "cannot open a key Secret now; trying again");
-                pending.retain(|p| p.metadata.uid != secret.metadata.uid);
-                pending.push(secret);
+            match self.register(&secret).await {
+                Ok(_) => {}
+                Err(e @ Error::Kms(_)) => {
+                    tracing::error!(secret = ?secret.metadata.name, error = %e, "cannot open a key Secret now; trying again");
+                    pending.retain(|p| p.metadata.uid != secret.metadata.uid);
+                    pending.push(secret);
+                }
+                Err(e) => {
+                    tracing::error!(secret = ?secret.metadata.name, error = %e, "skipping a key Secret")
+                }
             }
         }
     }

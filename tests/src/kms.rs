@@ -18,9 +18,22 @@ pub struct KmsPlugin {
 impl KmsPlugin {
     /// A new token (current key `kek-1`) and the plugin serving it.
     pub fn start(cp: &ControlPlane) -> Result<Self> {
+        let built = Command::new(cp.repo_dir().join("scripts/install-tools"))
+            .args(["--check", "kms"])
+            .status()
+            .map_err(|source| Error::Io {
+                context: "scripts/install-tools --check kms".into(),
+                source,
+            })?;
+        if !built.success() {
+            return Err(Error::ControlPlane(
+                "the KMS v2 test plugin is not built: run scripts/install-tools kms".into(),
+            ));
+        }
+        // In /tmp, short: a unix socket's path holds about 100 bytes.
         let dir = tempfile::Builder::new()
             .prefix("kms-")
-            .tempdir()
+            .tempdir_in("/tmp")
             .map_err(|source| Error::Io {
                 context: "making the KMS plugin's directory".into(),
                 source,

@@ -4,18 +4,17 @@
 //! `scripts/install-tools kms`): each test makes its own token in a
 //! temporary directory and starts the plugin on it. The keys are made by
 //! `kubeseal admin keys rotate` in the test's namespace; no controller runs
-//! there while they change custody (one that does not read wrapped keys
-//! would make itself a new one).
+//! there (tests/tests/kms.rs has the migration under our controller).
 
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
 
 use base64::Engine as _;
 use sealed_secrets_e2e::binaries::reference_controller;
 use sealed_secrets_e2e::controller::ControllerOptions;
 use sealed_secrets_e2e::crd::install_crd;
+use sealed_secrets_e2e::kms::KmsPlugin;
 use sealed_secrets_e2e::kubeconfig::token_kubeconfig;
 use sealed_secrets_e2e::kubeseal::{kubeseal, succeeded};
 use sealed_secrets_e2e::secrets::{names_labelled, wait_secret_value};
@@ -25,92 +24,6 @@ use serde_json::Value;
 const ACTIVE: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=active";
 const WRAPPED: &str = "sealedsecrets.bitnami.com/sealed-secrets-key=kms-v2";
 const CREATED: &str = "sealedsecrets.bitnami.com/key-created";
-
-/// The KMS v2 test plugin on a SoftHSM token of its own.
-struct Plugin {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl Plugin {
-    fn start() -> Self {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = Command::new(repo.join("scripts/install-tools"))
-            .args(["--check", "kms"])
-            .output()
-            .expect("scripts/install-tools runs");
-        assert!(
-            out.status.success(),
-            "the KMS v2 test plugin is not built: run scripts/install-tools kms ({})",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Short: a unix socket's path holds about 100 bytes.
-        let dir = tempfile::Builder::new()
-            .prefix("kms")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        let script = repo.join("scripts/kms-softhsm");
-        let out = Command::new(&script)
-            .arg("init")
-            .arg(dir.path().join("token"))
-            .output()
-            .expect("kms-softhsm init runs");
-        assert!(
-            out.status.success(),
-            "kms-softhsm init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut plugin = Self { dir, child: None };
-        plugin.run();
-        plugin
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("kms.sock")
-    }
-
-    fn endpoint(&self) -> String {
-        format!("unix://{}", self.socket().display())
-    }
-
-    fn run(&mut self) {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let log = std::fs::File::create(self.dir.path().join("plugin.log")).expect("log");
-        let child = Command::new(repo.join("scripts/kms-softhsm"))
-            .arg("run")
-            .arg(self.dir.path().join("token"))
-            .arg(self.socket())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("kms-softhsm run");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(self.socket()).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the plugin did not listen within 20 s: {}",
-                std::fs::read_to_string(self.dir.path().join("plugin.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_file(self.socket());
-    }
-}
-
-impl Drop for Plugin {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn admin(cp: &ControlPlane, ns: &str, args: &[&str]) -> Output {
     let mut all = vec!["admin"];
@@ -241,7 +154,7 @@ fn wrap_list_backup_prune_recover_and_unwrap_back() {
     let before: Vec<Value> = plain.iter().map(|n| get(&ns, n)).collect();
     let old_sealed = seal(cp, &old_cert, ns.name(), "old", "one");
     let new_sealed = seal(cp, &new_cert, ns.name(), "new", "two");
-    let plugin = Plugin::start();
+    let plugin = KmsPlugin::start(cp).expect("the KMS plugin");
     let kms = plugin.endpoint();
     let with_kms = ["--kms-endpoint", kms.as_str()];
 
@@ -476,7 +389,7 @@ fn an_interrupted_wrap_or_unwrap_resumes_without_a_second_copy() {
     rotate(cp, ns.name(), &cert);
     let plain = labelled(&ns, ACTIVE);
     let sealed = seal(cp, &cert, ns.name(), "db", "hunter2");
-    let mut plugin = Plugin::start();
+    let mut plugin = KmsPlugin::start(cp).expect("the KMS plugin");
     let kms = plugin.endpoint();
 
     // An account that may create Secrets but not delete them: the run
@@ -542,7 +455,7 @@ fn an_interrupted_wrap_or_unwrap_resumes_without_a_second_copy() {
     );
     assert_eq!(labelled(&ns, WRAPPED), copy);
     assert!(labelled(&ns, ACTIVE).is_empty());
-    plugin.run();
+    plugin.resume().expect("the KMS plugin back");
 
     // The same stop the other way.
     let out = admin(cp, ns.name(), &[&["keys", "unwrap"][..], &limited].concat());

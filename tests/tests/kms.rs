@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
 use sealed_secrets_e2e::kms::KmsPlugin;
-use sealed_secrets_e2e::kubeseal::{lf, seal_value};
+use sealed_secrets_e2e::kubeseal::{kubeseal, lf, seal_value, succeeded};
 use sealed_secrets_e2e::secrets::{wait_secret_value, ANY_KEY_SELECTOR};
 use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
 use serde_json::Value;
@@ -301,4 +301,68 @@ fn a_new_kms_key_wraps_every_key_again() {
         ))
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", restarted.metrics().unwrap_or_default()));
+}
+
+/// `kubeseal admin keys wrap` then `--kms-endpoint`: the same key seals,
+/// and `unwrap` takes it back to a controller without a KMS.
+#[test]
+fn keys_wrapped_by_admin_keep_sealing_and_unwrap_back() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "kms-migrate").expect("namespace");
+    let plain = ControllerOptions::for_namespace(&ns);
+    let controller = plain.clone().start(cp).expect("controller");
+    wait_ready(&controller);
+    let cert = certificate(&controller);
+    let cert_file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(cert_file.path(), &cert).expect("cert file");
+    apply_sealed(cp, &ns, cert_file.path(), "before", "one");
+    controller.stop().expect("stopped");
+
+    let plugin = KmsPlugin::start(cp).expect("the KMS plugin");
+    let endpoint = plugin.endpoint();
+    let admin = |verb: &str| {
+        let out = kubeseal(
+            cp,
+            &[
+                "admin",
+                "keys",
+                verb,
+                "--kms-endpoint",
+                &endpoint,
+                "--controller-namespace",
+                ns.name(),
+            ],
+            "",
+        )
+        .expect("kubeseal runs");
+        succeeded(&out)
+    };
+    admin("wrap");
+    let keys = key_secrets(&ns);
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    assert_eq!(keys[0]["type"], "sealedsecrets.bitnami.com/kms-wrapped-key");
+
+    let wrapped = plain
+        .clone()
+        .arg(format!("--kms-endpoint={endpoint}"))
+        .start(cp)
+        .expect("controller with the KMS");
+    wait_ready(&wrapped);
+    assert_eq!(
+        certificate(&wrapped),
+        cert,
+        "the wrapped key seals: no new key"
+    );
+    assert_eq!(key_secrets(&ns).len(), 1);
+    apply_sealed(cp, &ns, cert_file.path(), "wrapped", "two");
+    wrapped.stop().expect("stopped");
+
+    admin("unwrap");
+    let keys = key_secrets(&ns);
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    assert_eq!(keys[0]["type"], "kubernetes.io/tls");
+    let back = plain.start(cp).expect("controller without the KMS");
+    wait_ready(&back);
+    assert_eq!(certificate(&back), cert);
+    apply_sealed(cp, &ns, cert_file.path(), "unwrapped", "three");
 }
