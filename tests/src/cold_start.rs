@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::control_plane::{poll, read_text, ControlPlane, Error};
+use crate::control_plane::{poll, ControlPlane, Error};
 use crate::controller::{Controller, ControllerOptions};
 use crate::crd::install_crd;
 use crate::http;
@@ -459,27 +459,10 @@ pub fn outage_mid_cold_start(
     Ok(())
 }
 
-/// etcd's client URL, from the values `scripts/control-plane up` recorded.
-fn etcd_url(cp: &ControlPlane) -> Result<String> {
-    let config = cp
-        .kubeconfig()
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join("config.env");
-    let text = read_text(&config)?;
-    let port = text
-        .lines()
-        .find_map(|l| l.strip_prefix("ETCD_PORT="))
-        .ok_or_else(|| Error::ControlPlane(format!("no ETCD_PORT in {}", config.display())))?
-        .trim()
-        .to_string();
-    Ok(format!("http://127.0.0.1:{port}"))
-}
-
 /// Compacts etcd's history up to now through its JSON gateway, so any watch
 /// resuming from an older resourceVersion gets 410 Gone.
 fn compact(cp: &ControlPlane) -> Result<()> {
-    let url = etcd_url(cp)?;
+    let url = crate::etcd::url(cp)?;
     let (code, body) = http::post(&format!("{url}/v3/kv/range"), br#"{"key":"AA=="}"#)?;
     if code != 200 {
         return Err(Error::ControlPlane(format!("etcd range: {code}: {body}")));

@@ -23,6 +23,7 @@ pub mod cold_start;
 pub mod control_plane;
 pub mod controller;
 pub mod crd;
+pub mod etcd;
 pub mod flux;
 pub mod helm;
 pub mod http;

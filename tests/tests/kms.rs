@@ -11,7 +11,7 @@ use sealed_secrets_e2e::controller::{Controller, ControllerOptions};
 use sealed_secrets_e2e::kms::KmsPlugin;
 use sealed_secrets_e2e::kubeseal::{kubeseal, lf, seal_value, succeeded};
 use sealed_secrets_e2e::secrets::{wait_secret_value, ANY_KEY_SELECTOR};
-use sealed_secrets_e2e::{poll, ControlPlane, TestNamespace};
+use sealed_secrets_e2e::{etcd, poll, ControlPlane, TestNamespace};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -103,6 +103,15 @@ fn keys_are_wrapped_and_a_plugin_away_never_forks_them() {
     for (item, bytes) in &data {
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains("PRIVATE KEY"), "{item}");
+    }
+    // Nor in etcd: what the API server stored for this namespace's Secrets.
+    let stored =
+        etcd::values_under(cp, &format!("/registry/secrets/{}/", ns.name())).expect("etcd range");
+    assert!(!stored.is_empty(), "the key Secret is in etcd");
+    for (key, value) in &stored {
+        let text = String::from_utf8_lossy(value);
+        assert!(!text.contains("PRIVATE KEY"), "{key}");
+        assert!(!text.contains("tls.key"), "{key}");
     }
     let cert = certificate(&controller);
     let cert_file = tempfile::NamedTempFile::new().expect("temp file");
@@ -215,6 +224,41 @@ fn a_wrapped_key_without_kms_endpoint_stops_the_start_and_says_what_to_do() {
     assert!(error.contains("--kms-endpoint"), "{error}");
     assert!(error.contains("kubeseal admin keys unwrap"), "{error}");
     assert_eq!(key_secrets(&ns).len(), 1, "no plain key made beside it");
+
+    // A backup of wrapped keys restores elsewhere (a fresh cluster's
+    // namespace) and serves there only with the KMS.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backup = dir.path().join("keys.yaml");
+    let admin = |args: &[&str], namespace: &str| {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--controller-namespace", namespace]);
+        succeeded(&kubeseal(cp, &all, "").expect("kubeseal runs"))
+    };
+    admin(
+        &["keys", "backup", "-o", &backup.to_string_lossy()],
+        ns.name(),
+    );
+    let text = std::fs::read_to_string(&backup).expect("backup");
+    assert!(!text.contains("PRIVATE KEY") && !text.contains("tls.key"));
+    let fresh = TestNamespace::create(cp, "kms-restored").expect("namespace");
+    admin(
+        &["keys", "restore", &backup.to_string_lossy()],
+        fresh.name(),
+    );
+    let without = ControllerOptions::for_namespace(&fresh).start(cp);
+    let error = without.map(|_| ()).unwrap_err().to_string();
+    assert!(error.contains("--kms-endpoint"), "{error}");
+    let with = ControllerOptions::for_namespace(&fresh)
+        .arg(format!("--kms-endpoint={}", plugin.endpoint()))
+        .start(cp)
+        .expect("controller with the KMS");
+    wait_ready(&with);
+    let restored_cert = certificate(&with);
+    let cert_file = dir.path().join("cert.pem");
+    std::fs::write(&cert_file, &restored_cert).expect("cert");
+    apply_sealed(cp, &fresh, &cert_file, "restored", "opens");
+    assert_eq!(key_secrets(&fresh).len(), 1, "the restored key, no new one");
 
     let refused = ControllerOptions::for_namespace(&ns)
         .arg("--kms-endpoint=/var/run/plugin.sock")
