@@ -117,6 +117,14 @@ impl KmsPlugin {
         run_command(rotate, None).map(|_| ())
     }
 
+    /// Deletes the KMS key `label` from the token: what was wrapped under
+    /// it can no longer be opened.
+    pub fn retire(&self, label: &str) -> Result<()> {
+        let mut retire = Command::new(&self.script);
+        retire.arg("retire").arg(self.dir.path()).arg(label);
+        run_command(retire, None).map(|_| ())
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("plugin.log")).unwrap_or_default()
     }

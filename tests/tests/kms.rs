@@ -329,8 +329,12 @@ fn a_new_kms_key_wraps_every_key_again() {
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", controller.metrics().unwrap_or_default()));
 
-    // Restarted, it opens the keys under the new KMS key: the same keys.
+    // The old KMS key retired (deleted from the HSM), restarted: it opens
+    // the keys under the new KMS key, the same keys.
     controller.stop().expect("stopped");
+    plugin.stop();
+    plugin.retire("kek-1").expect("kek-1 deleted");
+    plugin.resume().expect("plugin back");
     let restarted = options.start(cp).expect("restarted");
     wait_ready(&restarted);
     assert_eq!(certificate(&restarted), cert);
