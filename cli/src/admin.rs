@@ -143,7 +143,7 @@ pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Resu
             };
             match keys_args.command {
                 KeysCommand::List(a) => keys::list(&ctx, &a),
-                KeysCommand::Rotate(a) => keys::rotate(&ctx, &a),
+                KeysCommand::Rotate(a) => keys::rotate(&ctx, kms, &a),
                 KeysCommand::Backup(a) => backup::backup(&ctx, &a),
                 KeysCommand::Restore(a) => backup::restore(&ctx, &a),
                 KeysCommand::Prune(a) => prune::prune(&ctx, kms, &a),

@@ -403,14 +403,47 @@ fn keys_wrapped_by_admin_keep_sealing_and_unwrap_back() {
     );
     assert_eq!(key_secrets(&ns).len(), 1);
     apply_sealed(cp, &ns, cert_file.path(), "wrapped", "two");
+
+    // `admin keys rotate` beside wrapped keys: only with the KMS, and the
+    // new key, wrapped, is the one the controller seals with.
+    let rotate = |kms: bool| {
+        let mut args = vec![
+            "admin",
+            "keys",
+            "rotate",
+            "--key-size",
+            "2048",
+            "--controller-namespace",
+            ns.name(),
+        ];
+        if kms {
+            args.extend_from_slice(&["--kms-endpoint", &endpoint]);
+        }
+        kubeseal(cp, &args, "").expect("kubeseal runs")
+    };
+    let refused = rotate(false);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--kms-endpoint"), "{said}");
+    assert_eq!(key_secrets(&ns).len(), 1, "nothing made");
+    let new_cert = lf(&succeeded(&rotate(true)));
+    poll("the rotated key seals", WAIT, TICK, || {
+        Ok((certificate(&wrapped) == new_cert).then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", wrapped.log()));
+    let keys = key_secrets(&ns);
+    assert_eq!(keys.len(), 2);
+    assert!(keys
+        .iter()
+        .all(|k| k["type"] == "sealedsecrets.bitnami.com/kms-wrapped-key"));
     wrapped.stop().expect("stopped");
 
     admin("unwrap");
     let keys = key_secrets(&ns);
-    assert_eq!(keys.len(), 1, "{keys:#?}");
-    assert_eq!(keys[0]["type"], "kubernetes.io/tls");
+    assert_eq!(keys.len(), 2, "{keys:#?}");
+    assert!(keys.iter().all(|k| k["type"] == "kubernetes.io/tls"));
     let back = plain.start(cp).expect("controller without the KMS");
     wait_ready(&back);
-    assert_eq!(certificate(&back), cert);
+    assert_eq!(certificate(&back), new_cert);
     apply_sealed(cp, &ns, cert_file.path(), "unwrapped", "three");
 }

@@ -21,6 +21,7 @@ use super::key_store::{
 };
 use super::scan::{each_sealed_secret, scanned, ScanArgs};
 use crate::cluster::{api_error, block_on};
+use crate::kms::KmsArgs;
 use crate::output::{self, Format};
 
 #[derive(Debug, clap::Args)]
@@ -273,7 +274,7 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
+pub(super) fn rotate(ctx: &Context<'_>, kms: &KmsArgs, args: &RotateArgs) -> Result<ExitCode> {
     if args.key_ttl.is_zero() {
         bail!("--key-ttl must be longer than 0: it is how long the new certificate is valid");
     }
@@ -287,6 +288,22 @@ pub(super) fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
             ));
         }
         let newest_before = newest(&existing).map(|k| k.not_before);
+        // A controller with --kms-endpoint seals only with a key the KMS
+        // wrapped: a plain one made beside wrapped keys would never seal.
+        let kms = match kms.endpoint() {
+            Some(_) => Some(kms.connect("wrapping the new key").await?),
+            None if existing
+                .iter()
+                .any(|k| sealed_secrets_api::keys::wrapped::is_wrapped(&k.secret)) =>
+            {
+                bail!(
+                "the keys in {:?} are wrapped by a KMS, and a controller with --kms-endpoint seals only with such a key: \
+                 pass --kms-endpoint unix:///PATH (the plugin's socket, as the controller's) to wrap the new one",
+                ctx.namespace
+            )
+            }
+            None => None,
+        };
         let key = PrivateKey::generate(args.key_size).context("cannot generate the key")?;
         let params = CertificateParams {
             common_name: args.my_cn.clone(),
@@ -295,7 +312,16 @@ pub(super) fn rotate(ctx: &Context<'_>, args: &RotateArgs) -> Result<ExitCode> {
         };
         let certificate =
             Certificate::self_signed(&key, &params).context("cannot make the certificate")?;
-        let secret = new_key_secret(ctx, &key, &certificate)?;
+        let secret = match &kms {
+            None => new_key_secret(ctx, &key, &certificate)?,
+            Some(kms) => sealed_secrets_api::keys::wrapped::wrapped_key_secret(
+                &ctx.namespace,
+                &ctx.prefix,
+                &kms.wrap(&key, &certificate).await?,
+                &[],
+                &[],
+            ),
+        };
         let created = api
             .create(&PostParams::default(), &secret)
             .await
