@@ -120,7 +120,7 @@ start_once() {
       hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
       kill "$pid"
       wait "$pid" 2>/dev/null || true
-      echo "$(echo "$now - $started" | bc) $hwm"
+      printf "%.3f %s\n" "$(echo "$now - $started" | bc)" "$hwm"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || die "$label: the controller exited: $(tail -5 "$out/$label.log")"
