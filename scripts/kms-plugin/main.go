@@ -11,6 +11,14 @@
 // readable as long as their keys are in the token. The keys never leave the
 // token: GCM runs inside it (C_Encrypt/C_Decrypt with CKM_AES_GCM).
 //
+// With --init-token, the plugin first makes sure the token of its crypto11
+// config exists: when no token has the config's TokenLabel, it initialises the
+// first free slot's token (one without CKF_TOKEN_INITIALIZED) with that label
+// through PKCS#11 (C_InitToken, then C_InitPIN with the config's Pin), so a
+// container needs no softhsm2-util: SoftHSM offers a free slot in an empty
+// tokendir. The security officer's PIN is --so-pin (default: the config's
+// Pin). An existing token is left alone; no free slot is an error (exit 1).
+//
 // With --create-missing-key, Status and Encrypt generate the current key in
 // the token when no key has its label (a sensitive, non-extractable AES-256
 // key), so a test rotates by writing a new label only. Decrypt never creates
@@ -31,7 +39,7 @@
 //
 //	kms-softhsm-plugin --listen-addr unix:///PATH --config-file-path FILE.json
 //	    [--current-key-file FILE | --key-label LABEL] [--create-missing-key]
-//	    [--timeout 5s]
+//	    [--init-token [--so-pin PIN]] [--timeout 5s]
 //
 // The crypto11 JSON config is {"Path": "/usr/lib/softhsm/libsofthsm2.so",
 // "TokenLabel": "...", "Pin": "..."}; SoftHSM itself reads SOFTHSM2_CONF.
@@ -58,6 +66,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
 	"k8s.io/kms/pkg/service"
 	"k8s.io/kms/pkg/util"
 )
@@ -78,6 +87,8 @@ var (
 	currentFile = flag.String("current-key-file", "", "file holding the PKCS#11 label of the current key (re-read on every Status and Encrypt)")
 	keyLabel    = flag.String("key-label", "kek-1", "label of the current key when --current-key-file is not set")
 	createKey   = flag.Bool("create-missing-key", false, "generate the current key (AES-256, non-extractable) in the token when no key has its label")
+	initToken   = flag.Bool("init-token", false, "at start, initialise a free slot's token with the config's TokenLabel and Pin when no token has that label")
+	soPin       = flag.String("so-pin", "", "the security officer's PIN of a token made by --init-token (default: the config's Pin)")
 )
 
 type plugin struct {
@@ -136,6 +147,79 @@ func loadConfig(path string) (*crypto11.Config, error) {
 	}
 	cfg.GCMIVLength = nonceSize
 	return &cfg, nil
+}
+
+// ensureToken: --init-token. Returns whether it initialised a token.
+func ensureToken(path string) (bool, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return false, err
+	}
+	if cfg.TokenLabel == "" || cfg.Pin == "" {
+		return false, fmt.Errorf("--init-token needs TokenLabel and Pin in %s", path)
+	}
+	if len(cfg.TokenLabel) > 32 {
+		return false, fmt.Errorf("the token label %q is longer than 32 bytes", cfg.TokenLabel)
+	}
+	so := *soPin
+	if so == "" {
+		so = cfg.Pin
+	}
+	m := pkcs11.New(cfg.Path)
+	if m == nil {
+		return false, fmt.Errorf("cannot load the PKCS#11 library %s", cfg.Path)
+	}
+	defer m.Destroy()
+	if err := m.Initialize(); err != nil {
+		return false, fmt.Errorf("C_Initialize: %w", err)
+	}
+	defer func() { _ = m.Finalize() }()
+	slots, err := m.GetSlotList(true)
+	if err != nil {
+		return false, fmt.Errorf("C_GetSlotList: %w", err)
+	}
+	free, found := -1, false
+	for i, slot := range slots {
+		info, err := m.GetTokenInfo(slot)
+		if err != nil {
+			return false, fmt.Errorf("C_GetTokenInfo(slot %d): %w", slot, err)
+		}
+		if info.Flags&pkcs11.CKF_TOKEN_INITIALIZED == 0 {
+			if free < 0 {
+				free = i
+			}
+			continue
+		}
+		if info.Label == cfg.TokenLabel {
+			found = true
+		}
+	}
+	if found {
+		return false, nil
+	}
+	if free < 0 {
+		return false, fmt.Errorf("no token labelled %q and no free slot to initialise one", cfg.TokenLabel)
+	}
+	slot := slots[free]
+	if err := m.InitToken(slot, so, cfg.TokenLabel); err != nil {
+		return false, fmt.Errorf("C_InitToken(slot %d): %w", slot, err)
+	}
+	// The user's PIN, set by the security officer.
+	s, err := m.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	if err != nil {
+		return false, fmt.Errorf("C_OpenSession(slot %d): %w", slot, err)
+	}
+	defer func() { _ = m.CloseSession(s) }()
+	if err := m.Login(s, pkcs11.CKU_SO, so); err != nil {
+		return false, fmt.Errorf("C_Login as security officer: %w", err)
+	}
+	if err := m.InitPIN(s, cfg.Pin); err != nil {
+		return false, fmt.Errorf("C_InitPIN: %w", err)
+	}
+	if err := m.Logout(s); err != nil {
+		return false, fmt.Errorf("C_Logout: %w", err)
+	}
+	return true, nil
 }
 
 // connect returns the token's context, opening it when needed. Called with mu held.
@@ -344,6 +428,17 @@ func main() {
 		log.Fatalf("unexpected arguments: %q", flag.Args())
 	}
 	log.SetPrefix("kms-softhsm-plugin: ")
+	if *initToken {
+		made, err := ensureToken(*configFile)
+		if err != nil {
+			log.Fatalf("--init-token: %v", err)
+		}
+		if made {
+			log.Printf("initialised the token of %s in a free slot", *configFile)
+		} else {
+			log.Printf("the token of %s exists", *configFile)
+		}
+	}
 	addr, err := util.ParseEndpoint(*listenAddr)
 	if err != nil {
 		log.Fatal(err)

@@ -8,10 +8,28 @@ use std::sync::OnceLock;
 use crate::control_plane::{ControlPlane, Error, Result};
 
 /// Builds the workspace binaries once per test process; returns their directory.
+///
+/// `SEALED_SECRETS_E2E_BIN_DIR=DIR` uses the `kubeseal` and
+/// `sealed-secrets-controller` already in DIR instead (e.g. `target/release`
+/// after `scripts/build-image`), without building: for a machine short of
+/// disk or time, where a debug build of both would not fit.
 pub fn binaries() -> Result<&'static Path> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(dir) = std::env::var_os("SEALED_SECRETS_E2E_BIN_DIR") {
+                let dir = PathBuf::from(dir);
+                return match ["kubeseal", "sealed-secrets-controller"]
+                    .iter()
+                    .find(|b| !dir.join(b).is_file())
+                {
+                    Some(missing) => Err(format!(
+                        "SEALED_SECRETS_E2E_BIN_DIR={} has no {missing}",
+                        dir.display()
+                    )),
+                    None => Ok(dir),
+                };
+            }
             let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut build = Command::new(cargo);

@@ -247,8 +247,18 @@ pub struct PodProcess {
 
 /// The process (not the sandbox's `pause`) in the cgroup of Pod `pod_uid`.
 pub fn pod_process(pod_uid: &str) -> Option<PodProcess> {
+    pod_processes(pod_uid).into_iter().next()
+}
+
+/// Every process (not the sandbox's `pause`) in the cgroups of Pod
+/// `pod_uid`: one per container, plus what the containers started.
+pub fn pod_processes(pod_uid: &str) -> Vec<PodProcess> {
     let marker = format!("pod{pod_uid}");
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
             continue;
         };
@@ -265,16 +275,18 @@ pub fn pod_process(pod_uid: &str) -> Option<PodProcess> {
             continue;
         }
         let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
-        let uid = status
+        let Some(uid) = status
             .lines()
             .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next())?
-            .to_string();
-        return Some(PodProcess {
+            .and_then(|l| l.split_whitespace().next())
+        else {
+            continue;
+        };
+        found.push(PodProcess {
             pid,
             comm: comm.to_string(),
-            uid,
+            uid: uid.to_string(),
         });
     }
-    None
+    found
 }
