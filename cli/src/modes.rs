@@ -113,7 +113,7 @@ fn mode(args: &Args) -> Result<Mode> {
     if !s.from_file.is_empty() && !s.raw {
         bail!("--from-file requires --raw");
     }
-    if !m.recovery_private_key.is_empty() && !m.recovery_unseal {
+    if !m.recovery_private_key.is_empty() && !m.recovery_unseal && !m.re_encrypt {
         eprintln!("warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal");
     }
     Ok(if m.recovery_unseal {
@@ -351,6 +351,9 @@ impl Run {
     }
 
     fn re_encrypt(&self) -> Result<()> {
+        if !self.args.modes.recovery_private_key.is_empty() {
+            return self.re_encrypt_offline();
+        }
         let sealed = self.sealed_input()?;
         let rotated = block_on(async {
             let controller = Controller::connect(&self.args.cluster).await?;
@@ -374,6 +377,43 @@ impl Run {
         let mut out = String::new();
         for r in &rotated {
             output::render(&mut out, r, self.format)?;
+        }
+        self.destination.write(out.as_bytes())
+    }
+
+    /// `--re-encrypt --recovery-private-key KEYS --cert NEW`: opened with
+    /// the given keys and sealed to NEW here, with no cluster; the values
+    /// stay in memory.
+    fn re_encrypt_offline(&self) -> Result<()> {
+        if self.args.seal.cert.is_none() {
+            bail!(
+                "--re-encrypt with --recovery-private-key re-seals without a cluster: \
+                 pass --cert with the certificate to seal to (file or URL)"
+            );
+        }
+        let new_key = self.public_key()?;
+        let keys = recovery::load_keys(&self.args.modes.recovery_private_key)?;
+        let keys = key_ring(keys, &self.args.kms)?;
+        let mut out = String::new();
+        for s in &self.sealed_input()? {
+            let name = s.metadata.name.as_deref().unwrap_or("<unnamed>");
+            let mut resealed = match sealed_secrets_api::reencrypt(s, &keys, &new_key) {
+                Ok(resealed) => resealed,
+                Err(e) if e.is_key_failure() => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("unable to rotate secret {name}"))
+                        .context("none of the keys given (--recovery-private-key) opens it"))
+                }
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("unable to rotate secret {name}"))
+                    )
+                }
+            };
+            resealed.metadata.creation_timestamp = None;
+            resealed.metadata.deletion_timestamp = None;
+            resealed.metadata.generation = None;
+            output::render(&mut out, &resealed, self.format)?;
         }
         self.destination.write(out.as_bytes())
     }

@@ -461,3 +461,91 @@ fn recovery_unseal_takes_several_sealed_secrets() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).matches("kind: Secret").count(), 2);
 }
+
+/// `--re-encrypt --recovery-private-key OLD --cert NEW`: re-sealed here,
+/// with no cluster at all (no kubeconfig, HOME empty); the result opens
+/// with the new key only.
+#[test]
+fn re_encrypt_offline_opens_with_the_given_keys_and_seals_to_the_new_cert() {
+    let home = tempfile::tempdir().unwrap();
+    let sealed = kubeseal(home.path())
+        .args(["--cert", &fixture("cert-2048.pem"), "-o", "yaml"])
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert!(sealed.status.success(), "{}", stderr(&sealed));
+    let new_key = PrivateKey::generate(2048).unwrap();
+    let new_cert = sealed_secrets_api::crypto::Certificate::self_signed(
+        &new_key,
+        &sealed_secrets_api::crypto::CertificateParams::default(),
+    )
+    .unwrap();
+    let new_cert_file = home.path().join("new.pem");
+    std::fs::write(&new_cert_file, new_cert.to_pem()).unwrap();
+    let new_key_file = home.path().join("new-key.pem");
+    std::fs::write(&new_key_file, new_key.to_pkcs1_pem().unwrap().as_bytes()).unwrap();
+
+    let out = kubeseal(home.path())
+        .args([
+            "--re-encrypt",
+            "--recovery-private-key",
+            &fixture("key-2048.pem"),
+        ])
+        .arg("--cert")
+        .arg(&new_cert_file)
+        .args(["-o", "yaml"])
+        .write_stdin(sealed.stdout.clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("ignoring --recovery-private-key"),
+        "{}",
+        stderr(&out)
+    );
+    let resealed = stdout(&out);
+    assert!(!resealed.contains("hunter2") && !resealed.contains("YWRtaW4="));
+
+    let unseal = |key: &str, input: &str| {
+        kubeseal(home.path())
+            .args(["--recovery-unseal", "--recovery-private-key", key])
+            .write_stdin(input.to_string())
+            .output()
+            .unwrap()
+    };
+    let opened = unseal(&new_key_file.display().to_string(), &resealed);
+    assert!(opened.status.success(), "{}", stderr(&opened));
+    let secret: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
+    assert_eq!(secret["data"]["pass"], "aHVudGVyMg==");
+    assert_eq!(secret["data"]["user"], "YWRtaW4=");
+    assert!(
+        !unseal(&fixture("key-2048.pem"), &resealed).status.success(),
+        "the old key no longer opens it"
+    );
+
+    // The keys given do not open it: refused, nothing printed.
+    let out = kubeseal(home.path())
+        .args(["--re-encrypt", "--recovery-private-key"])
+        .arg(&new_key_file)
+        .arg("--cert")
+        .arg(&new_cert_file)
+        .write_stdin(sealed.stdout.clone())
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        "none of the keys given (--recovery-private-key) opens it",
+    );
+    assert!(out.stdout.is_empty());
+    // No --cert: refused, says to pass one (no cluster is asked).
+    let out = kubeseal(home.path())
+        .args([
+            "--re-encrypt",
+            "--recovery-private-key",
+            &fixture("key-2048.pem"),
+        ])
+        .write_stdin(sealed.stdout)
+        .output()
+        .unwrap();
+    assert_refused(&out, "pass --cert");
+}
