@@ -151,6 +151,6 @@ pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Resu
                 KeysCommand::Unwrap(a) => custody::unwrap(&ctx, kms, &a),
             }
         }
-        AdminCommand::Reencrypt(a) => reencrypt::run(&a, cluster),
+        AdminCommand::Reencrypt(a) => reencrypt::run(&a, cluster, kms),
     }
 }

@@ -7,9 +7,12 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use sealed_secrets_api::crypto::{Certificate, PrivateKey};
+use sealed_secrets_api::crypto::{Certificate, KeyRing, PrivateKey};
 use sealed_secrets_api::keys::wrapped::WrappedKey;
 use sealed_secrets_kms::{unwrap_private_key, wrap_private_key, KmsClient, Wrapped};
+
+use crate::cluster::block_on;
+use crate::recovery::RecoveryKey;
 
 /// The KMS flags: global, so they work before or after `admin ...`
 /// subcommands, and with `--recovery-unseal`.
@@ -149,6 +152,48 @@ pub(crate) fn same_key(a: &PrivateKey, b: &PrivateKey) -> Result<bool> {
     let a = a.to_pkcs1_der().context("cannot encode a private key")?;
     let b = b.to_pkcs1_der().context("cannot encode a private key")?;
     Ok(*a == *b)
+}
+
+/// The keys of `--recovery-private-key`, the KMS-wrapped ones unwrapped with
+/// `--kms-endpoint` (the KMS is reached only when there are some).
+pub(crate) fn key_ring(keys: Vec<RecoveryKey>, kms: &KmsArgs) -> Result<KeyRing> {
+    let mut ring = KeyRing::default();
+    let mut wrapped = Vec::new();
+    for key in keys {
+        match key {
+            RecoveryKey::Plain(key) => ring.push(key),
+            RecoveryKey::Wrapped { secret, key } => wrapped.push((secret, key)),
+        }
+    }
+    if wrapped.is_empty() {
+        return Ok(ring);
+    }
+    let key_ids: std::collections::BTreeSet<&str> =
+        wrapped.iter().map(|(_, k)| k.key_id.as_str()).collect();
+    let why = format!(
+        "{} of the keys given {} KMS-wrapped (secret {}; KMS key_id {}): opening {} needs the KMS",
+        wrapped.len(),
+        if wrapped.len() == 1 { "is" } else { "are" },
+        wrapped
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        key_ids.into_iter().collect::<Vec<_>>().join(", "),
+        if wrapped.len() == 1 { "it" } else { "them" },
+    );
+    block_on(async {
+        let kms = kms.connect(&why).await?;
+        for (secret, key) in &wrapped {
+            let key = kms
+                .unwrap(key)
+                .await
+                .with_context(|| format!("cannot use KMS-wrapped key secret {secret:?}"))?;
+            ring.push(key);
+        }
+        Ok(())
+    })?;
+    Ok(ring)
 }
 
 #[cfg(test)]

@@ -8,15 +8,13 @@ use std::time::SystemTime;
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
-use sealed_secrets_api::crypto::{seal, KeyRing, PublicKey, Scope};
+use sealed_secrets_api::crypto::{seal, PublicKey, Scope};
 use sealed_secrets_api::{seal_secret, unseal, SealOptions, SealedSecret, UnsealOptions};
 
 use crate::args::Args;
 use crate::cluster::{block_on, Controller, Verdict};
-use crate::kms::KmsArgs;
 use crate::kubeconfig::{self, NamespaceChoice};
 use crate::output::{self, Destination, Format};
-use crate::recovery::RecoveryKey;
 use crate::{cert, input, recovery};
 
 /// Where `kubectl proxy` listens unless told otherwise.
@@ -393,7 +391,7 @@ impl Run {
         }
         let new_key = self.public_key()?;
         let keys = recovery::load_keys(&self.args.modes.recovery_private_key)?;
-        let keys = key_ring(keys, &self.args.kms)?;
+        let keys = crate::kms::key_ring(keys, &self.args.kms)?;
         let mut out = String::new();
         for s in &self.sealed_input()? {
             let name = s.metadata.name.as_deref().unwrap_or("<unnamed>");
@@ -420,7 +418,7 @@ impl Run {
 
     fn recovery_unseal(&self) -> Result<()> {
         let keys = recovery::load_keys(&self.args.modes.recovery_private_key)?;
-        let keys = key_ring(keys, &self.args.kms)?;
+        let keys = crate::kms::key_ring(keys, &self.args.kms)?;
         let sealed = self.sealed_input()?;
         let options = UnsealOptions {
             accept_deprecated_v1_data: false,
@@ -450,46 +448,4 @@ impl Run {
         // Plaintext: only the owner may read the file.
         self.destination.write_secret(out.as_bytes())
     }
-}
-
-/// The keys of `--recovery-private-key`, the KMS-wrapped ones unwrapped with
-/// `--kms-endpoint` (the KMS is reached only when there are some).
-fn key_ring(keys: Vec<RecoveryKey>, kms: &KmsArgs) -> Result<KeyRing> {
-    let mut ring = KeyRing::default();
-    let mut wrapped = Vec::new();
-    for key in keys {
-        match key {
-            RecoveryKey::Plain(key) => ring.push(key),
-            RecoveryKey::Wrapped { secret, key } => wrapped.push((secret, key)),
-        }
-    }
-    if wrapped.is_empty() {
-        return Ok(ring);
-    }
-    let key_ids: std::collections::BTreeSet<&str> =
-        wrapped.iter().map(|(_, k)| k.key_id.as_str()).collect();
-    let why = format!(
-        "{} of the keys given {} KMS-wrapped (secret {}; KMS key_id {}): --recovery-unseal needs the KMS to open {}",
-        wrapped.len(),
-        if wrapped.len() == 1 { "is" } else { "are" },
-        wrapped
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        key_ids.into_iter().collect::<Vec<_>>().join(", "),
-        if wrapped.len() == 1 { "it" } else { "them" },
-    );
-    block_on(async {
-        let kms = kms.connect(&why).await?;
-        for (secret, key) in &wrapped {
-            let key = kms
-                .unwrap(key)
-                .await
-                .with_context(|| format!("cannot use KMS-wrapped key secret {secret:?}"))?;
-            ring.push(key);
-        }
-        Ok(())
-    })?;
-    Ok(ring)
 }

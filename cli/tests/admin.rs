@@ -287,3 +287,84 @@ fn backup_refuses_stdout() {
         "only to a file",
     );
 }
+
+/// `admin reencrypt --recovery-private-key OLD --cert NEW DIR`: every file
+/// re-sealed here, with no cluster (no kubeconfig, HOME empty); only the
+/// ciphertexts change, and they open with the new key only. A file no key
+/// given opens stops the run and is left as it was.
+#[test]
+fn reencrypt_offline_rewrites_files_without_a_cluster() {
+    use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey};
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("repo");
+    std::fs::create_dir(&dir).unwrap();
+    let seal = |format: &str| {
+        let out = kubeseal(home.path())
+            .args(["--cert", &fixture("cert-2048.pem"), "-o", format])
+            .write_stdin(SECRET_YAML)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let yaml = seal("yaml");
+    std::fs::write(dir.join("app.yaml"), &yaml).unwrap();
+    std::fs::write(dir.join("app.json"), seal("json")).unwrap();
+    let new_key = PrivateKey::generate(2048).unwrap();
+    let new_cert = Certificate::self_signed(&new_key, &CertificateParams::default()).unwrap();
+    let cert_file = home.path().join("new.pem");
+    std::fs::write(&cert_file, new_cert.to_pem()).unwrap();
+    let key_file = home.path().join("new-key.pem");
+    std::fs::write(&key_file, new_key.to_pkcs1_pem().unwrap().as_bytes()).unwrap();
+    let reencrypt = |keys: &std::path::Path| {
+        kubeseal(home.path())
+            .args(["admin", "reencrypt", "--recovery-private-key"])
+            .arg(keys)
+            .arg("--cert")
+            .arg(&cert_file)
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+
+    let out = reencrypt(std::path::Path::new(&fixture("key-2048.pem")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("reencrypted"), "{}", stdout(&out));
+    for file in ["app.yaml", "app.json"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let open = |key: &str| {
+            kubeseal(home.path())
+                .args(["--recovery-unseal", "--recovery-private-key", key])
+                .write_stdin(text.clone())
+                .output()
+                .unwrap()
+        };
+        let opened = open(&key_file.display().to_string());
+        assert!(opened.status.success(), "{file}: {}", stderr(&opened));
+        let secret: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
+        assert_eq!(secret["data"]["pass"], "aHVudGVyMg==", "{file}");
+        assert!(!open(&fixture("key-2048.pem")).status.success(), "{file}");
+    }
+    let after = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    assert!(after.contains("tier: web"), "the rest is kept: {after}");
+    assert_ne!(after, yaml);
+
+    // The old key no longer opens them: refused, the files untouched.
+    let out = reencrypt(std::path::Path::new(&fixture("key-2048.pem")));
+    assert_refused(
+        &out,
+        "none of the keys given (--recovery-private-key) opens",
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("app.yaml")).unwrap(),
+        after
+    );
+    // Half the flags: refused before anything is read.
+    let out = kubeseal(home.path())
+        .args(["admin", "reencrypt", "--cert"])
+        .arg(&cert_file)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_refused(&out, "--recovery-private-key");
+}

@@ -1,17 +1,21 @@
 //! `kubeseal admin reencrypt PATH...`: rewrites SealedSecret files in place
-//! with the controller's newest key, through its `/v1/rotate` endpoint.
+//! with the controller's newest key, through its `/v1/rotate` endpoint; or,
+//! with `--recovery-private-key KEYS --cert NEW`, here without a cluster.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use sealed_secrets_api::crypto::{KeyRing, PublicKey};
 use sealed_secrets_api::SealedSecret;
 use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::cluster::{block_on, ClusterArgs, Controller, Verdict};
 use crate::input;
+use crate::kms::KmsArgs;
 use crate::output::{self, Format};
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +23,39 @@ pub(crate) struct ReencryptArgs {
     /// SealedSecret files, or directories to walk for *.yaml, *.yml and *.json
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
+    /// Re-seal here, with no cluster: the private keys that open the files (PEM files, or a backup of the key Secrets; KMS-wrapped ones with --kms-endpoint). Needs --cert
+    #[arg(long, value_delimiter = ',', value_name = "FILE")]
+    recovery_private_key: Vec<PathBuf>,
+    /// With --recovery-private-key: the certificate to seal to (file or URL)
+    #[arg(long, value_name = "FILE|URL")]
+    cert: Option<String>,
+}
+
+/// Where the new ciphertexts come from.
+enum Resealer {
+    /// The controller's `/v1/rotate` (its newest key), connected on first use.
+    Controller(Option<Controller>),
+    /// Here: opened with these keys, sealed to this certificate's key.
+    Offline(KeyRing, PublicKey),
+}
+
+impl Resealer {
+    fn new(args: &ReencryptArgs, kms: &KmsArgs) -> Result<Self> {
+        match (&args.cert, args.recovery_private_key.is_empty()) {
+            (None, true) => Ok(Self::Controller(None)),
+            (Some(cert), false) => {
+                let public = crate::cert::parse_public_key(&crate::cert::read(cert)?, SystemTime::now())?;
+                let keys = crate::recovery::load_keys(&args.recovery_private_key)?;
+                Ok(Self::Offline(crate::kms::key_ring(keys, kms)?, public))
+            }
+            (None, false) => bail!(
+                "--recovery-private-key re-seals without the controller: pass --cert with the certificate to seal to (file or URL)"
+            ),
+            (Some(_), true) => bail!(
+                "--cert is the certificate to seal to without the controller: pass the keys that open the files with --recovery-private-key (without both, the controller's newest key seals)"
+            ),
+        }
+    }
 }
 
 const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
@@ -176,10 +213,10 @@ fn describe(sealed: &SealedSecret) -> String {
     }
 }
 
-pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Result<ExitCode> {
     let found = collect(&args.paths)?;
+    let mut resealer = Resealer::new(args, kms)?;
     block_on(async {
-        let mut controller: Option<Controller> = None;
         let (mut rewritten, mut skipped) = (0usize, 0usize);
         for item in found {
             let (shown, path) = match item {
@@ -199,26 +236,41 @@ pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs) -> Result<ExitCod
                     }
                     Contents::Sealed { format, docs } => (format, docs),
                 };
-            let controller = match &mut controller {
-                Some(c) => c,
-                empty => empty.insert(
-                    Controller::connect(cluster)
-                        .await
-                        .context("cannot connect to the cluster to reach the controller")?,
-                ),
-            };
             let mut out = String::new();
             let count = docs.len();
             for (doc, sealed) in docs {
                 let what = describe(&sealed);
-                let rotated = match controller.rotate(&sealed).await.with_context(|| {
-                    format!("cannot re-encrypt {shown}: SealedSecret {what}")
-                })? {
-                    Verdict::Ok(rotated) => rotated,
-                    Verdict::CannotDecrypt => bail!(
-                        "cannot re-encrypt {shown}: no key of the controller opens SealedSecret {what} \
-                         (sealed for another cluster or controller, or renamed/moved since it was sealed); the file was left as it was"
-                    ),
+                let rotated = match &mut resealer {
+                    Resealer::Offline(keys, public) => {
+                        match sealed_secrets_api::reencrypt(&sealed, keys, public) {
+                            Ok(rotated) => rotated,
+                            Err(e) if e.is_key_failure() => bail!(
+                                "cannot re-encrypt {shown}: none of the keys given (--recovery-private-key) opens SealedSecret {what}; the file was left as it was"
+                            ),
+                            Err(e) => {
+                                return Err(anyhow::Error::new(e).context(format!(
+                                    "cannot re-encrypt {shown}: SealedSecret {what}"
+                                )))
+                            }
+                        }
+                    }
+                    Resealer::Controller(controller) => {
+                        let controller = match controller {
+                            Some(c) => c,
+                            empty => empty.insert(Controller::connect(cluster).await.context(
+                                "cannot connect to the cluster to reach the controller",
+                            )?),
+                        };
+                        match controller.rotate(&sealed).await.with_context(|| {
+                            format!("cannot re-encrypt {shown}: SealedSecret {what}")
+                        })? {
+                            Verdict::Ok(rotated) => rotated,
+                            Verdict::CannotDecrypt => bail!(
+                                "cannot re-encrypt {shown}: no key of the controller opens SealedSecret {what} \
+                                 (sealed for another cluster or controller, or renamed/moved since it was sealed); the file was left as it was"
+                            ),
+                        }
+                    }
                 };
                 let doc = replace_ciphertexts(doc, &rotated)
                     .with_context(|| format!("cannot re-encrypt {shown}: SealedSecret {what}"))?;
