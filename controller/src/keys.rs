@@ -421,7 +421,7 @@ impl KeyRegistry {
             tracing::warn!("lost the lead while generating a sealing key: not storing it");
             return Ok(());
         }
-        let secret = self.key_secret(&key, &certificate).await?;
+        let (secret, kms_key_id) = self.key_secret(&key, &certificate).await?;
         let created = self
             .api
             .create(&PostParams::default(), &secret)
@@ -433,10 +433,7 @@ impl KeyRegistry {
         let entry = KeyEntry {
             secret_name: name,
             rank: KeyRank::of(self.config.order, &created, &certificate),
-            kms_key_id: wrapped::is_wrapped(&created)
-                .then(|| wrapped::read_wrapped_key_secret(&created).ok())
-                .flatten()
-                .map(|w| w.key_id),
+            kms_key_id,
             key,
             certificate,
         };
@@ -449,8 +446,13 @@ impl KeyRegistry {
         Ok(())
     }
 
-    /// The Secret a new key is stored in: plain, or wrapped by the KMS.
-    async fn key_secret(&self, key: &PrivateKey, cert: &Certificate) -> Result<Secret, Error> {
+    /// The Secret a new key is stored in: plain, or wrapped by the KMS
+    /// (then with the KMS key's `key_id`).
+    async fn key_secret(
+        &self,
+        key: &PrivateKey,
+        cert: &Certificate,
+    ) -> Result<(Secret, Option<String>), Error> {
         match &self.custody {
             Custody::Plain => sealed_secrets_api::keys::key_secret(
                 &self.config.namespace,
@@ -460,16 +462,18 @@ impl KeyRegistry {
                 &self.config.extra_labels,
                 &self.config.extra_annotations,
             )
+            .map(|secret| (secret, None))
             .map_err(Error::KeySecret),
             Custody::Kms(client) => {
                 let wrapped = custody::wrap(client, key, cert).await?;
-                Ok(wrapped::wrapped_key_secret(
+                let secret = wrapped::wrapped_key_secret(
                     &self.config.namespace,
                     &self.config.prefix,
                     &wrapped,
                     &self.config.extra_labels,
                     &self.config.extra_annotations,
-                ))
+                );
+                Ok((secret, Some(wrapped.key_id)))
             }
         }
     }

@@ -12,6 +12,9 @@
 //!   random 32-byte DEK; the private key is sealed locally with AES-256-GCM
 //!   under it, bound to the key's certificate (as the API server wraps only
 //!   seeds, and plugins are made for small plaintexts).
+//! * [`wrap_key`] / [`unwrap_key`]: the same for the key of a KMS-wrapped
+//!   key Secret (`sealed_secrets_api::keys::wrapped`), as the controller and
+//!   `kubeseal admin` write and read it.
 //!
 //! Errors ([`Error`]) say whether to retry later (plugin unreachable, timed
 //! out, unhealthy), the plugin refused, or its answer is invalid; they never
@@ -23,6 +26,7 @@
 mod client;
 mod envelope;
 mod error;
+mod key_secret;
 mod validate;
 #[rustfmt::skip]
 mod v2;
@@ -32,6 +36,7 @@ pub use envelope::{
     unwrap_private_key, wrap_private_key, KeyWrapper, WrappedKey, AAD_PREFIX, DEK_LEN, NONCE_LEN,
 };
 pub use error::{Error, ErrorKind, Invalid};
+pub use key_secret::{unwrap_key, wrap_key};
 /// The gRPC status code of a refusal ([`Error::Refused`]).
 pub use tonic::Code;
 pub use zeroize::Zeroizing;

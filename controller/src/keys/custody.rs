@@ -6,7 +6,7 @@
 
 use sealed_secrets_api::keys::wrapped::WrappedKey;
 use sealed_secrets_crypto::{Certificate, PrivateKey};
-use sealed_secrets_kms::{unwrap_private_key, wrap_private_key, ErrorKind, KmsClient};
+use sealed_secrets_kms::{ErrorKind, KmsClient};
 
 use crate::Error;
 
@@ -34,17 +34,9 @@ pub async fn wrap(
     key: &PrivateKey,
     certificate: &Certificate,
 ) -> Result<WrappedKey, Error> {
-    let der = key.to_pkcs1_der().map_err(Error::KeyGeneration)?;
-    let wrapped = wrap_private_key(client, &der, certificate.der())
+    sealed_secrets_kms::wrap_key(client, key, certificate)
         .await
-        .map_err(Error::Kms)?;
-    Ok(WrappedKey {
-        certificate: certificate.clone(),
-        key_id: wrapped.wrapped_dek.key_id,
-        wrapped_dek: wrapped.wrapped_dek.ciphertext,
-        annotations: wrapped.wrapped_dek.annotations,
-        sealed_key: wrapped.sealed_key,
-    })
+        .map_err(Error::Kms)
 }
 
 /// The private key in a wrapped key Secret. [`Error::Kms`] when the plugin
@@ -52,26 +44,10 @@ pub async fn wrap(
 /// [`Error::KeyNotOpened`] when the Secret itself is to blame (altered, or
 /// planted by someone without the KMS).
 pub async fn unwrap(client: &KmsClient, key: &WrappedKey) -> Result<PrivateKey, Error> {
-    let envelope = sealed_secrets_kms::WrappedKey {
-        wrapped_dek: sealed_secrets_kms::Wrapped {
-            ciphertext: key.wrapped_dek.clone(),
-            key_id: key.key_id.clone(),
-            annotations: key.annotations.clone(),
-        },
-        sealed_key: key.sealed_key.clone(),
-    };
-    let der = unwrap_private_key(client, &envelope, key.certificate.der())
+    sealed_secrets_kms::unwrap_key(client, key)
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::Local => Error::KeyNotOpened(e),
             _ => Error::Kms(e),
-        })?;
-    let private = PrivateKey::from_pkcs1_der(&der)
-        .map_err(|_| Error::KeyNotOpened(sealed_secrets_kms::Error::SealedKeyDoesNotOpen))?;
-    if private.fingerprint() != key.certificate.public_key().fingerprint() {
-        return Err(Error::KeyNotOpened(
-            sealed_secrets_kms::Error::SealedKeyDoesNotOpen,
-        ));
-    }
-    Ok(private)
+        })
 }
