@@ -51,9 +51,14 @@ pub(crate) enum Command {
 #[derive(Debug, clap::Args)]
 #[command(mut_args = crate::pflag::booleans)]
 pub(crate) struct SealArgs {
-    /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
-    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL")]
-    pub(crate) cert: Option<String>,
+    /// Certificate / public key file/URL to use for encryption. Overrides --controller-*. Repeat it to seal for several clusters in one run: one SealedSecret per certificate, NAME= names the cluster (else the file's name), -w/--merge-into then need {cluster} in the path
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CERT",
+        value_name = "[NAME=]FILE|URL",
+        action = clap::ArgAction::Append
+    )]
+    pub(crate) cert: Vec<String>,
     /// Output format for sealed secret. Either json or yaml [default: json]
     #[arg(short = 'o', long, env = "SEALED_SECRETS_FORMAT", value_parser = ["json", "yaml"], ignore_case = true)]
     pub(crate) format: Option<String>,

@@ -1,5 +1,6 @@
-//! Where the sealing key comes from: `--cert` as a file, `file://` or
-//! `http(s)://` URL. Fetching from the cluster comes with the cluster client.
+//! Where the sealing key comes from: `--cert [NAME=]LOCATION`, a file,
+//! `file://` or `http(s)://` URL. Fetching from the cluster comes with the
+//! cluster client.
 
 use std::io::Read as _;
 use std::time::SystemTime;
@@ -10,11 +11,95 @@ use sealed_secrets_api::crypto::{Certificate, PublicKey};
 /// Hard cap on a downloaded certificate: real ones are a few KiB.
 const MAX_CERT_BYTES: u64 = 1 << 20;
 
+/// Longest cluster name: a DNS label's, as names end up in paths and YAML.
+const MAX_NAME_LEN: usize = 63;
+
+/// One `--cert`: `NAME=LOCATION` names the cluster, a bare location is
+/// named after its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CertSpec {
+    pub(crate) name: Option<String>,
+    pub(crate) location: String,
+}
+
+impl CertSpec {
+    /// `NAME=` counts only when the text before the first `=` is a valid
+    /// name, so paths and URLs holding `=` (`./a=b.pem`, `https://h/c?x=y`)
+    /// stay locations, as they always were.
+    pub(crate) fn parse(text: &str) -> Self {
+        match text.split_once('=') {
+            Some((name, location)) if is_valid_name(name) && !location.is_empty() => Self {
+                name: Some(name.to_owned()),
+                location: location.to_owned(),
+            },
+            _ => Self {
+                name: None,
+                location: text.to_owned(),
+            },
+        }
+    }
+
+    /// The cluster's name: as given, else the stem of the file or of the
+    /// URL's last path segment (`certs/oslo.pem` -> `oslo`). Refused when
+    /// that is no valid name.
+    pub(crate) fn cluster_name(&self) -> Result<String> {
+        if let Some(name) = &self.name {
+            return Ok(name.clone());
+        }
+        let stem = default_name(&self.location);
+        if is_valid_name(stem) {
+            return Ok(stem.to_owned());
+        }
+        bail!(
+            "--cert {} gives no cluster name ({stem:?} is not one: use letters, digits, '-' and '_'): name it, e.g. --cert oslo={}",
+            self.location,
+            self.location
+        )
+    }
+}
+
+/// `^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`: no `/`, `.` or `:`, as names go
+/// into paths.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    name.len() <= MAX_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The stem of the location's last path segment (query and fragment of a
+/// URL left out).
+fn default_name(location: &str) -> &str {
+    let path = match scheme(location) {
+        Some(_) => {
+            let after = location.split_once("://").map_or(location, |(_, a)| a);
+            let end = after.find(['?', '#']).unwrap_or(after.len());
+            // A bare host has no path segment.
+            after[..end].split_once('/').map_or("", |(_, p)| p)
+        }
+        None => location,
+    };
+    let last = path.rsplit(['/', '\\']).next().unwrap_or_default();
+    match last.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => last,
+    }
+}
+
 /// The raw PEM bytes `--cert` points at.
 pub(crate) fn read(location: &str) -> Result<Vec<u8>> {
     match scheme(location) {
-        None => std::fs::read(location)
-            .with_context(|| format!("cannot read certificate file {location:?}")),
+        None => std::fs::read(location).with_context(|| {
+            // `a.b=c.pem` was not taken as NAME=: say how to name a cluster.
+            let hint = match location.split_once('=') {
+                Some((name, _)) if !name.contains(['/', '\\']) => format!(
+                    " (for a cluster named {name:?}, NAME= takes letters, digits, '-' and '_')"
+                ),
+                _ => String::new(),
+            };
+            format!("cannot read certificate file {location:?}{hint}")
+        }),
         Some("file") => {
             let path = location.trim_start_matches("file://");
             std::fs::read(path).with_context(|| format!("cannot read certificate {location:?}"))
@@ -96,5 +181,66 @@ mod tests {
         assert_eq!(scheme("c://x"), None);
         assert_eq!(scheme("file:///x"), Some("file"));
         assert_eq!(scheme("https://x/y"), Some("https"));
+    }
+
+    #[test]
+    fn specs() {
+        let named = |name: &str, location: &str| CertSpec {
+            name: Some(name.into()),
+            location: location.into(),
+        };
+        let bare = |location: &str| CertSpec {
+            name: None,
+            location: location.into(),
+        };
+        for (text, spec) in [
+            ("oslo=certs/oslo.pem", named("oslo", "certs/oslo.pem")),
+            (
+                "b-2_x=https://h/v1/cert.pem",
+                named("b-2_x", "https://h/v1/cert.pem"),
+            ),
+            ("certs/oslo.pem", bare("certs/oslo.pem")),
+            ("./oslo=x.pem", bare("./oslo=x.pem")),
+            ("https://h/c?x=y", bare("https://h/c?x=y")),
+            ("a.b=c.pem", bare("a.b=c.pem")),
+            ("-x=c.pem", bare("-x=c.pem")),
+            ("=c.pem", bare("=c.pem")),
+            ("oslo=", bare("oslo=")),
+            (r"C:\certs\a=b.pem", bare(r"C:\certs\a=b.pem")),
+        ] {
+            assert_eq!(CertSpec::parse(text), spec, "{text}");
+        }
+        let long = "a".repeat(64);
+        assert_eq!(CertSpec::parse(&format!("{long}=c.pem")).name, None);
+        assert!(is_valid_name(&long[..63]));
+    }
+
+    #[test]
+    fn cluster_names() {
+        let name = |text: &str| {
+            CertSpec::parse(text)
+                .cluster_name()
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(name("oslo=x/y.pem").unwrap(), "oslo");
+        assert_eq!(name("certs/tromso.pem").unwrap(), "tromso");
+        assert_eq!(name("tromso").unwrap(), "tromso");
+        assert_eq!(
+            name("https://bergen.example/v1/cert.pem?x=1").unwrap(),
+            "cert"
+        );
+        assert_eq!(name("file:///etc/k/oslo.crt").unwrap(), "oslo");
+        assert_eq!(
+            name("https://bergen.example/oslo-prod#frag").unwrap(),
+            "oslo-prod"
+        );
+        let err = name("certs/my.cert.pem").unwrap_err();
+        assert_eq!(
+            err,
+            "--cert certs/my.cert.pem gives no cluster name (\"my.cert\" is not one: use letters, digits, '-' and '_'): name it, e.g. --cert oslo=certs/my.cert.pem"
+        );
+        assert!(name("https://bergen.example").is_err());
+        assert!(name("https://bergen.example/").is_err());
+        assert!(name("certs/.pem").is_err());
     }
 }

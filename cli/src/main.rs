@@ -11,6 +11,7 @@ mod kubeconfig;
 mod modes;
 mod output;
 mod pflag;
+mod recipients;
 
 // Parsers of untrusted input live in the library (src/lib.rs) for the fuzz targets.
 use kubeseal::{input, recovery};

@@ -1,20 +1,26 @@
 //! Validates the flags into one mode and runs it, as the reference's runCLI.
+//! Sealing modes run once per target (one per `--cert`, see recipients.rs).
+
+mod merge;
+mod reencrypt;
 
 use std::cell::OnceCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use sealed_secrets_api::crypto::{seal, PublicKey, Scope};
 use sealed_secrets_api::{seal_secret, unseal, SealOptions, SealedSecret, UnsealOptions};
+use serde::Serialize;
 
 use crate::args::Args;
+use crate::cert::CertSpec;
 use crate::cluster::{block_on, Controller, Verdict};
 use crate::kubeconfig::{self, NamespaceChoice};
-use crate::output::{self, Destination, Format};
+use crate::output::{self, Destination, FileSet, Format};
+use crate::recipients::{self, OutputPath, Target};
 use crate::{cert, input, recovery};
 
 /// Where `kubectl proxy` listens unless told otherwise.
@@ -35,6 +41,11 @@ enum Mode {
 
 struct Run {
     args: Args,
+    /// `--cert`, in order.
+    certs: Vec<CertSpec>,
+    /// `-o`, else JSON: the format of stdout and of files not named .yaml.
+    requested_format: Format,
+    /// `requested_format`, or YAML for a `-w` named .yaml.
     format: Format,
     format_explicit: bool,
     destination: Destination,
@@ -43,7 +54,8 @@ struct Run {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let mode = mode(&args)?;
+    let certs: Vec<CertSpec> = args.seal.cert.iter().map(|c| CertSpec::parse(c)).collect();
+    let mode = mode(&args, certs.len())?;
     if let Mode::Version = mode {
         println!("kubeseal version: v{}", env!("CARGO_PKG_VERSION"));
         return Ok(ExitCode::SUCCESS);
@@ -55,7 +67,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     }
     // Absent means JSON, except that --merge-into keeps its file's own format.
     let format_explicit = args.seal.format.is_some();
-    let mut format = Format::parse(args.seal.format.as_deref().unwrap_or("json"));
+    let requested_format = Format::parse(args.seal.format.as_deref().unwrap_or("json"));
+    let mut format = requested_format;
     let destination = match output_file {
         Some(path) => {
             format = Format::for_file(&path, format);
@@ -65,6 +78,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     };
     let run = Run {
         args,
+        certs,
+        requested_format,
         format,
         format_explicit,
         destination,
@@ -84,7 +99,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn mode(args: &Args) -> Result<Mode> {
+fn mode(args: &Args, certs: usize) -> Result<Mode> {
     let m = &args.modes;
     let s = &args.seal;
     if args.version {
@@ -113,6 +128,19 @@ fn mode(args: &Args) -> Result<Mode> {
     }
     if !m.recovery_private_key.is_empty() && !m.recovery_unseal && !m.re_encrypt {
         eprintln!("warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal");
+    }
+    let single_cluster = [
+        (m.fetch_cert, "--fetch-cert"),
+        (m.validate, "--validate"),
+        (m.recovery_unseal, "--recovery-unseal"),
+        (m.open_ui, "--open-ui"),
+    ];
+    if let Some((_, flag)) = single_cluster
+        .iter()
+        .find(|(on, _)| *on)
+        .filter(|_| certs > 1)
+    {
+        bail!("{flag} works with one cluster, but {certs} certificates were given (--cert): run it once per cluster");
     }
     Ok(if m.recovery_unseal {
         Mode::RecoveryUnseal
@@ -149,18 +177,43 @@ impl Run {
         Ok(self.namespace.get_or_init(|| choice).clone())
     }
 
+    /// The certificate's PEM: the one `--cert`, else the controller's.
     fn cert_pem(&self) -> Result<Vec<u8>> {
-        match &self.args.seal.cert {
-            Some(location) => cert::read(location),
-            None => block_on(async {
-                let controller = Controller::connect(&self.args.cluster).await?;
-                controller.cert().await
-            }),
+        match self.certs.first() {
+            Some(spec) => cert::read(&spec.location),
+            None => self.controller_cert(),
         }
     }
 
-    fn public_key(&self) -> Result<PublicKey> {
-        cert::parse_public_key(&self.cert_pem()?, SystemTime::now())
+    fn controller_cert(&self) -> Result<Vec<u8>> {
+        block_on(async {
+            let controller = Controller::connect(&self.args.cluster).await?;
+            controller.cert().await
+        })
+    }
+
+    /// Every target of the run writing to `output`, each certificate read
+    /// and checked before anything is sealed.
+    fn targets(&self, output: Option<OutputPath<'_>>) -> Result<Vec<Target>> {
+        let planned = recipients::plan(&self.certs, output)?;
+        recipients::load(planned, || self.controller_cert())
+    }
+
+    /// `-w`, as a template of the targets' paths.
+    fn output_path(&self) -> Option<OutputPath<'_>> {
+        self.args
+            .seal
+            .output_file
+            .as_deref()
+            .map(|path| OutputPath { flag: "-w", path })
+    }
+
+    /// The format of a file at `path` (`.yaml` implies YAML), or of stdout.
+    fn format_for(&self, path: Option<&Path>) -> Format {
+        match path {
+            Some(path) => Format::for_file(path, self.requested_format),
+            None => self.requested_format,
+        }
     }
 
     fn seal_options(&self) -> Result<SealOptions> {
@@ -207,13 +260,66 @@ impl Run {
 
     fn seal(&self) -> Result<()> {
         let text = self.read_input("secret")?;
-        let key = self.public_key()?;
-        let sealed = self.seal_all(&text, &key, &self.seal_options()?)?;
-        let mut out = String::new();
-        for s in &sealed {
-            output::render(&mut out, s, self.format)?;
+        let targets = self.targets(self.output_path())?;
+        let options = self.seal_options()?;
+        let mut results = Vec::with_capacity(targets.len());
+        for target in targets {
+            let sealed = self.seal_all(&text, &target.key, &options);
+            let sealed = match &target.cluster {
+                Some(name) if self.certs.len() > 1 => {
+                    sealed.with_context(|| format!("cannot seal for cluster {name}"))?
+                }
+                _ => sealed?,
+            };
+            results.push((target, sealed));
         }
-        self.destination.write(out.as_bytes())
+        self.deliver_objects(results)
+    }
+
+    /// Writes each target's objects: one target exactly as a single run
+    /// always did; several to stdout as one stream (YAML, a `# cluster:`
+    /// line before each cluster's documents) or one JSON `v1 List`; several
+    /// files all or none.
+    fn deliver_objects<T: Serialize>(&self, results: Vec<(Target, Vec<T>)>) -> Result<()> {
+        if results.len() > 1 && results.iter().all(|(t, _)| t.path.is_none()) {
+            let clusters: Vec<(&str, &[T])> = results
+                .iter()
+                .map(|(t, objects)| (t.cluster.as_deref().unwrap_or_default(), objects.as_slice()))
+                .collect();
+            let mut out = String::new();
+            output::render_clusters(&mut out, &clusters, self.requested_format)?;
+            return Destination::Stdout.write(out.as_bytes());
+        }
+        let mut rendered = Vec::with_capacity(results.len());
+        for (target, objects) in results {
+            let mut out = String::new();
+            for object in &objects {
+                output::render(&mut out, object, self.format_for(target.path.as_deref()))?;
+            }
+            rendered.push((target, out.into_bytes()));
+        }
+        self.deliver(rendered)
+    }
+
+    /// Writes each target's bytes to its file (several: all or none), or the
+    /// one target's to stdout.
+    fn deliver(&self, rendered: Vec<(Target, Vec<u8>)>) -> Result<()> {
+        match <[_; 1]>::try_from(rendered) {
+            Ok([(target, bytes)]) => match target.path {
+                Some(path) => Destination::File(path).write(&bytes),
+                None => Destination::Stdout.write(&bytes),
+            },
+            Err(rendered) => {
+                let mut files = FileSet::new();
+                for (target, bytes) in rendered {
+                    let Some(path) = target.path.clone() else {
+                        bail!("{} has no output file: several clusters' results go to one file each (-w with {{cluster}})", target.what());
+                    };
+                    files.add(path, bytes, target.what());
+                }
+                files.commit()
+            }
+        }
     }
 
     fn fetch_cert(&self) -> Result<()> {
@@ -268,59 +374,26 @@ impl Run {
                 bail!("must provide only one --from-file when encrypting a single item with --raw")
             }
         };
-        let key = self.public_key()?;
-        let sealed = seal(&key, &data, &scope.label(&namespace, &name))?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(sealed);
-        self.destination.write(encoded.as_bytes())
-    }
-
-    fn merge_into(&self, file: &std::path::Path) -> Result<()> {
-        let original_text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read --merge-into file {}", file.display()))?;
-        let mut originals: Vec<SealedSecret> = input::objects(&original_text, "SealedSecret")
-            .with_context(|| {
-                format!("--merge-into file {} is not a SealedSecret", file.display())
-            })?;
-        if originals.len() != 1 {
-            bail!(
-                "--merge-into file {} must hold exactly one SealedSecret, found {}",
-                file.display(),
-                originals.len()
-            );
+        let targets = self.targets(self.output_path())?;
+        let label = scope.label(&namespace, &name);
+        let mut results = Vec::with_capacity(targets.len());
+        for target in targets {
+            let sealed = seal(&target.key, &data, &label)?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(sealed);
+            results.push((target, encoded.into_bytes()));
         }
-        let mut original = originals.remove(0);
-        let text = self.read_input("secret")?;
-        let key = self.public_key()?;
-        let options = SealOptions {
-            name: original.metadata.name.clone(),
-            force_namespace: original.metadata.namespace.clone(),
-            ..self.seal_options()?
-        };
-        for update in self.seal_all(&text, &key, &options)? {
-            original
-                .spec
-                .encrypted_data
-                .extend(update.spec.encrypted_data);
-            let (into, from) = (&mut original.spec.template, update.spec.template);
-            if let Some(a) = from.metadata.annotations {
-                into.metadata.annotations.get_or_insert_default().extend(a);
+        // Several to stdout: a YAML map, one `NAME: BASE64` line per cluster.
+        if results.len() > 1 && results.iter().all(|(t, _)| t.path.is_none()) {
+            let mut out = Vec::new();
+            for (target, encoded) in &results {
+                out.extend_from_slice(target.cluster.as_deref().unwrap_or_default().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(encoded);
+                out.push(b'\n');
             }
-            if let Some(l) = from.metadata.labels {
-                into.metadata.labels.get_or_insert_default().extend(l);
-            }
-            if let Some(d) = from.data {
-                into.data.get_or_insert_default().extend(d);
-            }
+            return Destination::Stdout.write(&out);
         }
-        // Keep the file in its own format unless -o says otherwise.
-        let format = if self.format_explicit {
-            self.format
-        } else {
-            Format::of_text(&original_text)
-        };
-        let mut out = String::new();
-        output::render(&mut out, &original, format)?;
-        output::write_atomically(file, out.as_bytes())
+        self.deliver(results)
     }
 
     fn sealed_input(&self) -> Result<Vec<SealedSecret>> {
@@ -346,74 +419,6 @@ impl Run {
             }
             Ok(())
         })
-    }
-
-    fn re_encrypt(&self) -> Result<()> {
-        if !self.args.modes.recovery_private_key.is_empty() {
-            return self.re_encrypt_offline();
-        }
-        let sealed = self.sealed_input()?;
-        let rotated = block_on(async {
-            let controller = Controller::connect(&self.args.cluster).await?;
-            let mut out = Vec::with_capacity(sealed.len());
-            for s in &sealed {
-                match controller.rotate(s).await? {
-                    Verdict::Ok(mut r) => {
-                        r.metadata.creation_timestamp = None;
-                        r.metadata.deletion_timestamp = None;
-                        r.metadata.generation = None;
-                        out.push(r);
-                    }
-                    Verdict::CannotDecrypt => bail!(
-                        "unable to rotate secret {}: no key of the controller opens it",
-                        s.metadata.name.as_deref().unwrap_or_default()
-                    ),
-                }
-            }
-            Ok(out)
-        })?;
-        let mut out = String::new();
-        for r in &rotated {
-            output::render(&mut out, r, self.format)?;
-        }
-        self.destination.write(out.as_bytes())
-    }
-
-    /// `--re-encrypt --recovery-private-key KEYS --cert NEW`: opened with
-    /// the given keys and sealed to NEW here, with no cluster; the values
-    /// stay in memory.
-    fn re_encrypt_offline(&self) -> Result<()> {
-        if self.args.seal.cert.is_none() {
-            bail!(
-                "--re-encrypt with --recovery-private-key re-seals without a cluster: \
-                 pass --cert with the certificate to seal to (file or URL)"
-            );
-        }
-        let new_key = self.public_key()?;
-        let keys = recovery::load_keys(&self.args.modes.recovery_private_key)?;
-        let keys = crate::kms::key_ring(keys, &self.args.kms)?;
-        let mut out = String::new();
-        for s in &self.sealed_input()? {
-            let name = s.metadata.name.as_deref().unwrap_or("<unnamed>");
-            let mut resealed = match sealed_secrets_api::reencrypt(s, &keys, &new_key) {
-                Ok(resealed) => resealed,
-                Err(e) if e.is_key_failure() => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("unable to rotate secret {name}"))
-                        .context("none of the keys given (--recovery-private-key) opens it"))
-                }
-                Err(e) => {
-                    return Err(
-                        anyhow::Error::new(e).context(format!("unable to rotate secret {name}"))
-                    )
-                }
-            };
-            resealed.metadata.creation_timestamp = None;
-            resealed.metadata.deletion_timestamp = None;
-            resealed.metadata.generation = None;
-            output::render(&mut out, &resealed, self.format)?;
-        }
-        self.destination.write(out.as_bytes())
     }
 
     fn recovery_unseal(&self) -> Result<()> {

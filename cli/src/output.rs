@@ -8,6 +8,10 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
 
+mod fileset;
+
+pub(crate) use fileset::FileSet;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     Json,
@@ -60,6 +64,40 @@ pub(crate) fn render<T: Serialize>(out: &mut String, object: &T, format: Format)
         }
     }
     Ok(())
+}
+
+/// Several clusters' objects on one stream, cluster after cluster: YAML
+/// documents each cluster's led by a `# cluster: NAME` line (a comment, so
+/// every document stays what a single run prints); JSON one `v1 List` of
+/// all objects in order.
+pub(crate) fn render_clusters<T: Serialize>(
+    out: &mut String,
+    clusters: &[(&str, &[T])],
+    format: Format,
+) -> Result<()> {
+    match format {
+        Format::Yaml => {
+            for (name, objects) in clusters {
+                out.push_str("# cluster: ");
+                out.push_str(name);
+                out.push('\n');
+                for object in *objects {
+                    render(out, object, format)?;
+                }
+            }
+            Ok(())
+        }
+        Format::Json => {
+            let mut items = Vec::new();
+            for (_, objects) in clusters {
+                for object in *objects {
+                    items.push(serde_json::to_value(object).context("cannot serialize output")?);
+                }
+            }
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+            render(out, &list, format)
+        }
+    }
 }
 
 // serde_json's map is ordered only when another crate turns on
