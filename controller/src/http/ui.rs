@@ -112,16 +112,19 @@ fn to_page() -> Response {
 /// The page's routes, to merge into the API router when `--web-ui` is on.
 pub fn router<S: Clone + Send + Sync + 'static>(cluster_name: Option<&str>) -> Router<S> {
     let cluster = cluster_json(cluster_name);
-    let mut router = Router::new()
-        .route("/", get(|| async { to_page() }))
-        .route("/ui", get(|| async { to_page() }))
-        .route(
-            &format!("/ui/{CLUSTER_JSON}"),
-            get(move || {
-                let body = cluster.clone();
-                async move { (security_headers(), [(header::CONTENT_TYPE, JSON)], body).into_response() }
-            }),
-        );
+    let mut router =
+        Router::new()
+            .route("/", get(|| async { to_page() }))
+            .route("/ui", get(|| async { to_page() }))
+            .route(
+                &format!("/ui/{CLUSTER_JSON}"),
+                get(move || {
+                    let body = cluster.clone();
+                    async move {
+                        (security_headers(), [(header::CONTENT_TYPE, JSON)], body).into_response()
+                    }
+                }),
+            );
     for asset in ASSETS {
         router = router.route(
             &format!("/ui/{}", asset.name),
