@@ -45,6 +45,7 @@ pub async fn run(args: Args) -> Result<()> {
         watched,
         timeouts,
         kms,
+        cluster_name,
         flags: args,
     } = Config::new(args, pod_namespace())?;
 
@@ -96,6 +97,7 @@ pub async fn run(args: Args) -> Result<()> {
         bodies: BodyBudget::new(http::BODY_BUDGET_BYTES),
         accept_v1_data: args.accept_v1_data,
         web_ui: args.web_ui,
+        cluster_name,
     };
     let http_listener = bind(http_addr, "--listen-addr").await?;
     let metrics_listener = bind(metrics_addr, "--listen-metrics-addr").await?;

@@ -245,6 +245,9 @@ pub struct Args {
     /// Serve a web page at /ui/ that seals Secrets in the browser with the controller's public certificate: values are encrypted in the page and never sent (see README, "Sealing in the browser"). Off by default.
     #[arg(long, env = "SEALED_SECRETS_WEB_UI")]
     pub web_ui: bool,
+    /// The cluster's name, shown by the web page (--web-ui) as the cluster it seals for, and in its download file names: at most 63 letters, digits, '-' and '_', starting with a letter or digit. Empty: the page names no cluster.
+    #[arg(long, env = "SEALED_SECRETS_CLUSTER_NAME", default_value = "")]
+    pub cluster_name: String,
     /// Print version information and exit
     #[arg(long, env = "SEALED_SECRETS_VERSION")]
     pub version: bool,

@@ -47,6 +47,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `--kms-endpoint` and `--kms-timeout`; `None` without a KMS.
     pub kms: Option<KmsConfig>,
+    /// `--cluster-name`, checked; `None` when empty.
+    pub cluster_name: Option<String>,
     /// The flags that need no parsing (numbers, switches, durations).
     pub flags: Args,
 }
@@ -77,6 +79,7 @@ impl Config {
                 write: flags.write_timeout.as_timeout(),
             },
             kms: kms_config(&flags)?,
+            cluster_name: cluster_name(&flags.cluster_name)?,
             keys,
             namespace,
             flags,
@@ -109,6 +112,30 @@ fn kms_config(flags: &Args) -> Result<Option<KmsConfig>, Error> {
         endpoint: endpoint.to_string(),
         timeout: flags.kms_timeout,
     }))
+}
+
+/// The longest `--cluster-name`, as a DNS label.
+const CLUSTER_NAME_MAX: usize = 63;
+
+/// `--cluster-name`: it goes into the page's download file names as is, so
+/// no `/` or `.` (the rule #24 plans for kubeseal's `--cert NAME=`); empty
+/// is no name.
+fn cluster_name(text: &str) -> Result<Option<String>, Error> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let starts_well = text.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if !starts_well || !text.chars().all(allowed) || text.len() > CLUSTER_NAME_MAX {
+        return Err(Error::Flag {
+            flag: "cluster-name",
+            reason: format!(
+                "{:?} is not a cluster name: use at most {CLUSTER_NAME_MAX} letters, digits, '-' and '_', starting with a letter or digit (e.g. oslo or prod-eu_1), or leave it empty",
+                text.chars().take(80).collect::<String>()
+            ),
+        });
+    }
+    Ok(Some(text.to_string()))
 }
 
 /// `--key-order-priority`: anything but the two known values is logged and
@@ -196,5 +223,33 @@ mod tests {
         assert!(parse("--key-cutoff-time=yesterday").is_some());
         assert!(parse("--privatekey-labels=novalue").is_some());
         assert_eq!(parse("--listen-addr=:9090"), None);
+    }
+
+    #[test]
+    fn cluster_name_is_checked_and_empty_is_none() {
+        assert_eq!(cluster_name("").ok(), Some(None));
+        for good in ["oslo", "prod-eu_1", "7", &"a".repeat(63)] {
+            assert_eq!(
+                cluster_name(good).ok(),
+                Some(Some(good.to_string())),
+                "{good}"
+            );
+        }
+        for bad in [
+            "-oslo",
+            "_x",
+            "a.b",
+            "a/b",
+            "a b",
+            " oslo",
+            "<b>",
+            "ø",
+            "a\u{0}",
+            &"a".repeat(64),
+        ] {
+            let err = cluster_name(bad).expect_err(bad).to_string();
+            assert!(err.contains("--cluster-name"), "{bad}: {err}");
+            assert!(err.contains("at most 63 letters, digits"), "{bad}: {err}");
+        }
     }
 }

@@ -71,6 +71,8 @@ pub struct ApiState {
     pub accept_v1_data: bool,
     /// `--web-ui`: serve the sealing page ([`ui`]).
     pub web_ui: bool,
+    /// `--cluster-name`: the cluster the page says it seals for.
+    pub cluster_name: Option<String>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -81,7 +83,7 @@ pub fn router(state: ApiState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let mut api = Router::new();
     if state.web_ui {
-        api = api.merge(ui::router());
+        api = api.merge(ui::router(state.cluster_name.as_deref()));
     }
     api.route(
         "/healthz",

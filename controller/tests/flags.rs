@@ -95,3 +95,23 @@ fn durations_go_refuses_are_refused() {
         text(&out.stderr)
     );
 }
+
+/// A bad `--cluster-name` stops the controller before it reaches any
+/// cluster, and says what a name may hold (the flag or its environment).
+#[test]
+fn a_bad_cluster_name_is_a_startup_error() {
+    let outputs = [
+        run(AS_REFERENCE, &["--cluster-name", "oslo/prod"], &[]),
+        run(AS_REFERENCE, &[], &[("SEALED_SECRETS_CLUSTER_NAME", "a.b")]),
+    ];
+    for out in outputs {
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("--cluster-name: ")
+                && err.contains("use at most 63 letters, digits, '-' and '_'"),
+            "{err}"
+        );
+        assert!(!err.contains("Kubernetes client"), "{err}");
+    }
+}

@@ -1,6 +1,7 @@
 // The form. Every URL is relative: the page lives under a prefix that varies
 // (the API server's service proxy, an Ingress path). The only requests are
-// GET of the certificate and, on "Check", POST of the sealed object.
+// GET of the certificate and of the cluster's name and, on "Check", POST of
+// the sealed object.
 
 import {
   certificateSha256,
@@ -16,6 +17,8 @@ import { sealedSecret, toJson, toYaml } from './render.js';
 
 const CERT_URL = '../v1/cert.pem';
 const VERIFY_URL = '../v1/verify';
+const CLUSTER_URL = 'cluster.json';
+const TITLE = document.title;
 
 // Kubernetes' rules (apimachinery validation): DNS-1123 subdomain for names,
 // label for namespaces, config keys for items; types as qualified names.
@@ -26,7 +29,8 @@ const TYPE = /^[A-Za-z0-9][-A-Za-z0-9_./]*$/;
 
 const $ = (id) => document.getElementById(id);
 let sealing = null; // { key, der } once the certificate is loaded
-let result = null; // { text, format, name }
+let cluster = null; // --cluster-name, once known
+let result = null; // { text, format, name, cluster }
 let nextItem = 0;
 
 function show(id, text) {
@@ -62,6 +66,28 @@ async function loadCertificate() {
     $('fingerprint').textContent = '–';
     show('cert-error', `Cannot use the certificate: ${error.message}`);
   }
+}
+
+/** Which cluster the page seals for (--cluster-name); the name is text only. */
+async function loadCluster() {
+  cluster = null;
+  const line = $('cluster');
+  try {
+    const response = await fetch(CLUSTER_URL, { cache: 'no-store', credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`the controller answered ${response.status}`);
+    const answer = await response.json();
+    cluster = typeof answer.cluster === 'string' && answer.cluster ? answer.cluster : null;
+    if (cluster) {
+      const name = document.createElement('strong');
+      name.textContent = cluster;
+      line.replaceChildren('Sealing for cluster ', name);
+    } else {
+      line.replaceChildren('Sealing for this cluster (the controller has no --cluster-name)');
+    }
+  } catch (error) {
+    line.replaceChildren(`Sealing for this cluster (cannot ask the controller its name: ${error.message})`);
+  }
+  document.title = cluster ? `${TITLE} for cluster ${cluster}` : TITLE;
 }
 
 function addItem() {
@@ -128,7 +154,7 @@ async function seal(event) {
     }
     const object = sealedSecret({ ...form, encryptedData });
     const text = form.format === 'json' ? toJson(object) : toYaml(object);
-    result = { text, format: form.format, name: form.name };
+    result = { text, format: form.format, name: form.name, cluster };
     $('output').value = text;
     $('result').hidden = false;
     show('status', `Sealed ${form.items.length} item(s) for ${form.scope} scope.`);
@@ -153,7 +179,9 @@ function download() {
   const url = URL.createObjectURL(new Blob([result.text], { type }));
   const link = document.createElement('a');
   link.href = url;
-  link.download = `${result.name}-sealed.${result.format}`;
+  // db-sealed.oslo.yaml: files sealed for several clusters do not collide.
+  const cluster = result.cluster ? `.${result.cluster}` : '';
+  link.download = `${result.name}-sealed${cluster}.${result.format}`;
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
@@ -183,9 +211,13 @@ async function check() {
 
 $('form').addEventListener('submit', seal);
 $('add-item').addEventListener('click', () => addItem().querySelector('.key').focus());
-$('reload').addEventListener('click', loadCertificate);
+$('reload').addEventListener('click', () => {
+  loadCluster();
+  loadCertificate();
+});
 $('copy').addEventListener('click', copy);
 $('download').addEventListener('click', download);
 $('check').addEventListener('click', check);
 addItem();
+loadCluster();
 loadCertificate();

@@ -336,7 +336,12 @@ fn the_controller_takes_the_flags() {
             (c.values.to_string(), out)
         })
         .collect();
-    for set in ["kubeClientQPS=-1", "keyrenewperiod=0", "updateStatus=false"] {
+    for set in [
+        "kubeClientQPS=-1",
+        "keyrenewperiod=0",
+        "updateStatus=false",
+        "clusterName=oslo",
+    ] {
         let out = helms[0]
             .template("r", "ns", &our_chart(), &[], &["--set", set])
             .expect("render");
@@ -360,6 +365,42 @@ fn the_controller_takes_the_flags() {
     // And a flag it does not know fails (the check is real).
     let bad = [Value::from("--key-prefixx"), Value::from("x")];
     assert!(controller_parses(&bad).is_err());
+}
+
+/// clusterName (ours) passes --cluster-name after the other flags, also after
+/// a custom `args` (the web page is turned on there); unset, no values file
+/// renders it; a name the controller would refuse is refused at render time.
+#[test]
+fn cluster_name_passes_the_flag() {
+    let Some(helms) = Helm::all() else { return };
+    for helm in &helms {
+        for (set, want) in [
+            ("clusterName=oslo", &["--cluster-name", "oslo"][..]),
+            (
+                "clusterName=prod-eu_1,args={--web-ui}",
+                &["--web-ui", "--cluster-name", "prod-eu_1"][..],
+            ),
+        ] {
+            let out = helm
+                .template("r", "ns", &our_chart(), &[], &["--set", set])
+                .unwrap_or_else(|e| panic!("{}: {set}: {e}", helm.name()));
+            let args = container_args(&documents(&out).expect("YAML")).expect("a Deployment");
+            let args: Vec<&str> = args.iter().filter_map(Value::as_str).collect();
+            assert_eq!(args[args.len() - want.len()..], *want, "{set}: {args:?}");
+        }
+        for bad in ["a.b", "-x", "a/b", &"a".repeat(64)] {
+            let set = format!("clusterName={bad}");
+            let err = helm
+                .template("r", "ns", &our_chart(), &[], &["--set", &set])
+                .expect_err(&set)
+                .to_string();
+            assert!(err.contains("clusterName"), "{}: {set}: {err}", helm.name());
+        }
+    }
+    for case in CASES {
+        let out = case.render(&helms[0], &our_chart(), &[]).expect("render");
+        assert!(!out.contains("--cluster-name"), "{}", case.values);
+    }
 }
 
 /// The dashboard ConfigMap holds the dashboard file as it is, under the

@@ -5,6 +5,8 @@
 //! result into the expected Secret, our kubeseal and the reference open it
 //! with the private key, and the output is kubeseal's, byte for byte but the
 //! ciphertexts. DevTools' network log shows that no request carried a value.
+//! The page names the cluster it seals for (`--cluster-name`), or says the
+//! controller has none.
 
 use std::path::Path;
 use std::time::Duration;
@@ -189,6 +191,7 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
     let ns = TestNamespace::create(cp, "web-ui").expect("namespace");
     let _controller = ControllerOptions::for_namespace(&ns)
         .arg("--web-ui")
+        .args(["--cluster-name", CLUSTER])
         .in_node()
         .start(cp)
         .expect("controller in the node");
@@ -221,6 +224,7 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
         "ui/seal.js",
         "ui/render.js",
         "ui/style.css",
+        "ui/cluster.json",
     ] {
         let reply = get(path);
         assert_eq!(reply.code, 200, "{path}: {}", reply.body);
@@ -234,6 +238,10 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
         assert_eq!(reply.headers["referrer-policy"], "no-referrer");
         assert_eq!(reply.headers["cache-control"], "no-store");
     }
+    assert_eq!(
+        get("ui/cluster.json").body,
+        format!(r#"{{"cluster":"{CLUSTER}"}}"#)
+    );
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, get("v1/cert.pem").body).expect("write cert");
     let key = private_key_file(&ns, dir.path());
@@ -280,6 +288,14 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
         listed["expires"].as_str().expect("expires")
     );
     assert_eq!(shown("key-bits"), "2048 bits");
+    assert_eq!(
+        shown_cluster(&browser),
+        format!("Sealing for cluster {CLUSTER}")
+    );
+    assert_eq!(
+        page_title(&browser),
+        format!("Seal a Secret for cluster {CLUSTER}")
+    );
 
     let mut sealed_outputs = Vec::new();
     let mut secrets = Vec::new();
@@ -337,6 +353,10 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
             case.scope
         );
         sealed_outputs.push(output.clone());
+        assert_eq!(
+            download_name(&browser),
+            format!("{}-sealed.{CLUSTER}.{}", case.name, case.format)
+        );
 
         // The controller unseals it into the Secret described, under another
         // name where the scope allows.
@@ -423,6 +443,80 @@ fn the_page_seals_in_the_browser_and_the_controller_unseals_it() {
     fits_a_phone(&browser);
 }
 
+/// The `--cluster-name` of the first test's controller.
+const CLUSTER: &str = "oslo";
+
+/// The line naming the cluster, once the page has asked for the name (the
+/// HTML's text until then is "Sealing for this cluster").
+fn shown_cluster(browser: &Browser) -> String {
+    browser
+        .wait_for(
+            "the cluster's name",
+            "document.getElementById('cluster').textContent !== 'Sealing for this cluster'",
+            WAIT,
+        )
+        .expect("cluster name");
+    browser
+        .find("#cluster")
+        .expect("cluster")
+        .text()
+        .expect("text")
+}
+
+fn page_title(browser: &Browser) -> String {
+    let title = browser
+        .execute("return document.title;", json!([]))
+        .expect("title");
+    title.as_str().expect("text").to_string()
+}
+
+/// The file name Download offers, without saving: the page's link is
+/// caught before it is followed.
+fn download_name(browser: &Browser) -> String {
+    let script = "let name = null; \
+        const click = HTMLAnchorElement.prototype.click; \
+        HTMLAnchorElement.prototype.click = function () { name = this.download; }; \
+        try { document.getElementById('download').click(); } \
+        finally { HTMLAnchorElement.prototype.click = click; } \
+        return name;";
+    let name = browser.execute(script, json!([])).expect("download");
+    name.as_str().expect("a download name").to_string()
+}
+
+/// Without `--cluster-name` the page says it seals for "this cluster", and
+/// why it cannot name it; the title and download names carry no name.
+#[test]
+fn without_a_cluster_name_the_page_says_so() {
+    let cp = ControlPlane::shared().expect("control plane");
+    let ns = TestNamespace::create(cp, "web-ui-unnamed").expect("namespace");
+    let _controller = ControllerOptions::for_namespace(&ns)
+        .arg("--web-ui")
+        .in_node()
+        .start(cp)
+        .expect("controller in the node");
+    let proxy = KubectlProxy::start(cp).expect("kubectl proxy");
+    let page = format!(
+        "http://127.0.0.1:{}{}ui/",
+        proxy.port,
+        service_proxy(ns.name())
+    );
+    let browser = Browser::start(cp.repo_dir(), 1000, 1400).expect("browser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = &cases(ns.name())[0];
+    seal_in_page(&browser, &page, case, dir.path());
+    assert_eq!(
+        shown_cluster(&browser),
+        "Sealing for this cluster (the controller has no --cluster-name)"
+    );
+    assert_eq!(page_title(&browser), "Seal a Secret");
+    assert_eq!(
+        download_name(&browser),
+        format!("{}-sealed.yaml", case.name)
+    );
+    let problems = browser.console_problems().expect("console");
+    assert!(problems.is_empty(), "console: {problems:?}");
+}
+
 #[test]
 fn without_the_flag_there_is_no_page_and_open_ui_says_so() {
     let cp = ControlPlane::shared().expect("control plane");
@@ -434,7 +528,14 @@ fn without_the_flag_there_is_no_page_and_open_ui_says_so() {
     let proxy = KubectlProxy::start(cp).expect("kubectl proxy");
     let prefix = service_proxy(ns.name());
     let origin = format!("http://127.0.0.1:{}", proxy.port);
-    for path in ["", "ui", "ui/", "ui/app.js", "ui/style.css"] {
+    for path in [
+        "",
+        "ui",
+        "ui/",
+        "ui/app.js",
+        "ui/style.css",
+        "ui/cluster.json",
+    ] {
         let reply = http::call(
             "GET",
             &format!("{origin}{prefix}{path}"),
@@ -478,6 +579,7 @@ fn no_value_left_the_page(
         "ui/app.js",
         "ui/seal.js",
         "ui/render.js",
+        "ui/cluster.json",
         "v1/cert.pem",
         "v1/verify",
     ];

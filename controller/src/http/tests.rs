@@ -161,6 +161,7 @@ pub(super) fn state(pool: RsaPool, limiter: RateLimiter) -> ApiState {
         bodies: crate::http::body_budget::BodyBudget::new(crate::http::BODY_BUDGET_BYTES),
         accept_v1_data: true,
         web_ui: false,
+        cluster_name: None,
     }
 }
 

@@ -3,7 +3,8 @@
 //! plaintext never leaves the page. The files live in `controller/web/` and
 //! are embedded in the binary; every URL they use is relative, because the
 //! page is reached under a prefix that varies (the API server's service
-//! proxy, an Ingress path).
+//! proxy, an Ingress path). `cluster.json` tells the page the cluster's
+//! name (`--cluster-name`), to show which cluster it seals for.
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +30,10 @@ pub struct Asset {
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// Under `/ui/`: `{"cluster":"oslo"}`, or `{"cluster":null}` without a name.
+pub const CLUSTER_JSON: &str = "cluster.json";
 
 /// Every file the page is made of; `""` is the page itself (`/ui/`).
 pub const ASSETS: &[Asset] = &[
@@ -88,6 +93,11 @@ fn serve(asset: &'static Asset) -> Response {
         .into_response()
 }
 
+/// The body of [`CLUSTER_JSON`]; the page shows the name as text only.
+fn cluster_json(cluster_name: Option<&str>) -> String {
+    serde_json::json!({ "cluster": cluster_name }).to_string()
+}
+
 /// `/` and `/ui` lead to `/ui/`. The `Location` is relative, so it stays
 /// under whatever prefix the request came through.
 fn to_page() -> Response {
@@ -100,10 +110,21 @@ fn to_page() -> Response {
 }
 
 /// The page's routes, to merge into the API router when `--web-ui` is on.
-pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let mut router = Router::new()
-        .route("/", get(|| async { to_page() }))
-        .route("/ui", get(|| async { to_page() }));
+pub fn router<S: Clone + Send + Sync + 'static>(cluster_name: Option<&str>) -> Router<S> {
+    let cluster = cluster_json(cluster_name);
+    let mut router =
+        Router::new()
+            .route("/", get(|| async { to_page() }))
+            .route("/ui", get(|| async { to_page() }))
+            .route(
+                &format!("/ui/{CLUSTER_JSON}"),
+                get(move || {
+                    let body = cluster.clone();
+                    async move {
+                        (security_headers(), [(header::CONTENT_TYPE, JSON)], body).into_response()
+                    }
+                }),
+            );
     for asset in ASSETS {
         router = router.route(
             &format!("/ui/{}", asset.name),

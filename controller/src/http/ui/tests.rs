@@ -12,9 +12,24 @@ use crate::http::tests::state;
 use crate::rsa_pool::RsaPool;
 
 fn app(web_ui: bool) -> Router {
+    named_app(web_ui, None)
+}
+
+fn named_app(web_ui: bool, cluster_name: Option<&str>) -> Router {
     let mut state = state(RsaPool::new(1), RateLimiter::new(100, 100));
     state.web_ui = web_ui;
+    state.cluster_name = cluster_name.map(String::from);
     crate::http::router(state)
+}
+
+async fn body_text(response: Response) -> String {
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    String::from_utf8(bytes.to_vec()).expect("UTF-8")
 }
 
 async fn get(app: &Router, method: &str, path: &str) -> Response {
@@ -26,7 +41,7 @@ async fn get(app: &Router, method: &str, path: &str) -> Response {
     app.clone().oneshot(request).await.expect("response")
 }
 
-const PATHS: [&str; 7] = [
+const PATHS: [&str; 8] = [
     "/",
     "/ui",
     "/ui/",
@@ -34,6 +49,7 @@ const PATHS: [&str; 7] = [
     "/ui/seal.js",
     "/ui/render.js",
     "/ui/style.css",
+    "/ui/cluster.json",
 ];
 
 #[test]
@@ -50,6 +66,47 @@ fn the_flag_is_off_by_default_and_takes_go_booleans() {
     assert!(parse(&["--web-ui=maybe"]).is_err());
     let help = crate::Args::command().render_long_help().to_string();
     assert!(help.contains("SEALED_SECRETS_WEB_UI"), "{help}");
+}
+
+#[test]
+fn the_cluster_name_comes_from_its_flag_or_environment() {
+    let parse = |args: &[&str]| {
+        crate::Args::try_parse_from(std::iter::once("controller").chain(args.iter().copied()))
+            .map(|a| a.cluster_name)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(parse(&[]), Ok(String::new()));
+    assert_eq!(parse(&["--cluster-name", "oslo"]), Ok("oslo".into()));
+    let help = crate::Args::command().render_long_help().to_string();
+    assert!(help.contains("SEALED_SECRETS_CLUSTER_NAME"), "{help}");
+}
+
+#[tokio::test]
+async fn cluster_json_names_the_cluster_with_the_page_s_headers() {
+    for (name, want) in [
+        (Some("oslo"), r#"{"cluster":"oslo"}"#),
+        (None, r#"{"cluster":null}"#),
+    ] {
+        let app = named_app(true, name);
+        let response = get(&app, "GET", "/ui/cluster.json").await;
+        assert_eq!(response.status(), StatusCode::OK, "{name:?}");
+        assert_locked_down(&response, "/ui/cluster.json");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(body_text(response).await, want);
+        assert_eq!(
+            get(&app, "HEAD", "/ui/cluster.json").await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(&app, "POST", "/ui/cluster.json").await.status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+    // Without --web-ui a name changes nothing: no page, no name.
+    let off = named_app(false, Some("oslo"));
+    let response = get(&off, "GET", "/ui/cluster.json").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(!body_text(response).await.contains("oslo"));
 }
 
 #[tokio::test]
@@ -203,7 +260,7 @@ fn every_url_is_relative_and_served_here() {
                 asset.name
             );
         }
-        // The only requests: fetch of the two API URLs above.
+        // The only requests: fetch of the two API URLs above and cluster.json.
         for other in [
             "XMLHttpRequest",
             "sendBeacon",
@@ -216,7 +273,9 @@ fn every_url_is_relative_and_served_here() {
         for (at, _) in asset.body.match_indices("fetch(") {
             let argument = &asset.body[at + "fetch(".len()..];
             assert!(
-                argument.starts_with("CERT_URL") || argument.starts_with("VERIFY_URL"),
+                argument.starts_with("CERT_URL")
+                    || argument.starts_with("VERIFY_URL")
+                    || argument.starts_with("CLUSTER_URL"),
                 "{}: fetch({:.20}",
                 asset.name,
                 argument
@@ -225,6 +284,9 @@ fn every_url_is_relative_and_served_here() {
     }
     let app_js = ASSETS.iter().find(|a| a.name == "app.js").expect("app.js");
     assert!(app_js.body.contains("'../v1/cert.pem'") && app_js.body.contains("'../v1/verify'"));
+    assert!(app_js
+        .body
+        .contains(&format!("const CLUSTER_URL = '{CLUSTER_JSON}';")));
     // Every file is used, and nothing else is loaded.
     let unused: Vec<_> = names
         .iter()
