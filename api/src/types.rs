@@ -26,6 +26,13 @@ pub const PATCH_ANNOTATION: &str = "sealedsecrets.bitnami.com/patch";
 pub const SKIP_SET_OWNER_REFERENCES_ANNOTATION: &str =
     "sealedsecrets.bitnami.com/skip-set-owner-references";
 
+/// On the SealedSecret's own metadata (never the template's, so it never
+/// reaches the Secret): fingerprints, comma-separated, of the keys its items
+/// were sealed with, written by `kubeseal` when it seals or re-encrypts
+/// through a `.sealed-secrets.yaml`. A hint to skip files already up to
+/// date; the reference ignores it.
+pub const SEALED_WITH_ANNOTATION: &str = "sealedsecrets.bitnami.com/sealed-with";
+
 /// Annotations that must never be copied from a live object into a template.
 pub const LAST_APPLIED_ANNOTATIONS: [&str; 2] = [
     "kubectl.kubernetes.io/last-applied-configuration",

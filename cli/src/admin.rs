@@ -47,7 +47,13 @@ Walks the given files and directories (*.yaml, *.yml, *.json in directories; hid
 symbolic links are skipped). A file is rewritten, in its own format, only when every document in it is a \
 SealedSecret; files holding other kinds are left untouched. Each SealedSecret goes through the \
 controller's /v1/rotate endpoint (via the API server's service proxy): the controller must hold a key that \
-opens it. Stops at the first failure; files already rewritten stay valid."
+opens it. Stops at the first failure; files already rewritten stay valid.\n\n\
+With --recovery-private-key KEYS --cert NEW, files are re-sealed here with no cluster.\n\n\
+Under a .sealed-secrets.yaml (docs/layout.md; found by walking up from each file, or --layout FILE), \
+with --recovery-private-key and no --cert, each file is re-sealed here with the certificate of the cluster its \
+folder maps to, and only when some item opens with a key given other than that cluster's: one line per file \
+(reencrypted, up to date, skipped). Every file is decided before the first is written; a file that cannot \
+be done stops the run with nothing written. --dry-run lists what would change."
     )]
     Reencrypt(reencrypt::ReencryptArgs),
 }

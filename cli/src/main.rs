@@ -8,6 +8,7 @@ mod cluster;
 mod error;
 mod kms;
 mod kubeconfig;
+mod layout;
 mod modes;
 mod output;
 mod pflag;

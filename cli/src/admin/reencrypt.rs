@@ -1,22 +1,24 @@
 //! `kubeseal admin reencrypt PATH...`: rewrites SealedSecret files in place
 //! with the controller's newest key, through its `/v1/rotate` endpoint; or,
-//! with `--recovery-private-key KEYS --cert NEW`, here without a cluster.
+//! with `--recovery-private-key KEYS --cert NEW`, here without a cluster;
+//! or, under a `.sealed-secrets.yaml`, each with its cluster's certificate
+//! ([`by_layout`]).
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod by_layout;
+mod files;
+mod freshness;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use sealed_secrets_api::crypto::{KeyRing, PublicKey};
-use sealed_secrets_api::SealedSecret;
-use serde::Deserialize as _;
-use serde_json::Value;
 
 use crate::cluster::{block_on, ClusterArgs, Controller, Verdict};
-use crate::input;
 use crate::kms::KmsArgs;
-use crate::output::{self, Format};
+use crate::output;
+use files::{collect, describe, inspect, replace_ciphertexts, Contents, Found};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReencryptArgs {
@@ -26,9 +28,15 @@ pub(crate) struct ReencryptArgs {
     /// Re-seal here, with no cluster: the private keys that open the files (PEM files, or a backup of the key Secrets; KMS-wrapped ones with --kms-endpoint). Needs --cert
     #[arg(long, value_delimiter = ',', value_name = "FILE")]
     recovery_private_key: Vec<PathBuf>,
-    /// With --recovery-private-key: the certificate to seal to (file or URL)
+    /// With --recovery-private-key: the certificate to seal to (file or URL); without it, under a .sealed-secrets.yaml, each file's cluster's certificate
     #[arg(long, value_name = "FILE|URL")]
     cert: Option<String>,
+    /// The layout file mapping folders to clusters (docs/layout.md); found by walking up from each file when not given; empty to ignore any
+    #[arg(long, env = "SEALED_SECRETS_LAYOUT", value_name = "FILE")]
+    layout: Option<String>,
+    /// Say what would be re-encrypted and write nothing
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// Where the new ciphertexts come from.
@@ -58,169 +66,25 @@ impl Resealer {
     }
 }
 
-const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
-
-/// A file to look at, or one to report as skipped without reading it.
-enum Found {
-    /// As named (for messages), and the file to rewrite (a link's target).
-    File(PathBuf, PathBuf),
-    Skip(PathBuf, &'static str),
-}
-
-/// Files named directly are always read; directories are walked in name order.
-fn collect(paths: &[PathBuf]) -> Result<Vec<Found>> {
-    let mut found = Vec::new();
-    let mut seen = BTreeSet::new();
-    for path in paths {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if meta.is_dir() {
-            walk(path, &mut found, &mut seen)?;
-        } else {
-            // A link named directly: rewrite what it points at, keeping the link.
-            let target = std::fs::canonicalize(path)
-                .with_context(|| format!("cannot resolve {}", path.display()))?;
-            if seen.insert(target.clone()) {
-                found.push(Found::File(path.clone(), target));
-            }
-        }
-    }
-    Ok(found)
-}
-
-fn walk(dir: &Path, found: &mut Vec<Found>, seen: &mut BTreeSet<PathBuf>) -> Result<()> {
-    let mut entries = std::fs::read_dir(dir)
-        .and_then(|entries| entries.collect::<std::io::Result<Vec<_>>>())
-        .with_context(|| format!("cannot list directory {}", dir.display()))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        let kind = entry
-            .file_type()
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let wanted = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)));
-        if kind.is_dir() {
-            if !hidden {
-                walk(&path, found, seen)?;
-            }
-        } else if !wanted || hidden {
-            continue;
-        } else if kind.is_symlink() {
-            found.push(Found::Skip(
-                path,
-                "symbolic link (name its target to re-encrypt it)",
-            ));
-        } else if seen.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
-            found.push(Found::File(path.clone(), path));
-        }
-    }
-    Ok(())
-}
-
-/// What a file holds, decided before any request.
-enum Contents {
-    Sealed {
-        format: Format,
-        docs: Vec<(Value, SealedSecret)>,
-    },
-    Other(String),
-}
-
-fn inspect(path: &Path) -> Result<Contents> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(Contents::Other("not UTF-8 text".into()));
-    };
-    let docs = match input::documents(&text) {
-        Ok(docs) => docs,
-        Err(e) => {
-            return Ok(Contents::Other(format!(
-                "not YAML or JSON ({})",
-                crate::error::render(&e)
-            )))
-        }
-    };
-    if docs.is_empty() {
-        return Ok(Contents::Other("no documents".into()));
-    }
-    for (i, doc) in docs.iter().enumerate() {
-        match doc.get("kind").and_then(Value::as_str) {
-            Some("SealedSecret") => {}
-            Some(kind) => {
-                return Ok(Contents::Other(format!(
-                    "document {} is a {kind}, not a SealedSecret",
-                    i + 1
-                )))
-            }
-            None => {
-                return Ok(Contents::Other(format!(
-                    "document {} is not a Kubernetes object",
-                    i + 1
-                )))
-            }
-        }
-    }
-    let docs = docs
-        .into_iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let sealed = SealedSecret::deserialize(&doc)
-                .with_context(|| format!("document {} is not a valid SealedSecret", i + 1))?;
-            Ok((doc, sealed))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Contents::Sealed {
-        format: Format::of_text(&text),
-        docs,
-    })
-}
-
-/// The original document with only its ciphertexts replaced, so everything
-/// else in the file (template, annotations, ...) stays as it was.
-fn replace_ciphertexts(mut doc: Value, rotated: &SealedSecret) -> Result<Value> {
-    let spec = doc
-        .get_mut("spec")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| anyhow!("it has no spec"))?;
-    spec.insert(
-        "encryptedData".into(),
-        serde_json::to_value(&rotated.spec.encrypted_data)
-            .context("cannot encode encryptedData")?,
-    );
-    match &rotated.spec.data {
-        Some(data) => {
-            spec.insert(
-                "data".into(),
-                serde_json::to_value(data).context("cannot encode data")?,
-            );
-        }
-        None => {
-            spec.remove("data");
-        }
-    }
-    Ok(doc)
-}
-
-fn describe(sealed: &SealedSecret) -> String {
-    match (&sealed.metadata.namespace, &sealed.metadata.name) {
-        (Some(ns), Some(name)) => format!("{ns}/{name}"),
-        (None, Some(name)) => name.clone(),
-        _ => "<unnamed>".into(),
-    }
-}
-
 pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Result<ExitCode> {
     let found = collect(&args.paths)?;
+    let route = by_layout::route(
+        &found,
+        args.layout.as_deref(),
+        args.cert.as_deref(),
+        !args.recovery_private_key.is_empty(),
+    )?;
+    if let by_layout::Route::Layout(plan) = route {
+        let keys = crate::recovery::load_keys(&args.recovery_private_key)?;
+        by_layout::run(plan, &crate::kms::key_ring(keys, kms)?, args.dry_run)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut resealer = Resealer::new(args, kms)?;
     block_on(async {
         let (mut rewritten, mut skipped) = (0usize, 0usize);
         for item in found {
             let (shown, path) = match item {
-                Found::File(shown, path) => (shown.display().to_string(), path),
+                Found::File { shown, path, .. } => (shown.display().to_string(), path),
                 Found::Skip(path, reason) => {
                     println!("skipped {}: {reason}", path.display());
                     skipped += 1;
@@ -276,10 +140,17 @@ pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) ->
                     .with_context(|| format!("cannot re-encrypt {shown}: SealedSecret {what}"))?;
                 output::render(&mut out, &doc, format)?;
             }
-            output::write_atomically(&path, out.as_bytes())
-                .with_context(|| format!("cannot re-encrypt {shown}"))?;
+            if !args.dry_run {
+                output::write_atomically(&path, out.as_bytes())
+                    .with_context(|| format!("cannot re-encrypt {shown}"))?;
+            }
             println!(
-                "reencrypted {shown} ({count} SealedSecret{})",
+                "{} {shown} ({count} SealedSecret{})",
+                if args.dry_run {
+                    "would reencrypt"
+                } else {
+                    "reencrypted"
+                },
                 if count == 1 { "" } else { "s" }
             );
             rewritten += 1;
@@ -290,28 +161,4 @@ pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) ->
         Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn only_ciphertexts_change() {
-        let doc = json!({
-            "apiVersion": "bitnami.com/v1alpha1",
-            "kind": "SealedSecret",
-            "metadata": {"name": "s", "namespace": "n", "annotations": {"team": "a"}},
-            "spec": {"encryptedData": {"k": "old"}, "data": "bGVnYWN5", "template": {"type": "Opaque"}},
-        });
-        let mut rotated: SealedSecret = serde_json::from_value(doc.clone()).expect("sealed");
-        rotated.spec.encrypted_data = [("k".to_string(), "new".to_string())].into();
-        rotated.spec.data = None;
-        let out = replace_ciphertexts(doc.clone(), &rotated).expect("replaced");
-        assert_eq!(out["spec"]["encryptedData"], json!({"k": "new"}));
-        assert!(out["spec"].get("data").is_none());
-        assert_eq!(out["spec"]["template"], doc["spec"]["template"]);
-        assert_eq!(out["metadata"], doc["metadata"]);
-    }
 }
