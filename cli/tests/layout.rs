@@ -1,0 +1,454 @@
+//! `.sealed-secrets.yaml` on the real binary, with no cluster: a repository
+//! whose folders belong to clusters a, b and c (and a break-glass copy), and
+//! `kubeseal admin reencrypt` after cluster a's key is rotated.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use sealed_secrets_api::crypto::{Certificate, CertificateParams, PrivateKey};
+
+const LAYOUT: &str = "\
+# which certificate seals which folder
+version: 1
+clusters:
+  a:
+    cert: certs/a.pem
+  b:
+    cert: certs/b.pem
+  c:
+    cert: certs/c.pem
+  safe:
+    cert: certs/safe.pem
+    copy_to: break-glass/{path}
+creation_rules:
+  - path_regex: ^clusters/a/
+    cluster: a
+  - path_regex: ^clusters/b/
+    cluster: b
+  - path_regex: ^clusters/c/
+    cluster: c
+";
+
+/// A key pair: the private key's PEM file and the certificate's PEM text.
+struct Pair {
+    key: PathBuf,
+    cert: String,
+    fingerprint: String,
+}
+
+fn fixture_pair(bits: u32) -> Pair {
+    let key = PathBuf::from(fixture(&format!("key-{bits}.pem")));
+    let private = PrivateKey::from_pem(&std::fs::read(&key).unwrap()).unwrap();
+    Pair {
+        cert: std::fs::read_to_string(fixture(&format!("cert-{bits}.pem"))).unwrap(),
+        fingerprint: private.fingerprint().to_string(),
+        key,
+    }
+}
+
+fn new_pair(dir: &Path, name: &str) -> Pair {
+    let private = PrivateKey::generate(2048).unwrap();
+    let cert = Certificate::self_signed(&private, &CertificateParams::default()).unwrap();
+    let key = dir.join(format!("{name}-key.pem"));
+    std::fs::write(&key, private.to_pkcs1_pem().unwrap().as_bytes()).unwrap();
+    Pair {
+        key,
+        cert: cert.to_pem(),
+        fingerprint: private.fingerprint().to_string(),
+    }
+}
+
+struct Repo {
+    home: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    /// The repository's root (canonical, as kubeseal reports paths).
+    root: PathBuf,
+}
+
+impl Repo {
+    fn kubeseal(&self, args: &[&str]) -> Output {
+        kubeseal(self.home.path())
+            .current_dir(&self.root)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn seal(&self, cert: &str, file: &str) {
+        let out = kubeseal(self.home.path())
+            .current_dir(&self.root)
+            .args(["--cert", cert, "-w", file])
+            .write_stdin(SECRET_YAML)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+    }
+
+    /// Every file of the repository (but `.git`) and its content.
+    fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    if !path.ends_with(".git") {
+                        walk(&path, root, out);
+                    }
+                } else {
+                    let rel = path
+                        .strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    out.insert(rel, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(&self.root, &self.root, &mut out);
+        out
+    }
+
+    /// Opens `file` with `key` (`--recovery-unseal`): the Secret, or the refusal.
+    fn open(&self, file: &str, key: &Path) -> Result<serde_json::Value, String> {
+        let out = kubeseal(self.home.path())
+            .current_dir(&self.root)
+            .args(["--recovery-unseal", "--recovery-private-key"])
+            .arg(key)
+            .args(["-f", file])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(serde_json::from_slice(&out.stdout).unwrap())
+        } else {
+            Err(stderr(&out))
+        }
+    }
+}
+
+/// The repository: `.git/`, the layout, `certs/`, SealedSecrets in
+/// `clusters/{a,b,c}` each sealed for its cluster, a break-glass copy of
+/// a's file, and files no rule or no parser covers.
+fn repo(a: &Pair, b: &Pair, c: &Pair, safe: &Pair) -> Repo {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    for dir in [
+        ".git",
+        "certs",
+        "clusters/a",
+        "clusters/b",
+        "clusters/c",
+        "clusters/zzz",
+        "break-glass/clusters/a",
+    ] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(root.join(".sealed-secrets.yaml"), LAYOUT).unwrap();
+    for (name, pair) in [("a", a), ("b", b), ("c", c), ("safe", safe)] {
+        std::fs::write(root.join(format!("certs/{name}.pem")), &pair.cert).unwrap();
+    }
+    let repo = Repo {
+        home,
+        _dir: dir,
+        root,
+    };
+    repo.seal("certs/a.pem", "clusters/a/db.yaml");
+    repo.seal("certs/a.pem", "clusters/a/api.json");
+    repo.seal("certs/b.pem", "clusters/b/db.yaml");
+    repo.seal("certs/c.pem", "clusters/c/db.yaml");
+    repo.seal("certs/safe.pem", "break-glass/clusters/a/db.yaml");
+    repo.seal("certs/a.pem", "clusters/zzz/db.yaml");
+    std::fs::write(
+        repo.root.join("clusters/a/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )
+    .unwrap();
+    repo
+}
+
+fn lines(out: &Output) -> Vec<String> {
+    stdout(out).lines().map(str::to_string).collect()
+}
+
+fn changed(before: &BTreeMap<String, Vec<u8>>, after: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "no file appears or goes"
+    );
+    before
+        .iter()
+        .filter(|(name, bytes)| after[*name] != **bytes)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Rotating cluster a: only a's files are re-sealed, with the new
+/// certificate; a second run finds everything up to date.
+#[test]
+fn reencrypt_reseals_only_the_rotated_clusters_folder() {
+    let old_a = fixture_pair(2048);
+    let b = fixture_pair(4096);
+    let keys = tempfile::tempdir().unwrap();
+    let c = new_pair(keys.path(), "c");
+    let safe = new_pair(keys.path(), "safe");
+    let new_a = new_pair(keys.path(), "new-a");
+    let repo = repo(&old_a, &b, &c, &safe);
+    std::fs::write(repo.root.join("certs/a.pem"), &new_a.cert).unwrap();
+    let old_key = old_a.key.to_string_lossy().into_owned();
+    let before = repo.snapshot();
+
+    // A dry run says what would change and writes nothing.
+    let out = repo.kubeseal(&[
+        "admin",
+        "reencrypt",
+        "--recovery-private-key",
+        &old_key,
+        "--dry-run",
+        ".",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = lines(&out);
+    assert!(
+        report.contains(
+            &"would reencrypt ./clusters/a/api.json (cluster a, 1 SealedSecret)".to_string()
+        ),
+        "{report:#?}"
+    );
+    assert!(
+        report.contains(
+            &"would reencrypt ./clusters/a/db.yaml (cluster a, 1 SealedSecret)".to_string()
+        ),
+        "{report:#?}"
+    );
+    assert!(
+        stderr(&out).contains("dry run: nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(changed(&before, &repo.snapshot()).is_empty());
+
+    let out = repo.kubeseal(&[
+        "admin",
+        "reencrypt",
+        "--recovery-private-key",
+        &old_key,
+        ".",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = lines(&out);
+    let none = "; sealed with none of the keys given";
+    for line in [
+        "reencrypted ./clusters/a/api.json (cluster a, 1 SealedSecret)".to_string(),
+        "reencrypted ./clusters/a/db.yaml (cluster a, 1 SealedSecret)".to_string(),
+        format!("up to date ./break-glass/clusters/a/db.yaml (cluster safe{none})"),
+        format!("up to date ./clusters/b/db.yaml (cluster b{none})"),
+        format!("up to date ./clusters/c/db.yaml (cluster c{none})"),
+        "skipped ./clusters/a/cm.yaml: document 1 is a ConfigMap, not a SealedSecret".to_string(),
+    ] {
+        assert!(report.contains(&line), "{line:?} in {report:#?}");
+    }
+    let zzz = report
+        .iter()
+        .find(|l| l.starts_with("skipped ./clusters/zzz/db.yaml: no rule of "))
+        .unwrap_or_else(|| panic!("zzz skipped: {report:#?}"));
+    assert!(zzz.ends_with(".sealed-secrets.yaml matches it"), "{zzz}");
+    // The layout and the certificates are not SealedSecrets: skipped, untouched.
+    let after = repo.snapshot();
+    assert_eq!(
+        changed(&before, &after),
+        ["clusters/a/api.json", "clusters/a/db.yaml"]
+    );
+
+    // a's files open with the new key only, hold the same values and say
+    // which key sealed them; the rest of the file is kept.
+    for file in ["clusters/a/db.yaml", "clusters/a/api.json"] {
+        let secret = repo
+            .open(file, &new_a.key)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(secret["data"]["pass"], "aHVudGVyMg==", "{file}");
+        assert_eq!(secret["data"]["user"], "YWRtaW4=", "{file}");
+        let refused = repo.open(file, &old_a.key).expect_err("old key");
+        assert!(refused.contains("error: "), "{refused}");
+        let text = String::from_utf8(after[file].clone()).unwrap();
+        assert!(
+            text.contains(&format!(
+                "sealedsecrets.bitnami.com/sealed-with: {}",
+                new_a.fingerprint
+            )) || text.contains(&format!(
+                "\"sealedsecrets.bitnami.com/sealed-with\": \"{}\"",
+                new_a.fingerprint
+            )),
+            "{file}: {text}"
+        );
+        assert!(
+            text.contains("tier: web") || text.contains("\"tier\": \"web\""),
+            "{text}"
+        );
+        // The annotation is the SealedSecret's, not the Secret's.
+        assert!(secret["metadata"]["annotations"]
+            .get("sealedsecrets.bitnami.com/sealed-with")
+            .is_none());
+    }
+    assert_eq!(
+        String::from_utf8(after["clusters/a/db.yaml"].clone())
+            .unwrap()
+            .lines()
+            .next(),
+        Some("---"),
+        "YAML stays YAML"
+    );
+    assert!(String::from_utf8(after["clusters/a/api.json"].clone())
+        .unwrap()
+        .starts_with('{'));
+    // Every other folder still opens with its own key.
+    for (file, key) in [
+        ("clusters/b/db.yaml", &b.key),
+        ("clusters/c/db.yaml", &c.key),
+        ("break-glass/clusters/a/db.yaml", &safe.key),
+    ] {
+        repo.open(file, key)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+
+    // Again: nothing to do. With the new key given too, a's files are
+    // known to be up to date, not just unopened.
+    let new_key = new_a.key.to_string_lossy().into_owned();
+    for keys in [old_key.clone(), format!("{old_key},{new_key}")] {
+        let out = repo.kubeseal(&["admin", "reencrypt", "--recovery-private-key", &keys, "."]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report = lines(&out);
+        let sealed: Vec<&String> = report
+            .iter()
+            .filter(|l| !l.starts_with("skipped "))
+            .collect();
+        assert_eq!(sealed.len(), 5, "{report:#?}");
+        assert!(
+            sealed.iter().all(|l| l.starts_with("up to date ")),
+            "{report:#?}"
+        );
+        if keys.contains(',') {
+            assert!(
+                report.contains(&"up to date ./clusters/a/db.yaml (cluster a)".to_string()),
+                "{report:#?}"
+            );
+        }
+        assert!(changed(&after, &repo.snapshot()).is_empty());
+    }
+}
+
+/// What a layout makes ambiguous or wrong is refused before anything is
+/// written, with what to do.
+#[test]
+fn layout_refusals_say_what_to_do() {
+    let a = fixture_pair(2048);
+    let b = fixture_pair(4096);
+    let keys = tempfile::tempdir().unwrap();
+    let c = new_pair(keys.path(), "c");
+    let safe = new_pair(keys.path(), "safe");
+    let repo = repo(&a, &b, &c, &safe);
+    let key = a.key.to_string_lossy().into_owned();
+    let before = repo.snapshot();
+
+    // A folder no rule covers, named directly.
+    let out = repo.kubeseal(&[
+        "admin",
+        "reencrypt",
+        "--recovery-private-key",
+        &key,
+        "clusters/zzz/db.yaml",
+    ]);
+    assert_refused(
+        &out,
+        ".sealed-secrets.yaml matches clusters/zzz/db.yaml: add a creation_rules entry (path_regex, cluster) for it, or pass --cert",
+    );
+    // One certificate for a tree the layout gives to several clusters.
+    let out = repo.kubeseal(&[
+        "admin",
+        "reencrypt",
+        "--recovery-private-key",
+        &key,
+        "--cert",
+        "certs/b.pem",
+        ".",
+    ]);
+    assert_refused(
+        &out,
+        "gives these files to 4 clusters (a, b, c, safe); --cert would seal them all with one certificate: name one cluster's folder, or pass --layout= to ignore the layout",
+    );
+    // Through the controllers: not built, and said so.
+    let out = repo.kubeseal(&["admin", "reencrypt", "."]);
+    assert_refused(
+        &out,
+        "pass --recovery-private-key with the private keys that open them",
+    );
+    // A malformed layout: its line.
+    let broken = LAYOUT.replace("    cluster: b\n", "    cluster: b\n    path_glob: x\n");
+    std::fs::write(repo.root.join(".sealed-secrets.yaml"), &broken).unwrap();
+    let out = repo.kubeseal(&["admin", "reencrypt", "--recovery-private-key", &key, "."]);
+    assert_refused(
+        &out,
+        ".sealed-secrets.yaml line 18: creation_rules[1]: unknown field `path_glob`, expected `path_regex` or `cluster`",
+    );
+    let mut expected = before.clone();
+    expected.insert(".sealed-secrets.yaml".into(), broken.into_bytes());
+    assert!(changed(&expected, &repo.snapshot()).is_empty());
+}
+
+/// A layout file above the repository's root (`.git`) is not used: the
+/// run is as without a layout, which needs --cert.
+#[test]
+fn a_layout_above_the_repository_is_not_used() {
+    let home = tempfile::tempdir().unwrap();
+    let outer = tempfile::tempdir().unwrap();
+    let repo = outer.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("clusters/a")).unwrap();
+    std::fs::create_dir_all(outer.path().join("repo/certs")).unwrap();
+    std::fs::write(outer.path().join(".sealed-secrets.yaml"), LAYOUT).unwrap();
+    let out = kubeseal(home.path())
+        .args(["--cert", &fixture("cert-2048.pem"), "-w"])
+        .arg(repo.join("clusters/a/db.yaml"))
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = kubeseal(home.path())
+        .args([
+            "admin",
+            "reencrypt",
+            "--recovery-private-key",
+            &fixture("key-2048.pem"),
+        ])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        "--recovery-private-key re-seals without the controller: pass --cert",
+    );
+    // The same tree with the layout at its root: used.
+    std::fs::rename(
+        outer.path().join(".sealed-secrets.yaml"),
+        repo.join(".sealed-secrets.yaml"),
+    )
+    .unwrap();
+    let out = kubeseal(home.path())
+        .args([
+            "admin",
+            "reencrypt",
+            "--recovery-private-key",
+            &fixture("key-2048.pem"),
+        ])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_refused(
+        &out,
+        "cannot use the certificate of cluster a (certs/a.pem)",
+    );
+}
