@@ -219,11 +219,13 @@ pub(super) fn run(plan: Plan, keys: &KeyRing, dry_run: bool) -> Result<()> {
             layout, cluster, ..
         } = placed
         {
-            if !certs.contains_key(&(*layout, cluster.as_str())) {
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                certs.entry((*layout, cluster.as_str()))
+            {
                 let entry = plan.layouts[*layout]
                     .cluster(cluster)
                     .ok_or_else(|| anyhow!("cluster {cluster} vanished from its layout"))?;
-                certs.insert((*layout, cluster.as_str()), entry.public_key(now)?);
+                slot.insert(entry.public_key(now)?);
             }
         }
     }
