@@ -61,7 +61,7 @@ pub(super) fn parse(text: &str, file: PathBuf, dir: PathBuf) -> Result<Layout> {
 
     let mut clusters = Vec::with_capacity(format.clusters.len());
     for (name, c) in format.clusters {
-        if !valid_name(&name) {
+        if !crate::cert::is_valid_name(&name) {
             bail!("{shown}: invalid cluster name {name:?}: use letters, digits, '-' and '_' (it may become part of a path)");
         }
         if c.cert.trim().is_empty() {
@@ -158,14 +158,6 @@ fn defined(clusters: &[Cluster]) -> String {
     } else {
         format!("defined: {}", names.join(", "))
     }
-}
-
-/// Names go into paths (`{cluster}`): no `/`, `.`, `:`.
-pub(super) fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.len() <= 63
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A URL as given; a file relative to the layout's folder.
