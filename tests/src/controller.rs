@@ -137,8 +137,8 @@ impl ControllerOptions {
 
     /// Authenticates as a Pod would, the only way the reference can: a
     /// ServiceAccount `sealed-secrets-controller` of the key namespace,
-    /// bound to `cluster-admin` in that namespace only (so it may watch no
-    /// other), its token and CA where a Pod has them.
+    /// bound to `cluster-admin` in that namespace and the watched ones only
+    /// (no cluster-wide rights), its token and CA where a Pod has them.
     pub fn in_cluster(mut self) -> Self {
         self.credentials = Credentials::InCluster;
         self
@@ -164,7 +164,9 @@ impl ControllerOptions {
             None => binaries()?.join("sealed-secrets-controller"),
         };
         let mut in_cluster = match self.credentials {
-            Credentials::InCluster => Some(InCluster::prepare(cp, &self.key_namespace)?),
+            Credentials::InCluster => {
+                Some(InCluster::prepare(cp, &self.key_namespace, &self.watch)?)
+            }
             _ => None,
         };
         // A port taken between choosing it and binding it makes the
@@ -192,14 +194,6 @@ impl ControllerOptions {
         let refuse = |why: String| Err(Error::ControlPlane(format!("controller options: {why}")));
         if self.runs == Runs::InNode && matches!(self.credentials, Credentials::Kubeconfig(_)) {
             return refuse("a kubeconfig of the host does not work inside the node".into());
-        }
-        if self.credentials == Credentials::InCluster {
-            if let Some(other) = self.watch.iter().find(|n| **n != self.key_namespace) {
-                return refuse(format!(
-                    "the in-cluster credentials cover only {}, not {other}",
-                    self.key_namespace
-                ));
-            }
         }
         Ok(())
     }

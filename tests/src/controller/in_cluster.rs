@@ -35,17 +35,31 @@ impl InCluster {
     const ACCOUNT: &'static str = "sealed-secrets-controller";
 
     /// Creates the ServiceAccount in `namespace` with a RoleBinding to
-    /// `cluster-admin` there (namespace-scoped, removed with the namespace),
-    /// issues a token for it and writes the files.
-    pub(super) fn prepare(cp: &ControlPlane, namespace: &str) -> Result<Self> {
+    /// `cluster-admin` there and in each of `watched` (namespace-scoped,
+    /// removed with each namespace), issues a token for it and writes the
+    /// files.
+    pub(super) fn prepare(cp: &ControlPlane, namespace: &str, watched: &[String]) -> Result<Self> {
         let kubectl = cp.kubectl().namespace(namespace);
         kubectl.apply(&format!(
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {sa}\n---\n\
-             apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {sa}\n\
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {sa}\n",
+            sa = Self::ACCOUNT
+        ))?;
+        let binding = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {sa}-{namespace}\n\
              roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\n\
              subjects:\n- kind: ServiceAccount\n  name: {sa}\n  namespace: {namespace}\n",
             sa = Self::ACCOUNT
-        ))?;
+        );
+        let mut bound = vec![namespace];
+        bound.extend(
+            watched
+                .iter()
+                .map(String::as_str)
+                .filter(|w| *w != namespace),
+        );
+        for each in bound {
+            cp.kubectl().namespace(each).apply(&binding)?;
+        }
         let token = kubectl.run(["create", "token", Self::ACCOUNT, "--duration=6h"])?;
         // What a Pod gets: kube-root-ca.crt, published into every namespace
         // by kube-controller-manager shortly after the namespace appears.
