@@ -3,7 +3,13 @@
 //! certificate, label `sealedsecrets.bitnami.com/sealed-secrets-key=active`;
 //! and the same key wrapped by a KMS ([`wrapped`]).
 
+mod activation;
 pub mod wrapped;
+
+pub use activation::{
+    activate_at_annotation, format_activate_at, next_activation, parse_activate_at, sealing_index,
+    Activation, ACTIVATE_AT_ANNOTATION,
+};
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
