@@ -147,6 +147,7 @@ pub async fn run(args: Args) -> Result<()> {
     };
     let (renew_now, renew_requests) = tokio::sync::mpsc::channel(1);
     tokio::spawn(registry.clone().watch());
+    tokio::spawn(registry.clone().follow_activations());
     tokio::spawn(registry.clone().renew(
         args.key_renew_period,
         renew_requests,

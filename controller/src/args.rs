@@ -85,6 +85,9 @@ pub struct Args {
     /// Create a new key if latest one is older than this cutoff time. RFC1123 format with numeric timezone expected.
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", default_value = "")]
     pub key_cutoff_time: String,
+    /// How long a key this controller makes (renewal, a renewal request, --key-cutoff-time) waits before it seals: it opens SealedSecrets at once, /v1/cert.pem keeps serving the previous key until then, so it can be backed up first (0: at once, as the reference; the first key is always active at once)
+    #[arg(long, env = "SEALED_SECRETS_KEY_ACTIVATION_DELAY", default_value = "0", value_parser = duration)]
+    pub key_activation_delay: Duration,
     /// Accept deprecated V1 data field.
     #[arg(
         long = "accept-deprecated-v1-data",

@@ -67,6 +67,7 @@ impl Config {
                 &flags.privatekey_annotations,
                 "privatekey-annotations",
             )?,
+            activation_delay: flags.key_activation_delay,
         };
         Ok(Self {
             http_addr: args::socket_addr(&flags.listen_addr, "listen-addr")?,

@@ -197,7 +197,7 @@ impl Readiness {
 const FIRST_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn cert(State(state): State<ApiState>) -> Response {
-    match first_key(&state.keys, FIRST_KEY_WAIT).await.newest() {
+    match first_key(&state.keys, FIRST_KEY_WAIT).await.sealing() {
         Some(entry) => (
             [(header::CONTENT_TYPE, "application/x-pem-file")],
             entry.certificate.to_pem(),
@@ -221,7 +221,7 @@ async fn first_key(
     tokio::pin!(deadline);
     loop {
         let keys = changes.borrow_and_update().clone();
-        if keys.newest().is_some() {
+        if keys.sealing().is_some() {
             return keys;
         }
         tokio::select! {
@@ -346,8 +346,8 @@ async fn rotate_handler(State(state): State<ApiState>, request: Request) -> Resp
         .pool
         .run(move || {
             let _reserved = reserved;
-            let newest = keys.newest().map(|e| e.certificate.public_key());
-            rotate_body(&body, keys.ring(), newest, accept_v1)
+            let sealing = keys.sealing().map(|e| e.certificate.public_key());
+            rotate_body(&body, keys.ring(), sealing, accept_v1)
         })
         .await;
     match result {

@@ -13,7 +13,7 @@ use kube::Client;
 use sealed_secrets_crypto::{Certificate, CertificateParams, Fingerprint, KeyRing, PrivateKey};
 use tokio::sync::{watch, Mutex};
 
-use sealed_secrets_api::keys::wrapped;
+use sealed_secrets_api::keys::{wrapped, Activation};
 
 use crate::leader::Leadership;
 use crate::Error;
@@ -40,6 +40,9 @@ pub struct KeyConfig {
     pub order: KeyOrder,
     pub extra_labels: Vec<(String, String)>,
     pub extra_annotations: Vec<(String, String)>,
+    /// `--key-activation-delay`: how long a key the controller makes waits
+    /// before it seals (zero: at once, as the reference).
+    pub activation_delay: Duration,
 }
 
 #[cfg(test)]
@@ -55,6 +58,7 @@ impl KeyConfig {
             order: KeyOrder::CertNotBefore,
             extra_labels: Vec::new(),
             extra_annotations: Vec::new(),
+            activation_delay: Duration::ZERO,
         }
     }
 }
@@ -70,6 +74,9 @@ pub struct KeyEntry {
     /// The KMS's `key_id` when its Secret holds it wrapped, `None` when
     /// the Secret holds it plain.
     pub kms_key_id: Option<String>,
+    /// When it may start sealing (its `activate-at` annotation); it opens
+    /// SealedSecrets from the start.
+    pub activation: Activation,
 }
 
 impl KeyEntry {
@@ -79,27 +86,59 @@ impl KeyEntry {
     }
 }
 
-/// A snapshot of all keys, newest first.
-#[derive(Debug, Default)]
+/// A snapshot of all keys, newest first, as of one moment: which key seals
+/// depends on the time (a pending key starts sealing at its activation).
+#[derive(Debug)]
 pub struct KeySet {
     entries: Vec<KeyEntry>,
     ring: KeyRing,
-    /// The entry that seals: the newest that may ([`Custody::may_seal`]).
+    /// The entry that seals: the newest that may ([`Custody::may_seal`])
+    /// and is active at `as_of`.
     sealing: Option<usize>,
+    /// The newest that may seal, active or not: renewal counts from it.
+    latest: Option<usize>,
+    /// The moment `sealing` was chosen for.
+    as_of: SystemTime,
+}
+
+impl Default for KeySet {
+    fn default() -> Self {
+        Self::new(Vec::new(), &Custody::Plain, SystemTime::now())
+    }
 }
 
 impl KeySet {
-    fn new(mut entries: Vec<KeyEntry>, custody: &Custody) -> Self {
+    fn new(mut entries: Vec<KeyEntry>, custody: &Custody, now: SystemTime) -> Self {
         entries.sort_by(|a, b| sealed_secrets_api::keys::newest_first(&a.rank, &b.rank));
         let ring = KeyRing::new(entries.iter().map(|e| e.key.clone()).collect());
-        let sealing = entries
-            .iter()
-            .position(|e| custody.may_seal(e.kms_key_id.is_some()));
+        let may_seal = |e: &KeyEntry| custody.may_seal(e.kms_key_id.is_some());
+        let sealing = sealed_secrets_api::keys::sealing_index(
+            entries.iter().map(|e| may_seal(e).then_some(&e.activation)),
+            now,
+        );
+        let latest = entries.iter().position(may_seal);
         Self {
             entries,
             ring,
             sealing,
+            latest,
+            as_of: now,
         }
+    }
+
+    /// This set after a change of its keys or of the time, logged when a
+    /// key that waited starts sealing.
+    fn next(&self, entries: Vec<KeyEntry>, custody: &Custody, now: SystemTime) -> Self {
+        let next = Self::new(entries, custody, now);
+        if let Some(seals) = next.sealing() {
+            let before = self.sealing().map(|e| e.key.fingerprint());
+            let waited = self.get(seals.key.fingerprint()).is_some()
+                && matches!(seals.activation, Activation::At(_));
+            if waited && before != Some(seals.key.fingerprint()) {
+                tracing::info!(secret = %seals.secret_name, fingerprint = %seals.key.fingerprint(), previous = ?before.map(|f| f.as_str()), "key activated: it seals from now on");
+            }
+        }
+        next
     }
 
     pub fn entries(&self) -> &[KeyEntry] {
@@ -110,9 +149,25 @@ impl KeySet {
         &self.ring
     }
 
-    /// The key that seals: the newest (with a KMS, the newest it wraps).
-    pub fn newest(&self) -> Option<&KeyEntry> {
+    /// The key that seals (`/v1/cert.pem`, `/v1/rotate`'s output): the
+    /// newest active one (with a KMS, the newest active one it wraps).
+    pub fn sealing(&self) -> Option<&KeyEntry> {
         self.sealing.and_then(|i| self.entries.get(i))
+    }
+
+    /// The newest key, active or not (with a KMS, the newest it wraps):
+    /// renewal and `--key-cutoff-time` count from it, so a pending key does
+    /// not look overdue.
+    pub fn latest(&self) -> Option<&KeyEntry> {
+        self.latest.and_then(|i| self.entries.get(i))
+    }
+
+    /// When the key that seals may change next with no key Secret changing.
+    pub fn next_activation(&self) -> Option<SystemTime> {
+        sealed_secrets_api::keys::next_activation(
+            self.entries.iter().map(|e| &e.activation),
+            self.as_of,
+        )
     }
 
     fn get(&self, fingerprint: &Fingerprint) -> Option<&KeyEntry> {
@@ -181,7 +236,7 @@ impl KeyRegistry {
             self.register(secret).await?;
         }
         let keys = self.current();
-        tracing::info!(keys = keys.entries().len(), sealing = ?keys.newest().map(|e| &e.secret_name), namespace = %self.config.namespace, "loaded sealing keys");
+        tracing::info!(keys = keys.entries().len(), sealing = ?keys.sealing().map(|e| &e.secret_name), latest = ?keys.latest().map(|e| &e.secret_name), namespace = %self.config.namespace, "loaded sealing keys");
         Ok(())
     }
 
@@ -191,6 +246,9 @@ impl KeyRegistry {
     /// of the plugin: the key is there, so no other may take its place.
     pub async fn register(&self, secret: &Secret) -> Result<bool, Error> {
         let name = secret.metadata.name.clone().unwrap_or_default();
+        if self.update_activation(secret) {
+            return Ok(true);
+        }
         let entry = match self.read_entry(secret).await {
             Ok(Some(entry)) => entry,
             Ok(None) => return Ok(false),
@@ -201,6 +259,7 @@ impl KeyRegistry {
             }
         };
         let custody = &self.custody;
+        let now = SystemTime::now();
         Ok(self.state.send_if_modified(|set| {
             let known = set.get(entry.key.fingerprint());
             // The same key in a plain and a wrapped Secret (a migration
@@ -219,10 +278,56 @@ impl KeyRegistry {
                 (None, Custody::Kms(_)) => tracing::warn!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered a plain private key: with --kms-endpoint it opens SealedSecrets but never seals; wrap it with `kubeseal admin keys wrap`, or delete it if nobody made it"),
                 (None, Custody::Plain) => tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered private key"),
             }
+            log_activation(&entry, now);
             entries.push(entry);
-            *set = Arc::new(KeySet::new(entries, custody));
+            *set = Arc::new(set.next(entries, custody, now));
             true
         }))
+    }
+
+    /// Takes a changed `activate-at` of a known key Secret (`kubeseal admin
+    /// keys activate`); true when it changed.
+    fn update_activation(&self, secret: &Secret) -> bool {
+        let Some(name) = secret.metadata.name.as_deref() else {
+            return false;
+        };
+        let certificate = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(sealed_secrets_api::keys::TLS_CRT))
+            .and_then(|pem| Certificate::from_pem(&pem.0).ok());
+        let Some(certificate) = certificate else {
+            return false;
+        };
+        let fingerprint = certificate.public_key().fingerprint();
+        let activation = Activation::of(secret);
+        let custody = &self.custody;
+        let now = SystemTime::now();
+        self.state.send_if_modified(|set| {
+            let changed = set.entries().iter().any(|e| {
+                e.key.fingerprint() == fingerprint
+                    && e.secret_name == name
+                    && e.activation != activation
+            });
+            if !changed {
+                return false;
+            }
+            let entries = set
+                .entries()
+                .iter()
+                .cloned()
+                .map(|mut e| {
+                    if e.key.fingerprint() == fingerprint && e.secret_name == name {
+                        e.activation = activation.clone();
+                        tracing::info!(secret = %name, fingerprint = %fingerprint, activation = ?activation, "key activation changed");
+                        log_activation(&e, now);
+                    }
+                    e
+                })
+                .collect();
+            *set = Arc::new(set.next(entries, custody, now));
+            true
+        })
     }
 
     /// The key in `secret`, unless one with its certificate is known
@@ -259,6 +364,7 @@ impl KeyRegistry {
             key,
             certificate: wrapped.certificate,
             kms_key_id: Some(wrapped.key_id),
+            activation: Activation::of(secret),
         }))
     }
 
@@ -277,7 +383,7 @@ impl KeyRegistry {
                     e
                 })
                 .collect();
-            *set = Arc::new(KeySet::new(entries, custody));
+            *set = Arc::new(set.next(entries, custody, SystemTime::now()));
         });
     }
 
@@ -371,20 +477,21 @@ impl KeyRegistry {
             }
             let mut entries = set.entries().to_vec();
             entries.push(entry);
-            *set = Arc::new(KeySet::new(entries, custody));
+            *set = Arc::new(set.next(entries, custody, SystemTime::now()));
             true
         })
     }
 
-    /// Makes a key when there is none, or when the newest predates `cutoff`;
-    /// stores it only if `may_write` still says so once it is generated.
+    /// Makes a key when there is none, or when the latest (active or not)
+    /// predates `cutoff`; stores it only if `may_write` still says so once
+    /// it is generated.
     pub async fn ensure_key(
         &self,
         cutoff: Option<SystemTime>,
         may_write: impl Fn() -> bool,
     ) -> Result<(), Error> {
         let current = self.current();
-        let stale = match (current.newest(), cutoff) {
+        let stale = match (current.latest(), cutoff) {
             (None, _) => true,
             (Some(newest), Some(cutoff)) => newest.order_time() < cutoff,
             (Some(_), None) => false,
@@ -396,7 +503,8 @@ impl KeyRegistry {
     }
 
     /// Generates a key, stores it as a new key Secret, and makes it the
-    /// sealing key. Generating takes seconds: `may_write` (leadership) is
+    /// sealing key (after `--key-activation-delay`, unless no key seals
+    /// now). Generating takes seconds: `may_write` (leadership) is
     /// asked again once the key exists, right before it is stored, so a
     /// replica that lost the lead meanwhile adds no key beside its
     /// successor's.
@@ -421,14 +529,34 @@ impl KeyRegistry {
             tracing::warn!("lost the lead while generating a sealing key: not storing it");
             return Ok(());
         }
-        let (secret, kms_key_id) = self.key_secret(&key, &certificate).await?;
+        let delay = self.config.activation_delay;
+        let activate_at = if delay.is_zero() {
+            None
+        } else if self.current().sealing().is_none() {
+            tracing::info!(delay = ?delay, "no key seals now: the new key is active at once (--key-activation-delay applies to the keys after it)");
+            None
+        } else {
+            Some(SystemTime::now() + delay)
+        };
+        let annotations: Vec<(String, String)> = activate_at
+            .map(sealed_secrets_api::keys::activate_at_annotation)
+            .into_iter()
+            .collect();
+        let (secret, kms_key_id) = self.key_secret(&key, &certificate, &annotations).await?;
         let created = self
             .api
             .create(&PostParams::default(), &secret)
             .await
             .map_err(Error::KeyStore)?;
         let name = created.metadata.name.clone().unwrap_or_default();
-        tracing::info!(secret = %name, fingerprint = %key.fingerprint(), "created new sealing key");
+        match activate_at {
+            None => {
+                tracing::info!(secret = %name, fingerprint = %key.fingerprint(), "created new sealing key")
+            }
+            Some(at) => {
+                tracing::info!(secret = %name, fingerprint = %key.fingerprint(), activate_at = %sealed_secrets_api::keys::format_activate_at(at), "created new sealing key: it opens SealedSecrets now and seals from its activation time (--key-activation-delay); back it up meanwhile")
+            }
+        }
         // The key is at hand: no need to ask the KMS to open it again.
         let entry = KeyEntry {
             secret_name: name,
@@ -436,12 +564,13 @@ impl KeyRegistry {
             kms_key_id,
             key,
             certificate,
+            activation: Activation::of(&created),
         };
         let custody = &self.custody;
         self.state.send_modify(|set| {
             let mut entries = set.entries().to_vec();
             entries.push(entry);
-            *set = Arc::new(KeySet::new(entries, custody));
+            *set = Arc::new(set.next(entries, custody, SystemTime::now()));
         });
         Ok(())
     }
@@ -452,7 +581,15 @@ impl KeyRegistry {
         &self,
         key: &PrivateKey,
         cert: &Certificate,
+        annotations: &[(String, String)],
     ) -> Result<(Secret, Option<String>), Error> {
+        let annotations: Vec<(String, String)> = self
+            .config
+            .extra_annotations
+            .iter()
+            .chain(annotations)
+            .cloned()
+            .collect();
         match &self.custody {
             Custody::Plain => sealed_secrets_api::keys::key_secret(
                 &self.config.namespace,
@@ -460,7 +597,7 @@ impl KeyRegistry {
                 key,
                 cert,
                 &self.config.extra_labels,
-                &self.config.extra_annotations,
+                &annotations,
             )
             .map(|secret| (secret, None))
             .map_err(Error::KeySecret),
@@ -471,7 +608,7 @@ impl KeyRegistry {
                     &self.config.prefix,
                     &wrapped,
                     &self.config.extra_labels,
-                    &self.config.extra_annotations,
+                    &annotations,
                 );
                 Ok((secret, Some(wrapped.key_id)))
             }
@@ -556,8 +693,9 @@ impl KeyRegistry {
                     Err(e) => tracing::error!(error = %e, "cannot create a sealing key; retrying"),
                 }
             }
-            let newest = self.current().newest().map(KeyEntry::order_time);
-            let wait = renewal_wait(period, newest, SystemTime::now(), leadership.is_leader());
+            // From the latest key, active or not: a pending key is new.
+            let latest = self.current().latest().map(KeyEntry::order_time);
+            let wait = renewal_wait(period, latest, SystemTime::now(), leadership.is_leader());
             let retry_first_key =
                 (!checked_first_key && leadership.is_leader()).then_some(Duration::from_secs(5));
             let reason = tokio::select! {
@@ -582,6 +720,52 @@ impl KeyRegistry {
                 tokio::time::sleep(Duration::from_secs(60)).await;
             }
         }
+    }
+}
+
+impl KeyRegistry {
+    /// Switches the key that seals when a pending key's activation time
+    /// comes (every replica, each by its own clock: they agree within clock
+    /// skew). Woken by key changes too, which may bring an earlier time.
+    pub async fn follow_activations(self: Arc<Self>) {
+        let mut keys = self.subscribe();
+        loop {
+            let wait = self
+                .current()
+                .next_activation()
+                .map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
+            tokio::select! {
+                _ = sleep_for(wait) => {
+                    let custody = &self.custody;
+                    let now = SystemTime::now();
+                    self.state.send_if_modified(|set| {
+                        let next = set.next(set.entries().to_vec(), custody, now);
+                        let moved = next.sealing().map(|e| e.key.fingerprint())
+                            != set.sealing().map(|e| e.key.fingerprint());
+                        // Keep the time moving even when nothing changed, so the
+                        // next activation is the one after this.
+                        *set = Arc::new(next);
+                        moved
+                    });
+                    // The wait is the next one now.
+                    keys.borrow_and_update();
+                }
+                changed = keys.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+}
+
+/// Says when a key waits, or carries an activation time that is not one.
+fn log_activation(entry: &KeyEntry, now: SystemTime) {
+    match &entry.activation {
+        Activation::At(at) if *at > now => {
+            tracing::info!(secret = %entry.secret_name, fingerprint = %entry.key.fingerprint(), activate_at = %sealed_secrets_api::keys::format_activate_at(*at), "the key opens SealedSecrets now and may seal from its activation time")
+        }
+        Activation::Invalid(text) => {
+            tracing::error!(secret = %entry.secret_name, fingerprint = %entry.key.fingerprint(), annotation = sealed_secrets_api::keys::ACTIVATE_AT_ANNOTATION, value = %text, "the key's activation time is not an RFC 3339 time (e.g. 2025-07-01T12:00:00Z): the key counts as active")
+        }
+        _ => {}
     }
 }
 
@@ -627,6 +811,7 @@ fn parse_key_secret(
         key,
         certificate,
         kms_key_id: None,
+        activation: Activation::of(secret),
     })
 }
 
@@ -672,6 +857,7 @@ mod tests {
                 key,
                 certificate,
                 kms_key_id: None,
+                activation: Activation::Immediate,
             }
         };
         // Same NotBefore second: the Secret created last seals, whatever
@@ -679,6 +865,7 @@ mod tests {
         let set = KeySet::new(
             vec![entry("k1", 1001), entry("k2", 1002), entry("k0", 1000)],
             &Custody::Plain,
+            SystemTime::now(),
         );
         let names: Vec<_> = set
             .entries()
@@ -690,6 +877,70 @@ mod tests {
             set.ring().keys()[0].fingerprint(),
             set.entries()[0].key.fingerprint()
         );
+    }
+
+    fn entry_made_at(name: &str, made: SystemTime, activation: Activation) -> KeyEntry {
+        let key = PrivateKey::generate(2048).expect("keygen");
+        let params = CertificateParams {
+            not_before: made,
+            ..CertificateParams::default()
+        };
+        let certificate = Certificate::self_signed(&key, &params).expect("cert");
+        let mut secret = Secret::default();
+        secret.metadata.name = Some(name.into());
+        KeyEntry {
+            secret_name: name.into(),
+            rank: KeyRank::of(KeyOrder::CertNotBefore, &secret, &certificate),
+            key,
+            certificate,
+            kms_key_id: None,
+            activation,
+        }
+    }
+
+    /// A pending key opens SealedSecrets at once, seals from its time on,
+    /// and is what renewal counts from (else it would renew in a loop).
+    #[tokio::test]
+    async fn a_pending_key_opens_at_once_and_seals_from_its_time() {
+        let day = Duration::from_secs(86_400);
+        let t0 = SystemTime::UNIX_EPOCH + 1000 * day;
+        let activates = t0 + day;
+        let entries = vec![
+            entry_made_at("old", t0 - 40 * day, Activation::Immediate),
+            entry_made_at("new", t0, Activation::At(activates)),
+        ];
+        let set = KeySet::new(entries.clone(), &Custody::Plain, t0);
+        let name = |e: Option<&KeyEntry>| e.map(|e| e.secret_name.clone());
+        assert_eq!(name(set.sealing()), Some("old".into()));
+        assert_eq!(name(set.latest()), Some("new".into()));
+        assert_eq!(set.ring().keys().len(), 2, "both open");
+        assert_eq!(set.next_activation(), Some(activates));
+        // Renewal counts from the pending key: not overdue.
+        let latest = set.latest().map(KeyEntry::order_time);
+        assert_eq!(renewal_wait(30 * day, latest, t0, true), Some(30 * day));
+        let sealing = set.sealing().map(KeyEntry::order_time);
+        assert_eq!(
+            renewal_wait(30 * day, sealing, t0, true),
+            Some(Duration::ZERO),
+            "from the sealing key it would renew at once, again and again"
+        );
+
+        // At its time it seals; nothing is left to wait for.
+        let later = set.next(entries.clone(), &Custody::Plain, activates);
+        assert_eq!(name(later.sealing()), Some("new".into()));
+        assert_eq!(later.next_activation(), None);
+
+        // With a KMS, a plain key never seals: the latest is the newest wrapped one.
+        let mut wrapped = entries;
+        wrapped[0].kms_key_id = Some("kek".into());
+        let custody = Custody::Kms(Box::new(
+            sealed_secrets_kms::KmsClient::connect("unix:///nowhere", Duration::from_secs(1))
+                .await
+                .expect("a client dials lazily"),
+        ));
+        let set = KeySet::new(wrapped, &custody, activates);
+        assert_eq!(name(set.sealing()), Some("old".into()));
+        assert_eq!(name(set.latest()), Some("old".into()));
     }
 
     /// Generating a key takes seconds; a replica that lost the lead

@@ -77,8 +77,10 @@ pub struct KeyState {
     pub created: SystemTime,
     /// The certificate's NotAfter.
     pub expires: SystemTime,
-    /// The key kubeseal gets: the newest.
+    /// The key kubeseal gets: the newest active one.
     pub sealing: bool,
+    /// Its `activate-at`, when it has one.
+    pub activates: Option<SystemTime>,
     /// The KMS key (KEK) that wraps it; `None`: a plain key Secret.
     pub kms_key_id: Option<String>,
 }
@@ -109,6 +111,7 @@ struct StateGauges {
     key_created: Family<KeyLabels, Gauge>,
     key_expiry: Family<KeyLabels, Gauge>,
     key_sealing: Family<KeyLabels, Gauge>,
+    key_activation: Family<KeyLabels, Gauge>,
     key_sealed_secrets: Family<KeyLabels, Gauge>,
     not_newest_key: Gauge,
     failing: Family<ReasonLabels, Gauge>,
@@ -276,6 +279,7 @@ impl Metrics {
             key_created: Family::default(),
             key_expiry: Family::default(),
             key_sealing: Family::default(),
+            key_activation: Family::default(),
             key_sealed_secrets: Family::default(),
             not_newest_key: Gauge::default(),
             failing: Family::default(),
@@ -294,8 +298,13 @@ impl Metrics {
         );
         registry.register(
             "key_sealing",
-            "1 for the key kubeseal seals with (the newest), 0 for the others, which still unseal",
+            "1 for the key kubeseal seals with (the newest active one), 0 for the others, which still unseal",
             state_gauges.key_sealing.clone(),
+        );
+        registry.register(
+            "key_activation_timestamp_seconds",
+            "When each key with an activate-at annotation starts (or started) sealing, in Unix seconds; keys without one seal as soon as they are the newest",
+            state_gauges.key_activation.clone(),
         );
         registry.register(
             "key_sealedsecrets",
@@ -406,6 +415,7 @@ impl Metrics {
             &gauges.key_created,
             &gauges.key_expiry,
             &gauges.key_sealing,
+            &gauges.key_activation,
             &gauges.key_sealed_secrets,
         ] {
             family.clear();
@@ -483,6 +493,12 @@ impl Metrics {
                 .key_sealing
                 .get_or_create(&labels)
                 .set(i64::from(key.sealing));
+            if let Some(at) = key.activates {
+                gauges
+                    .key_activation
+                    .get_or_create(&labels)
+                    .set(unix_seconds(at));
+            }
             gauges
                 .key_sealed_secrets
                 .get_or_create(&labels)
@@ -790,6 +806,7 @@ mod tests {
             expires: at(created + 100),
             sealing,
             kms_key_id: None,
+            activates: None,
         };
         let sealed =
             |name: &str, synced: Option<bool>, failing: Option<&str>, key: Option<&str>| {
@@ -806,6 +823,11 @@ mod tests {
                 keys: vec![
                     key("SHA256:new", 2000, true),
                     key("SHA256:old", 1000, false),
+                    // Newer, but waiting for its activation time.
+                    KeyState {
+                        activates: Some(at(3000)),
+                        ..key("SHA256:next", 2500, false)
+                    },
                 ],
                 sealed: vec![
                     sealed("a", Some(true), None, Some("SHA256:new")),
@@ -852,6 +874,21 @@ mod tests {
                 &format!(r#"{p}key_sealing{{fingerprint="SHA256:old"}}"#)
             ),
             Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_activation_timestamp_seconds{{fingerprint="SHA256:next"}}"#)
+            ),
+            Some(3000.0)
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!(r#"{p}key_activation_timestamp_seconds{{fingerprint="SHA256:old"}}"#)
+            ),
+            None,
+            "a key without activate-at has no series"
         );
         assert_eq!(
             value(

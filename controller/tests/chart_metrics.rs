@@ -37,6 +37,7 @@ impl ClusterState for OneOfEach {
             expires: SystemTime::now(),
             sealing: true,
             kms_key_id: None,
+            activates: Some(SystemTime::now()),
         }]
     }
 

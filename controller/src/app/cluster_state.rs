@@ -7,6 +7,8 @@ use std::sync::Arc;
 use kube::runtime::reflector::Store;
 use sealed_secrets_api::SealedSecret;
 
+use sealed_secrets_api::keys::Activation;
+
 use crate::keys::KeyRegistry;
 use crate::metrics::{ClusterState, KeyState, SealedState};
 use crate::reconcile::INSTANCE_LABEL;
@@ -19,7 +21,7 @@ pub struct WatchedState {
 impl ClusterState for WatchedState {
     fn keys(&self) -> Vec<KeyState> {
         let keys = self.registry.current();
-        let sealing = keys.newest().map(|e| e.key.fingerprint());
+        let sealing = keys.sealing().map(|e| e.key.fingerprint());
         keys.entries()
             .iter()
             .map(|entry| KeyState {
@@ -28,6 +30,10 @@ impl ClusterState for WatchedState {
                 expires: entry.certificate.not_after(),
                 sealing: Some(entry.key.fingerprint()) == sealing,
                 kms_key_id: entry.kms_key_id.clone(),
+                activates: match entry.activation {
+                    Activation::At(at) => Some(at),
+                    _ => None,
+                },
             })
             .collect()
     }

@@ -34,7 +34,7 @@ pub(super) async fn watch(
     tracing::info!("watches synced");
     let mut keys = registry.subscribe();
     loop {
-        let can_serve = registry.current().newest().is_some();
+        let can_serve = registry.current().sealing().is_some();
         let was_ready = ready.is_ready();
         ready.set((!can_serve).then(|| {
             "no key that seals yet (with leader election, the leader makes the first)".to_string()
