@@ -83,15 +83,26 @@ struct KeysArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum KeysCommand {
-    /// List the key Secrets, which one seals, who holds each private key (plain or a KMS), and how many SealedSecrets each still opens
+    /// List the key Secrets, their state (sealing, active, pending until a time), who holds each private key (plain or a KMS), and how many SealedSecrets each still opens
     List(keys::ListArgs),
     /// Generate a new sealing key and store it as a key Secret; prints its certificate
     #[command(
         long_about = "Generate a new sealing key and store it as a key Secret in the controller's namespace; prints its certificate (PEM).\n\n\
 A running controller picks the new key up without a restart and seals with it from then on \
-(the newest certificate NotBefore wins). Older keys stay, so existing SealedSecrets still open."
+(the newest certificate NotBefore wins). Older keys stay, so existing SealedSecrets still open.\n\n\
+With --activate-at or --activate-after the new key is pending: the controller opens SealedSecrets sealed with it \
+at once (for instance with the printed certificate), but keeps serving the current key from /v1/cert.pem until then, \
+so the new key can be backed up before anything depends on it. `kubeseal admin keys activate` moves the time."
     )]
     Rotate(keys::RotateArgs),
+    /// Make a pending key active now (or at --at TIME)
+    #[command(
+        long_about = "Make a pending key (one with a future sealedsecrets.bitnami.com/activate-at annotation, \
+from `rotate --activate-at/--activate-after` or the controller's --key-activation-delay) active now, or move its \
+activation to --at TIME. A running controller follows without a restart: the newest active key seals. \
+Refused for a key that is active already."
+    )]
+    Activate(keys::activation::ActivateArgs),
     /// Write every key Secret to a file (v1 List, mode 0600) for disaster recovery
     #[command(
         long_about = "Write every key Secret to a file for disaster recovery: a v1 List of Secrets, \
@@ -106,7 +117,8 @@ they hold no private key in the clear and are useless without the KMS. It works 
     /// Delete old keys no SealedSecret needs any more (dry run unless --yes)
     #[command(
         long_about = "Delete old keys that no SealedSecret needs any more. Dry run unless --yes.\n\n\
-Candidates are keys whose certificate NotBefore is older than --older-than, except the newest key. \
+Candidates are keys whose certificate NotBefore is older than --older-than and that rank below the key that seals; \
+never the sealing key nor a key still waiting for its activation time. \
 A candidate is deleted only when no item of any SealedSecret needs it: each item is checked against the \
 keys (only the RSA part holding its session key is decrypted, never the value), since items of one object \
 may be sealed with different keys. A key still needed is refused, even with --force, and the SealedSecrets \
@@ -150,6 +162,7 @@ pub(crate) fn run(args: AdminArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Resu
             match keys_args.command {
                 KeysCommand::List(a) => keys::list(&ctx, &a),
                 KeysCommand::Rotate(a) => keys::rotate(&ctx, kms, &a),
+                KeysCommand::Activate(a) => keys::activation::activate(&ctx, &a),
                 KeysCommand::Backup(a) => backup::backup(&ctx, &a),
                 KeysCommand::Restore(a) => backup::restore(&ctx, &a),
                 KeysCommand::Prune(a) => prune::prune(&ctx, kms, &a),

@@ -50,7 +50,7 @@ fn help_lists_the_subcommands() {
     }
     let keys = stdout(&run(home.path(), &["admin", "keys", "--help"]));
     for word in [
-        "list", "rotate", "backup", "restore", "prune", "wrap", "unwrap",
+        "list", "rotate", "activate", "backup", "restore", "prune", "wrap", "unwrap",
     ] {
         assert!(keys.contains(word), "keys help lists {word}: {keys}");
     }
@@ -113,6 +113,54 @@ fn prune_duration_is_checked() {
             "suggests a form: {}",
             stderr(&out)
         );
+    }
+}
+
+#[test]
+fn activation_times_are_checked_before_any_request() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let rotate = |extra: &[&str]| {
+        let mut args = vec!["admin", "keys", "rotate"];
+        args.extend_from_slice(extra);
+        run(h, &args)
+    };
+    assert_usage_error(
+        &rotate(&["--activate-at", "2000-01-01T00:00:00Z"]),
+        "is in the past: drop it to activate at once",
+    );
+    assert_usage_error(
+        &rotate(&["--activate-at", "tomorrow"]),
+        "use e.g. 2025-07-01T12:00:00Z",
+    );
+    assert_usage_error(
+        &rotate(&[
+            "--activate-at",
+            "2999-01-01T00:00:00Z",
+            "--activate-after",
+            "1h",
+        ]),
+        "cannot be used with",
+    );
+    assert_usage_error(&rotate(&["--activate-after", "soon"]), "720h");
+    assert_usage_error(
+        &run(
+            h,
+            &[
+                "admin",
+                "keys",
+                "activate",
+                "k",
+                "--at",
+                "2000-01-01T00:00:00Z",
+            ],
+        ),
+        "is in the past",
+    );
+    assert_usage_error(&run(h, &["admin", "keys", "activate"]), "NAME|FINGERPRINT");
+    let help = stdout(&run(h, &["admin", "keys", "rotate", "--help"]));
+    for word in ["--activate-at", "--activate-after", "backed up"] {
+        assert!(help.contains(word), "rotate help lists {word}: {help}");
     }
 }
 

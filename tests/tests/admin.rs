@@ -201,14 +201,14 @@ fn list_shows_keys_and_how_many_sealed_secrets_each_opens() {
         "FINGERPRINT",
         "CREATED",
         "EXPIRES",
-        "SEALING",
+        "STATE",
         "SEALEDSECRETS",
     ] {
         assert!(header.contains(column), "{table}");
     }
     let row = lines.next().expect("row");
     assert!(
-        row.contains(&fp) && row.contains('*') && row.trim_end().ends_with(" 2"),
+        row.contains(&fp) && row.contains(" sealing ") && row.trim_end().ends_with(" 2"),
         "{table}"
     );
     assert!(table.contains("in all namespaces; unknown: "), "{table}");

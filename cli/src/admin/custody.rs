@@ -464,6 +464,40 @@ mod tests {
         );
     }
 
+    /// A pending key stays pending through `wrap` and `unwrap`: the
+    /// controller must not start sealing with it because it moved.
+    #[test]
+    fn the_activation_time_carries_over_both_ways() {
+        use sealed_secrets_api::crypto::{Certificate, CertificateParams};
+        use sealed_secrets_api::keys::wrapped::WrappedKey;
+        use sealed_secrets_api::keys::{Activation, ACTIVATE_AT_ANNOTATION};
+        let key = PrivateKey::generate(2048).expect("keygen");
+        let certificate =
+            Certificate::self_signed(&key, &CertificateParams::default()).expect("cert");
+        let when = "2030-01-01T00:00:00Z";
+        let at = sealed_secrets_api::keys::parse_activate_at(when).expect("time");
+        let annotations = [(ACTIVATE_AT_ANNOTATION.to_string(), when.to_string())];
+        let plain = key_secret("keys", "k", &key, &certificate, &[], &annotations).expect("plain");
+        let (labels, carried) = carried_over(&plain);
+        let wrapped = wrapped_key_secret(
+            "keys",
+            "k",
+            &WrappedKey {
+                certificate: certificate.clone(),
+                key_id: "kek".into(),
+                wrapped_dek: vec![1],
+                annotations: BTreeMap::new(),
+                sealed_key: vec![2],
+            },
+            &labels,
+            &carried,
+        );
+        assert_eq!(Activation::of(&wrapped), Activation::At(at));
+        let (labels, carried) = carried_over(&wrapped);
+        let back = key_secret("keys", "k", &key, &certificate, &labels, &carried).expect("plain");
+        assert_eq!(Activation::of(&back), Activation::At(at));
+    }
+
     #[test]
     fn a_stop_says_the_state_and_that_a_rerun_is_safe() {
         let stop = Stop {

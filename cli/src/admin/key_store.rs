@@ -4,8 +4,9 @@
 //! unlabelled one named exactly like the prefix), type `kubernetes.io/tls`
 //! with `tls.crt` (PEM certificate) and `tls.key` (PKCS#1 PEM); or
 //! KMS-wrapped, labelled `kms-v2`, the certificate in the clear and the
-//! private key only through the KMS. The newest seals, ordered as the
-//! controller orders them (`--key-order-priority`, the same function).
+//! private key only through the KMS. The newest active one seals, ordered
+//! as the controller orders them (`--key-order-priority`) and chosen by the
+//! same function (a key with a future `activate-at` waits).
 //! Shared by every `kubeseal admin keys` subcommand.
 
 use std::time::SystemTime;
@@ -17,7 +18,7 @@ use kube::Client;
 use sealed_secrets_api::crypto::{Certificate, PrivateKey};
 use sealed_secrets_api::keys::wrapped::{is_wrapped, read_wrapped_key_secret, WrappedKey};
 use sealed_secrets_api::keys::{
-    newest_first, read_key_secret, KeyOrder, KeyRank, KEY_LABEL_SELECTOR,
+    newest_first, read_key_secret, sealing_index, Activation, KeyOrder, KeyRank, KEY_LABEL_SELECTOR,
 };
 
 use crate::cluster::{api_error, client, ClusterArgs, Place};
@@ -54,6 +55,8 @@ pub(super) struct Key {
     pub(super) certificate: Certificate,
     pub(super) rank: KeyRank,
     pub(super) custody: Custody,
+    /// When it may seal (`activate-at`).
+    pub(super) activation: Activation,
 }
 
 /// Who holds a key's private half.
@@ -105,6 +108,7 @@ pub(super) fn parse_key(secret: &Secret, order: KeyOrder) -> Result<Key, String>
         not_after: certificate.not_after(),
         certificate,
         custody,
+        activation: Activation::of(secret),
     })
 }
 
@@ -151,7 +155,19 @@ pub(super) async fn load(api: &Api<Secret>, ctx: &Context<'_>) -> Result<Vec<Key
     Ok(keys)
 }
 
-pub(super) fn newest(keys: &[KeySecret]) -> Option<&Key> {
+/// The key that seals at `now`, as the controller picks it: the newest
+/// active one (`keys` as [`load`] orders them).
+pub(super) fn sealing(keys: &[KeySecret], now: SystemTime) -> Option<&Key> {
+    let index = sealing_index(
+        keys.iter()
+            .map(|k| k.key.as_ref().ok().map(|key| &key.activation)),
+        now,
+    )?;
+    keys.get(index).and_then(|k| k.key.as_ref().ok())
+}
+
+/// The newest key, active or not.
+pub(super) fn latest(keys: &[KeySecret]) -> Option<&Key> {
     keys.iter().find_map(|k| k.key.as_ref().ok())
 }
 
@@ -180,7 +196,93 @@ pub(super) fn new_key_secret(
     ctx: &Context<'_>,
     key: &PrivateKey,
     cert: &Certificate,
+    annotations: &[(String, String)],
 ) -> Result<Secret> {
-    sealed_secrets_api::keys::key_secret(&ctx.namespace, &ctx.prefix, key, cert, &[], &[])
+    sealed_secrets_api::keys::key_secret(&ctx.namespace, &ctx.prefix, key, cert, &[], annotations)
         .context("cannot encode the new private key")
+}
+
+/// Where a key stands at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    /// The key `/v1/cert.pem` serves.
+    Sealing,
+    /// Opens SealedSecrets; seals only once the newer ones are gone.
+    Active,
+    /// Opens SealedSecrets; may seal from this time on.
+    Pending(SystemTime),
+}
+
+impl State {
+    pub(super) fn of(key: &Key, sealing: Option<&Key>, now: SystemTime) -> Self {
+        if let Some(at) = key.activation.pending_until(now) {
+            Self::Pending(at)
+        } else if sealing.is_some_and(|s| s.fingerprint == key.fingerprint) {
+            Self::Sealing
+        } else {
+            Self::Active
+        }
+    }
+
+    /// `sealing`, `active` or `pending` (JSON).
+    pub(super) fn word(self) -> &'static str {
+        match self {
+            Self::Sealing => "sealing",
+            Self::Active => "active",
+            Self::Pending(_) => "pending",
+        }
+    }
+
+    /// For people: `pending until 2025-07-01T12:00:00Z (in 2d4h)`, and an
+    /// activation time that is not one is pointed out.
+    pub(super) fn text(self, key: &Key, now: SystemTime) -> String {
+        let mut text = match self {
+            Self::Pending(at) => format!(
+                "pending until {} (in {})",
+                rfc3339(at),
+                short_duration(at.duration_since(now).unwrap_or_default())
+            ),
+            other => other.word().to_string(),
+        };
+        if let Activation::Invalid(value) = &key.activation {
+            text.push_str(&format!(" (invalid activate-at {value:?})"));
+        }
+        text
+    }
+}
+
+/// `2d4h`, `3h5m`, `12m30s`, `20s`: the two largest units.
+pub(super) fn short_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let units = [
+        (secs / 86_400, "d"),
+        (secs / 3_600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let first = units.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    units[first..]
+        .iter()
+        .take(2)
+        .filter(|(n, _)| *n > 0 || first == 3)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::short_duration;
+
+    #[test]
+    fn waits_read_in_their_two_largest_units() {
+        let d = Duration::from_secs;
+        assert_eq!(short_duration(d(2 * 86_400 + 4 * 3_600 + 59)), "2d4h");
+        assert_eq!(short_duration(d(3 * 3_600 + 5 * 60)), "3h5m");
+        assert_eq!(short_duration(d(3_600)), "1h");
+        assert_eq!(short_duration(d(12 * 60 + 30)), "12m30s");
+        assert_eq!(short_duration(d(20)), "20s");
+        assert_eq!(short_duration(d(0)), "0s");
+    }
 }

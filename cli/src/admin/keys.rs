@@ -2,7 +2,9 @@
 //! SealedSecret's `status.keyFingerprint` the key that opened it, which
 //! tells `list` how many SealedSecrets each key still opens. `list` shows
 //! who holds each private key (the Secret in the clear, or a KMS) from the
-//! Secrets alone: a wrapped key's certificate is in the clear.
+//! Secrets alone: a wrapped key's certificate is in the clear. A key with
+//! a future `activate-at` is pending: it opens SealedSecrets, the one before
+//! it seals until then (`list` says which; `activate` moves the time).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -17,7 +19,8 @@ use serde_json::{json, Value};
 use super::crd::{key_fingerprint_recording, Recording};
 use super::duration::parse_duration;
 use super::key_store::{
-    connect, load, new_key_secret, newest, no_keys, rfc3339, secret_name, Context, KeySecret,
+    connect, latest, load, new_key_secret, no_keys, rfc3339, sealing, secret_name, Context,
+    KeySecret, State,
 };
 use super::scan::{each_sealed_secret, scanned, ScanArgs};
 use crate::cluster::{api_error, block_on};
@@ -47,6 +50,12 @@ pub(super) struct RotateArgs {
     /// Create the key even though the namespace holds no key Secret yet
     #[arg(long)]
     force: bool,
+    /// The new key opens SealedSecrets at once but seals only from this time (RFC 3339, e.g. 2025-07-01T12:00:00Z): the controller keeps serving the current key until then, so the new one can be backed up first
+    #[arg(long, value_name = "TIME", value_parser = activation::future_time, conflicts_with = "activate_after")]
+    activate_at: Option<SystemTime>,
+    /// As --activate-at, this long from now, e.g. 72h, 3d
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    activate_after: Option<Duration>,
 }
 
 fn key_size(text: &str) -> Result<usize, String> {
@@ -140,8 +149,8 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
     };
     // The CRD prunes the field: every count would be 0, which is not known.
     let counts = usage.as_ref().filter(|_| !recording.dropped());
-    let sealing = newest(&keys).map(|k| k.fingerprint.clone());
     let now = SystemTime::now();
+    let sealing_key = sealing(&keys, now);
     let mut out = String::new();
     if args.output == "json" {
         if recording.dropped() {
@@ -151,6 +160,8 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
             .iter()
             .map(|k| match &k.key {
                 Ok(key) => json!({
+                    "state": State::of(key, sealing_key, now).word(),
+                    "activateAt": activation::json(&key.activation),
                     "secret": k.name,
                     "fingerprint": key.fingerprint,
                     "custody": if key.plain().is_some() { "plain" } else { "kms" },
@@ -158,13 +169,14 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                     "created": rfc3339(key.not_before),
                     "expires": rfc3339(key.not_after),
                     "expired": key.certificate.is_expired_at(now),
-                    "sealing": sealing.as_deref() == Some(key.fingerprint.as_str()),
+                    "sealing": State::of(key, sealing_key, now) == State::Sealing,
                     "sealedSecrets": counts.map(|u| u.count(&key.fingerprint)),
                 }),
                 Err(reason) => json!({
                     "secret": k.name,
                     "fingerprint": null,
                     "sealing": false,
+                    "state": null,
                     "error": reason,
                 }),
             })
@@ -190,7 +202,7 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
             "CUSTODY".into(),
             "CREATED".into(),
             "EXPIRES".into(),
-            "SEALING".into(),
+            "STATE".into(),
             "SEALEDSECRETS".into(),
         ]];
         for k in &keys {
@@ -205,11 +217,7 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                     } else {
                         rfc3339(key.not_after)
                     },
-                    if sealing.as_deref() == Some(key.fingerprint.as_str()) {
-                        "*".into()
-                    } else {
-                        String::new()
-                    },
+                    State::of(key, sealing_key, now).text(key, now),
                     counts.map_or("?".into(), |u| u.count(&key.fingerprint).to_string()),
                 ],
                 Err(_) => [
@@ -218,7 +226,7 @@ pub(super) fn list(ctx: &Context<'_>, args: &ListArgs) -> Result<ExitCode> {
                     "-".into(),
                     "-".into(),
                     "-".into(),
-                    String::new(),
+                    "-".into(),
                     "-".into(),
                 ],
             });
@@ -278,7 +286,13 @@ pub(super) fn rotate(ctx: &Context<'_>, kms: &KmsArgs, args: &RotateArgs) -> Res
     if args.key_ttl.is_zero() {
         bail!("--key-ttl must be longer than 0: it is how long the new certificate is valid");
     }
-    let (name, key, certificate, newest_before) = block_on(async {
+    let activate_at = match (args.activate_at, args.activate_after) {
+        (Some(at), _) => Some(at),
+        (None, Some(after)) if after.is_zero() => None,
+        (None, Some(after)) => Some(SystemTime::now() + after),
+        (None, None) => None,
+    };
+    let (name, key, certificate, latest_before, serving) = block_on(async {
         let (_, api) = connect(ctx).await?;
         // Reading the keys first checks the namespace and access before the slow key generation.
         let existing = load(&api, ctx).await?;
@@ -287,7 +301,19 @@ pub(super) fn rotate(ctx: &Context<'_>, kms: &KmsArgs, args: &RotateArgs) -> Res
                 "refusing to create a first key here: pass --force if this namespace is right",
             ));
         }
-        let newest_before = newest(&existing).map(|k| k.not_before);
+        let latest_before = latest(&existing).map(|k| k.not_before);
+        let serving = sealing(&existing, SystemTime::now()).map(|k| k.fingerprint.clone());
+        if activate_at.is_some() && serving.is_none() {
+            bail!(
+                "no key in {:?} seals now: a pending key would leave the controller without a certificate to serve until it activates; \
+                 drop --activate-at/--activate-after to make a key that seals at once",
+                ctx.namespace
+            );
+        }
+        let annotations: Vec<(String, String)> = activate_at
+            .map(sealed_secrets_api::keys::activate_at_annotation)
+            .into_iter()
+            .collect();
         // A controller with --kms-endpoint seals only with a key the KMS
         // wrapped: a plain one made beside wrapped keys would never seal.
         let kms = match kms.endpoint() {
@@ -313,37 +339,55 @@ pub(super) fn rotate(ctx: &Context<'_>, kms: &KmsArgs, args: &RotateArgs) -> Res
         let certificate =
             Certificate::self_signed(&key, &params).context("cannot make the certificate")?;
         let secret = match &kms {
-            None => new_key_secret(ctx, &key, &certificate)?,
+            None => new_key_secret(ctx, &key, &certificate, &annotations)?,
             Some(kms) => sealed_secrets_api::keys::wrapped::wrapped_key_secret(
                 &ctx.namespace,
                 &ctx.prefix,
                 &kms.wrap(&key, &certificate).await?,
                 &[],
-                &[],
+                &annotations,
             ),
         };
         let created = api
             .create(&PostParams::default(), &secret)
             .await
             .map_err(|e| api_error(e, "create", "secrets", ctx.place()))?;
-        Ok((secret_name(&created), key, certificate, newest_before))
+        Ok((
+            secret_name(&created),
+            key,
+            certificate,
+            latest_before,
+            serving,
+        ))
     })?;
     output::Destination::Stdout.write(certificate.to_pem().as_bytes())?;
-    eprintln!(
-        "created key Secret {}/{name} ({}, valid until {}). A running controller seals with it as soon as it sees the Secret; \
-         SealedSecrets sealed with older keys still open.",
-        ctx.namespace,
-        key.fingerprint(),
-        rfc3339(certificate.not_after())
-    );
-    if newest_before.is_some_and(|t| t >= certificate.not_before()) {
+    match activate_at {
+        None => eprintln!(
+            "created key Secret {}/{name} ({}, valid until {}). A running controller seals with it as soon as it sees the Secret; \
+             SealedSecrets sealed with older keys still open.",
+            ctx.namespace,
+            key.fingerprint(),
+            rfc3339(certificate.not_after())
+        ),
+        Some(at) => eprintln!(
+            "created key Secret {}/{name} ({}, valid until {}), pending until {}: the controller keeps serving {} until then \
+             (it opens SealedSecrets sealed with the new key at once). Back it up now: kubeseal admin keys backup -o keys.yaml",
+            ctx.namespace,
+            key.fingerprint(),
+            rfc3339(certificate.not_after()),
+            sealed_secrets_api::keys::format_activate_at(at),
+            serving.as_deref().unwrap_or("the current key"),
+        ),
+    }
+    if latest_before.is_some_and(|t| t >= certificate.not_before()) {
         eprintln!(
             "warning: an existing key's certificate starts at the same time or later ({}): the controller may keep sealing with it. Is this machine's clock behind?",
-            newest_before.map(rfc3339).unwrap_or_default()
+            latest_before.map(rfc3339).unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) mod activation;
 #[cfg(test)]
 mod tests;

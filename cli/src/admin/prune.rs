@@ -22,7 +22,7 @@ use sealed_secrets_api::SealedSecret;
 use serde_json::Value;
 
 use super::duration::parse_duration;
-use super::key_store::{connect, load, newest, no_keys, rfc3339, Context, Key, KeySecret};
+use super::key_store::{connect, load, no_keys, rfc3339, sealing, Context, Key, KeySecret};
 use super::scan::{each_sealed_secret, scanned, some_of, ScanArgs};
 use crate::cluster::{api_error, block_on};
 use crate::kms::KmsArgs;
@@ -99,26 +99,20 @@ impl Needs {
 pub(crate) fn prune(ctx: &Context<'_>, kms: &KmsArgs, args: &PruneArgs) -> Result<ExitCode> {
     let namespaces = &args.scan.watched_namespaces;
     let age = humantime::format_duration(args.older_than);
-    let cutoff = SystemTime::now()
+    let now = SystemTime::now();
+    let cutoff = now
         .checked_sub(args.older_than)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     block_on(async {
         let (client, api) = connect(ctx).await?;
         let keys = load(&api, ctx).await?;
-        let Some(newest_key) = newest(&keys) else {
+        if keys.iter().all(|k| k.key.is_err()) {
             return Err(no_keys(ctx));
-        };
-        let candidates: Vec<(&KeySecret, &Key)> = keys
-            .iter()
-            .filter_map(|k| k.key.as_ref().ok().map(|key| (k, key)))
-            // Strictly older than the sealing key: key times have one-second
-            // resolution, and a controller started with another
-            // --key-order-priority may seal with a key from the same second.
-            .filter(|(_, key)| key.not_before < cutoff && key.rank.time() < newest_key.rank.time())
-            .collect();
+        }
+        let candidates = candidates(&keys, cutoff, now);
         if candidates.is_empty() {
             println!(
-                "nothing to prune: no key in {} other than the newest is older than {age}",
+                "nothing to prune: no key in {} older than the sealing key and {age} is done waiting for its activation time",
                 ctx.namespace
             );
             return Ok(());
@@ -236,6 +230,25 @@ pub(crate) fn prune(ctx: &Context<'_>, kms: &KmsArgs, args: &PruneArgs) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// The keys prune may delete if nothing needs them: made before `cutoff`
+/// and ranked strictly below the key that seals at `now` (key times have
+/// one-second resolution, and a controller started with another
+/// --key-order-priority may seal with a key from the same second). Never
+/// the sealing key, never a key still waiting for its activation time.
+fn candidates(keys: &[KeySecret], cutoff: SystemTime, now: SystemTime) -> Vec<(&KeySecret, &Key)> {
+    let Some(sealing_key) = sealing(keys, now) else {
+        return Vec::new();
+    };
+    keys.iter()
+        .filter_map(|k| k.key.as_ref().ok().map(|key| (k, key)))
+        .filter(|(_, key)| {
+            key.not_before < cutoff
+                && key.rank.time() < sealing_key.rank.time()
+                && key.activation.pending_until(now).is_none()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap as Map;
@@ -260,6 +273,57 @@ mod tests {
             .into_iter()
             .next()
             .expect("one item")
+    }
+
+    /// Old keys, made 100 s apart; `activations` per key, oldest first.
+    fn keys_made(activations: &[Option<SystemTime>]) -> Vec<KeySecret> {
+        use sealed_secrets_api::crypto::{Certificate, CertificateParams};
+        use sealed_secrets_api::keys::{activate_at_annotation, key_secret, KeyOrder};
+        let mut keys: Vec<KeySecret> = activations
+            .iter()
+            .enumerate()
+            .map(|(i, activation)| {
+                let key = PrivateKey::generate(2048).expect("keygen");
+                let params = CertificateParams {
+                    not_before: SystemTime::UNIX_EPOCH + Duration::from_secs(100 * (i as u64 + 1)),
+                    ..CertificateParams::default()
+                };
+                let cert = Certificate::self_signed(&key, &params).expect("cert");
+                let annotations: Vec<(String, String)> =
+                    activation.map(activate_at_annotation).into_iter().collect();
+                let mut secret =
+                    key_secret("keys", "k", &key, &cert, &[], &annotations).expect("secret");
+                secret.metadata.name = Some(format!("k{i}"));
+                KeySecret {
+                    name: format!("k{i}"),
+                    key: super::super::key_store::parse_key(&secret, KeyOrder::CertNotBefore),
+                    secret,
+                }
+            })
+            .collect();
+        keys.reverse(); // newest first, as load() orders them
+        keys
+    }
+
+    fn names(candidates: &[(&KeySecret, &Key)]) -> Vec<String> {
+        candidates.iter().map(|(k, _)| k.name.clone()).collect()
+    }
+
+    #[test]
+    fn prune_never_offers_the_sealing_key_nor_a_pending_one() {
+        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let (now, cutoff) = (at(10_000), at(9_000));
+        // k0, k1 active; k2 the newest, pending: k1 seals.
+        let keys = keys_made(&[None, None, Some(at(20_000))]);
+        assert_eq!(names(&candidates(&keys, cutoff, now)), ["k0"]);
+        // Once k2 is active it seals, and k1 may go.
+        assert_eq!(names(&candidates(&keys, cutoff, at(20_000))), ["k1", "k0"]);
+        // A pending key ranked below the sealing one still waits: kept.
+        let keys = keys_made(&[Some(at(20_000)), None, None]);
+        assert_eq!(names(&candidates(&keys, cutoff, now)), ["k1"]);
+        // Only pending keys: none seals, nothing is offered.
+        let keys = keys_made(&[Some(at(20_000))]);
+        assert!(candidates(&keys, cutoff, now).is_empty());
     }
 
     #[test]
