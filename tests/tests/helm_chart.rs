@@ -341,10 +341,20 @@ fn the_controller_takes_the_flags() {
         "keyrenewperiod=0",
         "updateStatus=false",
         "clusterName=oslo",
+        "keyActivationDelay=72h",
     ] {
         let out = helms[0]
             .template("r", "ns", &our_chart(), &[], &["--set", set])
             .expect("render");
+        if set.starts_with("keyActivationDelay") {
+            let args = container_args(&documents(&out).expect("YAML")).expect("args");
+            let at = args.iter().position(|a| a == "--key-activation-delay");
+            assert_eq!(
+                at.and_then(|i| args.get(i + 1)),
+                Some(&Value::from("72h")),
+                "{args:?}"
+            );
+        }
         renders.push((set.to_string(), out));
     }
     if let Some(reference) = reference_chart() {
