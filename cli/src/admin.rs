@@ -100,7 +100,7 @@ so the new key can be backed up before anything depends on it. `kubeseal admin k
         long_about = "Make a pending key (one with a future sealedsecrets.bitnami.com/activate-at annotation, \
 from `rotate --activate-at/--activate-after` or the controller's --key-activation-delay) active now, or move its \
 activation to --at TIME. A running controller follows without a restart: the newest active key seals. \
-Refused for a key that is active already."
+Refused for a key that is active already (but one whose activate-at is not a time may be fixed this way)."
     )]
     Activate(keys::activation::ActivateArgs),
     /// Write every key Secret to a file (v1 List, mode 0600) for disaster recovery

@@ -80,7 +80,7 @@ pub struct KeyEntry {
 }
 
 impl KeyEntry {
-    /// The time keys are ordered by: renewal counts from the newest's.
+    /// The time keys are ordered by: renewal counts from the latest's.
     pub fn order_time(&self) -> SystemTime {
         self.rank.time()
     }
@@ -132,8 +132,10 @@ impl KeySet {
         let next = Self::new(entries, custody, now);
         if let Some(seals) = next.sealing() {
             let before = self.sealing().map(|e| e.key.fingerprint());
-            let waited = self.get(seals.key.fingerprint()).is_some()
-                && matches!(seals.activation, Activation::At(_));
+            // Known and pending before: its time came, or it was activated early.
+            let waited = self
+                .get(seals.key.fingerprint())
+                .is_some_and(|e| e.activation.pending_until(self.as_of).is_some());
             if waited && before != Some(seals.key.fingerprint()) {
                 tracing::info!(secret = %seals.secret_name, fingerprint = %seals.key.fingerprint(), previous = ?before.map(|f| f.as_str()), "key activated: it seals from now on");
             }

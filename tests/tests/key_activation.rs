@@ -86,6 +86,8 @@ fn a_pending_key_opens_at_once_and_both_replicas_switch_at_its_time() {
     let old = wait_cert(&a);
     let b = start(cp, &ns, idle.name(), &lead);
     assert_eq!(wait_cert(&b), old, "replicas agree before");
+    // Certificates have one-second NotBefore: the new key must rank above.
+    std::thread::sleep(Duration::from_millis(1100));
 
     let asked_at = Instant::now();
     let out = admin(
@@ -191,8 +193,18 @@ fn a_pending_key_opens_at_once_and_both_replicas_switch_at_its_time() {
 fn keys_activate_ends_the_wait_at_once() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "activate-now").expect("namespace");
-    let controller = start(cp, &ns, ns.name(), &[]);
+    // The delay is for keys the controller makes; its first one seals at once.
+    let controller = start(cp, &ns, ns.name(), &["--key-activation-delay=1h"]);
     let old = wait_cert(&controller);
+    assert!(
+        controller
+            .log()
+            .contains("no key seals now: the new key is active at once"),
+        "{}",
+        controller.log()
+    );
+    // Certificates have one-second NotBefore: the new key must rank above.
+    std::thread::sleep(Duration::from_millis(1100));
     let out = admin(
         cp,
         ns.name(),
@@ -228,49 +240,83 @@ fn keys_activate_ends_the_wait_at_once() {
         Ok((cert(&controller) == new).then_some(()))
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    assert!(
+        controller
+            .log()
+            .contains("key activated: it seals from now on"),
+        "{}",
+        controller.log()
+    );
     let keys = listed(cp, ns.name());
     assert_eq!(with_state(&keys, "sealing")[0]["secret"], pending.as_str());
     assert!(keys.iter().all(|k| k["activateAt"].is_null()), "{keys:?}");
 }
 
+/// A key older than the renew period seals while the renewed key waits:
+/// renewal counts from the latest key, not the sealing one, or it would
+/// make keys in a loop until the new one activates.
 #[test]
 fn the_activation_delay_makes_renewed_keys_pending_without_a_loop() {
     let cp = ControlPlane::shared().expect("control plane");
     let ns = TestNamespace::create(cp, "activation-delay").expect("namespace");
     let delay = Duration::from_secs(20);
-    let controller = start(cp, &ns, ns.name(), &["--key-activation-delay=20s"]);
-    let first = wait_cert(&controller);
-    assert!(
-        controller
-            .log()
-            .contains("no key seals now: the new key is active at once"),
-        "{}",
-        controller.log()
+    // An old key: made long ago, as far as the renew schedule can tell.
+    succeeded(&admin(
+        cp,
+        ns.name(),
+        &["keys", "rotate", "--key-size", "2048", "--force"],
+    ));
+    let old_key = key_secret_names(&ns).expect("keys");
+    ns.kubectl()
+        .run([
+            "annotate",
+            "secret",
+            &old_key[0],
+            "sealedsecrets.bitnami.com/key-created=2020-01-01T00:00:00Z",
+        ])
+        .expect("annotate");
+    let controller = start(
+        cp,
+        &ns,
+        ns.name(),
+        &[
+            "--key-order-priority=SecretCreationTimestamp",
+            "--key-renew-period=1h",
+            "--key-activation-delay=20s",
+        ],
     );
-    assert!(with_state(&listed(cp, ns.name()), "pending").is_empty());
+    let old = wait_cert(&controller);
 
-    // A renewal request: the new key waits, and nothing renews it again.
-    controller.signal("USR1");
-    let requested = Instant::now();
-    poll("a second key", WAIT, TICK, || {
+    // Overdue: renewed at once, and the new key waits.
+    let started = Instant::now();
+    poll("a renewed key", WAIT, TICK, || {
         Ok((key_secret_names(&ns)?.len() == 2).then_some(()))
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
     let keys = listed(cp, ns.name());
     assert_eq!(with_state(&keys, "pending").len(), 1, "{keys:?}");
-    assert_eq!(cert(&controller), first, "the new key waits");
-    while requested.elapsed() < delay + SLACK {
+    assert_eq!(cert(&controller), old, "the renewed key waits");
+    while started.elapsed() < delay + SLACK {
         assert_eq!(
             key_secret_names(&ns).expect("keys").len(),
             2,
-            "no further key: the renewal loop counts from the pending key\n{}",
+            "no further key: the renewal counts from the pending key\n{}",
             controller.log()
         );
         std::thread::sleep(Duration::from_secs(1));
     }
-    assert_ne!(cert(&controller), first, "activated after the delay");
-    let keys = listed(cp, ns.name());
-    assert!(with_state(&keys, "pending").is_empty(), "{keys:?}");
+    let renewed = cert(&controller);
+    assert_ne!(renewed, old, "activated after the delay");
+    assert!(with_state(&listed(cp, ns.name()), "pending").is_empty());
+
+    // A renewal request (SIGUSR1) makes a pending key too.
+    controller.signal("USR1");
+    poll("a requested key", WAIT, TICK, || {
+        Ok((key_secret_names(&ns)?.len() == 3).then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
+    assert_eq!(with_state(&listed(cp, ns.name()), "pending").len(), 1);
+    assert_eq!(cert(&controller), renewed);
 }
 
 /// The reference controller knows nothing of `activate-at`: a pending key

@@ -67,7 +67,9 @@ pub(in crate::admin) fn activate(ctx: &Context<'_>, args: &ActivateArgs) -> Resu
                 args.key
             );
         };
-        if key.activation.pending_until(now).is_none() {
+        // An activate-at that is not a time counts as active, but may be fixed here.
+        let invalid = matches!(key.activation, Activation::Invalid(_));
+        if key.activation.pending_until(now).is_none() && !invalid {
             bail!(
                 "key Secret {} ({}) is active already: only a pending key (a future activate-at) can be activated",
                 chosen.name,
