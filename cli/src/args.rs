@@ -59,6 +59,9 @@ pub(crate) struct SealArgs {
         action = clap::ArgAction::Append
     )]
     pub(crate) cert: Vec<String>,
+    /// The layout file mapping folders to clusters (.sealed-secrets.yaml, docs/layout.md): with -w, --merge-into or --re-encrypt and no --cert, the output file's folder chooses the certificate. Found by walking up from the output file when not given; empty to ignore any
+    #[arg(long, env = "SEALED_SECRETS_LAYOUT", value_name = "FILE")]
+    pub(crate) layout: Option<String>,
     /// Output format for sealed secret. Either json or yaml [default: json]
     #[arg(short = 'o', long, env = "SEALED_SECRETS_FORMAT", value_parser = ["json", "yaml"], ignore_case = true)]
     pub(crate) format: Option<String>,

@@ -81,13 +81,6 @@ pub(crate) struct Copy<'a> {
 impl Layout {
     /// The layout that governs `path` (a file to write, or a folder), if
     /// any: see [`find::discover`] for where it is looked for.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "for sealing through the layout (issue #24): kubeseal -w with no --cert"
-        )
-    )]
     pub(crate) fn find_for(path: &Path) -> Result<Option<Layout>> {
         match find::discover(path)? {
             Some(file) => Layout::load(&file).map(Some),
@@ -118,26 +111,13 @@ impl Layout {
         &self.file
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "for sealing through the layout (issue #24): kubeseal -w with no --cert"
-        )
-    )]
+    #[cfg(test)]
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The clusters rules seal for (not the break-glass ones), by name: what
     /// `{cluster}` expands to.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "for sealing through the layout (issue #24): kubeseal -w with no --cert"
-        )
-    )]
     pub(crate) fn clusters(&self) -> impl Iterator<Item = &Cluster> {
         self.clusters.iter().filter(|c| c.copy_to.is_none())
     }
@@ -184,13 +164,6 @@ impl Layout {
 
     /// As [`Layout::lookup`], with no match an error that says what to do:
     /// an unknown folder never falls back to some default certificate.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "for sealing through the layout (issue #24): kubeseal -w with no --cert"
-        )
-    )]
     pub(crate) fn resolve(&self, path: &Path) -> Result<Resolved<'_>> {
         match self.lookup(path)? {
             Some(resolved) => Ok(resolved),

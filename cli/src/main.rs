@@ -13,6 +13,7 @@ mod modes;
 mod output;
 mod pflag;
 mod recipients;
+mod sealed_with;
 
 // Parsers of untrusted input live in the library (src/lib.rs) for the fuzz targets.
 use kubeseal::{input, recovery};

@@ -20,8 +20,8 @@ use crate::cert::CertSpec;
 use crate::cluster::{block_on, Controller, Verdict};
 use crate::kubeconfig::{self, NamespaceChoice};
 use crate::output::{self, Destination, FileSet, Format};
-use crate::recipients::{self, OutputPath, Target};
-use crate::{cert, input, recovery};
+use crate::recipients::{self, LayoutFlag, OutputPath, Target};
+use crate::{cert, input, recovery, sealed_with};
 
 /// Where `kubectl proxy` listens unless told otherwise.
 const KUBECTL_PROXY_PORT: u16 = 8001;
@@ -194,9 +194,16 @@ impl Run {
 
     /// Every target of the run writing to `output`, each certificate read
     /// and checked before anything is sealed.
+    /// Without `--cert`, a `.sealed-secrets.yaml` above the output file
+    /// chooses the certificate (recipients/by_layout.rs).
     fn targets(&self, output: Option<OutputPath<'_>>) -> Result<Vec<Target>> {
-        let planned = recipients::plan(&self.certs, output)?;
+        let planned = recipients::plan_with_layout(&self.certs, output, self.layout(), false)?;
         recipients::load(planned, || self.controller_cert())
+    }
+
+    /// `--layout`.
+    fn layout(&self) -> LayoutFlag<'_> {
+        LayoutFlag::from_flag(self.args.seal.layout.as_deref())
     }
 
     /// `-w`, as a template of the targets' paths.
@@ -265,12 +272,15 @@ impl Run {
         let mut results = Vec::with_capacity(targets.len());
         for target in targets {
             let sealed = self.seal_all(&text, &target.key, &options);
-            let sealed = match &target.cluster {
+            let mut sealed = match &target.cluster {
                 Some(name) if self.certs.len() > 1 => {
                     sealed.with_context(|| format!("cannot seal for cluster {name}"))?
                 }
                 _ => sealed?,
             };
+            for s in &mut sealed {
+                sealed_with::after_sealing(s, target.key.fingerprint(), target.through_layout);
+            }
             results.push((target, sealed));
         }
         self.deliver_objects(results)

@@ -2,8 +2,12 @@
 //! name, its public key and, when writing files, its own output path
 //! (`-w 'clusters/{cluster}/db.yaml'`).
 //!
-//! [`plan`] decides the targets from the flags alone; [`load`] then reads
-//! every certificate, all of them before anything is sealed or written.
+//! [`plan`] decides the targets from the flags alone, [`plan_with_layout`]
+//! also from the repository's `.sealed-secrets.yaml` ([`by_layout`]); [`load`]
+//! then reads every certificate, all of them before anything is sealed or
+//! written.
+
+mod by_layout;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -12,6 +16,7 @@ use anyhow::{bail, Context as _, Result};
 use sealed_secrets_api::crypto::PublicKey;
 
 use crate::cert::{self, CertSpec};
+use crate::layout::Cluster;
 
 /// The only placeholder of an output path.
 const CLUSTER: &str = "{cluster}";
@@ -23,6 +28,27 @@ pub(crate) struct OutputPath<'a> {
     pub(crate) path: &'a Path,
 }
 
+/// `--layout`: which `.sealed-secrets.yaml` a run may use.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LayoutFlag<'a> {
+    /// Not given: the one found by walking up from the output path.
+    Discover,
+    /// `--layout FILE`.
+    File(&'a Path),
+    /// `--layout=`: none.
+    Off,
+}
+
+impl<'a> LayoutFlag<'a> {
+    pub(crate) fn from_flag(flag: Option<&'a str>) -> Self {
+        match flag {
+            None => Self::Discover,
+            Some("") => Self::Off,
+            Some(file) => Self::File(Path::new(file)),
+        }
+    }
+}
+
 /// Where a target's certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CertSource {
@@ -30,17 +56,32 @@ pub(crate) enum CertSource {
     Location(String),
     /// No `--cert`: the cluster's controller, through the kubeconfig.
     Controller,
+    /// No `--cert`: the layout's cluster for the output path.
+    Layout(Cluster),
 }
 
 /// A target before its certificate is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Planned {
-    /// Set when the run names clusters (several certificates, `NAME=`, or
-    /// `{cluster}` in the path); `None` for a plain single run.
+    /// Set when the run names clusters (several certificates, `NAME=`,
+    /// `{cluster}` in the path, or a layout); `None` for a plain single run.
     pub(crate) cluster: Option<String>,
     pub(crate) source: CertSource,
     /// The output path with `{cluster}` replaced; `None`: stdout.
     pub(crate) path: Option<PathBuf>,
+    /// A break-glass copy: the index (in the plan) of the file it copies.
+    pub(crate) copy_of: Option<usize>,
+    /// With `--cert`: the layout's cluster for `path` when its certificate
+    /// may differ (a warning at [`load`] when it does).
+    pub(crate) layout_says: Option<LayoutSays>,
+}
+
+/// What a layout says about a path a `--cert` run writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LayoutSays {
+    pub(crate) file: PathBuf,
+    pub(crate) relative: String,
+    pub(crate) cluster: Cluster,
 }
 
 /// One cluster to seal for.
@@ -48,16 +89,45 @@ pub(crate) struct Target {
     pub(crate) cluster: Option<String>,
     pub(crate) key: PublicKey,
     pub(crate) path: Option<PathBuf>,
+    /// A break-glass copy: the index of the target it copies.
+    pub(crate) copy_of: Option<usize>,
+    /// Chosen by a layout: the result records its key (sealed_with.rs).
+    pub(crate) through_layout: bool,
+    /// How messages name this target's file.
+    what: String,
 }
 
 impl Target {
     /// How messages name this target's file: `cluster oslo`.
     pub(crate) fn what(&self) -> String {
-        match &self.cluster {
-            Some(name) => format!("cluster {name}"),
-            None => "the certificate given".to_owned(),
-        }
+        self.what.clone()
     }
+}
+
+/// [`plan`], with the repository's layout where it applies. No `--cert`
+/// and an output path under a `.sealed-secrets.yaml`: its rules choose each
+/// file's cluster and add the break-glass copies (`merging`: a `{cluster}`
+/// expansion keeps only the files that exist). `--cert` there: as [`plan`],
+/// and [`load`] warns when the layout gives a path another certificate.
+/// No layout: as [`plan`].
+pub(crate) fn plan_with_layout(
+    certs: &[CertSpec],
+    output: Option<OutputPath<'_>>,
+    layout: LayoutFlag<'_>,
+    merging: bool,
+) -> Result<Vec<Planned>> {
+    let Some(output) = output else {
+        return plan(certs, None);
+    };
+    let Some(layout) = by_layout::find(layout, output.path)? else {
+        return plan(certs, Some(output));
+    };
+    if certs.is_empty() {
+        return by_layout::plan(&layout, output, merging);
+    }
+    let mut planned = plan(certs, Some(output))?;
+    by_layout::note(&layout, &mut planned);
+    Ok(planned)
 }
 
 /// The targets of `certs` writing to `output`, checked before any work.
@@ -71,14 +141,17 @@ pub(crate) fn plan(certs: &[CertSpec], output: Option<OutputPath<'_>>) -> Result
     if certs.is_empty() {
         if let (true, Some(o)) = (has_placeholder, output) {
             bail!(
-                "{CLUSTER} appears in {} but no certificate names a cluster: pass --cert NAME=FILE, once per cluster",
-                o.flag
+                "{CLUSTER} appears in {} but no certificate names a cluster: pass --cert NAME=FILE, once per cluster, or write below a {} that lists the clusters",
+                o.flag,
+                crate::layout::FILE_NAME
             );
         }
         return Ok(vec![Planned {
             cluster: None,
             source: CertSource::Controller,
             path: template.map(Path::to_path_buf),
+            copy_of: None,
+            layout_says: None,
         }]);
     }
     let named = certs.len() > 1 || has_placeholder || certs.iter().any(|c| c.name.is_some());
@@ -88,6 +161,8 @@ pub(crate) fn plan(certs: &[CertSpec], output: Option<OutputPath<'_>>) -> Result
             cluster: None,
             source: CertSource::Location(certs[0].location.clone()),
             path: template.map(Path::to_path_buf),
+            copy_of: None,
+            layout_says: None,
         }]);
     }
     let names = cluster_names(certs)?;
@@ -120,6 +195,8 @@ pub(crate) fn plan(certs: &[CertSpec], output: Option<OutputPath<'_>>) -> Result
             cluster: Some(name),
             source: CertSource::Location(spec.location.clone()),
             path,
+            copy_of: None,
+            layout_says: None,
         })
         .collect())
 }
@@ -194,30 +271,46 @@ pub(crate) fn load(
     controller: impl Fn() -> Result<Vec<u8>>,
 ) -> Result<Vec<Target>> {
     let now = SystemTime::now();
-    planned
-        .into_iter()
-        .map(|p| {
-            let key = match &p.source {
-                CertSource::Location(location) => {
-                    cert::read(location).and_then(|pem| cert::parse_public_key(&pem, now))
+    let mut targets: Vec<Target> = Vec::with_capacity(planned.len());
+    for p in planned {
+        let key = match &p.source {
+            CertSource::Location(location) => {
+                let key = cert::read(location).and_then(|pem| cert::parse_public_key(&pem, now));
+                match &p.cluster {
+                    Some(name) => key.with_context(|| {
+                        format!("cannot use the certificate of cluster {name} ({location})")
+                    })?,
+                    None => key?,
                 }
-                CertSource::Controller => {
-                    controller().and_then(|pem| cert::parse_public_key(&pem, now))
-                }
-            };
-            let key = match (&p.cluster, &p.source) {
-                (Some(name), CertSource::Location(location)) => key.with_context(|| {
-                    format!("cannot use the certificate of cluster {name} ({location})")
-                })?,
-                _ => key?,
-            };
-            Ok(Target {
-                cluster: p.cluster,
-                key,
-                path: p.path,
-            })
-        })
-        .collect()
+            }
+            CertSource::Controller => controller().and_then(|pem| cert::parse_public_key(&pem, now))?,
+            CertSource::Layout(cluster) => cluster.public_key(now)?,
+        };
+        if let (Some(says), CertSource::Location(location)) = (&p.layout_says, &p.source) {
+            by_layout::warn_if_other(says, location, &key, now);
+        }
+        let what = match (&p.cluster, p.copy_of) {
+            (Some(name), Some(original)) => format!(
+                "break-glass copy for cluster {name} of {}",
+                targets
+                    .get(original)
+                    .and_then(|t| t.path.as_deref())
+                    .unwrap_or(Path::new("-"))
+                    .display()
+            ),
+            (Some(name), None) => format!("cluster {name}"),
+            (None, _) => "the certificate given".to_owned(),
+        };
+        targets.push(Target {
+            cluster: p.cluster,
+            key,
+            path: p.path,
+            copy_of: p.copy_of,
+            through_layout: matches!(p.source, CertSource::Layout(_)),
+            what,
+        });
+    }
+    Ok(targets)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub(crate) struct ReencryptArgs {
     /// With --recovery-private-key: the certificate to seal to (file or URL); without it, under a .sealed-secrets.yaml, each file's cluster's certificate
     #[arg(long, value_name = "FILE|URL")]
     cert: Option<String>,
-    /// The layout file mapping folders to clusters (docs/layout.md); found by walking up from each file when not given; empty to ignore any
+    /// The layout file mapping folders to clusters (.sealed-secrets.yaml, docs/layout.md): each file's folder chooses its cluster's certificate. Found by walking up from each file when not given; empty to ignore any
     #[arg(long, env = "SEALED_SECRETS_LAYOUT", value_name = "FILE")]
     layout: Option<String>,
     /// Say what would be re-encrypted and write nothing

@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use sealed_secrets_api::{SealOptions, SealedSecret};
 
 use super::Run;
-use crate::input;
+use crate::{input, sealed_with};
 use crate::output::{self, Format};
 use crate::recipients::{self, OutputPath};
 
@@ -22,35 +22,77 @@ struct Original {
 
 impl Run {
     pub(super) fn merge_into(&self, template: &Path) -> Result<()> {
-        let planned = recipients::plan(
+        let planned = recipients::plan_with_layout(
             &self.certs,
             Some(OutputPath {
                 flag: "--merge-into",
                 path: template,
             }),
+            self.layout(),
+            true,
         )?;
-        let mut originals = Vec::with_capacity(planned.len());
+        // Every file is read before anything is sealed. A break-glass copy
+        // that does not exist yet starts from its original, emptied.
+        let mut originals: Vec<Original> = Vec::with_capacity(planned.len());
         for p in &planned {
             let path = p.path.as_deref().unwrap_or(template);
-            originals.push(read_original(path, p.cluster.as_deref())?);
+            let original = match p.copy_of {
+                Some(index) if !path.exists() => {
+                    let Some(of) = originals.get(index) else {
+                        bail!("break-glass copy {} planned before its original", path.display());
+                    };
+                    eprintln!(
+                        "warning: break-glass copy {} did not exist: it is created with only the items merged now; \
+                         to copy the whole file, re-seal it (kubeseal --re-encrypt --recovery-private-key KEY -f {})",
+                        path.display(),
+                        planned[index].path.as_deref().unwrap_or(template).display()
+                    );
+                    Original::emptied(of)
+                }
+                _ => read_original(path, p.cluster.as_deref())?,
+            };
+            originals.push(original);
         }
         let text = self.read_input("secret")?;
         let targets = recipients::load(planned, || self.controller_cert())?;
         let options = self.seal_options()?;
         let mut rendered = Vec::with_capacity(targets.len());
+        // A copy is sealed for the name and namespace of its original.
+        let mut forced: Vec<(Option<String>, Option<String>)> = Vec::with_capacity(targets.len());
         for (target, original) in targets.into_iter().zip(originals) {
             let Original {
                 sealed: mut merged,
                 format,
             } = original;
+            let (name, namespace) = match target.copy_of.and_then(|i| forced.get(i)) {
+                Some(of) => of.clone(),
+                None => (merged.metadata.name.clone(), merged.metadata.namespace.clone()),
+            };
+            forced.push((name.clone(), namespace.clone()));
             let options = SealOptions {
-                name: merged.metadata.name.clone(),
-                force_namespace: merged.metadata.namespace.clone(),
+                name,
+                force_namespace: namespace,
                 ..options.clone()
             };
-            for update in self.seal_all(&text, &target.key, &options)? {
+            let before = sealed_with::recorded(&merged);
+            let updates = self.seal_all(&text, &target.key, &options)?;
+            // Every old item replaced by one sealed now: the record can be exact.
+            let replaced_all = merged.spec.data.is_none()
+                && merged.spec.encrypted_data.keys().all(|item| {
+                    updates
+                        .iter()
+                        .any(|u| u.spec.encrypted_data.contains_key(item))
+                });
+            for update in updates {
                 merge(&mut merged, update);
             }
+            sealed_with::after_merging(
+                &mut merged,
+                before,
+                replaced_all,
+                target.key.fingerprint(),
+                target.through_layout,
+            );
             let format = if self.format_explicit {
                 self.format
             } else {
@@ -61,6 +103,20 @@ impl Run {
             rendered.push((target, out.into_bytes()));
         }
         self.deliver(rendered)
+    }
+}
+
+impl Original {
+    /// `of` with no items and no record of keys: the start of a new copy.
+    fn emptied(of: &Original) -> Original {
+        let mut sealed = of.sealed.clone();
+        sealed.spec.encrypted_data.clear();
+        sealed.spec.data = None;
+        sealed_with::forget(&mut sealed);
+        Original {
+            sealed,
+            format: of.format,
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 
 use super::Run;
 use crate::cluster::{block_on, Controller, Verdict};
-use crate::recipients::OutputPath;
-use crate::recovery;
+use crate::recipients::{self, CertSource, OutputPath};
+use crate::{recovery, sealed_with};
 
 impl Run {
     pub(super) fn re_encrypt(&self) -> Result<()> {
@@ -28,6 +28,8 @@ impl Run {
             for s in &sealed {
                 match controller.rotate(s).await? {
                     Verdict::Ok(mut r) => {
+                        // Which key the controller used is not known here.
+                        sealed_with::forget(&mut r);
                         r.metadata.creation_timestamp = None;
                         r.metadata.deletion_timestamp = None;
                         r.metadata.generation = None;
@@ -50,14 +52,9 @@ impl Run {
 
     /// `--re-encrypt --recovery-private-key KEYS --cert NEW...`: opened with
     /// the given keys and sealed to each NEW here, with no cluster; the
-    /// values stay in memory.
+    /// values stay in memory. Without `--cert`, the `.sealed-secrets.yaml`
+    /// of the output file names the certificate (and its break-glass copies).
     fn re_encrypt_offline(&self) -> Result<()> {
-        if self.certs.is_empty() {
-            bail!(
-                "--re-encrypt with --recovery-private-key re-seals without a cluster: \
-                 pass --cert with the certificate to seal to (file or URL)"
-            );
-        }
         // One certificate without -w rewrites -f in place; several need a
         // file per cluster.
         let output = match (&self.args.seal.output_file, &self.args.seal.input_file) {
@@ -69,7 +66,20 @@ impl Run {
             (None, Some(path)) => Some(OutputPath { flag: "-f", path }),
             (None, None) => None,
         };
-        let targets = self.targets(output)?;
+        let planned = recipients::plan_with_layout(&self.certs, output, self.layout(), false)?;
+        if planned
+            .iter()
+            .any(|p| p.source == CertSource::Controller)
+        {
+            bail!(
+                "--re-encrypt with --recovery-private-key re-seals without a cluster: \
+                 pass --cert with the certificate to seal to (file or URL), or write below a {} that gives the file's folder a cluster",
+                crate::layout::FILE_NAME
+            );
+        }
+        let targets = recipients::load(planned, || {
+            bail!("--re-encrypt with --recovery-private-key never asks the controller")
+        })?;
         let keys = recovery::load_keys(&self.args.modes.recovery_private_key)?;
         let keys = crate::kms::key_ring(keys, &self.args.kms)?;
         let input = self.sealed_input()?;
@@ -93,6 +103,7 @@ impl Run {
                 r.metadata.creation_timestamp = None;
                 r.metadata.deletion_timestamp = None;
                 r.metadata.generation = None;
+                sealed_with::after_sealing(&mut r, target.key.fingerprint(), target.through_layout);
                 resealed.push(r);
             }
             results.push((target, resealed));

@@ -31,6 +31,8 @@ fn one_plain_cert_is_a_plain_run() {
             cluster: None,
             source: CertSource::Location("c/oslo.pem".into()),
             path: Some("out/{x}.yaml".into()),
+            copy_of: None,
+            layout_says: None,
         }]
     );
     // A stem that is no name does not matter when no name is needed.
@@ -101,7 +103,7 @@ fn refusals() {
     );
     assert_eq!(
         refusal(&[], w("out/{cluster}.yaml")),
-        "{cluster} appears in -w but no certificate names a cluster: pass --cert NAME=FILE, once per cluster"
+        "{cluster} appears in -w but no certificate names a cluster: pass --cert NAME=FILE, once per cluster, or write below a .sealed-secrets.yaml that lists the clusters"
     );
     let merge = Some(OutputPath {
         flag: "--merge-into",

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, bail, Context as _, Result};
 use sealed_secrets_api::crypto::{KeyRing, PublicKey};
 
-use super::files::{describe, inspect, record_sealed_with, replace_ciphertexts, Contents, Found};
+use super::files::{describe, inspect, replace_ciphertexts, Contents, Found};
 use super::freshness::{freshness, Freshness};
 use crate::layout::Layout;
 use crate::output;
@@ -352,7 +352,7 @@ fn decide(
                 .with_context(|| format!("{}: SealedSecret {what}; nothing was written", fail()))?;
             doc = replace_ciphertexts(doc, &rotated)
                 .and_then(|mut doc| {
-                    record_sealed_with(&mut doc, target.fingerprint()).map(|()| doc)
+                    crate::sealed_with::record_in_document(&mut doc, target.fingerprint()).map(|()| doc)
                 })
                 .with_context(|| format!("{}: SealedSecret {what}", fail()))?;
         }

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context as _, Result};
-use sealed_secrets_api::crypto::Fingerprint;
-use sealed_secrets_api::{SealedSecret, SEALED_WITH_ANNOTATION};
+use sealed_secrets_api::SealedSecret;
 use serde::Deserialize as _;
 use serde_json::Value;
 
@@ -176,30 +175,6 @@ pub(super) fn replace_ciphertexts(mut doc: Value, rotated: &SealedSecret) -> Res
     Ok(doc)
 }
 
-/// Records in the document's own metadata the key its items are now sealed
-/// with ([`SEALED_WITH_ANNOTATION`]; the template, and so the Secret, is
-/// left alone).
-pub(super) fn record_sealed_with(doc: &mut Value, fingerprint: &Fingerprint) -> Result<()> {
-    let metadata = doc
-        .get_mut("metadata")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| anyhow!("it has no metadata"))?;
-    let annotations = metadata
-        .entry("annotations")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if annotations.is_null() {
-        *annotations = Value::Object(Default::default());
-    }
-    annotations
-        .as_object_mut()
-        .ok_or_else(|| anyhow!("its metadata.annotations is not a map"))?
-        .insert(
-            SEALED_WITH_ANNOTATION.into(),
-            Value::String(fingerprint.to_string()),
-        );
-    Ok(())
-}
-
 pub(super) fn describe(sealed: &SealedSecret) -> String {
     match (&sealed.metadata.namespace, &sealed.metadata.name) {
         (Some(ns), Some(name)) => format!("{ns}/{name}"),
@@ -229,33 +204,5 @@ mod tests {
         assert!(out["spec"].get("data").is_none());
         assert_eq!(out["spec"]["template"], doc["spec"]["template"]);
         assert_eq!(out["metadata"], doc["metadata"]);
-    }
-
-    #[test]
-    fn the_key_is_recorded_on_the_sealed_secret_not_its_template() {
-        let pem = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../crypto/tests/fixtures/cert-2048.pem"),
-        )
-        .expect("fixture");
-        let key = crate::cert::parse_public_key(&pem, std::time::SystemTime::now()).expect("key");
-        for metadata in [
-            json!({"name": "s"}),
-            json!({"name": "s", "annotations": null}),
-            json!({"name": "s", "annotations": {"team": "a"}}),
-        ] {
-            let mut doc = json!({"metadata": metadata, "spec": {"template": {"metadata": {"annotations": {"x": "y"}}}}});
-            record_sealed_with(&mut doc, key.fingerprint()).expect("recorded");
-            assert_eq!(
-                doc["metadata"]["annotations"][SEALED_WITH_ANNOTATION],
-                key.fingerprint().to_string()
-            );
-            assert_eq!(
-                doc["spec"]["template"]["metadata"]["annotations"],
-                json!({"x": "y"})
-            );
-        }
-        let mut bad = json!({"metadata": {"annotations": []}});
-        assert!(record_sealed_with(&mut bad, key.fingerprint()).is_err());
     }
 }

@@ -63,30 +63,13 @@ pub(super) fn freshness(
             unopened()
         ));
     }
-    match recorded(sealed) {
+    match crate::sealed_with::recorded(sealed) {
         Some(recorded) if recorded != BTreeSet::from([target.to_string()]) => Err(format!(
             "it records being sealed with {} ({SEALED_WITH_ANNOTATION}), and none of the keys given opens it: pass that key",
             recorded.into_iter().collect::<Vec<_>>().join(", ")
         )),
         _ => Ok(Freshness::Unopened),
     }
-}
-
-/// The fingerprints the file's `sealed-with` annotation records, if any.
-fn recorded(sealed: &SealedSecret) -> Option<BTreeSet<String>> {
-    let value = sealed
-        .metadata
-        .annotations
-        .as_ref()?
-        .get(SEALED_WITH_ANNOTATION)?;
-    Some(
-        value
-            .split(',')
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .map(str::to_string)
-            .collect(),
-    )
 }
 
 #[cfg(test)]
