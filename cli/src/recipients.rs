@@ -283,7 +283,9 @@ pub(crate) fn load(
                     None => key?,
                 }
             }
-            CertSource::Controller => controller().and_then(|pem| cert::parse_public_key(&pem, now))?,
+            CertSource::Controller => {
+                controller().and_then(|pem| cert::parse_public_key(&pem, now))?
+            }
             CertSource::Layout(cluster) => cluster.public_key(now)?,
         };
         if let (Some(says), CertSource::Location(location)) = (&p.layout_says, &p.source) {

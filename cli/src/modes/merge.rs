@@ -9,9 +9,9 @@ use anyhow::{bail, Context as _, Result};
 use sealed_secrets_api::{SealOptions, SealedSecret};
 
 use super::Run;
-use crate::{input, sealed_with};
 use crate::output::{self, Format};
 use crate::recipients::{self, OutputPath};
+use crate::{input, sealed_with};
 
 /// A file to merge into, as read.
 struct Original {
@@ -39,7 +39,10 @@ impl Run {
             let original = match p.copy_of {
                 Some(index) if !path.exists() => {
                     let Some(of) = originals.get(index) else {
-                        bail!("break-glass copy {} planned before its original", path.display());
+                        bail!(
+                            "break-glass copy {} planned before its original",
+                            path.display()
+                        );
                     };
                     eprintln!(
                         "warning: break-glass copy {} did not exist: it is created with only the items merged now; \
@@ -66,7 +69,10 @@ impl Run {
             } = original;
             let (name, namespace) = match target.copy_of.and_then(|i| forced.get(i)) {
                 Some(of) => of.clone(),
-                None => (merged.metadata.name.clone(), merged.metadata.namespace.clone()),
+                None => (
+                    merged.metadata.name.clone(),
+                    merged.metadata.namespace.clone(),
+                ),
             };
             forced.push((name.clone(), namespace.clone()));
             let options = SealOptions {

@@ -67,10 +67,7 @@ impl Run {
             (None, None) => None,
         };
         let planned = recipients::plan_with_layout(&self.certs, output, self.layout(), false)?;
-        if planned
-            .iter()
-            .any(|p| p.source == CertSource::Controller)
-        {
+        if planned.iter().any(|p| p.source == CertSource::Controller) {
             bail!(
                 "--re-encrypt with --recovery-private-key re-seals without a cluster: \
                  pass --cert with the certificate to seal to (file or URL), or write below a {} that gives the file's folder a cluster",

@@ -352,7 +352,8 @@ fn decide(
                 .with_context(|| format!("{}: SealedSecret {what}; nothing was written", fail()))?;
             doc = replace_ciphertexts(doc, &rotated)
                 .and_then(|mut doc| {
-                    crate::sealed_with::record_in_document(&mut doc, target.fingerprint()).map(|()| doc)
+                    crate::sealed_with::record_in_document(&mut doc, target.fingerprint())
+                        .map(|()| doc)
                 })
                 .with_context(|| format!("{}: SealedSecret {what}", fail()))?;
         }
