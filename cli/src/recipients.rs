@@ -119,14 +119,23 @@ pub(crate) fn plan_with_layout(
     let Some(output) = output else {
         return plan(certs, None);
     };
-    let Some(layout) = by_layout::find(layout, output.path)? else {
-        return plan(certs, Some(output));
-    };
     if certs.is_empty() {
-        return by_layout::plan(&layout, output, merging);
+        return match by_layout::find(layout, output.path)? {
+            Some(layout) => by_layout::plan(&layout, output, merging),
+            None => plan(certs, Some(output)),
+        };
     }
     let mut planned = plan(certs, Some(output))?;
-    by_layout::note(&layout, &mut planned);
+    // With --cert the layout only advises: one that cannot be read is said,
+    // and does not stop the run.
+    match by_layout::find(layout, output.path) {
+        Ok(Some(layout)) => by_layout::note(&layout, &mut planned),
+        Ok(None) => {}
+        Err(e) => eprintln!(
+            "warning: --cert is used without checking it against the layout: {}",
+            crate::error::render(&e)
+        ),
+    }
     Ok(planned)
 }
 

@@ -315,6 +315,37 @@ fn cert_wins_over_the_layout_with_a_warning() {
     assert_eq!(sealed_with(&repo, "clusters/b/x.yaml"), None);
     assert!(!repo.root.join("break-glass/clusters/b/x.yaml").exists());
 
+    // A broken layout does not stop a --cert run: said, not used.
+    let text = std::fs::read_to_string(repo.root.join(".sealed-secrets.yaml")).unwrap();
+    std::fs::write(
+        repo.root.join(".sealed-secrets.yaml"),
+        "version: 1\nrules: []\n",
+    )
+    .unwrap();
+    let out = outside(
+        &repo,
+        &[
+            "--cert",
+            &at(&repo, "certs/a.pem"),
+            "-w",
+            &at(&repo, "clusters/b/w.yaml"),
+        ],
+        SECRET_YAML,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .starts_with("warning: --cert is used without checking it against the layout: ")
+            && stderr(&out).contains("unknown field `rules`"),
+        "{}",
+        stderr(&out)
+    );
+    opens_only_with(&repo, &keys, "clusters/b/w.yaml", "a");
+    // Without --cert it is an error.
+    let out = outside(&repo, &["-w", &at(&repo, "clusters/b/w.yaml")], SECRET_YAML);
+    assert_refused(&out, "unknown field `rules`");
+    std::fs::write(repo.root.join(".sealed-secrets.yaml"), text).unwrap();
+
     // The layout's own certificate, or a folder it does not cover: silent.
     for file in ["clusters/b/y.yaml", "clusters/zzz/y.yaml"] {
         let out = outside(
