@@ -632,10 +632,7 @@ fn dashboard_and_alerts_fit_two_replicas() {
         ),
         (
             "SealedSecretsSealingKeyNotRenewed",
-            &[
-                "sealed_secrets_controller_key_created_timestamp_seconds",
-                "sealed_secrets_controller_key_sealing",
-            ][..],
+            &["sealed_secrets_controller_key_created_timestamp_seconds"][..],
         ),
         (
             "SealedSecretsSealingKeyCertificateExpiring",
