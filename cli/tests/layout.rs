@@ -200,11 +200,12 @@ fn layout_refusals_say_what_to_do() {
         &out,
         "gives these files to 4 clusters (a, b, c, safe); --cert would seal them all with one certificate: name one cluster's folder, or pass --layout= to ignore the layout",
     );
-    // Through the controllers: not built, and said so.
+    // Through the controllers (no keys): each cluster's controller is
+    // reached before anything is written; here there is no cluster at all.
     let out = repo.kubeseal(&["admin", "reencrypt", "."]);
     assert_refused(
         &out,
-        "pass --recovery-private-key with the private keys that open them",
+        "cannot connect to the controller of cluster a (the current context, kube-system/sealed-secrets-controller)",
     );
     // A malformed layout: its line.
     let broken = LAYOUT.replace("    cluster: b\n", "    cluster: b\n    path_glob: x\n");

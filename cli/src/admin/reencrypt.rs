@@ -1,8 +1,8 @@
 //! `kubeseal admin reencrypt PATH...`: rewrites SealedSecret files in place
 //! with the controller's newest key, through its `/v1/rotate` endpoint; or,
 //! with `--recovery-private-key KEYS --cert NEW`, here without a cluster;
-//! or, under a `.sealed-secrets.yaml`, each with its cluster's certificate
-//! ([`by_layout`]).
+//! or, under a `.sealed-secrets.yaml`, each for its own cluster, with its
+//! certificate and the keys given or through its controller ([`by_layout`]).
 
 mod by_layout;
 mod files;
@@ -68,15 +68,14 @@ impl Resealer {
 
 pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Result<ExitCode> {
     let found = collect(&args.paths)?;
-    let route = by_layout::route(
-        &found,
-        args.layout.as_deref(),
-        args.cert.as_deref(),
-        !args.recovery_private_key.is_empty(),
-    )?;
+    let route = by_layout::route(&found, args.layout.as_deref(), args.cert.as_deref())?;
     if let by_layout::Route::Layout(plan) = route {
-        let keys = crate::recovery::load_keys(&args.recovery_private_key)?;
-        by_layout::run(plan, &crate::kms::key_ring(keys, kms)?, args.dry_run)?;
+        if args.recovery_private_key.is_empty() {
+            by_layout::run_through_controllers(plan, cluster, args.dry_run)?;
+        } else {
+            let keys = crate::recovery::load_keys(&args.recovery_private_key)?;
+            by_layout::run_offline(plan, &crate::kms::key_ring(keys, kms)?, args.dry_run)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut resealer = Resealer::new(args, kms)?;
