@@ -25,7 +25,7 @@ pub(crate) struct ReencryptArgs {
     /// SealedSecret files, or directories to walk for *.yaml, *.yml and *.json
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
-    /// Re-seal here, with no cluster: the private keys that open the files (PEM files, or a backup of the key Secrets; KMS-wrapped ones with --kms-endpoint). Needs --cert
+    /// Re-seal here, with no cluster: the private keys that open the files (PEM files, or a backup of the key Secrets; KMS-wrapped ones with --kms-endpoint). Needs --cert, except under a .sealed-secrets.yaml (each file to its cluster's certificate); without it there, each cluster's controller re-seals its files
     #[arg(long, value_delimiter = ',', value_name = "FILE")]
     recovery_private_key: Vec<PathBuf>,
     /// With --recovery-private-key: the certificate to seal to (file or URL); without it, under a .sealed-secrets.yaml, each file's cluster's certificate

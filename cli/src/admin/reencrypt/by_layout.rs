@@ -205,10 +205,10 @@ enum Outcome {
 
 /// The certificates of the clusters that `wanted` keeps among those holding
 /// files, read (or fetched) now: all of them before any work starts.
-fn certificates<'a>(
-    plan: &'a Plan,
+fn certificates(
+    plan: &Plan,
     wanted: impl Fn(&crate::layout::Cluster) -> bool,
-) -> Result<BTreeMap<(usize, &'a str), PublicKey>> {
+) -> Result<BTreeMap<(usize, &str), PublicKey>> {
     let now = SystemTime::now();
     let mut certs = BTreeMap::new();
     for placed in &plan.files {
