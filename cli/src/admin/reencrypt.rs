@@ -135,8 +135,23 @@ pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) ->
                         }
                     }
                 };
-                let doc = replace_ciphertexts(doc, &rotated)
+                let mut doc = replace_ciphertexts(doc, &rotated)
                     .with_context(|| format!("cannot re-encrypt {shown}: SealedSecret {what}"))?;
+                // A sealed-with record stays true, as with --re-encrypt:
+                // set to the certificate here, dropped when the controller
+                // chose the key.
+                match &resealer {
+                    Resealer::Offline(_, public)
+                        if crate::sealed_with::recorded(&sealed).is_some() =>
+                    {
+                        crate::sealed_with::record_in_document(&mut doc, public.fingerprint())
+                            .with_context(|| {
+                                format!("cannot re-encrypt {shown}: SealedSecret {what}")
+                            })?;
+                    }
+                    Resealer::Offline(..) => {}
+                    Resealer::Controller(_) => crate::sealed_with::forget_in_document(&mut doc),
+                }
                 output::render(&mut out, &doc, format)?;
             }
             if !args.dry_run {
