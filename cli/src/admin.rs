@@ -50,10 +50,13 @@ controller's /v1/rotate endpoint (via the API server's service proxy): the contr
 opens it. Stops at the first failure; files already rewritten stay valid.\n\n\
 With --recovery-private-key KEYS --cert NEW, files are re-sealed here with no cluster.\n\n\
 Under a .sealed-secrets.yaml (docs/layout.md; found by walking up from each file, or --layout FILE), \
-with --recovery-private-key and no --cert, each file is re-sealed here with the certificate of the cluster its \
-folder maps to, and only when some item opens with a key given other than that cluster's: one line per file \
-(reencrypted, up to date, skipped). Every file is decided before the first is written; a file that cannot \
-be done stops the run with nothing written. --dry-run lists what would change."
+with no --cert, each file is re-sealed for the cluster its folder maps to, and only when it needs it: with \
+--recovery-private-key here, with that cluster's certificate, when some item opens with a key given other \
+than that cluster's; without, through that cluster's own controller (the layout's context, \
+controller_namespace, controller_name), after checking that every such controller seals with the key of the \
+layout's certificate, when the file does not record (sealed-with) exactly that key. Break-glass copies are \
+then skipped. One line per file (reencrypted, up to date, skipped). Every file is decided before the first \
+is written; a file that cannot be done stops the run with nothing written. --dry-run lists what would change."
     )]
     Reencrypt(reencrypt::ReencryptArgs),
 }

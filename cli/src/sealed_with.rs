@@ -102,5 +102,21 @@ pub(crate) fn record_in_document(doc: &mut Value, fingerprint: &Fingerprint) -> 
     Ok(())
 }
 
+/// As [`forget`], on a file's document as read.
+pub(crate) fn forget_in_document(doc: &mut Value) {
+    let Some(metadata) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(annotations) = metadata
+        .get_mut("annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.remove(SEALED_WITH_ANNOTATION);
+        if annotations.is_empty() {
+            metadata.remove("annotations");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -200,11 +200,12 @@ fn layout_refusals_say_what_to_do() {
         &out,
         "gives these files to 4 clusters (a, b, c, safe); --cert would seal them all with one certificate: name one cluster's folder, or pass --layout= to ignore the layout",
     );
-    // Through the controllers: not built, and said so.
+    // Through the controllers (no keys): each cluster's controller is
+    // reached before anything is written; here there is no cluster at all.
     let out = repo.kubeseal(&["admin", "reencrypt", "."]);
     assert_refused(
         &out,
-        "pass --recovery-private-key with the private keys that open them",
+        "cannot connect to the controller of cluster a (the current context, kube-system/sealed-secrets-controller)",
     );
     // A malformed layout: its line.
     let broken = LAYOUT.replace("    cluster: b\n", "    cluster: b\n    path_glob: x\n");
@@ -271,4 +272,62 @@ fn a_layout_above_the_repository_is_not_used() {
         &out,
         "cannot use the certificate of cluster a (certs/a.pem)",
     );
+}
+
+/// Without a layout (`--layout=`), `admin reencrypt --cert` keeps a
+/// `sealed-with` record true: set to the certificate sealed to, as
+/// `--re-encrypt` does (a file that records nothing gets nothing).
+#[test]
+fn reencrypt_without_the_layout_keeps_the_record_true() {
+    let old_a = fixture_pair(2048);
+    let b = fixture_pair(4096);
+    let keys = tempfile::tempdir().unwrap();
+    let c = new_pair(keys.path(), "c");
+    let safe = new_pair(keys.path(), "safe");
+    let new_a = new_pair(keys.path(), "new-a");
+    let repo = repo(&old_a, &b, &c, &safe);
+    let new_cert = keys.path().join("new-a.pem");
+    std::fs::write(&new_cert, &new_a.cert).unwrap();
+    let record = |file: &str| {
+        let doc: serde_json::Value =
+            serde_yaml::from_slice(&std::fs::read(repo.root.join(file)).unwrap()).unwrap();
+        doc["metadata"]["annotations"]["sealedsecrets.bitnami.com/sealed-with"].clone()
+    };
+    assert!(record("clusters/a/db.yaml").is_null(), "sealed with --cert");
+    // Sealed through the layout: recorded.
+    let out = kubeseal(repo.home.path())
+        .current_dir(&repo.root)
+        .args(["-w", "clusters/a/db.yaml"])
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(record("clusters/a/db.yaml"), old_a.fingerprint.as_str());
+    let out = repo.kubeseal(&[
+        "admin",
+        "reencrypt",
+        "--layout=",
+        "--recovery-private-key",
+        &old_a.key.to_string_lossy(),
+        "--cert",
+        &new_cert.to_string_lossy(),
+        "clusters/a/db.yaml",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(record("clusters/a/db.yaml"), new_a.fingerprint.as_str());
+    repo.open("clusters/a/db.yaml", &new_a.key)
+        .unwrap_or_else(|e| panic!("opens with the new key: {e}"));
+    // A file that records nothing gets nothing.
+    let out = repo.kubeseal(&[
+        "admin",
+        "reencrypt",
+        "--layout=",
+        "--recovery-private-key",
+        &old_a.key.to_string_lossy(),
+        "--cert",
+        &new_cert.to_string_lossy(),
+        "clusters/a/api.json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(record("clusters/a/api.json").is_null());
 }

@@ -1,8 +1,8 @@
 //! `kubeseal admin reencrypt PATH...`: rewrites SealedSecret files in place
 //! with the controller's newest key, through its `/v1/rotate` endpoint; or,
 //! with `--recovery-private-key KEYS --cert NEW`, here without a cluster;
-//! or, under a `.sealed-secrets.yaml`, each with its cluster's certificate
-//! ([`by_layout`]).
+//! or, under a `.sealed-secrets.yaml`, each for its own cluster, with its
+//! certificate and the keys given or through its controller ([`by_layout`]).
 
 mod by_layout;
 mod files;
@@ -25,7 +25,7 @@ pub(crate) struct ReencryptArgs {
     /// SealedSecret files, or directories to walk for *.yaml, *.yml and *.json
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
-    /// Re-seal here, with no cluster: the private keys that open the files (PEM files, or a backup of the key Secrets; KMS-wrapped ones with --kms-endpoint). Needs --cert
+    /// Re-seal here, with no cluster: the private keys that open the files (PEM files, or a backup of the key Secrets; KMS-wrapped ones with --kms-endpoint). Needs --cert, except under a .sealed-secrets.yaml (each file to its cluster's certificate); without it there, each cluster's controller re-seals its files
     #[arg(long, value_delimiter = ',', value_name = "FILE")]
     recovery_private_key: Vec<PathBuf>,
     /// With --recovery-private-key: the certificate to seal to (file or URL); without it, under a .sealed-secrets.yaml, each file's cluster's certificate
@@ -68,15 +68,14 @@ impl Resealer {
 
 pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) -> Result<ExitCode> {
     let found = collect(&args.paths)?;
-    let route = by_layout::route(
-        &found,
-        args.layout.as_deref(),
-        args.cert.as_deref(),
-        !args.recovery_private_key.is_empty(),
-    )?;
+    let route = by_layout::route(&found, args.layout.as_deref(), args.cert.as_deref())?;
     if let by_layout::Route::Layout(plan) = route {
-        let keys = crate::recovery::load_keys(&args.recovery_private_key)?;
-        by_layout::run(plan, &crate::kms::key_ring(keys, kms)?, args.dry_run)?;
+        if args.recovery_private_key.is_empty() {
+            by_layout::run_through_controllers(plan, cluster, args.dry_run)?;
+        } else {
+            let keys = crate::recovery::load_keys(&args.recovery_private_key)?;
+            by_layout::run_offline(plan, &crate::kms::key_ring(keys, kms)?, args.dry_run)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut resealer = Resealer::new(args, kms)?;
@@ -136,8 +135,23 @@ pub(crate) fn run(args: &ReencryptArgs, cluster: &ClusterArgs, kms: &KmsArgs) ->
                         }
                     }
                 };
-                let doc = replace_ciphertexts(doc, &rotated)
+                let mut doc = replace_ciphertexts(doc, &rotated)
                     .with_context(|| format!("cannot re-encrypt {shown}: SealedSecret {what}"))?;
+                // A sealed-with record stays true, as with --re-encrypt:
+                // set to the certificate here, dropped when the controller
+                // chose the key.
+                match &resealer {
+                    Resealer::Offline(_, public)
+                        if crate::sealed_with::recorded(&sealed).is_some() =>
+                    {
+                        crate::sealed_with::record_in_document(&mut doc, public.fingerprint())
+                            .with_context(|| {
+                                format!("cannot re-encrypt {shown}: SealedSecret {what}")
+                            })?;
+                    }
+                    Resealer::Offline(..) => {}
+                    Resealer::Controller(_) => crate::sealed_with::forget_in_document(&mut doc),
+                }
                 output::render(&mut out, &doc, format)?;
             }
             if !args.dry_run {

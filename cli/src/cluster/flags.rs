@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Where the controller is and how to reach the cluster: kubectl's flags.
 /// Global, so they also work after `admin ...` subcommands.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(mut_args = crate::pflag::booleans)]
 pub(crate) struct ClusterArgs {
     /// Name of sealed-secrets controller.
@@ -112,7 +112,7 @@ pub(crate) struct ClusterArgs {
 /// underscores). They only tune client-go's logging there; here they are
 /// accepted, checked for their type, and ignored. As in the reference, they
 /// are not read from SEALED_SECRETS_* variables.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(mut_args = crate::pflag::booleans)]
 #[command(next_help_heading = "klog flags of the reference kubeseal (accepted and ignored)")]
 pub(crate) struct KlogArgs {

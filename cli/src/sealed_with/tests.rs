@@ -86,3 +86,30 @@ fn merging_adds_the_key_or_records_it_only_when_exact() {
         );
     }
 }
+
+#[test]
+fn a_record_is_forgotten_from_a_document_and_nothing_else() {
+    let cases = [
+        (
+            json!({"metadata": {"name": "s", "annotations": {SEALED_WITH_ANNOTATION: "SHA256:x"}}}),
+            json!({"metadata": {"name": "s"}}),
+        ),
+        (
+            json!({"metadata": {"name": "s", "annotations": {SEALED_WITH_ANNOTATION: "SHA256:x", "team": "a"}}}),
+            json!({"metadata": {"name": "s", "annotations": {"team": "a"}}}),
+        ),
+        (
+            json!({"metadata": {"name": "s", "annotations": {"team": "a"}}}),
+            json!({"metadata": {"name": "s", "annotations": {"team": "a"}}}),
+        ),
+        (
+            json!({"metadata": {"name": "s"}}),
+            json!({"metadata": {"name": "s"}}),
+        ),
+        (json!({"kind": "x"}), json!({"kind": "x"})),
+    ];
+    for (mut doc, want) in cases {
+        forget_in_document(&mut doc);
+        assert_eq!(doc, want);
+    }
+}

@@ -1,7 +1,11 @@
 //! `admin reencrypt` over a tree with a `.sealed-secrets.yaml`: each file
-//! is re-sealed with the certificate of the cluster its folder maps to, and
-//! only when some item is sealed with another of the keys given. Every file
-//! is decided in memory before the first one is written.
+//! is re-sealed for the cluster its folder maps to, and only when it needs
+//! it. With private keys, here with that cluster's certificate, when some
+//! item is sealed with another of the keys given; without, through that
+//! cluster's own controller ([`through_controllers`]). Every file is decided
+//! in memory before the first one is written.
+
+mod through_controllers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,6 +16,7 @@ use sealed_secrets_api::crypto::{KeyRing, PublicKey};
 
 use super::files::{describe, inspect, replace_ciphertexts, Contents, Found};
 use super::freshness::{freshness, Freshness};
+use crate::cluster::ClusterArgs;
 use crate::layout::Layout;
 use crate::output;
 
@@ -84,7 +89,6 @@ pub(super) fn route(
     found: &[Found],
     layout_flag: Option<&str>,
     cert: Option<&str>,
-    keys_given: bool,
 ) -> Result<Route> {
     if layout_flag == Some("") {
         return Ok(Route::Single);
@@ -173,15 +177,6 @@ pub(super) fn route(
         }
         return Ok(Route::Single);
     }
-    if !keys_given {
-        bail!(
-            "{} gives these files to clusters ({}): re-encrypting each through its own cluster's controller is not supported; \
-             pass --recovery-private-key with the private keys that open them (each file is then sealed here with its cluster's certificate), \
-             or --layout= to ignore the layout and use the controller of the current context for all",
-            files_of(),
-            names()
-        );
-    }
     if let Some(err) = unplaced {
         return Err(err);
     }
@@ -208,27 +203,38 @@ enum Outcome {
     },
 }
 
-/// Re-seals what needs it with `keys`, then writes (unless `dry_run`) and
-/// says one line per file.
-pub(super) fn run(plan: Plan, keys: &KeyRing, dry_run: bool) -> Result<()> {
-    // Every certificate first: no work starts with one missing.
+/// The certificates of the clusters that `wanted` keeps among those holding
+/// files, read (or fetched) now: all of them before any work starts.
+fn certificates(
+    plan: &Plan,
+    wanted: impl Fn(&crate::layout::Cluster) -> bool,
+) -> Result<BTreeMap<(usize, &str), PublicKey>> {
     let now = SystemTime::now();
-    let mut certs: BTreeMap<(usize, &str), PublicKey> = BTreeMap::new();
+    let mut certs = BTreeMap::new();
     for placed in &plan.files {
         if let Placed::File {
             layout, cluster, ..
         } = placed
         {
-            if let std::collections::btree_map::Entry::Vacant(slot) =
-                certs.entry((*layout, cluster.as_str()))
-            {
-                let entry = plan.layouts[*layout]
-                    .cluster(cluster)
-                    .ok_or_else(|| anyhow!("cluster {cluster} vanished from its layout"))?;
-                slot.insert(entry.public_key(now)?);
+            let key = (*layout, cluster.as_str());
+            if certs.contains_key(&key) {
+                continue;
+            }
+            let entry = plan.layouts[*layout]
+                .cluster(cluster)
+                .ok_or_else(|| anyhow!("cluster {cluster} vanished from its layout"))?;
+            if wanted(entry) {
+                certs.insert(key, entry.public_key(now)?);
             }
         }
     }
+    Ok(certs)
+}
+
+/// Re-seals what needs it here with `keys`, then writes (unless `dry_run`)
+/// and says one line per file.
+pub(super) fn run_offline(plan: Plan, keys: &KeyRing, dry_run: bool) -> Result<()> {
+    let certs = certificates(&plan, |_| true)?;
     let mut outcomes = Vec::with_capacity(plan.files.len());
     for placed in &plan.files {
         let (shown, path, layout, cluster) = match placed {
@@ -246,7 +252,23 @@ pub(super) fn run(plan: Plan, keys: &KeyRing, dry_run: bool) -> Result<()> {
         let target = &certs[&(layout, cluster.as_str())];
         outcomes.push(decide(shown, path, cluster, target, keys)?);
     }
+    finish(outcomes, dry_run)
+}
 
+/// Re-seals what needs it through each cluster's controller (see
+/// [`through_controllers`]), then writes as [`run_offline`].
+pub(super) fn run_through_controllers(
+    plan: Plan,
+    cluster_args: &ClusterArgs,
+    dry_run: bool,
+) -> Result<()> {
+    let outcomes = through_controllers::decide_all(&plan, cluster_args)?;
+    finish(outcomes, dry_run)
+}
+
+/// Writes what was decided (unless `dry_run`), one line per file, and a
+/// summary per cluster.
+fn finish(outcomes: Vec<Outcome>, dry_run: bool) -> Result<()> {
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for outcome in outcomes {
         match outcome {
