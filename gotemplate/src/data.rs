@@ -11,11 +11,20 @@ use serde::ser::{self, Serialize};
 use crate::error::Error;
 use crate::value::{Bytes, Elem, GoMap, Heap, Value};
 
-/// `data` as a template value, its maps in `heap`.
-pub(crate) fn to_value<T: Serialize + ?Sized>(
+/// `data` as dot: nil data is no value at all, as Go's `Execute(w, nil)`
+/// (so `.x` is `<no value>`, not a nil pointer error).
+pub(crate) fn to_dot<T: Serialize + ?Sized>(
     heap: &mut Heap,
     data: &T,
 ) -> std::result::Result<Value, Error> {
+    Ok(match to_value(heap, data)? {
+        Value::Nil => Value::Invalid,
+        v => v,
+    })
+}
+
+/// `data` as a template value, its maps in `heap`.
+fn to_value<T: Serialize + ?Sized>(heap: &mut Heap, data: &T) -> std::result::Result<Value, Error> {
     data.serialize(ToValue { heap })
         .map_err(|DataError(e)| Error::Data(e))
 }

@@ -109,3 +109,8 @@ pub fn sprig() -> FuncMap {
     static FUNCS: OnceLock<FuncMap> = OnceLock::new();
     FUNCS.get_or_init(sprig::functions).clone()
 }
+
+/// The README's examples, run as doc-tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -199,11 +199,13 @@ impl Template {
     /// With `true`, no error text holds a value from the data or one a
     /// function made (the texts go to logs or statuses that must not see
     /// secrets): where Go's text quotes a value (`index out of range: 5`,
-    /// `invalid slice index: 3 > 1`, `unable to parse url: parse "...": ...`)
-    /// the value is left out, and functions see
-    /// [`Env::values_in_errors`](crate::Env::values_in_errors) false. Texts
-    /// still hold the template's own text (names, fields, literals). Off by
-    /// default: texts are Go's.
+    /// `invalid slice index: 3 > 1`) the value is left out, and functions
+    /// see [`Env::values_in_errors`](crate::Env::values_in_errors) false.
+    /// Texts still hold the template's own text (names, fields, literals).
+    /// Off by default: texts are Go's, except sprig's functions, whose
+    /// texts leave values out either way (`urlParse`'s `parse: invalid port
+    /// after host` where Go says `parse "http://h:x/": invalid port ":x"
+    /// after host`).
     ///
     /// ```
     /// use gotemplate::Template;
@@ -333,7 +335,7 @@ impl Template {
         W: Write + ?Sized,
         T: serde::Serialize + ?Sized,
     {
-        self.run(&self.name, out, |heap| crate::data::to_value(heap, data))
+        self.run(&self.name, out, |heap| crate::data::to_dot(heap, data))
     }
 
     /// Executes the set's template `name` (Go's `ExecuteTemplate`).
@@ -359,7 +361,7 @@ impl Template {
                 template: self.name.clone(),
             });
         }
-        self.run(name, out, |heap| crate::data::to_value(heap, data))
+        self.run(name, out, |heap| crate::data::to_dot(heap, data))
     }
 
     /// Executes the template with a dot of [`Value`]s that `make_dot`
