@@ -194,7 +194,10 @@ mod tests {
             errors.push(&format!("k{i:05}"), Crypto::NoKeyCouldDecrypt);
         }
         for i in 0..20 {
-            let reason = gotemplate::Error::Exec(format!("reason {i}"));
+            let Err(reason) = gotemplate::Template::new(format!("reason {i}")).parse("{{ end }}")
+            else {
+                panic!("a stray end parses");
+            };
             errors.push_template(&format!("odd{i:02}"), reason);
             errors.push_template(&format!("t{i:02}"), Error::TemplatesTooLarge);
         }
@@ -212,7 +215,7 @@ mod tests {
             one.to_string(),
             "illegal base64 data at input byte 3 (a, b)"
         );
-        let Err(unclosed) = gotemplate::Template::parse("t", "{{ .k ") else {
+        let Err(unclosed) = gotemplate::Template::new("t").parse("{{ .k ") else {
             panic!("an unclosed action parses");
         };
         one.push_template("t", unclosed);

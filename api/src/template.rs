@@ -54,7 +54,12 @@ impl TemplateEngine for GoTemplates {
         values: &BTreeMap<String, Vec<u8>>,
         deadline: Instant,
     ) -> Result<Vec<u8>, gotemplate::Error> {
-        let parsed = Template::parse(name, template)?;
+        // As the reference: sprig's functions; unlike it, error texts that
+        // never quote a value (they go to status, events and logs).
+        let parsed = Template::new(name)
+            .with_sprig()
+            .value_free_errors(true)
+            .parse(template)?;
         let limits = Limits {
             max_output: self.max_output,
             max_memory: self.max_memory,

@@ -103,8 +103,8 @@ pub fn call(
         And | Or => Ok(argv.last().cloned().unwrap_or(Value::Invalid)),
         Not => Ok(Value::Bool(!argv[0].is_true(heap))),
         Len => len(heap, &argv[0]),
-        Index => index(heap, &argv[0], &argv[1..]),
-        Slice => slice(&argv[0], &argv[1..]),
+        Index => index(heap, &argv[0], &argv[1..], budget.values_in_errors),
+        Slice => slice(&argv[0], &argv[1..], budget.values_in_errors),
         Print => text(crate::fmt::try_sprint(heap, argv, room), budget),
         Println => text(crate::fmt::try_sprintln(heap, argv, room), budget),
         Printf => {
@@ -167,7 +167,8 @@ fn len(heap: &Heap, item: &Value) -> Result<Value, FuncError> {
     Ok(Value::Int(n as i64))
 }
 
-fn index_arg(heap: &Heap, index: &Value, cap: usize) -> Result<usize, FuncError> {
+/// Go's `indexArg`; `show` puts the index into the error text, as Go does.
+fn index_arg(heap: &Heap, index: &Value, cap: usize, show: bool) -> Result<usize, FuncError> {
     let x: i128 = match index {
         v if v.int_kind_value().is_some() => i128::from(v.int_kind_value().unwrap_or(0)),
         v if v.as_u64().is_some() => i128::from(v.as_u64().unwrap_or(0)),
@@ -180,12 +181,16 @@ fn index_arg(heap: &Heap, index: &Value, cap: usize) -> Result<usize, FuncError>
         }
     };
     if x < 0 || x > cap as i128 {
-        return Err(reason("index out of range"));
+        return Err(match show {
+            // Go prints the index as an int64.
+            true => reason(format!("index out of range: {}", x as i64)),
+            false => reason("index out of range"),
+        });
     }
     Ok(x as usize)
 }
 
-fn index(heap: &Heap, item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
+fn index(heap: &Heap, item: &Value, indexes: &[Value], show: bool) -> Result<Value, FuncError> {
     let mut item = item.clone();
     if matches!(item, Value::Invalid | Value::Nil) {
         return Err(reason("index of untyped nil"));
@@ -194,14 +199,14 @@ fn index(heap: &Heap, item: &Value, indexes: &[Value]) -> Result<Value, FuncErro
         item = match &item {
             Value::Nil => return Err(reason("index of nil pointer")),
             Value::List(l) => {
-                let x = index_arg(heap, index, l.items.len())?;
+                let x = index_arg(heap, index, l.items.len(), show)?;
                 match l.items.get(x) {
                     Some(v) => v.clone(),
                     None => return Err(reason("reflect: slice index out of range")),
                 }
             }
             Value::String(s) => {
-                let x = index_arg(heap, index, s.len())?;
+                let x = index_arg(heap, index, s.len(), show)?;
                 match s.get(x) {
                     Some(b) => Value::Uint8(*b),
                     None => return Err(reason("reflect: string index out of range")),
@@ -238,7 +243,7 @@ fn index(heap: &Heap, item: &Value, indexes: &[Value]) -> Result<Value, FuncErro
     Ok(item)
 }
 
-fn slice(item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
+fn slice(item: &Value, indexes: &[Value], show: bool) -> Result<Value, FuncError> {
     let heap = Heap::default();
     if matches!(item, Value::Invalid | Value::Nil) {
         return Err(reason("slice of untyped nil"));
@@ -263,10 +268,18 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
     };
     let mut idx = [0, len, len];
     for (i, index) in indexes.iter().enumerate() {
-        idx[i] = index_arg(&heap, index, len)?;
+        idx[i] = index_arg(&heap, index, len, show)?;
     }
-    if idx[0] > idx[1] || (indexes.len() == 3 && idx[1] > idx[2]) {
-        return Err(reason("invalid slice index"));
+    let bad = match (idx[0] > idx[1], indexes.len() == 3 && idx[1] > idx[2]) {
+        (true, _) => Some((idx[0], idx[1])),
+        (false, true) => Some((idx[1], idx[2])),
+        (false, false) => None,
+    };
+    if let Some((low, high)) = bad {
+        return Err(match show {
+            true => reason(format!("invalid slice index: {low} > {high}")),
+            false => reason("invalid slice index"),
+        });
     }
     Ok(match item {
         Value::String(s) => Value::bytes(&s[idx[0]..idx[1]]),

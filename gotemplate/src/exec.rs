@@ -5,11 +5,14 @@
 
 mod call;
 
-use crate::error::Error;
-use crate::funcs::{Budget, FuncError, FuncMap};
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::error::{Error, ExecError, Location};
+use crate::funcs::{Budget, FuncError};
 use crate::limits::{Limit, Limits};
 use crate::parse::node::{Arg, ArgKind, Branch, Node, Pipe};
-use crate::parse::Trees;
+use crate::set::{Set, Tree};
 use crate::value::{Heap, Value};
 
 /// Where the executor is, for error messages.
@@ -39,16 +42,14 @@ impl From<Error> for Stop {
 pub(crate) type Flow<T> = Result<T, Stop>;
 
 pub(crate) struct State<'t> {
-    /// The name the whole text was parsed under (Go's `ParseName`).
-    parse_name: &'t str,
-    /// The template being executed now (a `define` while in one).
+    set: &'t Set,
+    /// The template being executed now (a `define` while in one) and its tree.
     current: &'t str,
-    text: &'t str,
-    trees: &'t Trees,
-    funcs: &'t FuncMap,
+    tree: &'t Tree,
     pub(crate) heap: Heap,
     pub(crate) budget: Budget,
-    out: Vec<u8>,
+    out: &'t mut dyn Write,
+    written: usize,
     max_output: usize,
     max_depth: usize,
     depth: usize,
@@ -56,74 +57,92 @@ pub(crate) struct State<'t> {
     at: At<'t>,
 }
 
-/// Runs template `name` of `trees` with `dot` built by `make_dot`.
+/// Runs template `name` of `set`, writing to `out`, with `dot` built by
+/// `make_dot`.
 pub(crate) fn execute(
+    set: &Set,
     name: &str,
-    text: &str,
-    trees: &Trees,
-    funcs: &FuncMap,
     limits: &Limits,
-    make_dot: impl FnOnce(&mut Heap) -> Value,
-) -> Result<Vec<u8>, Error> {
-    let Some((tree_name, root)) = trees.get_key_value(name) else {
-        return Err(Error::Exec(format!(
-            "template: {name}: {name:?} is an incomplete or empty template"
-        )));
+    out: &mut dyn Write,
+    make_dot: impl FnOnce(&mut Heap) -> Result<Value, Error>,
+) -> Result<(), Error> {
+    let Some((tree_name, tree)) = set.trees.get_key_value(name) else {
+        return Err(Error::Exec(ExecError {
+            template: name.to_string(),
+            location: None,
+            function: None,
+            reason: format!("{name:?} is an incomplete or empty template"),
+        }));
     };
     let mut heap = Heap::default();
-    let dot = make_dot(&mut heap);
+    let dot = make_dot(&mut heap)?;
+    let mut budget = Budget::new(limits.max_memory, limits.ends_at());
+    budget.values_in_errors = !set.value_free_errors;
     let mut state = State {
-        parse_name: tree_name,
+        set,
         current: tree_name,
-        text,
-        trees,
-        funcs,
+        tree,
         heap,
-        budget: Budget::new(limits.max_memory, limits.deadline),
-        out: Vec::new(),
+        budget,
+        out,
+        written: 0,
         max_output: limits.max_output,
         max_depth: limits.max_depth,
         depth: 0,
         vars: vec![("$", dot.clone())],
         at: At::None,
     };
-    match state.walk_list(&dot, root) {
-        Ok(()) => Ok(state.out),
+    match state.walk_list(&dot, &tree.root) {
+        Ok(()) => Ok(()),
         Err(Stop::Error(e)) => Err(e),
         // The parser allows break and continue only inside range.
-        Err(Stop::Break | Stop::Continue) => Ok(state.out),
+        Err(Stop::Break | Stop::Continue) => Ok(()),
     }
 }
 
 impl<'t> State<'t> {
     /// An execution error at the current node, in Go's format.
     pub(crate) fn error(&self, message: impl std::fmt::Display) -> Stop {
-        let name = self.current;
-        let Some((pos, context)) = (match self.at {
+        Stop::Error(Error::Exec(self.exec_error(None, message.to_string())))
+    }
+
+    fn exec_error(&self, function: Option<&str>, reason: String) -> ExecError {
+        let location = match self.at {
             At::None => None,
             At::Arg(a) => Some((a.pos, a.to_string())),
             At::Pipe(p) => Some((p.pos, p.to_string())),
             At::Template(pos, n) => Some((pos, format!("{{{{template {n:?}}}}}"))),
             At::Command(pos, args) => Some((pos, crate::parse::node::words(args))),
-        }) else {
-            return Stop::Error(Error::Exec(format!("template: {name}: {message}")));
-        };
-        let before = &self.text[..pos.min(self.text.len())];
-        let line = 1 + before.matches('\n').count();
-        let col = match before.rfind('\n') {
-            Some(nl) => pos - nl - 1,
-            None => pos,
-        };
-        Stop::Error(Error::Exec(format!(
-            "template: {}:{line}:{col}: executing {name:?} at <{context}>: {message}",
-            self.parse_name
-        )))
+        }
+        .map(|(pos, context)| {
+            let text = &self.tree.text;
+            let before = &text[..pos.min(text.len())];
+            let line = 1 + before.matches('\n').count();
+            let column = match before.rfind('\n') {
+                Some(nl) => pos - nl - 1,
+                None => pos,
+            };
+            Box::new(Location {
+                parse_name: self.tree.parse_name.to_string(),
+                line,
+                column,
+                context,
+            })
+        });
+        ExecError {
+            template: self.current.to_string(),
+            location,
+            function: function.map(str::to_string),
+            reason,
+        }
     }
 
     pub(crate) fn func_error(&self, name: &str, e: FuncError) -> Stop {
         match e {
             FuncError::Limit(l) => Stop::Error(Error::Limit(l)),
-            FuncError::Reason(r) => self.error(format!("error calling {name}: {r}")),
+            FuncError::Reason(r) => Stop::Error(Error::Func(
+                self.exec_error(Some(name), format!("error calling {name}: {r}")),
+            )),
         }
     }
 
@@ -134,10 +153,13 @@ impl<'t> State<'t> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Flow<()> {
-        if self.out.len() + bytes.len() > self.max_output {
+        if self.written + bytes.len() > self.max_output {
             return Err(Stop::Error(Error::Limit(Limit::Output)));
         }
-        self.out.extend_from_slice(bytes);
+        self.out
+            .write_all(bytes)
+            .map_err(|e| Stop::Error(Error::Write(Arc::new(e))))?;
+        self.written += bytes.len();
         Ok(())
     }
 
@@ -169,7 +191,7 @@ impl<'t> State<'t> {
     }
 
     fn print_value(&mut self, value: &Value) -> Flow<()> {
-        let room = self.max_output.saturating_sub(self.out.len());
+        let room = self.max_output.saturating_sub(self.written);
         let text = match value {
             Value::Invalid | Value::Nil => b"<no value>".to_vec(),
             v => crate::fmt::try_format_value(&self.heap, v, room)
@@ -342,7 +364,8 @@ impl<'t> State<'t> {
         pipe: &'t Option<Pipe>,
     ) -> Flow<()> {
         self.at = At::Template(pos, name);
-        let Some((tree_name, tree)) = self.trees.get_key_value(name) else {
+        let set = self.set;
+        let Some((tree_name, tree)) = set.trees.get_key_value(name) else {
             return Err(self.error(format!("template {name:?} not defined")));
         };
         if self.depth >= self.max_depth {
@@ -357,10 +380,15 @@ impl<'t> State<'t> {
         };
         let vars = std::mem::replace(&mut self.vars, vec![("$", dot.clone())]);
         let current = std::mem::replace(&mut self.current, tree_name);
+        let caller = std::mem::replace(&mut self.tree, tree);
+        let at = self.at;
         self.depth += 1;
-        let result = self.walk_list(&dot, tree);
+        let result = self.walk_list(&dot, &tree.root);
         self.depth -= 1;
         self.current = current;
+        self.tree = caller;
+        // Go runs the callee on a copy of the state: the caller's node stays.
+        self.at = at;
         self.vars = vars;
         result
     }

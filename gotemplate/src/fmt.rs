@@ -9,7 +9,7 @@ mod format;
 mod tests;
 
 use crate::strconv::quote;
-pub use crate::strconv::quote::{can_backquote, decode_rune, is_print, quote_rune, rune_count};
+pub(crate) use crate::strconv::quote::decode_rune;
 use format::{Flags, LDIGITS, UDIGITS};
 
 use crate::limits::Limit;
@@ -30,16 +30,19 @@ pub fn format_value(heap: &Heap, value: &Value) -> Vec<u8> {
     run(heap, DEFAULT_LIMIT, |p| p.print_arg(value, v(b'v'))).0
 }
 
+#[cfg(test)]
 /// `fmt.Sprint(args...)`: spaces between operands when neither side is a string.
 pub fn sprint(heap: &Heap, args: &[Value]) -> Vec<u8> {
     run(heap, DEFAULT_LIMIT, |p| p.do_print(args)).0
 }
 
+#[cfg(test)]
 /// `fmt.Sprintln(args...)`: spaces between all operands, and a newline.
 pub fn sprintln(heap: &Heap, args: &[Value]) -> Vec<u8> {
     run(heap, DEFAULT_LIMIT, |p| p.do_println(args)).0
 }
 
+#[cfg(test)]
 /// `fmt.Sprintf(format, args...)`.
 pub fn sprintf(heap: &Heap, format: &[u8], args: &[Value]) -> Vec<u8> {
     run(heap, DEFAULT_LIMIT, |p| p.do_printf(format, args)).0
@@ -76,11 +79,13 @@ pub fn go_quote(s: &[u8]) -> Vec<u8> {
     quote::quote(s)
 }
 
+#[cfg(test)]
 /// `strconv.QuoteToASCII` (what `%+q` prints for a string).
 pub fn go_quote_ascii(s: &[u8]) -> Vec<u8> {
     quote::quote_ascii(s)
 }
 
+#[cfg(test)]
 /// `strconv.FormatFloat(v, fmt, prec, 64)` for fmt in `beEfgGxX`.
 pub fn format_float(v: f64, fmt: u8, prec: i64) -> Vec<u8> {
     crate::strconv::format_float(v, fmt, prec)

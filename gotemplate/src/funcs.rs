@@ -3,21 +3,43 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::value::{Heap, Value};
 
-/// Why a function failed. The text is Go's reason with no value in it: never
-/// put an argument, a result or any part of one into a message (templates
-/// see decrypted secrets; error texts go to status, Events and logs).
+/// Why a function failed.
+///
+/// A [`FuncError::Reason`] becomes Go's `error calling NAME: REASON`
+/// ([`Error::Func`](crate::Error::Func)); a [`FuncError::Limit`] ends the
+/// render with [`Error::Limit`](crate::Error::Limit).
+///
+/// Put an argument or result into the reason only when
+/// [`Env::values_in_errors`] allows it: error texts of a render with
+/// [`Template::value_free_errors`](crate::Template::value_free_errors) go to
+/// places (logs, statuses) that must not see the data.
+///
+/// ```
+/// use gotemplate::FuncError;
+/// let e = FuncError::reason("divide by zero");
+/// assert_eq!(e.to_string(), "divide by zero");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FuncError {
+    /// Go's error text, as the function's `error` result would say it.
     Reason(Cow<'static, str>),
     /// A bound of the render was reached (time, memory, output, depth).
     Limit(crate::limits::Limit),
 }
 
 impl FuncError {
+    /// A failure with Go's error text `text`.
+    ///
+    /// ```
+    /// # use gotemplate::FuncError;
+    /// assert_eq!(FuncError::reason(format!("want {} args", 2)).to_string(), "want 2 args");
+    /// ```
     pub fn reason(text: impl Into<Cow<'static, str>>) -> Self {
         FuncError::Reason(text.into())
     }
@@ -32,19 +54,33 @@ impl std::fmt::Display for FuncError {
     }
 }
 
+impl std::error::Error for FuncError {}
+
 /// The Go type of a parameter. The executor converts and checks arguments
 /// against it exactly as Go's `text/template` does, so a function receives
 /// only values of that type (`Any` receives anything; a missing value
-/// arrives as `Value::Nil`).
+/// arrives as [`Value::Nil`]).
+///
+/// ```
+/// use gotemplate::Type;
+/// assert_eq!(Type::Map.go_name(), "map[string]interface {}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Type {
     /// `interface {}`
     Any,
+    /// `string`: a [`Value::String`].
     String,
+    /// `int`: a [`Value::Int`].
     Int,
+    /// `int64`: a [`Value::Int64`].
     Int64,
+    /// `uint32`: a [`Value::Uint32`].
     Uint32,
+    /// `float64`: a [`Value::Float64`].
     Float64,
+    /// `bool`: a [`Value::Bool`].
     Bool,
     /// `map[string]interface {}`
     Map,
@@ -59,6 +95,11 @@ pub enum Type {
 }
 
 impl Type {
+    /// Go's name of the type, as error texts print it.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Type::Any.go_name(), "interface {}");
+    /// ```
     pub fn go_name(self) -> &'static str {
         match self {
             Type::Any => "interface {}",
@@ -77,17 +118,47 @@ impl Type {
     }
 }
 
-pub type Native = fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError>;
+/// A built-in function: a plain `fn`, so the tables of sprig's functions are
+/// constants.
+pub(crate) type Native = fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError>;
 
-/// One template function and its Go signature.
-#[derive(Clone, Copy)]
+/// A function given as a closure.
+type Closure = dyn Fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync;
+
+#[derive(Clone)]
+enum Body {
+    Native(Native),
+    Closure(Arc<Closure>),
+}
+
+/// One template function and its Go signature: what Go's `FuncMap` holds.
+///
+/// The executor checks and converts the arguments to the parameter types
+/// before the call, with Go's rules and error texts, so the body can rely on
+/// them. Functions may be called from several threads at once (templates are
+/// `Send + Sync`).
+///
+/// ```
+/// use gotemplate::{Func, Type, Value};
+///
+/// // func(s string, n int) string
+/// let repeat = Func::from_fn(&[Type::String, Type::Int], |env, args| {
+///     let (Some(s), Some(n)) = (args[0].as_bytes(), args[1].as_i64()) else {
+///         unreachable!("the executor converts the arguments")
+///     };
+///     let n = usize::try_from(n).unwrap_or(0);
+///     env.charge(s.len().saturating_mul(n))?; // bounded by the render's memory limit
+///     Ok(Value::bytes(&s.repeat(n)))
+/// });
+/// assert_eq!(repeat.params(), &[Type::String, Type::Int]);
+/// ```
+#[derive(Clone)]
 pub struct Func {
-    pub name: &'static str,
-    /// Fixed parameters, in order.
-    pub params: &'static [Type],
-    /// `...T` after the fixed parameters.
-    pub variadic: Option<Type>,
-    pub call: Native,
+    /// The name a table gave it (sprig's tables), for `Debug`.
+    pub(crate) name: &'static str,
+    params: Cow<'static, [Type]>,
+    variadic: Option<Type>,
+    body: Body,
 }
 
 impl Func {
@@ -95,9 +166,9 @@ impl Func {
     pub(crate) const fn new(name: &'static str, params: &'static [Type], call: Native) -> Func {
         Func {
             name,
-            params,
+            params: Cow::Borrowed(params),
             variadic: None,
-            call,
+            body: Body::Native(call),
         }
     }
 
@@ -110,53 +181,255 @@ impl Func {
     ) -> Func {
         Func {
             name,
-            params,
+            params: Cow::Borrowed(params),
             variadic: Some(rest),
-            call,
+            body: Body::Native(call),
         }
+    }
+
+    /// A function of the fixed parameters `params` (Go's
+    /// `func(a A, b B) (R, error)`): `body` gets one argument per parameter,
+    /// each of its type.
+    ///
+    /// ```
+    /// use gotemplate::{Func, Type, Value};
+    /// let shout = Func::from_fn(&[Type::String], |_, args| {
+    ///     Ok(Value::bytes(&args[0].as_bytes().unwrap_or_default().to_ascii_uppercase()))
+    /// });
+    /// assert_eq!(shout.params().len(), 1);
+    /// ```
+    pub fn from_fn<F>(params: &[Type], body: F) -> Func
+    where
+        F: Fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
+    {
+        Func {
+            name: "closure",
+            params: Cow::Owned(params.to_vec()),
+            variadic: None,
+            body: Body::Closure(Arc::new(body)),
+        }
+    }
+
+    /// A function whose last parameter is `...rest` (Go's
+    /// `func(a A, rest ...T)`): `body` gets the fixed arguments, then any
+    /// number of arguments of type `rest`.
+    ///
+    /// ```
+    /// use gotemplate::{Func, Type, Value};
+    /// // func(parts ...string) int
+    /// let count = Func::from_fn_variadic(&[], Type::String, |_, args| Ok(Value::Int(args.len() as i64)));
+    /// assert_eq!(count.rest(), Some(Type::String));
+    /// ```
+    pub fn from_fn_variadic<F>(params: &[Type], rest: Type, body: F) -> Func
+    where
+        F: Fn(&mut Env<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
+    {
+        Func {
+            variadic: Some(rest),
+            ..Func::from_fn(params, body)
+        }
+    }
+
+    /// The fixed parameters.
+    ///
+    /// ```
+    /// let f = gotemplate::sprig().get("repeat").cloned().expect("sprig has repeat");
+    /// assert_eq!(f.params(), &[gotemplate::Type::Int, gotemplate::Type::String]);
+    /// ```
+    pub fn params(&self) -> &[Type] {
+        &self.params
+    }
+
+    /// The type of the `...rest` parameter, if the function has one.
+    ///
+    /// ```
+    /// let list = gotemplate::sprig().get("list").cloned().expect("sprig has list");
+    /// assert_eq!(list.rest(), Some(gotemplate::Type::Any));
+    /// ```
+    pub fn rest(&self) -> Option<Type> {
+        self.variadic
+    }
+
+    /// The body of a built-in function.
+    #[cfg(test)]
+    pub(crate) fn native(&self) -> Option<Native> {
+        match self.body {
+            Body::Native(f) => Some(f),
+            Body::Closure(_) => None,
+        }
+    }
+
+    /// Runs the body with `env`.
+    pub(crate) fn run(&self, env: &mut Env<'_>, args: &[Value]) -> Result<Value, FuncError> {
+        match &self.body {
+            Body::Native(f) => f(env, args),
+            Body::Closure(f) => f(env, args),
+        }
+    }
+
+    /// Calls the function outside a template, with arguments already of its
+    /// parameter types and maps in `heap`, within 64 MiB of memory: for
+    /// testing a function.
+    ///
+    /// ```
+    /// use gotemplate::{Heap, Value};
+    /// let upper = gotemplate::sprig().get("upper").cloned().expect("sprig has upper");
+    /// let got = upper.call(&mut Heap::default(), &[Value::str("abc")]);
+    /// assert_eq!(got.ok().and_then(|v| v.as_bytes().map(<[u8]>::to_vec)), Some(b"ABC".to_vec()));
+    /// ```
+    pub fn call(&self, heap: &mut Heap, args: &[Value]) -> Result<Value, FuncError> {
+        let mut budget = Budget::new(64 << 20, None);
+        let mut env = Env {
+            heap,
+            budget: &mut budget,
+        };
+        self.run(&mut env, args)
     }
 }
 
 impl std::fmt::Debug for Func {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Func").field("name", &self.name).finish()
+        f.debug_struct("Func")
+            .field("name", &self.name)
+            .field("params", &self.params)
+            .field("variadic", &self.variadic)
+            .finish()
     }
 }
 
-/// Functions by name.
-pub type FuncMap = HashMap<&'static str, Func>;
+/// Functions by name: Go's `template.FuncMap`. Cheap to clone (the map is
+/// shared until one clone changes).
+///
+/// ```
+/// use gotemplate::{Func, FuncMap, Type, Value};
+/// let mut funcs = FuncMap::new();
+/// funcs.insert("answer", Func::from_fn(&[], |_, _| Ok(Value::Int(42))));
+/// assert!(funcs.contains("answer"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct FuncMap {
+    funcs: Arc<HashMap<Cow<'static, str>, Func>>,
+}
+
+impl FuncMap {
+    /// An empty map.
+    ///
+    /// ```
+    /// assert!(gotemplate::FuncMap::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        FuncMap::default()
+    }
+
+    /// Adds (or replaces) the function `name`. A name that is not a Go
+    /// identifier can never be called.
+    ///
+    /// ```
+    /// use gotemplate::{Func, FuncMap, Value};
+    /// let mut funcs = FuncMap::new();
+    /// funcs.insert(String::from("one"), Func::from_fn(&[], |_, _| Ok(Value::Int(1))));
+    /// assert_eq!(funcs.len(), 1);
+    /// ```
+    pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, func: Func) -> &mut Self {
+        Arc::make_mut(&mut self.funcs).insert(name.into(), func);
+        self
+    }
+
+    /// The function `name`.
+    ///
+    /// ```
+    /// assert!(gotemplate::sprig().get("trim").is_some());
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&Func> {
+        self.funcs.get(name)
+    }
+
+    /// Whether the map has a function `name`.
+    ///
+    /// ```
+    /// assert!(!gotemplate::FuncMap::new().contains("trim"));
+    /// ```
+    pub fn contains(&self, name: &str) -> bool {
+        self.funcs.contains_key(name)
+    }
+
+    /// How many functions the map holds.
+    ///
+    /// ```
+    /// assert!(gotemplate::sprig().len() > 100);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.funcs.len()
+    }
+
+    /// Whether the map is empty.
+    ///
+    /// ```
+    /// assert!(!gotemplate::sprig().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.funcs.is_empty()
+    }
+
+    /// The names, in no particular order.
+    ///
+    /// ```
+    /// assert!(gotemplate::sprig().names().any(|n| n == "b64enc"));
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.funcs.keys().map(|k| k.as_ref())
+    }
+}
+
+impl<N: Into<Cow<'static, str>>> FromIterator<(N, Func)> for FuncMap {
+    fn from_iter<I: IntoIterator<Item = (N, Func)>>(iter: I) -> Self {
+        let mut map = FuncMap::new();
+        map.extend(iter);
+        map
+    }
+}
+
+impl<N: Into<Cow<'static, str>>> Extend<(N, Func)> for FuncMap {
+    fn extend<I: IntoIterator<Item = (N, Func)>>(&mut self, iter: I) {
+        let funcs = Arc::make_mut(&mut self.funcs);
+        for (name, func) in iter {
+            funcs.insert(name.into(), func);
+        }
+    }
+}
 
 pub(crate) fn insert_all(map: &mut FuncMap, funcs: &[Func]) {
-    for f in funcs {
-        map.insert(f.name, *f);
-    }
+    map.extend(funcs.iter().map(|f| (f.name, f.clone())));
 }
 
-/// What a render may still spend.
+/// What a render may still spend, and whether its error texts may hold values.
 #[derive(Debug)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// Bytes that values made during the render may take, all together.
     pub(crate) alloc_left: usize,
     pub(crate) deadline: Option<Instant>,
     /// Calls to `check_time` since the clock was last read.
     pub(crate) ticks: u32,
+    /// Whether error texts may quote values as Go's do.
+    pub(crate) values_in_errors: bool,
 }
 
 impl Budget {
-    pub fn new(alloc: usize, deadline: Option<Instant>) -> Self {
+    pub(crate) fn new(alloc: usize, deadline: Option<Instant>) -> Self {
         Budget {
             alloc_left: alloc,
             deadline,
             ticks: 0,
+            values_in_errors: false,
         }
     }
 
     /// Bytes still free.
-    pub fn left(&self) -> usize {
+    pub(crate) fn left(&self) -> usize {
         self.alloc_left
     }
 
-    pub fn charge(&mut self, bytes: usize) -> Result<(), FuncError> {
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), FuncError> {
         match self.alloc_left.checked_sub(bytes) {
             Some(left) => {
                 self.alloc_left = left;
@@ -169,7 +442,7 @@ impl Budget {
         }
     }
 
-    pub fn check_time(&mut self) -> Result<(), FuncError> {
+    pub(crate) fn check_time(&mut self) -> Result<(), FuncError> {
         self.ticks = self.ticks.wrapping_add(1);
         if !self.ticks.is_multiple_of(256) {
             return Ok(());
@@ -181,22 +454,109 @@ impl Budget {
     }
 }
 
-/// What a function works with: the render's maps and its budget.
+/// What a function works with while it runs: the render's maps (a
+/// [`Value::Map`] is a handle into them) and its bounds.
+///
+/// ```
+/// use gotemplate::{Elem, Func, Value};
+/// // A function that makes a map: {"answer": 42}.
+/// let answer = Func::from_fn(&[], |env, _| {
+///     env.charge(64)?;
+///     let map = env.heap_mut().new_map(Elem::Any);
+///     if let Value::Map(m) = &map {
+///         env.heap_mut().get_mut(*m).entries.insert(b"answer"[..].into(), Value::Int(42));
+///     }
+///     Ok(map)
+/// });
+/// # let _ = answer;
+/// ```
 pub struct Env<'a> {
-    pub heap: &'a mut Heap,
-    pub budget: &'a mut Budget,
+    pub(crate) heap: &'a mut Heap,
+    pub(crate) budget: &'a mut Budget,
 }
 
 impl Env<'_> {
+    /// The render's maps, to read a [`Value::Map`].
+    ///
+    /// ```
+    /// use gotemplate::{Func, Type, Value};
+    /// let size = Func::from_fn(&[Type::Map], |env, args| match &args[0] {
+    ///     Value::Map(m) => Ok(Value::Int(env.heap().get(*m).entries.len() as i64)),
+    ///     _ => Ok(Value::Int(0)), // a nil map
+    /// });
+    /// # let _ = size;
+    /// ```
+    pub fn heap(&self) -> &Heap {
+        self.heap
+    }
+
+    /// The render's maps, to make or change a map.
+    ///
+    /// ```
+    /// use gotemplate::{Elem, Func, Value};
+    /// let empty = Func::from_fn(&[], |env, _| Ok(env.heap_mut().new_map(Elem::String)));
+    /// # let _ = empty;
+    /// ```
+    pub fn heap_mut(&mut self) -> &mut Heap {
+        self.heap
+    }
+
     /// Call before making a value of about `bytes` bytes (a string, a list's
     /// items at 16 bytes each, a map's entries): fails once the render's
     /// memory bound is reached, so no function can allocate without bound.
+    ///
+    /// ```
+    /// use gotemplate::{Func, Type, Value};
+    /// let double = Func::from_fn(&[Type::String], |env, args| {
+    ///     let s = args[0].as_bytes().unwrap_or_default();
+    ///     env.charge(s.len() * 2)?;
+    ///     Ok(Value::bytes(&[s, s].concat()))
+    /// });
+    /// # let _ = double;
+    /// ```
     pub fn charge(&mut self, bytes: usize) -> Result<(), FuncError> {
         self.budget.charge(bytes)
     }
 
-    /// Call in any loop whose length the input decides.
+    /// Call in any loop whose length the input decides: fails once the
+    /// render's time is up.
+    ///
+    /// ```
+    /// use gotemplate::{Func, Type, Value};
+    /// let count_a = Func::from_fn(&[Type::String], |env, args| {
+    ///     let mut n = 0;
+    ///     for b in args[0].as_bytes().unwrap_or_default() {
+    ///         env.check_time()?;
+    ///         n += i64::from(*b == b'a');
+    ///     }
+    ///     Ok(Value::Int(n))
+    /// });
+    /// # let _ = count_a;
+    /// ```
     pub fn check_time(&mut self) -> Result<(), FuncError> {
         self.budget.check_time()
+    }
+
+    /// Whether an error text may quote an argument or a value, as Go's
+    /// often do; false when the template has
+    /// [`value_free_errors`](crate::Template::value_free_errors) on.
+    ///
+    /// ```
+    /// use gotemplate::{Func, FuncError, Type, Value};
+    /// let must_be_yes = Func::from_fn(&[Type::String], |env, args| {
+    ///     let s = args[0].as_bytes().unwrap_or_default();
+    ///     if s == b"yes" {
+    ///         return Ok(Value::Bool(true));
+    ///     }
+    ///     Err(if env.values_in_errors() {
+    ///         FuncError::reason(format!("{:?} is not yes", String::from_utf8_lossy(s)))
+    ///     } else {
+    ///         FuncError::reason("the value is not yes")
+    ///     })
+    /// });
+    /// # let _ = must_be_yes;
+    /// ```
+    pub fn values_in_errors(&self) -> bool {
+        self.budget.values_in_errors
     }
 }

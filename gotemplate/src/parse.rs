@@ -3,8 +3,10 @@
 //! no input can overflow the thread's stack.
 
 mod lex;
-pub mod node;
+pub(crate) mod node;
 mod number;
+
+pub(crate) use lex::{LEFT, RIGHT};
 
 use std::collections::HashMap;
 
@@ -13,27 +15,70 @@ use node::{Arg, ArgKind, Branch, Command, Node, Pipe};
 
 /// Parentheses and control structures nested deeper than this are refused
 /// (Go's limit for parentheses).
-pub const MAX_NESTING: usize = 10_000;
+pub(crate) const MAX_NESTING: usize = 10_000;
 
+/// Why a text is not a template: Go's `template: NAME:LINE: REASON`.
+///
+/// ```
+/// use gotemplate::{Error, Template};
+/// let Err(Error::Parse(e)) = Template::new("t").parse("{{ nope }}") else { panic!() };
+/// assert_eq!((e.name(), e.line(), e.reason()), ("t", 1, r#"function "nope" not defined"#));
+/// assert_eq!(e.to_string(), r#"template: t:1: function "nope" not defined"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("template: {name}:{line}: {message}")]
 pub struct ParseError {
-    pub name: String,
-    pub line: usize,
-    pub message: String,
+    pub(crate) name: String,
+    pub(crate) line: usize,
+    pub(crate) message: String,
+}
+
+impl ParseError {
+    /// The name the text was parsed under.
+    ///
+    /// ```
+    /// let e = gotemplate::Template::new("page").parse("{{ end }}").unwrap_err();
+    /// assert_eq!(e.template_name(), Some("page"));
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The line (from 1) where the parser stopped.
+    ///
+    /// ```
+    /// let e = gotemplate::Template::new("t").parse("\n\n{{ end }}").unwrap_err();
+    /// assert_eq!(e.line(), Some(3));
+    /// ```
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Go's reason, without the location.
+    ///
+    /// ```
+    /// use gotemplate::{Error, Template};
+    /// let Err(Error::Parse(e)) = Template::new("t").parse("{{ end }}") else { panic!() };
+    /// assert_eq!(e.reason(), "unexpected {{end}}");
+    /// ```
+    pub fn reason(&self) -> &str {
+        &self.message
+    }
 }
 
 /// Named trees: the main one and every `define`/`block`.
-pub type Trees = HashMap<String, Vec<Node>>;
+pub(crate) type Trees = HashMap<String, Vec<Node>>;
 
-/// Parses `text` as the template `name`. `defined` says whether a function
-/// name exists, as Go's parser asks the maps it is given.
-pub fn parse(
+/// Parses `text` as the template `name` with actions between `delims`.
+/// `defined` says whether a function name exists, as Go's parser asks the
+/// maps it is given.
+pub(crate) fn parse(
     name: &str,
     text: &str,
+    delims: (&str, &str),
     defined: &dyn Fn(&str) -> bool,
 ) -> std::result::Result<Trees, ParseError> {
-    let items = lex::lex(text).map_err(|e| ParseError {
+    let items = lex::lex(text, delims.0, delims.1).map_err(|e| ParseError {
         name: name.to_string(),
         line: e.line,
         message: e.message,
@@ -83,7 +128,7 @@ fn describe(item: &Item) -> String {
 }
 
 /// True for a tree of nothing but spaces (Go's `IsEmptyTree`).
-fn is_empty_tree(list: &[Node]) -> bool {
+pub(crate) fn is_empty_tree(list: &[Node]) -> bool {
     list.iter().all(|n| match n {
         Node::Text(t) => t.iter().all(|b| b.is_ascii_whitespace()),
         _ => false,

@@ -7,26 +7,50 @@ use std::rc::Rc;
 
 use crate::funcs::{Env, FuncError};
 
-/// A Go `string`: any bytes, not necessarily UTF-8 (decrypted values may be binary).
+/// A Go `string`: any bytes, not necessarily UTF-8.
+///
+/// ```
+/// let s: gotemplate::Bytes = b"\xff binary"[..].into();
+/// assert_eq!(s.len(), 8);
+/// ```
 pub type Bytes = Rc<[u8]>;
 
+/// A value as Go's reflection sees it inside a template: each carries its Go
+/// type, because printing, comparison and argument checks depend on it.
+/// Functions receive and return these.
+///
+/// ```
+/// use gotemplate::{Elem, Heap, Value};
+/// let heap = Heap::default();
+/// let list = Value::list(Elem::Any, vec![Value::Int(1), Value::str("a")]);
+/// assert_eq!(list.type_name(&heap), "[]interface {}");
+/// assert!(list.is_true(&heap));
+/// assert!(!Value::str("").is_true(&heap));
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Value {
     /// `reflect.Value{}`: a missing map key. An action prints it as `<no value>`.
     Invalid,
     /// A nil `interface{}` (the `nil` keyword, a nil element of a list or dict).
     Nil,
+    /// Go `bool`.
     Bool(bool),
-    /// Go `int`.
+    /// Go `int` (64 bits).
     Int(i64),
+    /// Go `int64`.
     Int64(i64),
     /// Go `rune` (`int32`): character constants such as `'a'`.
     Int32(i32),
     /// Go `byte` (`uint8`): `index` of a string.
     Uint8(u8),
+    /// Go `uint32`.
     Uint32(u32),
+    /// Go `uint64`.
     Uint64(u64),
+    /// Go `float64`.
     Float64(f64),
+    /// Go `string`: any bytes.
     String(Bytes),
     /// A Go slice. Lists are values: functions return new ones.
     List(Rc<List>),
@@ -38,19 +62,45 @@ pub enum Value {
 }
 
 /// The element type of a slice or the value type of a map.
+///
+/// ```
+/// use gotemplate::{Elem, Heap, Value};
+/// let mut heap = Heap::default();
+/// let m = heap.new_map(Elem::String);
+/// assert_eq!(m.type_name(&heap), "map[string]string");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Elem {
     /// `interface {}`
     Any,
+    /// `string`
     String,
+    /// `int`
     Int,
-    /// `[]uint8`, Go's `[]byte`
+    /// `uint8`: `[]uint8` is Go's `[]byte`
     Uint8,
     /// `[]interface {}`: the element of `chunk`'s `[][]interface {}`.
     AnyList,
 }
 
 impl Elem {
+    /// Go's zero value of the type (`missingkey=zero`).
+    pub(crate) fn zero(self) -> Value {
+        match self {
+            Elem::Any => Value::Nil,
+            Elem::String => Value::str(""),
+            Elem::Int => Value::Int(0),
+            Elem::Uint8 => Value::Uint8(0),
+            Elem::AnyList => Value::list(Elem::Any, Vec::new()),
+        }
+    }
+
+    /// Go's name of the type.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Elem::Any.go_name(), "interface {}");
+    /// ```
     pub fn go_name(self) -> &'static str {
         match self {
             Elem::Any => "interface {}",
@@ -62,16 +112,41 @@ impl Elem {
     }
 }
 
+/// A Go slice: its element type and items.
+///
+/// ```
+/// use gotemplate::{Elem, Value};
+/// let Value::List(list) = Value::list(Elem::String, vec![Value::str("a")]) else { unreachable!() };
+/// assert_eq!((list.elem, list.items.len()), (Elem::String, 1));
+/// ```
 #[derive(Clone, Debug)]
 pub struct List {
+    /// The element type.
     pub elem: Elem,
+    /// The items, each of type `elem` (any type for [`Elem::Any`]).
     pub items: Vec<Value>,
 }
 
 /// A handle to a map in the render's [`Heap`].
+///
+/// ```
+/// use gotemplate::{Elem, Heap, Value};
+/// let mut heap = Heap::default();
+/// let Value::Map(m) = heap.new_map(Elem::Any) else { unreachable!() };
+/// assert!(heap.get(m).entries.is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapRef(pub(crate) usize);
 
+/// A Go map with string keys.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use gotemplate::{Elem, GoMap, Heap, Value};
+/// let mut heap = Heap::default();
+/// let m = heap.alloc(GoMap { elem: Elem::String, entries: BTreeMap::from([(b"k"[..].into(), Value::str("v"))]) });
+/// assert_eq!(m.type_name(&heap), "map[string]string");
+/// ```
 #[derive(Clone, Debug)]
 pub struct GoMap {
     /// `Elem::Any` is `map[string]interface {}`, `Elem::String` is `map[string]string`.
@@ -81,59 +156,150 @@ pub struct GoMap {
 }
 
 /// The maps of one render. Dropped with the render, so reference cycles made
-/// with `set` cannot leak.
+/// with `set` cannot leak. A [`MapRef`] is valid only in the heap that made it.
+///
+/// ```
+/// use gotemplate::{Elem, Heap, Value};
+/// let mut heap = Heap::default();
+/// let Value::Map(m) = heap.new_map(Elem::Any) else { unreachable!() };
+/// heap.get_mut(m).entries.insert(b"a"[..].into(), Value::Int(1));
+/// assert_eq!(heap.get(m).entries.len(), 1);
+/// assert_eq!(heap.len(), 1);
+/// ```
 #[derive(Debug, Default)]
 pub struct Heap {
     maps: Vec<GoMap>,
 }
 
 impl Heap {
+    /// Stores `map`; returns the [`Value::Map`] that refers to it.
+    ///
+    /// ```
+    /// use gotemplate::{Elem, GoMap, Heap};
+    /// let mut heap = Heap::default();
+    /// let m = heap.alloc(GoMap { elem: Elem::Any, entries: Default::default() });
+    /// assert_eq!(m.type_name(&heap), "map[string]interface {}");
+    /// ```
     pub fn alloc(&mut self, map: GoMap) -> Value {
         self.maps.push(map);
         Value::Map(MapRef(self.maps.len() - 1))
     }
+
+    /// An empty map of value type `elem`.
+    ///
+    /// ```
+    /// use gotemplate::{Elem, Heap};
+    /// let mut heap = Heap::default();
+    /// assert!(!heap.new_map(Elem::Int).is_true(&heap)); // empty maps are false
+    /// ```
     pub fn new_map(&mut self, elem: Elem) -> Value {
         self.alloc(GoMap {
             elem,
             entries: BTreeMap::new(),
         })
     }
+
+    /// The map `map` refers to.
+    ///
+    /// # Panics
+    ///
+    /// If `map` was made by another heap.
+    ///
+    /// ```
+    /// use gotemplate::{Elem, Heap, Value};
+    /// let mut heap = Heap::default();
+    /// let Value::Map(m) = heap.new_map(Elem::String) else { unreachable!() };
+    /// assert_eq!(heap.get(m).elem, Elem::String);
+    /// ```
     pub fn get(&self, map: MapRef) -> &GoMap {
         &self.maps[map.0]
     }
+
+    /// The map `map` refers to, to change it.
+    ///
+    /// # Panics
+    ///
+    /// If `map` was made by another heap.
+    ///
+    /// ```
+    /// use gotemplate::{Elem, Heap, Value};
+    /// let mut heap = Heap::default();
+    /// let Value::Map(m) = heap.new_map(Elem::String) else { unreachable!() };
+    /// heap.get_mut(m).entries.insert(b"k"[..].into(), Value::str("v"));
+    /// ```
     pub fn get_mut(&mut self, map: MapRef) -> &mut GoMap {
         &mut self.maps[map.0]
     }
+
+    /// How many maps the heap holds.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Heap::default().len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         self.maps.len()
     }
+
+    /// Whether the heap holds no map.
+    ///
+    /// ```
+    /// assert!(gotemplate::Heap::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.maps.is_empty()
     }
 }
 
 /// Go's `reflect.Kind` names, as `kindOf` prints them.
+///
+/// ```
+/// use gotemplate::{Kind, Value};
+/// assert_eq!(Value::Int(1).kind(), Kind::Int);
+/// assert_eq!(Kind::Slice.go_name(), "slice");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kind {
+    /// no value
     Invalid,
+    /// `bool`
     Bool,
+    /// `int`
     Int,
+    /// `int32`
     Int32,
+    /// `int64`
     Int64,
+    /// `uint8`
     Uint8,
+    /// `uint32`
     Uint32,
+    /// `uint64`
     Uint64,
+    /// `float64`
     Float64,
+    /// `complex128`
     Complex128,
+    /// `string`
     String,
+    /// a slice
     Slice,
+    /// a map
     Map,
+    /// a struct
     Struct,
+    /// a pointer
     Ptr,
+    /// an interface
     Interface,
 }
 
 impl Kind {
+    /// Go's name of the kind.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Kind::Ptr.go_name(), "ptr");
+    /// ```
     pub fn go_name(self) -> &'static str {
         match self {
             Kind::Invalid => "invalid",
@@ -156,10 +322,43 @@ impl Kind {
     }
 }
 
-/// A Go struct or pointer to one, with exported fields and methods.
+/// A Go struct or pointer to one, with exported fields and methods: how a
+/// function returns something richer than a map (sprig's `time.Time`,
+/// `*semver.Version` are objects).
+///
+/// ```
+/// use gotemplate::{Env, Func, FuncError, Heap, Kind, Object, Template, Value};
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Point { x: i64, y: i64 }
+///
+/// impl Object for Point {
+///     fn type_name(&self) -> &'static str { "main.Point" }
+///     fn kind(&self) -> Kind { Kind::Struct }
+///     fn field(&self, name: &str) -> Option<Value> {
+///         match name { "X" => Some(Value::Int(self.x)), "Y" => Some(Value::Int(self.y)), _ => None }
+///     }
+///     fn method(&self, _: &mut Env<'_>, name: &str, _: &[Value]) -> Option<Result<Value, FuncError>> {
+///         (name == "Sum").then(|| Ok(Value::Int(self.x + self.y)))
+///     }
+///     fn format(&self, _: &Heap) -> Vec<u8> { format!("({},{})", self.x, self.y).into_bytes() }
+///     fn as_any(&self) -> &dyn std::any::Any { self }
+///     fn equals(&self, other: &dyn Object) -> bool { other.as_any().downcast_ref::<Point>() == Some(self) }
+/// }
+///
+/// let point = Func::from_fn(&[], |_, _| Ok(Value::Object(std::rc::Rc::new(Point { x: 1, y: 2 }))));
+/// let t = Template::new("t")
+///     .funcs([("point", point)].into_iter().collect())
+///     .parse("{{ point }} {{ point.X }} {{ point.Sum }} {{ printf \"%T\" point }}")?;
+/// let mut out = Vec::new();
+/// t.execute(&mut out, &())?;
+/// assert_eq!(out, b"(1,2) 1 3 main.Point");
+/// # Ok::<(), gotemplate::Error>(())
+/// ```
 pub trait Object: Debug {
     /// Go's type name, as `typeOf` prints it: `time.Time`, `*semver.Version`.
     fn type_name(&self) -> &'static str;
+    /// Go's kind: [`Kind::Struct`], or [`Kind::Ptr`] for a pointer.
     fn kind(&self) -> Kind;
     /// An exported field (`.Cert`), if the type has one by that name.
     fn field(&self, _name: &str) -> Option<Value> {
@@ -214,20 +413,47 @@ pub trait Object: Debug {
 }
 
 impl Value {
+    /// A Go `string` of the text `s`.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::str("a").as_bytes(), Some(&b"a"[..]));
+    /// ```
     pub fn str(s: &str) -> Value {
         Value::String(Rc::from(s.as_bytes()))
     }
+    /// A Go `string` of any bytes.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::bytes(b"\xff").as_bytes(), Some(&b"\xff"[..]));
+    /// ```
     pub fn bytes(b: &[u8]) -> Value {
         Value::String(Rc::from(b))
     }
+    /// A Go `string` of the text `s`.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::string("a".repeat(2)).as_bytes(), Some(&b"aa"[..]));
+    /// ```
     pub fn string(s: String) -> Value {
         Value::String(Rc::from(s.into_bytes().into_boxed_slice()))
     }
+    /// A Go slice of element type `elem`.
+    ///
+    /// ```
+    /// use gotemplate::{Elem, Heap, Value};
+    /// let l = Value::list(Elem::Int, vec![Value::Int(1)]);
+    /// assert_eq!(l.type_name(&Heap::default()), "[]int");
+    /// ```
     pub fn list(elem: Elem, items: Vec<Value>) -> Value {
         Value::List(Rc::new(List { elem, items }))
     }
 
     /// Go's type name as `%T` and `typeOf` print it.
+    ///
+    /// ```
+    /// use gotemplate::{Heap, Value};
+    /// assert_eq!(Value::Float64(1.0).type_name(&Heap::default()), "float64");
+    /// ```
     pub fn type_name(&self, heap: &Heap) -> String {
         match self {
             Value::Invalid | Value::Nil => "<nil>".into(),
@@ -246,6 +472,12 @@ impl Value {
         }
     }
 
+    /// Go's `reflect.Kind` of the value.
+    ///
+    /// ```
+    /// use gotemplate::{Kind, Value};
+    /// assert_eq!(Value::Nil.kind(), Kind::Invalid);
+    /// ```
     pub fn kind(&self) -> Kind {
         match self {
             Value::Invalid | Value::Nil => Kind::Invalid,
@@ -265,6 +497,11 @@ impl Value {
     }
 
     /// Go template truthiness: false, 0, nil, and empty strings, slices and maps are false.
+    ///
+    /// ```
+    /// use gotemplate::{Heap, Value};
+    /// assert!(!Value::Int(0).is_true(&Heap::default()));
+    /// ```
     pub fn is_true(&self, heap: &Heap) -> bool {
         match self {
             Value::Invalid | Value::Nil => false,
@@ -288,6 +525,10 @@ impl Value {
 
     /// A signed integer of any Go size, named integer types (`time.Month`)
     /// included: what Go's reflection reads with `Int()`.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::Int64(-3).int_kind_value(), Some(-3));
+    /// ```
     pub fn int_kind_value(&self) -> Option<i64> {
         match self {
             Value::Object(o) => o.int_value(),
@@ -295,6 +536,11 @@ impl Value {
         }
     }
 
+    /// The bytes of a Go `string`.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::Int(1).as_bytes(), None);
+    /// ```
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Value::String(s) => Some(s),
@@ -303,6 +549,10 @@ impl Value {
     }
 
     /// Signed integers of any Go size.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::Int(7).as_i64(), Some(7));
+    /// ```
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) | Value::Int64(i) => Some(*i),
@@ -312,6 +562,10 @@ impl Value {
     }
 
     /// Unsigned integers of any Go size.
+    ///
+    /// ```
+    /// assert_eq!(gotemplate::Value::Uint64(7).as_u64(), Some(7));
+    /// ```
     pub fn as_u64(&self) -> Option<u64> {
         match self {
             Value::Uint8(i) => Some(u64::from(*i)),

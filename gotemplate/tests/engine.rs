@@ -15,7 +15,11 @@ fn data() -> BTreeMap<String, Vec<u8>> {
 }
 
 fn render(text: &str) -> Result<String, String> {
-    let t = Template::parse("t", text).map_err(|e| e.to_string())?;
+    let t = Template::new("t")
+        .with_sprig()
+        .value_free_errors(true)
+        .parse(text)
+        .map_err(|e| e.to_string())?;
     t.execute_strings(&data(), &Limits::default())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| e.to_string())

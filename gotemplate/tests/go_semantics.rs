@@ -14,7 +14,11 @@ fn render(text: &str) -> Result<String, String> {
     static TZ: std::sync::Once = std::sync::Once::new();
     TZ.call_once(|| std::env::set_var("TZ", "UTC"));
     let data = BTreeMap::from([("bin".to_string(), b"\xff\xfe\x00A\x80".to_vec())]);
-    let t = Template::parse("out", text).map_err(|e| e.to_string())?;
+    let t = Template::new("out")
+        .with_sprig()
+        .value_free_errors(true)
+        .parse(text)
+        .map_err(|e| e.to_string())?;
     t.execute_strings(&data, &Limits::default())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| e.to_string())

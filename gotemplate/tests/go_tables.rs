@@ -4,19 +4,15 @@
 //! the templates through Go 1.26 with sprig v3.3.0 (semver v3.4.0); rerun them
 //! with scripts/regen-gotemplate-tables (see tests/data/README.md).
 
-use gotemplate::{sprig_functions, Budget, Env, FuncError, Heap, Value};
+use gotemplate::{FuncError, Heap, Value};
 
 /// Calls sprig function `name` with arguments already of its parameter types.
 fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, FuncError> {
-    let f = sprig_functions()
+    let funcs = gotemplate::sprig();
+    let f = funcs
         .get(name)
         .unwrap_or_else(|| panic!("no function {name}"));
-    let mut budget = Budget::new(64 << 20, None);
-    let mut env = Env {
-        heap,
-        budget: &mut budget,
-    };
-    (f.call)(&mut env, args)
+    f.call(heap, args)
 }
 
 fn call(name: &str, args: &[Value]) -> Result<Value, FuncError> {

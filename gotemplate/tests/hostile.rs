@@ -129,7 +129,11 @@ fn random_templates_never_hang_or_panic() {
             .collect::<Vec<_>>()
             .join(if rng.random_bool(0.5) { " " } else { "" });
         let started = Instant::now();
-        if let Ok(t) = Template::parse("t", &text) {
+        if let Ok(t) = Template::new("t")
+            .with_sprig()
+            .value_free_errors(true)
+            .parse(&text)
+        {
             let _ = t.execute_strings(&data, &limits());
         }
         // The deadline is checked between steps; one step is short.
@@ -209,8 +213,11 @@ fn errors_hold_no_value() {
         ] {
             let data = BTreeMap::from([("v".to_string(), value.clone().into_bytes())]);
             for text in FAILING {
-                let Err(err) =
-                    Template::parse("t", text).and_then(|t| t.execute_strings(&data, &limits()))
+                let Err(err) = Template::new("t")
+                    .with_sprig()
+                    .value_free_errors(true)
+                    .parse(text)
+                    .and_then(|t| t.execute_strings(&data, &limits()))
                 else {
                     continue;
                 };

@@ -365,7 +365,7 @@ fn items_no_key_opens_say_what_to_do() {
     assert_eq!(invalid.kind, FailureKind::InvalidSealedSecret);
     assert_eq!(invalid.message, ApiError::DeprecatedData.to_string());
     let mut templates = ItemErrors::default();
-    let Err(unclosed) = sealed_secrets_api::gotemplate::Template::parse("dsn", "{{ .k ") else {
+    let Err(unclosed) = sealed_secrets_api::gotemplate::Template::new("dsn").parse("{{ .k ") else {
         panic!("an unclosed action parses");
     };
     templates.push_template("dsn", unclosed);

@@ -5,12 +5,13 @@ use super::{At, Flow, State};
 use crate::builtins::{self, Builtin};
 use crate::funcs::{Env, Func, Type};
 use crate::parse::node::{Arg, ArgKind, Number};
+use crate::set::MissingKey;
 use crate::value::{Elem, Value};
 
 /// What to call: a template function or one of text/template's own.
 #[derive(Clone, Copy)]
-enum Callee {
-    Func(Func),
+enum Callee<'t> {
+    Func(&'t Func),
     Builtin(Builtin),
 }
 
@@ -46,19 +47,28 @@ impl<'t> State<'t> {
     ) -> Flow<Value> {
         let has_args = args.len() > 1 || fin.is_some();
         match &receiver {
-            Value::Invalid => Ok(Value::Invalid),
+            Value::Invalid => {
+                if self.set.missing_key == MissingKey::Error {
+                    return Err(self.error(format!("nil data; no entry for key {name:?}")));
+                }
+                Ok(Value::Invalid)
+            }
             Value::Nil => Err(self.error(format!("nil pointer evaluating interface {{}}.{name}"))),
             Value::Map(m) => {
                 if has_args {
                     return Err(self.error(format!("{name} is not a method but has arguments")));
                 }
-                Ok(self
-                    .heap
-                    .get(*m)
-                    .entries
-                    .get(name.as_bytes())
-                    .cloned()
-                    .unwrap_or(Value::Invalid))
+                let map = self.heap.get(*m);
+                if let Some(value) = map.entries.get(name.as_bytes()) {
+                    return Ok(value.clone());
+                }
+                match self.set.missing_key {
+                    MissingKey::Default => Ok(Value::Invalid),
+                    MissingKey::Zero => Ok(map.elem.zero()),
+                    MissingKey::Error => {
+                        Err(self.error(format!("map has no entry for key {name:?}")))
+                    }
+                }
             }
             Value::Object(object) => {
                 let mut argv = Vec::new();
@@ -104,8 +114,8 @@ impl<'t> State<'t> {
         args: &'t [Arg],
         fin: Option<Value>,
     ) -> Flow<Value> {
-        let callee = match self.funcs.get(name) {
-            Some(f) => Callee::Func(*f),
+        let callee = match self.set.func(name) {
+            Some(f) => Callee::Func(f),
             None => match builtins::lookup(name) {
                 Some(b) => Callee::Builtin(b),
                 None => return Err(self.error(format!("{name:?} is not a defined function"))),
@@ -113,7 +123,7 @@ impl<'t> State<'t> {
         };
         self.tick()?;
         let (params, variadic) = match callee {
-            Callee::Func(f) => (f.params, f.variadic),
+            Callee::Func(f) => (f.params(), f.rest()),
             Callee::Builtin(b) => (b.params(), b.variadic()),
         };
         let command = args;
@@ -155,7 +165,7 @@ impl<'t> State<'t> {
                     heap: &mut self.heap,
                     budget: &mut self.budget,
                 };
-                (f.call)(&mut env, &argv)
+                f.run(&mut env, &argv)
             }
             Callee::Builtin(b) => builtins::call(b, &mut self.heap, &mut self.budget, args, &argv),
         };

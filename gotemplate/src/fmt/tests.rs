@@ -1,4 +1,5 @@
 use super::*;
+use crate::strconv::quote::{is_print, rune_count};
 use crate::value::{Elem, GoMap, Heap, Value};
 
 /// A map for the generated cases.

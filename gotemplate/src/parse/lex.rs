@@ -53,8 +53,9 @@ pub struct LexError {
     pub message: String,
 }
 
-const LEFT: &str = "{{";
-const RIGHT: &str = "}}";
+/// Go's default delimiters.
+pub const LEFT: &str = "{{";
+pub const RIGHT: &str = "}}";
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
 /// The trim marker and the space beside it.
@@ -100,6 +101,8 @@ fn keyword(word: &str) -> Option<ItemKind> {
 
 struct Lexer<'a> {
     input: &'a str,
+    left: &'a str,
+    right: &'a str,
     pos: usize,
     start: usize,
     line: usize,
@@ -109,9 +112,12 @@ struct Lexer<'a> {
 }
 
 /// Splits `input` into items, ending with `Eof`; or the first error.
-pub fn lex(input: &str) -> Result<Vec<Item>, LexError> {
+/// `left` and `right` are the action delimiters (Go's `Delims`).
+pub fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Result<Vec<Item>, LexError> {
     let mut l = Lexer {
         input,
+        left,
+        right,
         pos: 0,
         start: 0,
         line: 1,
@@ -189,11 +195,11 @@ impl Lexer<'_> {
     fn run(&mut self) -> Result<(), LexError> {
         loop {
             // Text up to the next action.
-            match self.rest().find(LEFT) {
+            match self.rest().find(self.left) {
                 Some(x) => {
                     if x > 0 {
                         self.pos += x;
-                        let delim_end = self.pos + LEFT.len();
+                        let delim_end = self.pos + self.left.len();
                         let trim = if has_left_trim(&self.input[delim_end..]) {
                             let text = &self.input[self.start..self.pos];
                             text.len() - text.trim_end_matches(is_space).len()
@@ -233,14 +239,14 @@ impl Lexer<'_> {
 
     fn at_right_delim(&self) -> (bool, bool) {
         let rest = self.rest();
-        if has_right_trim(rest) && rest[TRIM_LEN..].starts_with(RIGHT) {
+        if has_right_trim(rest) && rest[TRIM_LEN..].starts_with(self.right) {
             return (true, true);
         }
-        (rest.starts_with(RIGHT), false)
+        (rest.starts_with(self.right), false)
     }
 
     fn left_delim(&mut self) -> Result<(), LexError> {
-        self.pos += LEFT.len();
+        self.pos += self.left.len();
         let trim = has_left_trim(self.rest());
         let after = if trim { TRIM_LEN } else { 0 };
         if self.input[self.pos + after..].starts_with(LEFT_COMMENT) {
@@ -268,7 +274,7 @@ impl Lexer<'_> {
         if trim {
             self.pos += TRIM_LEN;
         }
-        self.pos += RIGHT.len();
+        self.pos += self.right.len();
         if trim {
             self.pos += self.rest().len() - self.rest().trim_start_matches(is_space).len();
         }
@@ -281,7 +287,7 @@ impl Lexer<'_> {
             self.pos += TRIM_LEN;
             self.ignore();
         }
-        self.pos += RIGHT.len();
+        self.pos += self.right.len();
         self.emit(ItemKind::RightDelim);
         if trim {
             self.pos += self.rest().len() - self.rest().trim_start_matches(is_space).len();
@@ -393,7 +399,7 @@ impl Lexer<'_> {
         }
         let back = self.pos - 1;
         let s = &self.input[back..];
-        if has_right_trim(s) && s[TRIM_LEN..].starts_with(RIGHT) {
+        if has_right_trim(s) && s[TRIM_LEN..].starts_with(self.right) {
             let c = self.input[back..].chars().next().unwrap_or(' ');
             self.backup(c);
             if count == 1 {
@@ -425,7 +431,7 @@ impl Lexer<'_> {
             None => true,
             Some(c) if is_space(c) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            Some(_) => self.rest().starts_with(RIGHT),
+            Some(_) => self.rest().starts_with(self.right),
         }
     }
 

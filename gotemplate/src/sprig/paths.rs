@@ -277,7 +277,14 @@ mod tests {
             ("osExt", "ext"),
             ("osIsAbs", "isAbs"),
         ] {
-            let find = |n: &str| super::FUNCS.iter().find(|f| f.name == n).unwrap().call;
+            let find = |n: &str| {
+                super::FUNCS
+                    .iter()
+                    .find(|f| f.name == n)
+                    .unwrap()
+                    .native()
+                    .unwrap()
+            };
             assert!(std::ptr::fn_addr_eq(find(os), find(plain)), "{os}");
         }
     }

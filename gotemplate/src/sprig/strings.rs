@@ -458,7 +458,7 @@ mod tests {
             budget: &mut budget,
         };
         let f = super::FUNCS.iter().find(|f| f.name == name).unwrap();
-        (f.call)(&mut env, args)
+        f.run(&mut env, args)
     }
 
     #[test]

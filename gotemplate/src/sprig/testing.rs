@@ -1,6 +1,6 @@
 //! Calling functions directly in unit tests.
 
-use crate::funcs::{Budget, Env, FuncError};
+use crate::funcs::FuncError;
 use crate::value::{Heap, Value};
 
 /// Calls sprig function `name` with arguments already of its parameter types.
@@ -14,12 +14,7 @@ pub fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, Fun
     let f = funcs
         .get(name)
         .unwrap_or_else(|| panic!("no function {name}"));
-    let mut budget = Budget::new(64 << 20, None);
-    let mut env = Env {
-        heap,
-        budget: &mut budget,
-    };
-    (f.call)(&mut env, args)
+    f.call(heap, args)
 }
 
 pub fn s(text: &str) -> Value {
