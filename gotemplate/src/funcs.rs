@@ -90,6 +90,8 @@ pub struct Func {
     pub call: Native,
 }
 
+// The constructors and insert_all are for sprig's tables.
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 impl Func {
     /// A function of fixed parameters (Go's `func(a A, b B) R`).
     pub(crate) const fn new(name: &'static str, params: &'static [Type], call: Native) -> Func {
@@ -126,6 +128,7 @@ impl std::fmt::Debug for Func {
 /// Functions by name.
 pub type FuncMap = HashMap<&'static str, Func>;
 
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 pub(crate) fn insert_all(map: &mut FuncMap, funcs: &[Func]) {
     for f in funcs {
         map.insert(f.name, *f);

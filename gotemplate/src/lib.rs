@@ -20,6 +20,8 @@ mod limits;
 mod parse;
 pub mod sprig;
 mod strconv;
+// Only part of it is used without sprig's string functions.
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 mod unicode;
 pub mod value;
 
