@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use gotemplate::{Limits, Template};
+use go_text_template::{Limits, Template};
 
 fn data() -> BTreeMap<String, Vec<u8>> {
     BTreeMap::from([

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use gotemplate::{Limits, Template};
+use go_text_template::{Limits, Template};
 
 fn render(text: &str) -> Result<String, String> {
     // Go names Local "UTC" when TZ is "UTC", as the reference runs; set it

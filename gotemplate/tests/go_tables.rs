@@ -7,7 +7,7 @@
 //! test.
 #![cfg(feature = "sprig")]
 
-use gotemplate::{sprig_functions, Budget, Env, FuncError, Heap, Value};
+use go_text_template::{sprig_functions, Budget, Env, FuncError, Heap, Value};
 
 /// Calls sprig function `name` with arguments already of its parameter types.
 fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, FuncError> {
@@ -34,7 +34,7 @@ fn s(text: &str) -> Value {
 #[cfg(feature = "sprig-regex")]
 mod regex_functions {
     use super::call;
-    use gotemplate::{FuncError, Value};
+    use go_text_template::{FuncError, Value};
 
     mod cases {
         use super::A::{self, I, T};
@@ -94,7 +94,7 @@ mod regex_functions {
 #[cfg(feature = "sprig-regex")]
 mod semver_compare {
     use super::{call, s};
-    use gotemplate::{FuncError, Value};
+    use go_text_template::{FuncError, Value};
 
     include!("data/semver/cases.rs");
 
@@ -125,7 +125,7 @@ mod url_functions {
     use std::collections::BTreeMap;
 
     use super::{call_in, s};
-    use gotemplate::{Elem, FuncError, GoMap, Heap, Value};
+    use go_text_template::{Elem, FuncError, GoMap, Heap, Value};
 
     include!("data/url/cases.rs");
 

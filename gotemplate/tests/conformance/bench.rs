@@ -80,7 +80,7 @@ pub fn summary(timings: &[Timing]) -> String {
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     for (name, v) in [
         ("Go text/template + sprig", &go),
-        ("gotemplate (Rust)", &rust),
+        ("go-text-template (Rust)", &rust),
     ] {
         let _ = writeln!(
             out,

@@ -16,10 +16,10 @@
 //! Mismatches and differing error texts are listed in
 //! `target/tmp/gotemplate-conformance.txt`. A positional argument that is
 //! not part of this test's name filters records by `entry/key` (as
-//! `cargo test -p gotemplate --test conformance -- sprig-`).
+//! `cargo test -p go-text-template --test conformance -- sprig-`).
 //!
 //! `--bench [--bench-ms N]` times every record both ways instead (release
-//! build: `cargo test --release -p gotemplate --test conformance -- --bench`,
+//! build: `cargo test --release -p go-text-template --test conformance -- --bench`,
 //! see docs/benchmarks.md) and writes `target/tmp/gotemplate-bench.md`.
 
 mod bench;
@@ -31,7 +31,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use gotemplate::{Limits, Template};
+use go_text_template::{Limits, Template};
 
 use corpus::Case;
 
@@ -95,7 +95,7 @@ fn render(case: &Case) -> Result<Vec<u8>, String> {
 /// Whether this build's sprig map has `name` (a builtin such as `slice`,
 /// which sprig's replaces, does not count).
 fn defined(name: &str) -> bool {
-    gotemplate::sprig_functions().contains_key(name)
+    go_text_template::sprig_functions().contains_key(name)
 }
 
 /// `None` when the two agree.
