@@ -12,7 +12,7 @@ use crate::parse::ParseError;
 /// text holds a value from the data.
 ///
 /// ```
-/// use gotemplate::{Error, Template};
+/// use go_text_template::{Error, Template};
 /// let err = Template::new("t").parse("{{ .x ").unwrap_err();
 /// assert!(matches!(err, Error::Parse(_)));
 /// assert_eq!(err.to_string(), "template: t:1: unclosed action");
@@ -60,7 +60,7 @@ impl Error {
     /// The template the error is in, where there is one.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("page").parse("{{ .a.b }}").unwrap();
     /// let err = t.execute(&mut Vec::new(), &vec![1]).unwrap_err();
     /// assert_eq!(err.template_name(), Some("page"));
@@ -76,7 +76,7 @@ impl Error {
     /// The line (from 1) of the text where the error is, where known.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse("a\n{{ index .x 5 }}").unwrap();
     /// let err = t.execute(&mut Vec::new(), &serde_json::json!({ "x": [1, 2] })).unwrap_err();
     /// assert_eq!((err.line(), err.column()), (Some(2), Some(3)));
@@ -93,7 +93,7 @@ impl Error {
     /// known (execution errors; Go's parse errors have a line only).
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse("{{ .x.y }}").unwrap();
     /// let err = t.execute(&mut Vec::new(), &[("x", 1)]).unwrap_err();
     /// assert_eq!(err.column(), Some(5));
@@ -122,7 +122,7 @@ pub(crate) struct Location {
 /// there is no node.
 ///
 /// ```
-/// use gotemplate::{Error, Template};
+/// use go_text_template::{Error, Template};
 /// let t = Template::new("t").parse("{{ len 3 }}").unwrap();
 /// let Err(Error::Func(e)) = t.execute(&mut Vec::new(), &()) else { panic!() };
 /// assert_eq!(e.function(), Some("len"));
@@ -141,7 +141,7 @@ impl ExecError {
     /// The template that was executing.
     ///
     /// ```
-    /// use gotemplate::{Error, Template};
+    /// use go_text_template::{Error, Template};
     /// let t = Template::new("t").parse(r#"{{ define "x" }}{{ .a.b }}{{ end }}"#).unwrap();
     /// let Err(Error::Exec(e)) = t.execute_template(&mut Vec::new(), "x", &[1]) else { panic!() };
     /// assert_eq!(e.template(), "x");
@@ -153,7 +153,7 @@ impl ExecError {
     /// The function whose error this is ([`Error::Func`]).
     ///
     /// ```
-    /// use gotemplate::{Error, Template};
+    /// use go_text_template::{Error, Template};
     /// let t = Template::new("t").parse("{{ .a.b }}").unwrap();
     /// let Err(Error::Exec(e)) = t.execute(&mut Vec::new(), &[1]) else { panic!() };
     /// assert_eq!(e.function(), None);
@@ -165,7 +165,7 @@ impl ExecError {
     /// Go's reason, without the location.
     ///
     /// ```
-    /// use gotemplate::{Error, Template};
+    /// use go_text_template::{Error, Template};
     /// let t = Template::new("t").parse(r#"{{ template "nope" }}"#).unwrap();
     /// let Err(Error::Exec(e)) = t.execute(&mut Vec::new(), &()) else { panic!() };
     /// assert_eq!(e.reason(), r#"template "nope" not defined"#);

@@ -20,7 +20,7 @@ use crate::value::{Heap, Value};
 /// places (logs, statuses) that must not see the data.
 ///
 /// ```
-/// use gotemplate::FuncError;
+/// use go_text_template::FuncError;
 /// let e = FuncError::reason("divide by zero");
 /// assert_eq!(e.to_string(), "divide by zero");
 /// ```
@@ -37,7 +37,7 @@ impl FuncError {
     /// A failure with Go's error text `text`.
     ///
     /// ```
-    /// # use gotemplate::FuncError;
+    /// # use go_text_template::FuncError;
     /// assert_eq!(FuncError::reason(format!("want {} args", 2)).to_string(), "want 2 args");
     /// ```
     pub fn reason(text: impl Into<Cow<'static, str>>) -> Self {
@@ -62,7 +62,7 @@ impl std::error::Error for FuncError {}
 /// arrives as [`Value::Nil`]).
 ///
 /// ```
-/// use gotemplate::Type;
+/// use go_text_template::Type;
 /// assert_eq!(Type::Map.go_name(), "map[string]interface {}");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl Type {
     /// Go's name of the type, as error texts print it.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Type::Any.go_name(), "interface {}");
+    /// assert_eq!(go_text_template::Type::Any.go_name(), "interface {}");
     /// ```
     pub fn go_name(self) -> &'static str {
         match self {
@@ -139,7 +139,7 @@ enum Body {
 /// `Send + Sync`).
 ///
 /// ```
-/// use gotemplate::{Func, Type, Value};
+/// use go_text_template::{Func, Type, Value};
 ///
 /// // func(s string, n int) string
 /// let repeat = Func::from_fn(&[Type::String, Type::Int], |env, args| {
@@ -161,6 +161,8 @@ pub struct Func {
     body: Body,
 }
 
+// The constructors and insert_all are for sprig's tables.
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 impl Func {
     /// A function of fixed parameters (Go's `func(a A, b B) R`).
     pub(crate) const fn new(name: &'static str, params: &'static [Type], call: Native) -> Func {
@@ -192,7 +194,7 @@ impl Func {
     /// each of its type.
     ///
     /// ```
-    /// use gotemplate::{Func, Type, Value};
+    /// use go_text_template::{Func, Type, Value};
     /// let shout = Func::from_fn(&[Type::String], |_, args| {
     ///     Ok(Value::bytes(&args[0].as_bytes().unwrap_or_default().to_ascii_uppercase()))
     /// });
@@ -215,7 +217,7 @@ impl Func {
     /// number of arguments of type `rest`.
     ///
     /// ```
-    /// use gotemplate::{Func, Type, Value};
+    /// use go_text_template::{Func, Type, Value};
     /// // func(parts ...string) int
     /// let count = Func::from_fn_variadic(&[], Type::String, |_, args| Ok(Value::Int(args.len() as i64)));
     /// assert_eq!(count.rest(), Some(Type::String));
@@ -233,8 +235,8 @@ impl Func {
     /// The fixed parameters.
     ///
     /// ```
-    /// let f = gotemplate::sprig().get("repeat").cloned().expect("sprig has repeat");
-    /// assert_eq!(f.params(), &[gotemplate::Type::Int, gotemplate::Type::String]);
+    /// let f = go_text_template::sprig().get("repeat").cloned().expect("sprig has repeat");
+    /// assert_eq!(f.params(), &[go_text_template::Type::Int, go_text_template::Type::String]);
     /// ```
     pub fn params(&self) -> &[Type] {
         &self.params
@@ -243,8 +245,8 @@ impl Func {
     /// The type of the `...rest` parameter, if the function has one.
     ///
     /// ```
-    /// let list = gotemplate::sprig().get("list").cloned().expect("sprig has list");
-    /// assert_eq!(list.rest(), Some(gotemplate::Type::Any));
+    /// let list = go_text_template::sprig().get("list").cloned().expect("sprig has list");
+    /// assert_eq!(list.rest(), Some(go_text_template::Type::Any));
     /// ```
     pub fn rest(&self) -> Option<Type> {
         self.variadic
@@ -272,8 +274,8 @@ impl Func {
     /// testing a function.
     ///
     /// ```
-    /// use gotemplate::{Heap, Value};
-    /// let upper = gotemplate::sprig().get("upper").cloned().expect("sprig has upper");
+    /// use go_text_template::{Heap, Value};
+    /// let upper = go_text_template::sprig().get("upper").cloned().expect("sprig has upper");
     /// let got = upper.call(&mut Heap::default(), &[Value::str("abc")]);
     /// assert_eq!(got.ok().and_then(|v| v.as_bytes().map(<[u8]>::to_vec)), Some(b"ABC".to_vec()));
     /// ```
@@ -301,7 +303,7 @@ impl std::fmt::Debug for Func {
 /// shared until one clone changes).
 ///
 /// ```
-/// use gotemplate::{Func, FuncMap, Type, Value};
+/// use go_text_template::{Func, FuncMap, Type, Value};
 /// let mut funcs = FuncMap::new();
 /// funcs.insert("answer", Func::from_fn(&[], |_, _| Ok(Value::Int(42))));
 /// assert!(funcs.contains("answer"));
@@ -315,7 +317,7 @@ impl FuncMap {
     /// An empty map.
     ///
     /// ```
-    /// assert!(gotemplate::FuncMap::new().is_empty());
+    /// assert!(go_text_template::FuncMap::new().is_empty());
     /// ```
     pub fn new() -> Self {
         FuncMap::default()
@@ -325,7 +327,7 @@ impl FuncMap {
     /// identifier can never be called.
     ///
     /// ```
-    /// use gotemplate::{Func, FuncMap, Value};
+    /// use go_text_template::{Func, FuncMap, Value};
     /// let mut funcs = FuncMap::new();
     /// funcs.insert(String::from("one"), Func::from_fn(&[], |_, _| Ok(Value::Int(1))));
     /// assert_eq!(funcs.len(), 1);
@@ -338,7 +340,7 @@ impl FuncMap {
     /// The function `name`.
     ///
     /// ```
-    /// assert!(gotemplate::sprig().get("trim").is_some());
+    /// assert!(go_text_template::sprig().get("trim").is_some());
     /// ```
     pub fn get(&self, name: &str) -> Option<&Func> {
         self.funcs.get(name)
@@ -347,7 +349,7 @@ impl FuncMap {
     /// Whether the map has a function `name`.
     ///
     /// ```
-    /// assert!(!gotemplate::FuncMap::new().contains("trim"));
+    /// assert!(!go_text_template::FuncMap::new().contains("trim"));
     /// ```
     pub fn contains(&self, name: &str) -> bool {
         self.funcs.contains_key(name)
@@ -356,7 +358,7 @@ impl FuncMap {
     /// How many functions the map holds.
     ///
     /// ```
-    /// assert!(gotemplate::sprig().len() > 100);
+    /// assert!(go_text_template::sprig().len() > 100);
     /// ```
     pub fn len(&self) -> usize {
         self.funcs.len()
@@ -365,7 +367,7 @@ impl FuncMap {
     /// Whether the map is empty.
     ///
     /// ```
-    /// assert!(!gotemplate::sprig().is_empty());
+    /// assert!(!go_text_template::sprig().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.funcs.is_empty()
@@ -374,7 +376,7 @@ impl FuncMap {
     /// The names, in no particular order.
     ///
     /// ```
-    /// assert!(gotemplate::sprig().names().any(|n| n == "b64enc"));
+    /// assert!(go_text_template::sprig().names().any(|n| n == "b64enc"));
     /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.funcs.keys().map(|k| k.as_ref())
@@ -398,6 +400,7 @@ impl<N: Into<Cow<'static, str>>> Extend<(N, Func)> for FuncMap {
     }
 }
 
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 pub(crate) fn insert_all(map: &mut FuncMap, funcs: &[Func]) {
     map.extend(funcs.iter().map(|f| (f.name, f.clone())));
 }
@@ -458,7 +461,7 @@ impl Budget {
 /// [`Value::Map`] is a handle into them) and its bounds.
 ///
 /// ```
-/// use gotemplate::{Elem, Func, Value};
+/// use go_text_template::{Elem, Func, Value};
 /// // A function that makes a map: {"answer": 42}.
 /// let answer = Func::from_fn(&[], |env, _| {
 ///     env.charge(64)?;
@@ -479,7 +482,7 @@ impl Env<'_> {
     /// The render's maps, to read a [`Value::Map`].
     ///
     /// ```
-    /// use gotemplate::{Func, Type, Value};
+    /// use go_text_template::{Func, Type, Value};
     /// let size = Func::from_fn(&[Type::Map], |env, args| match &args[0] {
     ///     Value::Map(m) => Ok(Value::Int(env.heap().get(*m).entries.len() as i64)),
     ///     _ => Ok(Value::Int(0)), // a nil map
@@ -493,7 +496,7 @@ impl Env<'_> {
     /// The render's maps, to make or change a map.
     ///
     /// ```
-    /// use gotemplate::{Elem, Func, Value};
+    /// use go_text_template::{Elem, Func, Value};
     /// let empty = Func::from_fn(&[], |env, _| Ok(env.heap_mut().new_map(Elem::String)));
     /// # let _ = empty;
     /// ```
@@ -506,7 +509,7 @@ impl Env<'_> {
     /// memory bound is reached, so no function can allocate without bound.
     ///
     /// ```
-    /// use gotemplate::{Func, Type, Value};
+    /// use go_text_template::{Func, Type, Value};
     /// let double = Func::from_fn(&[Type::String], |env, args| {
     ///     let s = args[0].as_bytes().unwrap_or_default();
     ///     env.charge(s.len() * 2)?;
@@ -522,7 +525,7 @@ impl Env<'_> {
     /// render's time is up.
     ///
     /// ```
-    /// use gotemplate::{Func, Type, Value};
+    /// use go_text_template::{Func, Type, Value};
     /// let count_a = Func::from_fn(&[Type::String], |env, args| {
     ///     let mut n = 0;
     ///     for b in args[0].as_bytes().unwrap_or_default() {
@@ -542,7 +545,7 @@ impl Env<'_> {
     /// [`value_free_errors`](crate::Template::value_free_errors) on.
     ///
     /// ```
-    /// use gotemplate::{Func, FuncError, Type, Value};
+    /// use go_text_template::{Func, FuncError, Type, Value};
     /// let must_be_yes = Func::from_fn(&[Type::String], |env, args| {
     ///     let s = args[0].as_bytes().unwrap_or_default();
     ///     if s == b"yes" {

@@ -5,7 +5,7 @@
 //! that reads Helm-, Hugo- or consul-template-style files can too.
 //!
 //! ```
-//! use gotemplate::Template;
+//! use go_text_template::Template;
 //! use serde::Serialize;
 //!
 //! #[derive(Serialize)]
@@ -17,7 +17,7 @@
 //! let mut out = Vec::new();
 //! t.execute(&mut out, &[Item { name: "tea", price: 3.5 }, Item { name: "cake", price: 4.0 }])?;
 //! assert_eq!(String::from_utf8_lossy(&out), "Tea: 3.50\nCake: 4.00\n");
-//! # Ok::<(), gotemplate::Error>(())
+//! # Ok::<(), go_text_template::Error>(())
 //! ```
 //!
 //! # Data
@@ -81,6 +81,8 @@ mod set;
 mod sprig;
 mod strconv;
 mod template;
+// Only part of it is used without sprig's string functions.
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 mod unicode;
 mod value;
 
@@ -98,12 +100,12 @@ pub use value::{Bytes, Elem, GoMap, Heap, Kind, List, MapRef, Object, Value};
 /// `getHostByName`, built once (cloning is cheap).
 ///
 /// ```
-/// use gotemplate::Template;
-/// let t = Template::new("t").funcs(gotemplate::sprig()).parse("{{ sha256sum \"\" | trunc 8 }}")?;
+/// use go_text_template::Template;
+/// let t = Template::new("t").funcs(go_text_template::sprig()).parse("{{ sha256sum \"\" | trunc 8 }}")?;
 /// let mut out = Vec::new();
 /// t.execute(&mut out, &())?;
 /// assert_eq!(out, b"e3b0c442");
-/// # Ok::<(), gotemplate::Error>(())
+/// # Ok::<(), go_text_template::Error>(())
 /// ```
 pub fn sprig() -> FuncMap {
     static FUNCS: OnceLock<FuncMap> = OnceLock::new();

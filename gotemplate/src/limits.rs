@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 /// A bound of a render that was reached ([`Error::Limit`](crate::Error::Limit)).
 ///
 /// ```
-/// use gotemplate::{Error, Limit, Limits, Template};
+/// use go_text_template::{Error, Limit, Limits, Template};
 /// let t = Template::new("t")
 ///     .limits(Limits { max_depth: 10, ..Limits::default() })
 ///     .parse(r#"{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}"#)?;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// assert!(err.to_string().ends_with("exceeded maximum template depth (10)"));
 /// let t = Template::new("t").limits(Limits { max_output: 2, ..Limits::default() }).parse("abc")?;
 /// assert!(matches!(t.execute(&mut Vec::new(), &()), Err(Error::Limit(Limit::Output))));
-/// # Ok::<(), gotemplate::Error>(())
+/// # Ok::<(), go_text_template::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -40,11 +40,11 @@ pub enum Limit {
 ///
 /// ```
 /// use std::time::Duration;
-/// use gotemplate::{Error, Limit, Limits, Template};
+/// use go_text_template::{Error, Limit, Limits, Template};
 /// let limits = Limits { timeout: Some(Duration::from_millis(50)), ..Limits::default() };
 /// let t = Template::new("t").limits(limits).parse("{{ range 1000000000 }}{{ end }}")?;
 /// assert!(matches!(t.execute(&mut Vec::new(), &()), Err(Error::Limit(Limit::Time))));
-/// # Ok::<(), gotemplate::Error>(())
+/// # Ok::<(), go_text_template::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -78,7 +78,7 @@ impl Default for Limits {
     /// limit.
     ///
     /// ```
-    /// let limits = gotemplate::Limits::default();
+    /// let limits = go_text_template::Limits::default();
     /// assert_eq!((limits.max_output, limits.timeout), (1 << 20, None));
     /// ```
     fn default() -> Self {

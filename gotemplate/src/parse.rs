@@ -20,7 +20,7 @@ pub(crate) const MAX_NESTING: usize = 10_000;
 /// Why a text is not a template: Go's `template: NAME:LINE: REASON`.
 ///
 /// ```
-/// use gotemplate::{Error, Template};
+/// use go_text_template::{Error, Template};
 /// let Err(Error::Parse(e)) = Template::new("t").parse("{{ nope }}") else { panic!() };
 /// assert_eq!((e.name(), e.line(), e.reason()), ("t", 1, r#"function "nope" not defined"#));
 /// assert_eq!(e.to_string(), r#"template: t:1: function "nope" not defined"#);
@@ -37,7 +37,7 @@ impl ParseError {
     /// The name the text was parsed under.
     ///
     /// ```
-    /// let e = gotemplate::Template::new("page").parse("{{ end }}").unwrap_err();
+    /// let e = go_text_template::Template::new("page").parse("{{ end }}").unwrap_err();
     /// assert_eq!(e.template_name(), Some("page"));
     /// ```
     pub fn name(&self) -> &str {
@@ -47,7 +47,7 @@ impl ParseError {
     /// The line (from 1) where the parser stopped.
     ///
     /// ```
-    /// let e = gotemplate::Template::new("t").parse("\n\n{{ end }}").unwrap_err();
+    /// let e = go_text_template::Template::new("t").parse("\n\n{{ end }}").unwrap_err();
     /// assert_eq!(e.line(), Some(3));
     /// ```
     pub fn line(&self) -> usize {
@@ -57,7 +57,7 @@ impl ParseError {
     /// Go's reason, without the location.
     ///
     /// ```
-    /// use gotemplate::{Error, Template};
+    /// use go_text_template::{Error, Template};
     /// let Err(Error::Parse(e)) = Template::new("t").parse("{{ end }}") else { panic!() };
     /// assert_eq!(e.reason(), "unexpected {{end}}");
     /// ```

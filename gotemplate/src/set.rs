@@ -11,7 +11,7 @@ use crate::parse::node::Node;
 /// What a missing map key gives: Go's `missingkey` option.
 ///
 /// ```
-/// use gotemplate::{MissingKey, Template};
+/// use go_text_template::{MissingKey, Template};
 /// let t = Template::new("t").missing_key(MissingKey::Error).parse("{{ .nope }}").unwrap();
 /// let err = t.execute(&mut Vec::new(), &std::collections::BTreeMap::<String, String>::new());
 /// assert_eq!(

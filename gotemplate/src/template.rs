@@ -30,7 +30,7 @@ use crate::value::{Elem, Heap, Value};
 /// changes of the one it came from.
 ///
 /// ```
-/// use gotemplate::Template;
+/// use go_text_template::Template;
 /// use serde::Serialize;
 ///
 /// #[derive(Serialize)]
@@ -42,7 +42,7 @@ use crate::value::{Elem, Heap, Value};
 /// let mut out = Vec::new();
 /// t.execute(&mut out, &Page { title: "news".into(), tags: vec!["a", "b"] })?;
 /// assert_eq!(out, b"NEWS: #a #b");
-/// # Ok::<(), gotemplate::Error>(())
+/// # Ok::<(), go_text_template::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -55,7 +55,7 @@ impl Template {
     /// A template named `name` with no text yet (Go's `template.New`).
     ///
     /// ```
-    /// let t = gotemplate::Template::new("greeting");
+    /// let t = go_text_template::Template::new("greeting");
     /// assert_eq!(t.name(), "greeting");
     /// ```
     pub fn new(name: impl Into<String>) -> Template {
@@ -69,7 +69,7 @@ impl Template {
     /// The template's name.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Template::new("a").name(), "a");
+    /// assert_eq!(go_text_template::Template::new("a").name(), "a");
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -79,12 +79,12 @@ impl Template {
     /// `Delims`); an empty one stands for the default `{{` or `}}`.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").delims("[[", "]]").parse("{{ x }} [[ 1 ]]")?;
     /// let mut out = Vec::new();
     /// t.execute(&mut out, &())?;
     /// assert_eq!(out, b"{{ x }} 1");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn delims(mut self, left: &str, right: &str) -> Template {
         let set = Arc::make_mut(&mut self.set);
@@ -103,7 +103,7 @@ impl Template {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use gotemplate::{Limits, MissingKey, Template};
+    /// use go_text_template::{Limits, MissingKey, Template};
     /// let t = Template::new("t").missing_key(MissingKey::Zero).parse("[{{ .nope }}]")?;
     /// // map[string]string: the zero value is "".
     /// let out = t.execute_strings(&BTreeMap::new(), &Limits::default())?;
@@ -112,7 +112,7 @@ impl Template {
     /// let mut out = Vec::new();
     /// t.execute(&mut out, &BTreeMap::from([("a", "b")]))?;
     /// assert_eq!(out, b"[<no value>]");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn missing_key(mut self, missing: MissingKey) -> Template {
         Arc::make_mut(&mut self.set).missing_key = missing;
@@ -124,11 +124,11 @@ impl Template {
     /// [`Error::Option`] (Go panics).
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").option("missingkey=error")?.parse("{{ .nope }}")?;
     /// assert!(t.execute(&mut Vec::new(), &serde_json::json!({})).is_err());
     /// assert!(Template::new("t").option("missingkey=maybe").is_err());
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn option(self, option: &str) -> Result<Template, Error> {
         let missing = match option.split_once('=') {
@@ -145,7 +145,7 @@ impl Template {
     /// [`Template::parse`]: the parser refuses names it does not know.
     ///
     /// ```
-    /// use gotemplate::{Func, FuncMap, Template, Type, Value};
+    /// use go_text_template::{Func, FuncMap, Template, Type, Value};
     /// let greeting = String::from("hello");
     /// let funcs = FuncMap::from_iter([(
     ///     "greet",
@@ -158,7 +158,7 @@ impl Template {
     /// let mut out = Vec::new();
     /// t.execute(&mut out, &())?;
     /// assert_eq!(out, b"hello, Ada");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn funcs(mut self, funcs: FuncMap) -> Template {
         Arc::make_mut(&mut self.set).funcs.push(funcs);
@@ -166,15 +166,15 @@ impl Template {
     }
 
     /// Adds sprig v3.3.0's `GenericFuncMap` (minus `env`, `expandenv` and
-    /// `getHostByName`): `.funcs(gotemplate::sprig())`.
+    /// `getHostByName`): `.funcs(go_text_template::sprig())`.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").with_sprig().parse(r#"{{ "a,b" | splitList "," | join "+" }}"#)?;
     /// let mut out = Vec::new();
     /// t.execute(&mut out, &())?;
     /// assert_eq!(out, b"a+b");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn with_sprig(self) -> Template {
         self.funcs(crate::sprig())
@@ -183,13 +183,13 @@ impl Template {
     /// The bounds of every execution (default: [`Limits::default`]).
     ///
     /// ```
-    /// use gotemplate::{Error, Limit, Limits, Template};
+    /// use go_text_template::{Error, Limit, Limits, Template};
     /// let t = Template::new("t")
     ///     .limits(Limits { max_output: 3, ..Limits::default() })
     ///     .parse("four")?;
     /// let err = t.execute(&mut Vec::new(), &()).unwrap_err();
     /// assert!(matches!(err, Error::Limit(Limit::Output)));
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn limits(mut self, limits: Limits) -> Template {
         self.limits = limits;
@@ -208,7 +208,7 @@ impl Template {
     /// after host`).
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let text = "{{ index .list 5 }}";
     /// let data = serde_json::json!({ "list": [1, 2] });
     /// let go = Template::new("t").parse(text)?.execute(&mut Vec::new(), &data).unwrap_err();
@@ -216,7 +216,7 @@ impl Template {
     /// let quiet = Template::new("t").value_free_errors(true).parse(text)?;
     /// let err = quiet.execute(&mut Vec::new(), &data).unwrap_err();
     /// assert!(err.to_string().ends_with("error calling index: index out of range"));
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn value_free_errors(mut self, on: bool) -> Template {
         Arc::make_mut(&mut self.set).value_free_errors = on;
@@ -229,14 +229,14 @@ impl Template {
     /// more templates.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t")
     ///     .parse(r#"{{ define "a" }}A{{ end }}"#)?
     ///     .parse(r#"{{ define "b" }}B{{ end }}{{ template "a" }}{{ template "b" }}"#)?;
     /// let mut out = Vec::new();
     /// t.execute(&mut out, &())?;
     /// assert_eq!(out, b"AB");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn parse(mut self, text: &str) -> Result<Template, Error> {
         let trees = {
@@ -266,14 +266,14 @@ impl Template {
     /// The template `name` of the set (Go's `Lookup`), if it was parsed.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse(r#"{{ define "x" }}X{{ end }}"#)?;
     /// let x = t.lookup("x").expect("x is defined");
     /// let mut out = Vec::new();
     /// x.execute(&mut out, &())?;
     /// assert_eq!(out, b"X");
     /// assert!(t.lookup("y").is_none());
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn lookup(&self, name: &str) -> Option<Template> {
         self.set.trees.contains_key(name).then(|| Template {
@@ -286,10 +286,10 @@ impl Template {
     /// The names of the set's templates, sorted.
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse(r#"{{ define "x" }}{{ end }}"#)?;
     /// assert_eq!(t.template_names(), ["t", "x"]);
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn template_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.set.trees.keys().map(String::as_str).collect();
@@ -301,11 +301,11 @@ impl Template {
     /// an empty string; names sorted (Go's order is random).
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse(r#"{{ define "x" }}{{ end }}"#)?;
     /// assert_eq!(t.defined_templates(), r#"; defined templates are: "t", "x""#);
     /// assert_eq!(Template::new("t").defined_templates(), "");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn defined_templates(&self) -> String {
         let names = self.template_names();
@@ -323,12 +323,12 @@ impl Template {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse("{{ range $k, $v := . }}{{ $k }}={{ $v }} {{ end }}")?;
     /// let mut out = Vec::new();
     /// t.execute(&mut out, &BTreeMap::from([("b", 2), ("a", 1)]))?;
     /// assert_eq!(out, b"a=1 b=2 ");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn execute<W, T>(&self, out: &mut W, data: &T) -> Result<(), Error>
     where
@@ -341,14 +341,14 @@ impl Template {
     /// Executes the set's template `name` (Go's `ExecuteTemplate`).
     ///
     /// ```
-    /// use gotemplate::Template;
+    /// use go_text_template::Template;
     /// let t = Template::new("t").parse(r#"{{ define "row" }}<{{ . }}>{{ end }}"#)?;
     /// let mut out = Vec::new();
     /// t.execute_template(&mut out, "row", &7)?;
     /// assert_eq!(out, b"<7>");
     /// let err = t.execute_template(&mut out, "nope", &7).unwrap_err();
     /// assert_eq!(err.to_string(), r#"template: no template "nope" associated with template "t""#);
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn execute_template<W, T>(&self, out: &mut W, name: &str, data: &T) -> Result<(), Error>
     where
@@ -369,7 +369,7 @@ impl Template {
     /// (`int64`, `map[string]string`, ...) that serde cannot express.
     ///
     /// ```
-    /// use gotemplate::{Elem, Template, Value};
+    /// use go_text_template::{Elem, Template, Value};
     /// let t = Template::new("t").parse("{{ printf \"%T\" .n }} {{ printf \"%T\" . }}")?;
     /// let mut out = Vec::new();
     /// t.execute_with(&mut out, |heap| {
@@ -380,7 +380,7 @@ impl Template {
     ///     dot
     /// })?;
     /// assert_eq!(out, b"int64 map[string]interface {}");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn execute_with<W>(
         &self,
@@ -400,7 +400,7 @@ impl Template {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use gotemplate::{Limits, Template};
+    /// use go_text_template::{Limits, Template};
     /// let t = Template::new("dsn").with_sprig().parse("postgres://{{ .user }}:{{ .password | urlquery }}@db")?;
     /// let items = BTreeMap::from([
     ///     ("user".to_string(), b"app".to_vec()),
@@ -408,7 +408,7 @@ impl Template {
     /// ]);
     /// let out = t.execute_strings(&items, &Limits::default())?;
     /// assert_eq!(out, b"postgres://app:p%40ss@db");
-    /// # Ok::<(), gotemplate::Error>(())
+    /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn execute_strings(
         &self,

@@ -10,7 +10,7 @@ use crate::funcs::{Env, FuncError};
 /// A Go `string`: any bytes, not necessarily UTF-8.
 ///
 /// ```
-/// let s: gotemplate::Bytes = b"\xff binary"[..].into();
+/// let s: go_text_template::Bytes = b"\xff binary"[..].into();
 /// assert_eq!(s.len(), 8);
 /// ```
 pub type Bytes = Rc<[u8]>;
@@ -20,7 +20,7 @@ pub type Bytes = Rc<[u8]>;
 /// Functions receive and return these.
 ///
 /// ```
-/// use gotemplate::{Elem, Heap, Value};
+/// use go_text_template::{Elem, Heap, Value};
 /// let heap = Heap::default();
 /// let list = Value::list(Elem::Any, vec![Value::Int(1), Value::str("a")]);
 /// assert_eq!(list.type_name(&heap), "[]interface {}");
@@ -64,7 +64,7 @@ pub enum Value {
 /// The element type of a slice or the value type of a map.
 ///
 /// ```
-/// use gotemplate::{Elem, Heap, Value};
+/// use go_text_template::{Elem, Heap, Value};
 /// let mut heap = Heap::default();
 /// let m = heap.new_map(Elem::String);
 /// assert_eq!(m.type_name(&heap), "map[string]string");
@@ -99,7 +99,7 @@ impl Elem {
     /// Go's name of the type.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Elem::Any.go_name(), "interface {}");
+    /// assert_eq!(go_text_template::Elem::Any.go_name(), "interface {}");
     /// ```
     pub fn go_name(self) -> &'static str {
         match self {
@@ -115,7 +115,7 @@ impl Elem {
 /// A Go slice: its element type and items.
 ///
 /// ```
-/// use gotemplate::{Elem, Value};
+/// use go_text_template::{Elem, Value};
 /// let Value::List(list) = Value::list(Elem::String, vec![Value::str("a")]) else { unreachable!() };
 /// assert_eq!((list.elem, list.items.len()), (Elem::String, 1));
 /// ```
@@ -130,7 +130,7 @@ pub struct List {
 /// A handle to a map in the render's [`Heap`].
 ///
 /// ```
-/// use gotemplate::{Elem, Heap, Value};
+/// use go_text_template::{Elem, Heap, Value};
 /// let mut heap = Heap::default();
 /// let Value::Map(m) = heap.new_map(Elem::Any) else { unreachable!() };
 /// assert!(heap.get(m).entries.is_empty());
@@ -142,7 +142,7 @@ pub struct MapRef(pub(crate) usize);
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use gotemplate::{Elem, GoMap, Heap, Value};
+/// use go_text_template::{Elem, GoMap, Heap, Value};
 /// let mut heap = Heap::default();
 /// let m = heap.alloc(GoMap { elem: Elem::String, entries: BTreeMap::from([(b"k"[..].into(), Value::str("v"))]) });
 /// assert_eq!(m.type_name(&heap), "map[string]string");
@@ -159,7 +159,7 @@ pub struct GoMap {
 /// with `set` cannot leak. A [`MapRef`] is valid only in the heap that made it.
 ///
 /// ```
-/// use gotemplate::{Elem, Heap, Value};
+/// use go_text_template::{Elem, Heap, Value};
 /// let mut heap = Heap::default();
 /// let Value::Map(m) = heap.new_map(Elem::Any) else { unreachable!() };
 /// heap.get_mut(m).entries.insert(b"a"[..].into(), Value::Int(1));
@@ -175,7 +175,7 @@ impl Heap {
     /// Stores `map`; returns the [`Value::Map`] that refers to it.
     ///
     /// ```
-    /// use gotemplate::{Elem, GoMap, Heap};
+    /// use go_text_template::{Elem, GoMap, Heap};
     /// let mut heap = Heap::default();
     /// let m = heap.alloc(GoMap { elem: Elem::Any, entries: Default::default() });
     /// assert_eq!(m.type_name(&heap), "map[string]interface {}");
@@ -188,7 +188,7 @@ impl Heap {
     /// An empty map of value type `elem`.
     ///
     /// ```
-    /// use gotemplate::{Elem, Heap};
+    /// use go_text_template::{Elem, Heap};
     /// let mut heap = Heap::default();
     /// assert!(!heap.new_map(Elem::Int).is_true(&heap)); // empty maps are false
     /// ```
@@ -206,7 +206,7 @@ impl Heap {
     /// If `map` was made by another heap.
     ///
     /// ```
-    /// use gotemplate::{Elem, Heap, Value};
+    /// use go_text_template::{Elem, Heap, Value};
     /// let mut heap = Heap::default();
     /// let Value::Map(m) = heap.new_map(Elem::String) else { unreachable!() };
     /// assert_eq!(heap.get(m).elem, Elem::String);
@@ -222,7 +222,7 @@ impl Heap {
     /// If `map` was made by another heap.
     ///
     /// ```
-    /// use gotemplate::{Elem, Heap, Value};
+    /// use go_text_template::{Elem, Heap, Value};
     /// let mut heap = Heap::default();
     /// let Value::Map(m) = heap.new_map(Elem::String) else { unreachable!() };
     /// heap.get_mut(m).entries.insert(b"k"[..].into(), Value::str("v"));
@@ -234,7 +234,7 @@ impl Heap {
     /// How many maps the heap holds.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Heap::default().len(), 0);
+    /// assert_eq!(go_text_template::Heap::default().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.maps.len()
@@ -243,7 +243,7 @@ impl Heap {
     /// Whether the heap holds no map.
     ///
     /// ```
-    /// assert!(gotemplate::Heap::default().is_empty());
+    /// assert!(go_text_template::Heap::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.maps.is_empty()
@@ -253,7 +253,7 @@ impl Heap {
 /// Go's `reflect.Kind` names, as `kindOf` prints them.
 ///
 /// ```
-/// use gotemplate::{Kind, Value};
+/// use go_text_template::{Kind, Value};
 /// assert_eq!(Value::Int(1).kind(), Kind::Int);
 /// assert_eq!(Kind::Slice.go_name(), "slice");
 /// ```
@@ -298,7 +298,7 @@ impl Kind {
     /// Go's name of the kind.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Kind::Ptr.go_name(), "ptr");
+    /// assert_eq!(go_text_template::Kind::Ptr.go_name(), "ptr");
     /// ```
     pub fn go_name(self) -> &'static str {
         match self {
@@ -327,7 +327,7 @@ impl Kind {
 /// `*semver.Version` are objects).
 ///
 /// ```
-/// use gotemplate::{Env, Func, FuncError, Heap, Kind, Object, Template, Value};
+/// use go_text_template::{Env, Func, FuncError, Heap, Kind, Object, Template, Value};
 ///
 /// #[derive(Debug, PartialEq)]
 /// struct Point { x: i64, y: i64 }
@@ -353,7 +353,7 @@ impl Kind {
 /// let mut out = Vec::new();
 /// t.execute(&mut out, &())?;
 /// assert_eq!(out, b"(1,2) 1 3 main.Point");
-/// # Ok::<(), gotemplate::Error>(())
+/// # Ok::<(), go_text_template::Error>(())
 /// ```
 pub trait Object: Debug {
     /// Go's type name, as `typeOf` prints it: `time.Time`, `*semver.Version`.
@@ -416,7 +416,7 @@ impl Value {
     /// A Go `string` of the text `s`.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::str("a").as_bytes(), Some(&b"a"[..]));
+    /// assert_eq!(go_text_template::Value::str("a").as_bytes(), Some(&b"a"[..]));
     /// ```
     pub fn str(s: &str) -> Value {
         Value::String(Rc::from(s.as_bytes()))
@@ -424,7 +424,7 @@ impl Value {
     /// A Go `string` of any bytes.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::bytes(b"\xff").as_bytes(), Some(&b"\xff"[..]));
+    /// assert_eq!(go_text_template::Value::bytes(b"\xff").as_bytes(), Some(&b"\xff"[..]));
     /// ```
     pub fn bytes(b: &[u8]) -> Value {
         Value::String(Rc::from(b))
@@ -432,7 +432,7 @@ impl Value {
     /// A Go `string` of the text `s`.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::string("a".repeat(2)).as_bytes(), Some(&b"aa"[..]));
+    /// assert_eq!(go_text_template::Value::string("a".repeat(2)).as_bytes(), Some(&b"aa"[..]));
     /// ```
     pub fn string(s: String) -> Value {
         Value::String(Rc::from(s.into_bytes().into_boxed_slice()))
@@ -440,7 +440,7 @@ impl Value {
     /// A Go slice of element type `elem`.
     ///
     /// ```
-    /// use gotemplate::{Elem, Heap, Value};
+    /// use go_text_template::{Elem, Heap, Value};
     /// let l = Value::list(Elem::Int, vec![Value::Int(1)]);
     /// assert_eq!(l.type_name(&Heap::default()), "[]int");
     /// ```
@@ -451,7 +451,7 @@ impl Value {
     /// Go's type name as `%T` and `typeOf` print it.
     ///
     /// ```
-    /// use gotemplate::{Heap, Value};
+    /// use go_text_template::{Heap, Value};
     /// assert_eq!(Value::Float64(1.0).type_name(&Heap::default()), "float64");
     /// ```
     pub fn type_name(&self, heap: &Heap) -> String {
@@ -475,7 +475,7 @@ impl Value {
     /// Go's `reflect.Kind` of the value.
     ///
     /// ```
-    /// use gotemplate::{Kind, Value};
+    /// use go_text_template::{Kind, Value};
     /// assert_eq!(Value::Nil.kind(), Kind::Invalid);
     /// ```
     pub fn kind(&self) -> Kind {
@@ -499,7 +499,7 @@ impl Value {
     /// Go template truthiness: false, 0, nil, and empty strings, slices and maps are false.
     ///
     /// ```
-    /// use gotemplate::{Heap, Value};
+    /// use go_text_template::{Heap, Value};
     /// assert!(!Value::Int(0).is_true(&Heap::default()));
     /// ```
     pub fn is_true(&self, heap: &Heap) -> bool {
@@ -527,7 +527,7 @@ impl Value {
     /// included: what Go's reflection reads with `Int()`.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::Int64(-3).int_kind_value(), Some(-3));
+    /// assert_eq!(go_text_template::Value::Int64(-3).int_kind_value(), Some(-3));
     /// ```
     pub fn int_kind_value(&self) -> Option<i64> {
         match self {
@@ -539,7 +539,7 @@ impl Value {
     /// The bytes of a Go `string`.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::Int(1).as_bytes(), None);
+    /// assert_eq!(go_text_template::Value::Int(1).as_bytes(), None);
     /// ```
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
@@ -551,7 +551,7 @@ impl Value {
     /// Signed integers of any Go size.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::Int(7).as_i64(), Some(7));
+    /// assert_eq!(go_text_template::Value::Int(7).as_i64(), Some(7));
     /// ```
     pub fn as_i64(&self) -> Option<i64> {
         match self {
@@ -564,7 +564,7 @@ impl Value {
     /// Unsigned integers of any Go size.
     ///
     /// ```
-    /// assert_eq!(gotemplate::Value::Uint64(7).as_u64(), Some(7));
+    /// assert_eq!(go_text_template::Value::Uint64(7).as_u64(), Some(7));
     /// ```
     pub fn as_u64(&self) -> Option<u64> {
         match self {

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use gotemplate::{Error, Func, FuncError, FuncMap, Limits, MissingKey, Template, Type, Value};
+use go_text_template::{
+    Error, Func, FuncError, FuncMap, Limits, MissingKey, Template, Type, Value,
+};
 use serde::Serialize;
 use serde_json::json;
 

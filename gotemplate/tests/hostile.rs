@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use gotemplate::{Limits, Template};
+use go_text_template::{Limits, Template};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

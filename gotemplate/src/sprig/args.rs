@@ -47,6 +47,7 @@ pub(super) fn slice(s: &[u8], lo: i64, hi: i64) -> Result<&[u8], FuncError> {
     s.get(lo..hi).ok_or_else(out_of_range)
 }
 
+#[cfg(feature = "sprig-crypto")]
 pub(super) fn arg_str(args: &[Value], i: usize) -> Result<&[u8], FuncError> {
     match args.get(i) {
         Some(Value::String(s)) => Ok(s),
@@ -54,12 +55,14 @@ pub(super) fn arg_str(args: &[Value], i: usize) -> Result<&[u8], FuncError> {
     }
 }
 
+#[cfg(feature = "sprig-crypto")]
 pub(super) fn arg_int(args: &[Value], i: usize) -> Result<i64, FuncError> {
     args.get(i)
         .and_then(Value::as_i64)
         .ok_or_else(|| FuncError::reason("wrong type for value; expected int"))
 }
 
+#[cfg(any(feature = "sprig-regex", feature = "sprig-time"))]
 /// Go's check of a method's argument count, as text/template words it.
 pub(crate) fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() == n {
