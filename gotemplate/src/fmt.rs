@@ -9,6 +9,8 @@ mod format;
 mod tests;
 
 use crate::strconv::quote;
+// sprig-time's date layouts decode runes as fmt does.
+#[cfg_attr(not(feature = "sprig-time"), allow(unused_imports))]
 pub(crate) use crate::strconv::quote::decode_rune;
 use format::{Flags, LDIGITS, UDIGITS};
 
@@ -20,12 +22,14 @@ use crate::value::{Elem, Heap, Value};
 /// checks before appending each digit.)
 pub const MAX_WIDTH: i64 = 1_000_000;
 /// The output limit of the functions without a `limit` parameter.
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))]
 pub const DEFAULT_LIMIT: usize = 64 << 20;
 /// Lists and maps nested deeper than this stop printing with [`Limit::Depth`].
 pub const MAX_DEPTH: usize = 1000;
 
 /// `fmt.Sprint(v)`: the `%v` form of one value. Stops at [`DEFAULT_LIMIT`]
 /// bytes or [`MAX_DEPTH`] (output cut short there); see [`try_format_value`].
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))] // sprig's toString, join...
 pub fn format_value(heap: &Heap, value: &Value) -> Vec<u8> {
     run(heap, DEFAULT_LIMIT, |p| p.print_arg(value, v(b'v'))).0
 }
@@ -75,6 +79,7 @@ pub fn try_sprintf(
 }
 
 /// `strconv.Quote`: a double-quoted Go string literal (what `%q` prints for a string).
+#[cfg_attr(not(feature = "sprig"), allow(dead_code))] // sprig's squote/quote
 pub fn go_quote(s: &[u8]) -> Vec<u8> {
     quote::quote(s)
 }

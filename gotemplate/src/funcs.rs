@@ -235,6 +235,7 @@ impl Func {
     /// The fixed parameters.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// let f = go_text_template::sprig().get("repeat").cloned().expect("sprig has repeat");
     /// assert_eq!(f.params(), &[go_text_template::Type::Int, go_text_template::Type::String]);
     /// ```
@@ -245,6 +246,7 @@ impl Func {
     /// The type of the `...rest` parameter, if the function has one.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// let list = go_text_template::sprig().get("list").cloned().expect("sprig has list");
     /// assert_eq!(list.rest(), Some(go_text_template::Type::Any));
     /// ```
@@ -274,6 +276,7 @@ impl Func {
     /// testing a function.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// use go_text_template::{Heap, Value};
     /// let upper = go_text_template::sprig().get("upper").cloned().expect("sprig has upper");
     /// let got = upper.call(&mut Heap::default(), &[Value::str("abc")]);
@@ -340,6 +343,7 @@ impl FuncMap {
     /// The function `name`.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// assert!(go_text_template::sprig().get("trim").is_some());
     /// ```
     pub fn get(&self, name: &str) -> Option<&Func> {
@@ -358,6 +362,7 @@ impl FuncMap {
     /// How many functions the map holds.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// assert!(go_text_template::sprig().len() > 100);
     /// ```
     pub fn len(&self) -> usize {
@@ -367,6 +372,7 @@ impl FuncMap {
     /// Whether the map is empty.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// assert!(!go_text_template::sprig().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -376,6 +382,7 @@ impl FuncMap {
     /// The names, in no particular order.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return; }
     /// assert!(go_text_template::sprig().names().any(|n| n == "b64enc"));
     /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {

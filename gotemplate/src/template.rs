@@ -30,6 +30,7 @@ use crate::value::{Elem, Heap, Value};
 /// changes of the one it came from.
 ///
 /// ```
+/// # if !cfg!(feature = "sprig") { return Ok(()); }
 /// use go_text_template::Template;
 /// use serde::Serialize;
 ///
@@ -169,6 +170,7 @@ impl Template {
     /// `getHostByName`): `.funcs(go_text_template::sprig())`.
     ///
     /// ```
+    /// # if !cfg!(feature = "sprig") { return Ok(()); }
     /// use go_text_template::Template;
     /// let t = Template::new("t").with_sprig().parse(r#"{{ "a,b" | splitList "," | join "+" }}"#)?;
     /// let mut out = Vec::new();

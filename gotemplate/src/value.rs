@@ -578,6 +578,8 @@ impl Value {
 
 /// A pointer held in a struct's field (`time.Time`'s `loc`), as `fmt`
 /// prints it: nil, or an address (a fixed stand-in: Go's are not reproducible).
+/// Only `time.Time` (sprig-time) holds one.
+#[cfg_attr(not(feature = "sprig-time"), allow(dead_code))]
 #[derive(Debug)]
 pub struct Pointer {
     pub type_name: &'static str,
