@@ -104,7 +104,7 @@ pub fn call(
         Not => Ok(Value::Bool(!argv[0].is_true(heap))),
         Len => len(heap, &argv[0]),
         Index => index(heap, &argv[0], &argv[1..], budget.values_in_errors),
-        Slice => slice(&argv[0], &argv[1..], budget.values_in_errors),
+        Slice => slice(heap, &argv[0], &argv[1..], budget.values_in_errors),
         Print => text(crate::fmt::try_sprint(heap, argv, room), budget),
         Println => text(crate::fmt::try_sprintln(heap, argv, room), budget),
         Printf => {
@@ -131,8 +131,8 @@ pub fn call(
                 v.type_name(heap)
             ))),
         },
-        Eq => eq(heap, &argv[0], &argv[1..]).map(Value::Bool),
-        Ne => eq(heap, &argv[0], &argv[1..2]).map(|t| Value::Bool(!t)),
+        Eq => eq(heap, &argv[0], &argv[1..], budget.values_in_errors).map(Value::Bool),
+        Ne => eq(heap, &argv[0], &argv[1..2], budget.values_in_errors).map(|t| Value::Bool(!t)),
         Lt => lt(heap, &argv[0], &argv[1]).map(Value::Bool),
         Le => le(heap, &argv[0], &argv[1]).map(Value::Bool),
         Gt => le(heap, &argv[0], &argv[1]).map(|t| Value::Bool(!t)),
@@ -243,8 +243,7 @@ fn index(heap: &Heap, item: &Value, indexes: &[Value], show: bool) -> Result<Val
     Ok(item)
 }
 
-fn slice(item: &Value, indexes: &[Value], show: bool) -> Result<Value, FuncError> {
-    let heap = Heap::default();
+fn slice(heap: &Heap, item: &Value, indexes: &[Value], show: bool) -> Result<Value, FuncError> {
     if matches!(item, Value::Invalid | Value::Nil) {
         return Err(reason("slice of untyped nil"));
     }
@@ -262,13 +261,13 @@ fn slice(item: &Value, indexes: &[Value], show: bool) -> Result<Value, FuncError
         other => {
             return Err(reason(format!(
                 "can't slice item of type {}",
-                other.type_name(&heap)
+                other.type_name(heap)
             )))
         }
     };
     let mut idx = [0, len, len];
     for (i, index) in indexes.iter().enumerate() {
-        idx[i] = index_arg(&heap, index, len, show)?;
+        idx[i] = index_arg(heap, index, len, show)?;
     }
     let bad = match (idx[0] > idx[1], indexes.len() == 3 && idx[1] > idx[2]) {
         (true, _) => Some((idx[0], idx[1])),
@@ -321,7 +320,7 @@ fn incompatible(heap: &Heap, a: &Value, b: &Value) -> FuncError {
     ))
 }
 
-fn eq(heap: &Heap, a: &Value, others: &[Value]) -> Result<bool, FuncError> {
+fn eq(heap: &Heap, a: &Value, others: &[Value], show: bool) -> Result<bool, FuncError> {
     if others.is_empty() {
         return Err(reason("missing argument for comparison"));
     }
@@ -361,6 +360,25 @@ fn eq(heap: &Heap, a: &Value, others: &[Value]) -> Result<bool, FuncError> {
                     } else {
                         match (a, b) {
                             (Value::Object(x), Value::Object(y)) => x.equals(y.as_ref()),
+                            // Go's text formats the value with %s.
+                            _ if show => {
+                                let typ = Value::string(b.type_name(heap));
+                                let format = b"non-comparable type %s: %v";
+                                if let Ok(text) = crate::fmt::try_sprintf(
+                                    heap,
+                                    format,
+                                    &[b.clone(), typ],
+                                    1 << 16,
+                                ) {
+                                    return Err(reason(
+                                        String::from_utf8_lossy(&text).into_owned(),
+                                    ));
+                                }
+                                return Err(reason(format!(
+                                    "non-comparable type {}",
+                                    b.type_name(heap)
+                                )));
+                            }
                             _ => {
                                 return Err(reason(format!(
                                     "non-comparable type {}",
@@ -409,5 +427,6 @@ fn le(heap: &Heap, a: &Value, b: &Value) -> Result<bool, FuncError> {
     if lt(heap, a, b)? {
         return Ok(true);
     }
-    eq(heap, a, std::slice::from_ref(b))
+    // lt refused what eq could not compare.
+    eq(heap, a, std::slice::from_ref(b), false)
 }

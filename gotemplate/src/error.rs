@@ -51,8 +51,8 @@ pub enum Error {
     #[error("the data cannot be given to the template: {0}")]
     Data(String),
     /// [`Template::option`](crate::Template::option) got an option Go does
-    /// not know.
-    #[error("unrecognized option: {0}")]
+    /// not know (Go panics with this text).
+    #[error("{}", if .0.is_empty() { "empty option string".to_string() } else { format!("unrecognized option: {}", .0) })]
     Option(String),
 }
 

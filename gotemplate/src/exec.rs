@@ -21,7 +21,7 @@ pub(crate) enum At<'t> {
     None,
     Arg(&'t Arg),
     Pipe(&'t Pipe),
-    Template(usize, &'t str),
+    Template(usize, &'t str, Option<&'t Pipe>),
     /// A command: its position and its words.
     Command(usize, &'t [Arg]),
 }
@@ -111,7 +111,18 @@ impl<'t> State<'t> {
             At::None => None,
             At::Arg(a) => Some((a.pos, a.to_string())),
             At::Pipe(p) => Some((p.pos, p.to_string())),
-            At::Template(pos, n) => Some((pos, format!("{{{{template {n:?}}}}}"))),
+            // Go's TemplateNode.String.
+            At::Template(pos, name, pipe) => {
+                let name =
+                    String::from_utf8_lossy(&crate::fmt::go_quote(name.as_bytes())).into_owned();
+                Some((
+                    pos,
+                    match pipe {
+                        Some(pipe) => format!("{{{{template {name} {pipe}}}}}"),
+                        None => format!("{{{{template {name}}}}}"),
+                    },
+                ))
+            }
             At::Command(pos, args) => Some((pos, crate::parse::node::words(args))),
         }
         .map(|(pos, context)| {
@@ -246,9 +257,9 @@ impl<'t> State<'t> {
             | Value::Uint32(_)
             | Value::Uint64(_) => {
                 if two_vars {
+                    let shown = self.shown(&value);
                     return Err(self.error(format!(
-                        "can't use a value of type {} to iterate over more than one variable",
-                        value.type_name(&self.heap)
+                        "can't use {shown} to iterate over more than one variable"
                     )));
                 }
                 let n = value
@@ -287,9 +298,9 @@ impl<'t> State<'t> {
             // A named integer type (`time.Month`) counts up in its own type.
             Value::Object(o) if o.int_value().is_some() => {
                 if two_vars {
+                    let shown = self.shown(&value);
                     return Err(self.error(format!(
-                        "can't use a value of type {} to iterate over more than one variable",
-                        o.type_name()
+                        "can't use {shown} to iterate over more than one variable"
                     )));
                 }
                 let o = o.clone();
@@ -305,10 +316,8 @@ impl<'t> State<'t> {
             }
             Value::Invalid => return Ok(false),
             other => {
-                return Err(self.error(format!(
-                    "range can't iterate over a value of type {}",
-                    other.type_name(&self.heap)
-                )))
+                let shown = self.shown(other);
+                return Err(self.error(format!("range can't iterate over {shown}")));
             }
         };
         if items.is_empty() {
@@ -356,6 +365,18 @@ impl<'t> State<'t> {
         }
     }
 
+    /// A value in an error text: Go's `%v` of it, or with
+    /// `value_free_errors` (or when too long to show) its type only.
+    fn shown(&self, value: &Value) -> String {
+        const MAX_SHOWN: usize = 1 << 16;
+        if self.budget.values_in_errors {
+            if let Ok(text) = crate::fmt::try_format_value(&self.heap, value, MAX_SHOWN) {
+                return String::from_utf8_lossy(&text).into_owned();
+            }
+        }
+        format!("a value of type {}", value.type_name(&self.heap))
+    }
+
     fn walk_template(
         &mut self,
         dot: &Value,
@@ -363,10 +384,12 @@ impl<'t> State<'t> {
         name: &'t str,
         pipe: &'t Option<Pipe>,
     ) -> Flow<()> {
-        self.at = At::Template(pos, name);
+        self.at = At::Template(pos, name, pipe.as_ref());
         let set = self.set;
         let Some((tree_name, tree)) = set.trees.get_key_value(name) else {
-            return Err(self.error(format!("template {name:?} not defined")));
+            let quoted =
+                String::from_utf8_lossy(&crate::fmt::go_quote(name.as_bytes())).into_owned();
+            return Err(self.error(format!("template {quoted} not defined")));
         };
         if self.depth >= self.max_depth {
             return Err(self.error(format!(

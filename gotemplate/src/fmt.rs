@@ -79,7 +79,6 @@ pub fn try_sprintf(
 }
 
 /// `strconv.Quote`: a double-quoted Go string literal (what `%q` prints for a string).
-#[cfg_attr(not(feature = "sprig"), allow(dead_code))] // sprig's squote/quote
 pub fn go_quote(s: &[u8]) -> Vec<u8> {
     quote::quote(s)
 }

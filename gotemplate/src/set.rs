@@ -40,6 +40,25 @@ pub(crate) struct Tree {
     /// The name the text was parsed under (Go's `ParseName`).
     pub(crate) parse_name: Arc<str>,
     pub(crate) text: Arc<str>,
+    /// The delimiters it was parsed with: a template from `lookup` has them
+    /// (Go's `New` gives a defined template its parser's delimiters).
+    pub(crate) delims: Delims,
+}
+
+/// A template's action delimiters (Go's are per template, not per set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Delims {
+    pub(crate) left: String,
+    pub(crate) right: String,
+}
+
+impl Default for Delims {
+    fn default() -> Self {
+        Delims {
+            left: crate::parse::LEFT.to_string(),
+            right: crate::parse::RIGHT.to_string(),
+        }
+    }
 }
 
 /// A template set: Go's `common` plus the options.
@@ -48,8 +67,6 @@ pub(crate) struct Set {
     pub(crate) trees: HashMap<String, Arc<Tree>>,
     /// Function maps in the order they were added; a later one wins.
     pub(crate) funcs: Vec<FuncMap>,
-    pub(crate) left: String,
-    pub(crate) right: String,
     pub(crate) missing_key: MissingKey,
     pub(crate) value_free_errors: bool,
 }
@@ -59,8 +76,6 @@ impl Default for Set {
         Set {
             trees: HashMap::new(),
             funcs: Vec::new(),
-            left: crate::parse::LEFT.to_string(),
-            right: crate::parse::RIGHT.to_string(),
             missing_key: MissingKey::Default,
             value_free_errors: false,
         }

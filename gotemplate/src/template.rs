@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::funcs::FuncMap;
 use crate::limits::Limits;
-use crate::set::{MissingKey, Set, Tree};
+use crate::set::{Delims, MissingKey, Set, Tree};
 use crate::value::{Elem, Heap, Value};
 
 /// A named template and the set it belongs to: Go's `template.New(name)`,
@@ -26,8 +26,10 @@ use crate::value::{Elem, Heap, Value};
 ///
 /// A template is `Send + Sync` and cheap to clone (the parsed set is shared
 /// until a clone changes); the builder methods change this value only, so
-/// unlike Go a template returned by [`Template::lookup`] does not see later
-/// changes of the one it came from.
+/// unlike Go a template returned by [`Template::lookup`] or
+/// [`Template::new_template`] does not see later changes of the one it came
+/// from (and that one does not see templates it parses): carry on with the
+/// latest value, as `t = t.new_template("b").parse(text)?`.
 ///
 /// ```
 /// # if !cfg!(feature = "sprig") { return Ok(()); }
@@ -50,6 +52,8 @@ pub struct Template {
     name: String,
     set: Arc<Set>,
     limits: Limits,
+    /// Go's are the template's own, not the set's.
+    delims: Delims,
 }
 
 impl Template {
@@ -64,6 +68,34 @@ impl Template {
             name: name.into(),
             set: Arc::new(Set::default()),
             limits: Limits::default(),
+            delims: Delims::default(),
+        }
+    }
+
+    /// A new template named `name` in this one's set, with its delimiters,
+    /// options, functions and limits (Go's `t.New(name)`): parse its own
+    /// text, then execute any template of the set from it. The set is this
+    /// one's as it is now; templates the new one parses are in its set, not
+    /// in this one's (see [`Template`]).
+    ///
+    /// ```
+    /// use go_text_template::Template;
+    /// let t = Template::new("page")
+    ///     .delims("[[", "]]")
+    ///     .parse(r#"<[[ template "body" . ]]>"#)?
+    ///     .new_template("body")
+    ///     .parse("[[ .title ]]")?;
+    /// assert_eq!(t.name(), "body");
+    /// let data = serde_json::json!({ "title": "hi" });
+    /// let mut out = Vec::new();
+    /// t.execute_template(&mut out, "page", &data)?;
+    /// assert_eq!(out, b"<hi>");
+    /// # Ok::<(), go_text_template::Error>(())
+    /// ```
+    pub fn new_template(&self, name: impl Into<String>) -> Template {
+        Template {
+            name: name.into(),
+            ..self.clone()
         }
     }
 
@@ -76,8 +108,11 @@ impl Template {
         &self.name
     }
 
-    /// Sets the action delimiters for the texts parsed after (Go's
-    /// `Delims`); an empty one stands for the default `{{` or `}}`.
+    /// Sets the action delimiters for the texts this template parses after
+    /// (Go's `Delims`); an empty one stands for the default `{{` or `}}`.
+    /// They are the template's own, as Go's: [`Template::new_template`]
+    /// starts with them, [`Template::lookup`] gives the ones the template
+    /// found was parsed with.
     ///
     /// ```
     /// use go_text_template::Template;
@@ -88,14 +123,15 @@ impl Template {
     /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn delims(mut self, left: &str, right: &str) -> Template {
-        let set = Arc::make_mut(&mut self.set);
-        set.left = match left {
-            "" => crate::parse::LEFT.to_string(),
-            l => l.to_string(),
-        };
-        set.right = match right {
-            "" => crate::parse::RIGHT.to_string(),
-            r => r.to_string(),
+        self.delims = Delims {
+            left: match left {
+                "" => crate::parse::LEFT.to_string(),
+                l => l.to_string(),
+            },
+            right: match right {
+                "" => crate::parse::RIGHT.to_string(),
+                r => r.to_string(),
+            },
         };
         self
     }
@@ -244,7 +280,8 @@ impl Template {
         let trees = {
             let set = &*self.set;
             let defined = |f: &str| set.func(f).is_some() || crate::builtins::is_builtin(f);
-            crate::parse::parse(&self.name, text, (&set.left, &set.right), &defined)?
+            let delims = (self.delims.left.as_str(), self.delims.right.as_str());
+            crate::parse::parse(&self.name, text, delims, &defined)?
         };
         let parse_name: Arc<str> = Arc::from(self.name.as_str());
         let text: Arc<str> = Arc::from(text);
@@ -259,6 +296,7 @@ impl Template {
                 root,
                 parse_name: parse_name.clone(),
                 text: text.clone(),
+                delims: self.delims.clone(),
             };
             set.trees.insert(name, Arc::new(tree));
         }
@@ -278,10 +316,11 @@ impl Template {
     /// # Ok::<(), go_text_template::Error>(())
     /// ```
     pub fn lookup(&self, name: &str) -> Option<Template> {
-        self.set.trees.contains_key(name).then(|| Template {
+        self.set.trees.get(name).map(|tree| Template {
             name: name.to_string(),
             set: self.set.clone(),
             limits: self.limits.clone(),
+            delims: tree.delims.clone(),
         })
     }
 

@@ -164,18 +164,19 @@ fn a_set_grows_over_several_texts() {
         r#"; defined templates are: "main", "x", "y""#
     );
     // Each tree's errors point into its own text (at the last field of a
-    // chain, as Go's parser places it).
+    // chain, as Go's parser places it); `.a` came out of a
+    // map[string]interface {}, so Go names its type interface {}.
     let data = json!({"a": 1});
     let mut out = Vec::new();
     let x = t.execute_template(&mut out, "x", &data).unwrap_err();
     assert_eq!(
         x.to_string(),
-        r#"template: main:3:6: executing "x" at <.a.b>: can't evaluate field b in type int"#
+        r#"template: main:3:6: executing "x" at <.a.b>: can't evaluate field b in type interface {}"#
     );
     let y = t.execute_template(&mut out, "y", &data).unwrap_err();
     assert_eq!(
         y.to_string(),
-        r#"template: main:1:18: executing "y" at <.a.c>: can't evaluate field c in type int"#
+        r#"template: main:1:18: executing "y" at <.a.c>: can't evaluate field c in type interface {}"#
     );
     assert_eq!(y.template_name(), Some("y"));
     let lookup = t.lookup("x").expect("x is defined");
@@ -393,4 +394,21 @@ fn value_free_errors_leave_out_values_that_go_quotes() {
         .parse("{{ seen }}")
         .unwrap();
     assert_eq!(run(&quiet, &()).as_deref(), Ok("false"));
+}
+
+/// The conformance runner's API corpus found `slice` panicking on a map
+/// (its error named the type from an empty heap): now Go's error.
+#[test]
+fn slice_of_a_map_or_by_a_map_is_an_error() {
+    let t = parsed("{{ slice . 1 }}");
+    assert_eq!(
+        run(&t, &serde_json::json!({})).unwrap_err(),
+        r#"template: t:1:3: executing "t" at <slice . 1>: error calling slice: can't slice item of type map[string]interface {}"#
+    );
+    let t = parsed("{{ slice .l .m }}");
+    let err = run(&t, &serde_json::json!({ "l": [1], "m": {} })).unwrap_err();
+    assert_eq!(
+        err,
+        r#"template: t:1:3: executing "t" at <slice .l .m>: error calling slice: cannot index slice/array with type map[string]interface {}"#
+    );
 }

@@ -30,10 +30,19 @@ impl<'t> State<'t> {
         let Some((last, init)) = idents.split_last() else {
             return Ok(receiver);
         };
+        // Whether the receiver's static type is `interface {}` (it came out
+        // of a map[string]interface {}), which Go's errors name.
+        let mut boxed = false;
         for name in init {
-            receiver = self.eval_field(dot, node, name, &[], None, receiver)?;
+            let from_any = self.is_any_map(&receiver);
+            receiver = self.eval_field(dot, node, name, &[], None, (receiver, boxed))?;
+            boxed = from_any;
         }
-        self.eval_field(dot, node, last, args, fin, receiver)
+        self.eval_field(dot, node, last, args, fin, (receiver, boxed))
+    }
+
+    fn is_any_map(&self, value: &Value) -> bool {
+        matches!(value, Value::Map(m) if self.heap.get(*m).elem == Elem::Any)
     }
 
     fn eval_field(
@@ -43,7 +52,7 @@ impl<'t> State<'t> {
         name: &str,
         args: &'t [Arg],
         fin: Option<Value>,
-        receiver: Value,
+        (receiver, boxed): (Value, bool),
     ) -> Flow<Value> {
         let has_args = args.len() > 1 || fin.is_some();
         match &receiver {
@@ -95,15 +104,20 @@ impl<'t> State<'t> {
                     }
                     return Ok(field);
                 }
-                Err(self.error(format!(
-                    "can't evaluate field {name} in type {}",
+                let typ = if boxed {
+                    "interface {}"
+                } else {
                     object.type_name()
-                )))
+                };
+                Err(self.error(format!("can't evaluate field {name} in type {typ}")))
             }
-            other => Err(self.error(format!(
-                "can't evaluate field {name} in type {}",
-                other.type_name(&self.heap)
-            ))),
+            other => {
+                let typ = match boxed {
+                    true => "interface {}".to_string(),
+                    false => other.type_name(&self.heap),
+                };
+                Err(self.error(format!("can't evaluate field {name} in type {typ}")))
+            }
         }
     }
 

@@ -58,13 +58,36 @@ enum Shape {
 }
 
 /// What the Go program reads (tests/conformance/go/main.go).
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, Default)]
 pub struct Record {
     pub name: String,
     pub template: String,
     /// Dot as `map[string]string`, each value's bytes in base64.
-    pub strings: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strings: Option<BTreeMap<String, String>>,
+    /// Dot as this crate maps serde data (`execute`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serde: Option<serde_json::Value>,
     pub options: Options,
+    /// Texts parsed after `template`, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<More>,
+    /// `ExecuteTemplate` of this name instead of `Execute`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execute: Option<String>,
+}
+
+/// A text parsed after the record's own: by a new template of the set
+/// named `name` (Go's `t.New(name)`), or without a name by the record's
+/// template again.
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct More {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delims: Option<[String; 2]>,
+    pub template: String,
 }
 
 #[derive(Serialize, Clone, Default)]
@@ -72,6 +95,25 @@ pub struct Options {
     /// Functions this build leaves out (its Cargo features): Go leaves
     /// them out too.
     pub undefined: Vec<String>,
+    /// Go's `Option("missingkey=" + this)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missingkey: Option<String>,
+    /// More `Option` texts, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub option: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delims: Option<[String; 2]>,
+    /// Go's builtins only: no sprig map.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_sprig: bool,
+}
+
+/// How this crate renders a case.
+pub enum How {
+    /// As the controller: sprig, `value_free_errors`, `execute_strings`.
+    Controller(BTreeMap<String, Vec<u8>>),
+    /// Through the builder API as the record says (`api.rs`).
+    Api,
 }
 
 /// One record and what the corpus says of it.
@@ -80,12 +122,14 @@ pub struct Case {
     pub label: String,
     pub entry: String,
     pub record: Record,
-    /// The dot, as `execute_strings` takes it.
-    pub data: BTreeMap<String, Vec<u8>>,
+    pub how: How,
     /// Random or time-dependent output: both must match this, not each other.
     pub shape: Option<Regex>,
     /// The reference refuses the entry (some template of it fails).
     pub refuse: bool,
+    /// A deliberate difference from Go (README, "Differences from Go"):
+    /// the two must differ, so the mark cannot outlive the difference.
+    pub differs: Option<String>,
 }
 
 pub fn load(path: &Path, undefined: &[String]) -> Result<Vec<Case>, String> {
@@ -115,14 +159,17 @@ pub fn load(path: &Path, undefined: &[String]) -> Result<Vec<Case>, String> {
                 record: Record {
                     name: key,
                     template: text,
-                    strings: strings.clone(),
+                    strings: Some(strings.clone()),
                     options: Options {
                         undefined: undefined.to_vec(),
+                        ..Options::default()
                     },
+                    ..Record::default()
                 },
-                data: data.clone(),
+                how: How::Controller(data.clone()),
                 shape,
                 refuse: entry.refuse,
+                differs: None,
             });
         }
     }

@@ -13,12 +13,26 @@
 //	{"name": "out", "template": "{{ .a }}",
 //	 "strings": {"a": "<base64>"},   dot as map[string]string (bytes, base64)
 //	 "json": {...},                  or dot as encoding/json decodes it
+//	 "serde": {...},                 or dot as the Rust crate maps serde data
 //	 "options": {"missingkey": "zero", "delims": ["[[", "]]"],
-//	             "undefined": ["genCA"]}}   names left out of the map
+//	             "option": ["missingkey=error"],   more Option texts, in order
+//	             "no_sprig": true,   Go's builtins only (no sprig map)
+//	             "undefined": ["genCA"]},   names left out of the map
+//	 "more": [{"name": "x", "delims": ["<<", ">>"], "template": "..."}],
+//	                                 parsed after, in order: t.New(name) (t
+//	                                 itself without a name), its own Delims
+//	 "execute": "x"}                 ExecuteTemplate(x), else Execute
 //	-> {"output": "<base64>", "error": "template: ..." | null,
 //	    "ns_per_render": 1234.5}     with -bench-ms only
 //
 // On an error the output is what Execute had written (Go writes as it goes).
+//
+// serde: the Rust crate's data from serde_json::Value (its README, "Render a
+// template") makes a JSON number written as an integer Go's int, or uint64
+// above int64's range, and every other number float64; serde_json writes
+// every float with a '.' or an exponent (1.0, 1e21, -0.0). So the number's
+// text decides: no '.', 'e' or 'E' and it fits int64: int; fits uint64:
+// uint64; else float64 (the same rule as serde_json's parser).
 // With -bench-ms N each record is also timed: parse and execute, repeated
 // for about N ms a sample, five samples (one for a render slower than
 // 100 ms), the median in ns per render.
@@ -32,6 +46,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -41,8 +56,17 @@ import (
 
 type options struct {
 	MissingKey string   `json:"missingkey"`
+	Option     []string `json:"option"`
 	Delims     []string `json:"delims"`
+	NoSprig    bool     `json:"no_sprig"`
 	Undefined  []string `json:"undefined"`
+}
+
+// A text parsed after the record's own.
+type more struct {
+	Name     *string  `json:"name"`
+	Delims   []string `json:"delims"`
+	Template string   `json:"template"`
 }
 
 type record struct {
@@ -50,7 +74,10 @@ type record struct {
 	Template string            `json:"template"`
 	Strings  map[string][]byte `json:"strings"`
 	JSON     json.RawMessage   `json:"json"`
+	Serde    json.RawMessage   `json:"serde"`
 	Options  options           `json:"options"`
+	More     []more            `json:"more"`
+	Execute  *string           `json:"execute"`
 }
 
 type result struct {
@@ -91,22 +118,100 @@ func render(r *record, funcs template.FuncMap, dot any) (out []byte, err error) 
 			out, err = buf.Bytes(), fmt.Errorf("go panicked: %v", p)
 		}
 	}()
-	t := template.New(r.Name).Funcs(funcs)
+	t := template.New(r.Name)
+	if funcs != nil {
+		t = t.Funcs(funcs)
+	}
 	if len(r.Options.Delims) == 2 {
 		t = t.Delims(r.Options.Delims[0], r.Options.Delims[1])
 	}
+	opts := r.Options.Option
 	if r.Options.MissingKey != "" {
-		t = t.Option("missingkey=" + r.Options.MissingKey)
+		opts = append([]string{"missingkey=" + r.Options.MissingKey}, opts...)
 	}
-	t, err = t.Parse(r.Template)
-	if err != nil {
+	for _, o := range opts {
+		if err = option(t, o); err != nil {
+			return nil, err
+		}
+	}
+	if _, err = t.Parse(r.Template); err != nil {
 		return nil, err
 	}
-	err = t.Execute(&buf, dot)
+	for _, m := range r.More {
+		next := t
+		if m.Name != nil {
+			next = t.New(*m.Name)
+		}
+		if len(m.Delims) == 2 {
+			next = next.Delims(m.Delims[0], m.Delims[1])
+		}
+		if _, err = next.Parse(m.Template); err != nil {
+			return nil, err
+		}
+	}
+	if r.Execute != nil {
+		err = t.ExecuteTemplate(&buf, *r.Execute, dot)
+	} else {
+		err = t.Execute(&buf, dot)
+	}
 	return buf.Bytes(), err
 }
 
+// option: Option, its panic on a bad option as an error with its text.
+func option(t *template.Template, o string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	t.Option(o)
+	return nil
+}
+
+// serdeData: the tree decoded with UseNumber, each json.Number as the Rust
+// crate maps serde_json's numbers (see the header).
+func serdeData(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = serdeData(e)
+		}
+		return v
+	case []any:
+		for i, e := range v {
+			v[i] = serdeData(e)
+		}
+		return v
+	case json.Number:
+		text := string(v)
+		if !strings.ContainsAny(text, ".eE") {
+			if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+				return int(i)
+			}
+			if u, err := strconv.ParseUint(text, 10, 64); err == nil {
+				return u
+			}
+		}
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			panic(fmt.Sprintf("serde data: number %q: %v", text, err))
+		}
+		return f
+	default:
+		return v
+	}
+}
+
 func dotOf(r *record) (any, error) {
+	if len(r.Serde) > 0 {
+		d := json.NewDecoder(bytes.NewReader(r.Serde))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		return serdeData(v), nil
+	}
 	if len(r.JSON) > 0 {
 		var v any
 		err := json.Unmarshal(r.JSON, &v)
@@ -162,7 +267,10 @@ func run(benchMs int) error {
 		if err != nil {
 			return fmt.Errorf("record %q: json is not JSON: %w", r.Name, err)
 		}
-		funcs := funcsWithout(all, r.Options.Undefined)
+		var funcs template.FuncMap
+		if !r.Options.NoSprig {
+			funcs = funcsWithout(all, r.Options.Undefined)
+		}
 		output, err := render(&r, funcs, dot)
 		res := result{Output: output}
 		if err != nil {
