@@ -13,7 +13,7 @@
 
 /// Go's `base64.StdEncoding.DecodeString`: the decoded bytes, or the offset
 /// Go's `CorruptInputError` reports (its text is `illegal base64 data at input byte N`).
-pub(crate) fn decode_std(input: &str) -> Result<Vec<u8>, usize> {
+pub fn decode_std(input: &str) -> Result<Vec<u8>, usize> {
     decode_bytes(input.as_bytes())
 }
 

@@ -3,7 +3,7 @@
 
 pub mod crd;
 mod error;
-mod go_base64;
+pub mod go_base64;
 pub mod go_duration;
 pub mod keys;
 mod reencrypt;

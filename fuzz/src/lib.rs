@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use base64::Engine as _;
 use kubeseal::{input, recovery};
 use sealed_secrets_api::crypto::{
     self, open, opens_session_key, seal, Certificate, KeyRing, PrivateKey, PublicKey, Scope,
@@ -259,10 +258,11 @@ fn plaintexts(sealed: &SealedSecret, ring: &KeyRing) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// An item's bytes as unsealing reads them: Go's base64, which skips `\r`
+/// and `\n` and accepts nonzero trailing bits (a stricter decoder here made
+/// a mutated item that unsealed look unopenable).
 fn decode(value: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .unwrap_or_default()
+    sealed_secrets_api::go_base64::decode_std(value).unwrap_or_default()
 }
 
 fn contains(haystack: &str, needle: &[u8]) -> bool {
