@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, bail, Context as _, Result};
 use sealed_secrets_api::crypto::{KeyRing, PublicKey};
 
-use super::files::{describe, inspect, replace_ciphertexts, Contents, Found};
+use super::files::{describe, inspect, reseal_recorded, Contents, Found};
 use super::freshness::{freshness, Freshness};
 use crate::cluster::ClusterArgs;
 use crate::layout::Layout;
@@ -372,11 +372,7 @@ fn decide(
             let what = describe(&sealed);
             let rotated = sealed_secrets_api::reencrypt(&sealed, keys, target)
                 .with_context(|| format!("{}: SealedSecret {what}; nothing was written", fail()))?;
-            doc = replace_ciphertexts(doc, &rotated)
-                .and_then(|mut doc| {
-                    crate::sealed_with::record_in_document(&mut doc, target.fingerprint())
-                        .map(|()| doc)
-                })
+            doc = reseal_recorded(doc, &rotated, target.fingerprint())
                 .with_context(|| format!("{}: SealedSecret {what}", fail()))?;
         }
         output::render(&mut bytes, &doc, format)?;

@@ -175,6 +175,18 @@ pub(super) fn replace_ciphertexts(mut doc: Value, rotated: &SealedSecret) -> Res
     Ok(doc)
 }
 
+/// [`replace_ciphertexts`], then the record of the key it is sealed with
+/// now (`sealed-with`): how a layout's files are rewritten.
+pub(super) fn reseal_recorded(
+    doc: Value,
+    rotated: &SealedSecret,
+    sealed_with: &sealed_secrets_api::crypto::Fingerprint,
+) -> Result<Value> {
+    let mut doc = replace_ciphertexts(doc, rotated)?;
+    crate::sealed_with::record_in_document(&mut doc, sealed_with)?;
+    Ok(doc)
+}
+
 pub(super) fn describe(sealed: &SealedSecret) -> String {
     match (&sealed.metadata.namespace, &sealed.metadata.name) {
         (Some(ns), Some(name)) => format!("{ns}/{name}"),

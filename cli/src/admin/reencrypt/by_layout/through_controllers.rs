@@ -17,7 +17,7 @@ use sealed_secrets_api::crypto::{Fingerprint, PublicKey};
 use sealed_secrets_api::SealedSecret;
 use serde_json::Value;
 
-use super::super::files::{describe, inspect, replace_ciphertexts, Contents};
+use super::super::files::{describe, inspect, reseal_recorded, Contents};
 use super::{certificates, Outcome, Placed, Plan};
 use crate::cluster::{block_on, ClusterArgs, Controller, Verdict};
 use crate::layout::Cluster;
@@ -194,11 +194,7 @@ async fn rotate(
                     reached.describe()
                 ),
             };
-            doc = replace_ciphertexts(doc, &rotated)
-                .and_then(|mut doc| {
-                    crate::sealed_with::record_in_document(&mut doc, target.fingerprint())
-                        .map(|()| doc)
-                })
+            doc = reseal_recorded(doc, &rotated, target.fingerprint())
                 .with_context(|| format!("{}: SealedSecret {what}", fail()))?;
         }
         output::render(&mut bytes, &doc, format)?;
