@@ -1,6 +1,7 @@
 //! The SealedSecret resource (`bitnami.com/v1alpha1`) and the pure
 //! conversions Secret -> SealedSecret -> Secret. No client, no I/O.
 
+pub mod cluster_name;
 pub mod crd;
 mod error;
 pub mod go_base64;

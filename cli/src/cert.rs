@@ -6,13 +6,11 @@ use std::io::Read as _;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context as _, Result};
+use sealed_secrets_api::cluster_name;
 use sealed_secrets_api::crypto::{Certificate, PublicKey};
 
 /// Hard cap on a downloaded certificate: real ones are a few KiB.
 const MAX_CERT_BYTES: u64 = 1 << 20;
-
-/// Longest cluster name: a DNS label's, as names end up in paths and YAML.
-const MAX_NAME_LEN: usize = 63;
 
 /// One `--cert`: `NAME=LOCATION` names the cluster, a bare location is
 /// named after its file.
@@ -28,10 +26,12 @@ impl CertSpec {
     /// stay locations, as they always were.
     pub(crate) fn parse(text: &str) -> Self {
         match text.split_once('=') {
-            Some((name, location)) if is_valid_name(name) && !location.is_empty() => Self {
-                name: Some(name.to_owned()),
-                location: location.to_owned(),
-            },
+            Some((name, location)) if cluster_name::is_valid(name) && !location.is_empty() => {
+                Self {
+                    name: Some(name.to_owned()),
+                    location: location.to_owned(),
+                }
+            }
             _ => Self {
                 name: None,
                 location: text.to_owned(),
@@ -47,7 +47,7 @@ impl CertSpec {
             return Ok(name.clone());
         }
         let stem = default_name(&self.location);
-        if is_valid_name(stem) {
+        if cluster_name::is_valid(stem) {
             return Ok(stem.to_owned());
         }
         bail!(
@@ -56,16 +56,6 @@ impl CertSpec {
             self.location
         )
     }
-}
-
-/// `^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`: no `/`, `.` or `:`, as names go
-/// into paths.
-pub(crate) fn is_valid_name(name: &str) -> bool {
-    name.len() <= MAX_NAME_LEN
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The stem of the location's last path segment (query and fragment of a
@@ -212,7 +202,7 @@ mod tests {
         }
         let long = "a".repeat(64);
         assert_eq!(CertSpec::parse(&format!("{long}=c.pem")).name, None);
-        assert!(is_valid_name(&long[..63]));
+        assert!(cluster_name::is_valid(&long[..63]));
     }
 
     #[test]

@@ -115,24 +115,19 @@ fn kms_config(flags: &Args) -> Result<Option<KmsConfig>, Error> {
     }))
 }
 
-/// The longest `--cluster-name`, as a DNS label.
-const CLUSTER_NAME_MAX: usize = 63;
-
-/// `--cluster-name`: it goes into the page's download file names as is, so
-/// no `/` or `.` (the rule #24 plans for kubeseal's `--cert NAME=`); empty
-/// is no name.
+/// `--cluster-name`: the rule of kubeseal's `--cert NAME=` (it goes into
+/// the page's download file names as is); empty is no name.
 fn cluster_name(text: &str) -> Result<Option<String>, Error> {
     if text.is_empty() {
         return Ok(None);
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    let starts_well = text.starts_with(|c: char| c.is_ascii_alphanumeric());
-    if !starts_well || !text.chars().all(allowed) || text.len() > CLUSTER_NAME_MAX {
+    if !sealed_secrets_api::cluster_name::is_valid(text) {
         return Err(Error::Flag {
             flag: "cluster-name",
             reason: format!(
-                "{:?} is not a cluster name: use at most {CLUSTER_NAME_MAX} letters, digits, '-' and '_', starting with a letter or digit (e.g. oslo or prod-eu_1), or leave it empty",
-                text.chars().take(80).collect::<String>()
+                "{:?} is not a cluster name: use at most {} letters, digits, '-' and '_', starting with a letter or digit (e.g. oslo or prod-eu_1), or leave it empty",
+                text.chars().take(80).collect::<String>(),
+                sealed_secrets_api::cluster_name::MAX_LEN
             ),
         });
     }

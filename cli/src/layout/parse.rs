@@ -61,7 +61,7 @@ pub(super) fn parse(text: &str, file: PathBuf, dir: PathBuf) -> Result<Layout> {
 
     let mut clusters = Vec::with_capacity(format.clusters.len());
     for (name, c) in format.clusters {
-        if !crate::cert::is_valid_name(&name) {
+        if !sealed_secrets_api::cluster_name::is_valid(&name) {
             bail!("{shown}: invalid cluster name {name:?}: use letters, digits, '-' and '_' (it may become part of a path)");
         }
         if c.cert.trim().is_empty() {
