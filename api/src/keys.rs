@@ -151,6 +151,39 @@ impl KeyRank {
     pub fn time(&self) -> SystemTime {
         self.time
     }
+
+    /// The later of its two times: a key whose certificate starts and whose
+    /// Secret is made after this second ranks above it under either order.
+    pub fn made_by(&self) -> SystemTime {
+        self.time.max(self.then)
+    }
+}
+
+/// The longest [`wait_to_rank_above`] waits: a newest key further ahead
+/// than this means a clock is wrong, which waiting does not mend.
+pub const MAX_RANK_WAIT: Duration = Duration::from_secs(2);
+
+/// How long to wait before making a key that must rank above every key of
+/// `ranks`. Certificates and creation times have one-second resolution and
+/// a tie goes by the Secret's random name, so a key made within the second
+/// of the newest one could rank below it and never seal (a rotation right
+/// after the controller made its first key). Zero once `now` is past that
+/// second, and when the newest lies more than [`MAX_RANK_WAIT`] ahead.
+pub fn wait_to_rank_above<'a>(
+    ranks: impl IntoIterator<Item = &'a KeyRank>,
+    now: SystemTime,
+) -> Duration {
+    let Some(newest) = ranks.into_iter().map(KeyRank::made_by).max() else {
+        return Duration::ZERO;
+    };
+    let whole_seconds = newest
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let next_second = SystemTime::UNIX_EPOCH + Duration::from_secs(whole_seconds + 1);
+    match next_second.duration_since(now) {
+        Ok(wait) if wait <= MAX_RANK_WAIT => wait,
+        _ => Duration::ZERO,
+    }
 }
 
 /// When the key in `secret` was first stored, in seconds since the epoch.
@@ -274,6 +307,40 @@ mod tests {
         // No creation time: the certificate's NotBefore stands in.
         let keys = [("a", None, &old), ("b", Some(1_500), &old)];
         assert_eq!(order(KeyOrder::SecretCreationTimestamp, &keys), ["b", "a"]);
+    }
+
+    #[test]
+    fn a_key_made_after_the_wait_ranks_above_under_either_order() {
+        let cert = certificate(1_000);
+        // Created a second after its certificate started, as the controller's are.
+        let existing = KeyRank::of(KeyOrder::CertNotBefore, &secret("z", Some(1_001)), &cert);
+        let ranks = [existing];
+        let millis = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(
+            wait_to_rank_above(&ranks, millis(1_000_300)),
+            Duration::from_millis(1_700)
+        );
+        assert_eq!(
+            wait_to_rank_above(&ranks, millis(1_001_999)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(wait_to_rank_above(&ranks, at(1_002)), Duration::ZERO);
+        assert_eq!(wait_to_rank_above(&ranks, at(5_000)), Duration::ZERO);
+        assert_eq!(wait_to_rank_above([], at(1_000)), Duration::ZERO);
+        // Too far ahead: a wrong clock, not a tie.
+        assert_eq!(wait_to_rank_above(&ranks, at(990)), Duration::ZERO);
+
+        // Made when the wait ends ("a" loses every tie on the name), the new key seals.
+        let now = millis(1_000_300) + wait_to_rank_above(&ranks, millis(1_000_300));
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let new = certificate(secs);
+        for key_order in [KeyOrder::CertNotBefore, KeyOrder::SecretCreationTimestamp] {
+            let keys = [("z", Some(1_001), &cert), ("a", Some(secs), &new)];
+            assert_eq!(order(key_order, &keys), ["a", "z"], "{key_order:?}");
+        }
     }
 
     #[test]

@@ -512,6 +512,12 @@ impl KeyRegistry {
     /// successor's.
     pub async fn create_key(&self, may_write: impl Fn() -> bool) -> Result<(), Error> {
         let _guard = self.creating.lock().await;
+        // Within the second of the newest key the new one could rank below it.
+        let wait = sealed_secrets_api::keys::wait_to_rank_above(
+            self.current().entries().iter().map(|e| &e.rank),
+            SystemTime::now(),
+        );
+        tokio::time::sleep(wait).await;
         let bits = self.config.bits;
         let params = CertificateParams {
             common_name: self.config.common_name.clone(),

@@ -299,7 +299,9 @@ fn rotate_creates_a_key_the_running_controller_serves() {
     assert_ne!(pem, before);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("created key Secret") && !err.contains("PRIVATE KEY"),
+        err.contains("created key Secret")
+            && !err.contains("PRIVATE KEY")
+            && !err.contains("warning"),
         "{err}"
     );
 

@@ -331,6 +331,15 @@ pub(super) fn rotate(ctx: &Context<'_>, kms: &KmsArgs, args: &RotateArgs) -> Res
             None => None,
         };
         let key = PrivateKey::generate(args.key_size).context("cannot generate the key")?;
+        // Within the second of the newest key the new one could rank below it.
+        let ranks = existing
+            .iter()
+            .filter_map(|k| k.key.as_ref().ok().map(|k| &k.rank));
+        tokio::time::sleep(sealed_secrets_api::keys::wait_to_rank_above(
+            ranks,
+            SystemTime::now(),
+        ))
+        .await;
         let params = CertificateParams {
             common_name: args.my_cn.clone(),
             not_before: SystemTime::now(),
