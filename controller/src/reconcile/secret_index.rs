@@ -56,6 +56,8 @@ struct State {
     created: HashMap<u64, Instant>,
     /// A list in progress (first or re-list): replaces `present` when done.
     listing: Option<HashSet<u64>>,
+    /// When that list began: what we create after may be missing from it.
+    listing_since: Option<Instant>,
     listed: bool,
     /// Of Secrets the controller may write ([`may_be_managed`]).
     versions: HashMap<u64, Versions>,
@@ -149,15 +151,29 @@ impl SecretIndex {
                     }
                 }
             }
-            watcher::Event::Init => state.listing = Some(HashSet::new()),
+            watcher::Event::Init => {
+                state.listing = Some(HashSet::new());
+                state.listing_since = Some(Instant::now());
+            }
             watcher::Event::InitDone => {
                 if let Some(mut listed) = state.listing.take() {
                     listed.shrink_to_fit();
-                    state.versions.retain(|key, _| listed.contains(key));
+                    // The list has each Secret created before it began that
+                    // still exists. One we created while it ran may be
+                    // missing (its snapshot can be older): its event comes
+                    // after this one, and until then it is present, with
+                    // the version we wrote (else that event would look like
+                    // a hand edit, and the Secret be unsealed again).
+                    let since = state.listing_since.take();
+                    state
+                        .created
+                        .retain(|_, at| since.is_some_and(|since| *at >= since));
+                    let State {
+                        versions, created, ..
+                    } = &mut *state;
+                    versions.retain(|key, _| listed.contains(key) || created.contains_key(key));
                     state.present = listed;
                     state.listed = true;
-                    // The list has each of them that still exists.
-                    state.created.clear();
                 }
             }
         }
@@ -377,6 +393,36 @@ mod tests {
             Seen::Absent,
             "a re-list without it: it is gone"
         );
+    }
+
+    /// A Secret created while a list ran, which the list's older snapshot
+    /// lacks: its event comes after the list, and must not look like a
+    /// hand edit then (that made the controller unseal it a second time).
+    #[test]
+    fn a_secret_created_while_the_list_runs_keeps_what_we_wrote() {
+        let index = SecretIndex::new(None);
+        feed(&index, vec![watcher::Event::Init]);
+        index.created("apps", "db");
+        index.holds("apps", "db", "7", None);
+        feed(&index, vec![watcher::Event::InitDone]);
+        assert_eq!(index.seen("apps", "db"), Seen::Present, "its event follows");
+        feed(
+            &index,
+            vec![watcher::Event::Apply(managed("apps", "db", "7"))],
+        );
+        assert!(!index.drifted("apps", "db"), "the version we wrote");
+        assert_eq!(index.seen("apps", "db"), Seen::Present);
+
+        // A relist: made before it began and not in it, it is gone.
+        index.created("apps", "gone");
+        index.holds("apps", "gone", "8", None);
+        feed(&index, vec![watcher::Event::Init, watcher::Event::InitDone]);
+        assert_eq!(index.seen("apps", "gone"), Seen::Absent);
+        feed(
+            &index,
+            vec![watcher::Event::Apply(managed("apps", "gone", "9"))],
+        );
+        assert!(index.drifted("apps", "gone"), "made anew by someone");
     }
 
     #[test]
