@@ -43,7 +43,18 @@ impl ColdStart {
     pub fn prepare(cp: &ControlPlane, prefix: &str, count: usize) -> Result<Self> {
         // The SealedSecrets go in before any controller (which would install it) runs.
         install_crd(cp)?;
-        let ns = TestNamespace::create(cp, prefix)?;
+        Self::prepare_in(cp, TestNamespace::create(cp, prefix)?, count)
+    }
+
+    /// As [`ColdStart::prepare`], in the namespace whose requests the API
+    /// server records ([`crate::audit`]): one such test at a time.
+    pub fn prepare_audited(cp: &ControlPlane, count: usize) -> Result<Self> {
+        install_crd(cp)?;
+        let ns = TestNamespace::create_exact(cp, crate::audit::AUDITED_NAMESPACE)?;
+        Self::prepare_in(cp, ns, count)
+    }
+
+    fn prepare_in(cp: &ControlPlane, ns: TestNamespace, count: usize) -> Result<Self> {
         let dir = tempfile::tempdir().map_err(|source| Error::Io {
             context: "tempdir".into(),
             source,
@@ -242,96 +253,6 @@ pub fn metric(page: &str, name: &str) -> Option<f64> {
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
-}
-
-/// The API server's `apiserver_request_total`, summed per verb and resource
-/// (`secrets`, `sealedsecrets/status`, ...).
-pub fn api_requests(cp: &ControlPlane) -> Result<BTreeMap<(String, String), f64>> {
-    let page = cp.kubectl().run(["get", "--raw", "/metrics"])?;
-    let label = |line: &str, name: &str| {
-        let start = line.find(&format!("{name}=\""))? + name.len() + 2;
-        let len = line[start..].find('"')?;
-        Some(line[start..start + len].to_string())
-    };
-    let mut sums = BTreeMap::new();
-    for line in page.lines() {
-        let Some(labels) = line.strip_prefix("apiserver_request_total{") else {
-            continue;
-        };
-        let (Some(verb), Some(resource)) = (label(labels, "verb"), label(labels, ",resource"))
-        else {
-            continue;
-        };
-        let resource = match label(labels, "subresource").filter(|s| !s.is_empty()) {
-            Some(sub) => format!("{resource}/{sub}"),
-            None => resource,
-        };
-        let value: f64 = line
-            .rsplit(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        *sums.entry((verb, resource)).or_insert(0.0) += value;
-    }
-    Ok(sums)
-}
-
-/// Waits until no namespace is being deleted: the garbage collector reads
-/// the owners of what a deleted namespace held (a GET of each SealedSecret),
-/// which would count as requests of whatever is measured meanwhile.
-pub fn wait_namespaces_deleted(cp: &ControlPlane, timeout: Duration) -> Result<()> {
-    poll(
-        "no namespace Terminating",
-        timeout,
-        Duration::from_millis(500),
-        || {
-            let list = cp.kubectl().get_json(["get", "namespaces", "-o", "json"])?;
-            let terminating = list["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|ns| ns["status"]["phase"] == "Terminating");
-            Ok((!terminating).then_some(()))
-        },
-    )
-}
-
-/// Waits until nobody reads Secrets or SealedSecrets one by one any more:
-/// the garbage collector can still be going through what an earlier test's
-/// deleted namespace held (a GET per dependent) after the namespace is gone.
-pub fn wait_api_quiet(cp: &ControlPlane, timeout: Duration) -> Result<()> {
-    let reads = |cp: &ControlPlane| -> Result<f64> {
-        let all = api_requests(cp)?;
-        Ok(["secrets", "sealedsecrets"]
-            .iter()
-            .filter_map(|r| all.get(&("GET".to_string(), r.to_string())))
-            .sum())
-    };
-    let mut last = reads(cp)?;
-    let mut quiet_rounds = 0;
-    poll(
-        "no one reading Secrets or SealedSecrets",
-        timeout,
-        Duration::from_secs(2),
-        || {
-            let now = reads(cp)?;
-            quiet_rounds = if now == last { quiet_rounds + 1 } else { 0 };
-            last = now;
-            Ok((quiet_rounds >= 2).then_some(()))
-        },
-    )
-}
-
-/// Requests between two [`api_requests`] snapshots, per verb and resource.
-pub fn api_requests_since(
-    before: &BTreeMap<(String, String), f64>,
-    after: &BTreeMap<(String, String), f64>,
-) -> BTreeMap<(String, String), f64> {
-    after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
-        .filter(|(_, d)| *d > 0.0)
-        .collect()
 }
 
 /// How long an outage lasts: 60 s, or `SSRS_FAULT_SECONDS` for a quick local run.

@@ -17,6 +17,7 @@
 //! A controller for a test: [`controller::ControllerOptions`]; `kubeseal`:
 //! [`kubeseal`]; what the controller made: [`secrets`], [`status`].
 
+pub mod audit;
 pub mod binaries;
 pub mod browser;
 pub mod cold_start;

@@ -1,9 +1,10 @@
-//! Namespaces made for one test each, with names unique across processes.
+//! Namespaces made for one test each, with names unique across processes
+//! (or the one name a control-plane setting needs).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::control_plane::{run_command, ControlPlane, Kubectl, Result};
+use crate::control_plane::{poll, run_command, ControlPlane, Kubectl, Result};
 
 /// A namespace with a unique name, created for one test and deleted (without
 /// waiting) when dropped. Set `SSRS_E2E_KEEP_NAMESPACES=1` to keep them for
@@ -26,6 +27,29 @@ impl TestNamespace {
         Ok(TestNamespace {
             kubectl: kubectl.namespace(name.clone()),
             name,
+        })
+    }
+
+    /// Create the namespace `name` itself (one a control-plane setting
+    /// names, as [`crate::audit::AUDITED_NAMESPACE`]), first waiting until
+    /// an earlier run's is gone.
+    pub fn create_exact(cp: &ControlPlane, name: &str) -> Result<TestNamespace> {
+        let kubectl = cp.kubectl();
+        poll(
+            &format!("namespace {name} left by an earlier run to be gone"),
+            Duration::from_secs(180),
+            Duration::from_millis(500),
+            || {
+                let found = kubectl.get_optional("namespace", name)?;
+                Ok(found.is_none().then_some(()))
+            },
+        )?;
+        kubectl.create(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    sealed-secrets-rs.test/e2e: \"true\"\n"
+        ))?;
+        Ok(TestNamespace {
+            kubectl: kubectl.namespace(name.to_string()),
+            name: name.to_string(),
         })
     }
 

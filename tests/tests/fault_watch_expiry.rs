@@ -4,16 +4,16 @@
 //! A clean cold start needs exactly one RSA operation per item, and about
 //! four API requests per SealedSecret (read it, create its Secret, an Event,
 //! its status), as the reference makes: the echoes of its own writes cost
-//! none.
+//! none. The requests are the API server's audit records of the test's
+//! namespace (`sealed_secrets_e2e::audit`), so nothing else in the cluster
+//! counts.
 //!
 //! A file of its own: it restarts the shared API server.
 
 use std::time::Duration;
 
-use sealed_secrets_e2e::cold_start::{
-    api_requests, api_requests_since, expire_watches, metric, wait_api_quiet,
-    wait_namespaces_deleted, wait_relisted, ColdStart, RELISTS,
-};
+use sealed_secrets_e2e::audit::AuditLog;
+use sealed_secrets_e2e::cold_start::{expire_watches, metric, wait_relisted, ColdStart, RELISTS};
 use sealed_secrets_e2e::controller::ControllerOptions;
 use sealed_secrets_e2e::ControlPlane;
 
@@ -23,11 +23,10 @@ const RSA: &str = "sealed_secrets_controller_rsa_decryptions_total";
 #[test]
 fn an_expired_watch_relists_without_decrypting_again() {
     let cp = ControlPlane::shared().expect("control plane");
-    let cold = ColdStart::prepare(cp, "fault-410", COUNT).expect("cold start");
-    // Requests are counted on the API server: nothing else may be busy.
-    wait_namespaces_deleted(cp, Duration::from_secs(180)).expect("earlier tests' namespaces");
-    wait_api_quiet(cp, Duration::from_secs(180)).expect("the garbage collector to finish");
-    let requests_before = api_requests(cp).expect("API server metrics");
+    let audit = AuditLog::of(cp).expect("the API server's audit log");
+    // Requests are counted in the one namespace the API server records.
+    let cold = ColdStart::prepare_audited(cp, COUNT).expect("cold start");
+    let mark = audit.mark().expect("audit log");
     let controller = ControllerOptions::for_namespace(&cold.ns)
         .start(cp)
         .expect("controller");
@@ -35,11 +34,11 @@ fn an_expired_watch_relists_without_decrypting_again() {
         .unwrap_or_else(|e| panic!("{e}\n{}", controller.log()));
     // Let the last status writes and their echoes settle.
     std::thread::sleep(Duration::from_secs(3));
-    let requests = api_requests_since(
-        &requests_before,
-        &api_requests(cp).expect("API server metrics"),
-    );
-    // Only the controller reads or writes these one by one (the test lists).
+    // Neither the test's own reads (kubectl) nor the garbage collector's
+    // (the owners of new Secrets) are the controller's.
+    let requests = audit
+        .requests_since(mark, |r| !r.is_test_or_cluster())
+        .expect("audit log");
     let per_object: Vec<_> = requests
         .iter()
         .filter(|((verb, resource), _)| {
@@ -55,7 +54,7 @@ fn an_expired_watch_relists_without_decrypting_again() {
             .copied()
             .unwrap_or(0.0)
     };
-    eprintln!("cold start of {COUNT}: {total} requests: {per_object:?}");
+    eprintln!("cold start of {COUNT}: {total} requests: {requests:?}");
     let slack = (COUNT / 10) as f64;
     assert!(
         total <= (4 * COUNT) as f64 + slack
@@ -63,7 +62,7 @@ fn an_expired_watch_relists_without_decrypting_again() {
             && count_of("GET", "secrets") <= slack,
         "a cold start of {COUNT} should take about 4 requests each (one read of the \
          SealedSecret, and no read of Secrets the watch has never seen): {total} in all, \
-         {per_object:?}"
+         {requests:?}"
     );
     let page = controller.metrics().expect("metrics");
     let rsa_before = metric(&page, RSA).expect("rsa metric");
