@@ -576,7 +576,13 @@ impl KeyRegistry {
         };
         let custody = &self.custody;
         self.state.send_modify(|set| {
-            let mut entries = set.entries().to_vec();
+            // The watch may have delivered the new Secret already.
+            let mut entries: Vec<KeyEntry> = set
+                .entries()
+                .iter()
+                .filter(|e| e.key.fingerprint() != entry.key.fingerprint())
+                .cloned()
+                .collect();
             entries.push(entry);
             *set = Arc::new(set.next(entries, custody, SystemTime::now()));
         });
@@ -998,6 +1004,44 @@ mod tests {
         registry.create_key(|| true).await.expect("stored");
         assert_eq!(posts.load(Ordering::Relaxed), 1);
         assert_eq!(registry.current().entries().len(), 1);
+    }
+
+    /// The watch can deliver a new key Secret before its create returns:
+    /// the key is known once, not twice (a second entry counted twice in
+    /// `kms_keys` and was tried twice when unsealing).
+    #[tokio::test]
+    async fn a_key_the_watch_saw_first_is_known_once() {
+        let registry: Arc<std::sync::OnceLock<Arc<KeyRegistry>>> = Arc::default();
+        let seen_by_watch = registry.clone();
+        let service = tower::service_fn(move |request: axum::http::Request<kube::client::Body>| {
+            let seen_by_watch = seen_by_watch.clone();
+            async move {
+                let bytes = http_body_util::BodyExt::collect(request.into_body())
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                // The Secret's watch event, taken in before the answer.
+                if let (Ok(secret), Some(registry)) = (
+                    serde_json::from_slice::<Secret>(&bytes),
+                    seen_by_watch.get(),
+                ) {
+                    registry.register(&secret).await.expect("registered");
+                }
+                let mut response =
+                    axum::http::Response::new(kube::client::Body::from(bytes.to_vec()));
+                *response.status_mut() = axum::http::StatusCode::CREATED;
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let keys = Arc::new(KeyRegistry::new(
+            Client::new(service, "kube-system"),
+            KeyConfig::for_tests("kube-system"),
+            Custody::Plain,
+        ));
+        assert!(registry.set(keys.clone()).is_ok());
+        keys.create_key(|| true).await.expect("stored");
+        assert_eq!(keys.current().entries().len(), 1);
+        assert_eq!(keys.current().ring().keys().len(), 1);
     }
 
     #[test]

@@ -84,7 +84,10 @@ impl<'a> ControllerPod<'a> {
         self.cp.kubectl().namespace(NAMESPACE)
     }
 
-    /// Waits until the Deployment's Pod is Ready (startup and readiness probes).
+    /// Waits until the Deployment's Pod is Ready (startup and readiness
+    /// probes) and the Service's Endpoints name it: the endpoints
+    /// controller follows a Pod's readiness a moment later, and until then
+    /// the API server's proxy answers 503, on which kubeseal fails at once.
     pub fn wait_rollout(&self) -> Result<()> {
         self.kubectl()
             .run([
@@ -93,8 +96,29 @@ impl<'a> ControllerPod<'a> {
                 &format!("deployment/{DEPLOYMENT}"),
                 "--timeout=180s",
             ])
-            .map(|_| ())
-            .map_err(|e| Error::ControlPlane(format!("{e}\n{}", self.describe())))
+            .map_err(|e| Error::ControlPlane(format!("{e}\n{}", self.describe())))?;
+        poll(
+            "the Service's Endpoints to name a Ready controller Pod",
+            Duration::from_secs(60),
+            Duration::from_millis(250),
+            || {
+                let ready: Vec<String> = self
+                    .pods()?
+                    .iter()
+                    .filter(|p| is_ready(p))
+                    .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+                    .collect();
+                let endpoints = self.kubectl().get_optional("endpoints", DEPLOYMENT)?;
+                let served = endpoints
+                    .iter()
+                    .flat_map(|e| e["subsets"].as_array().into_iter().flatten())
+                    .flat_map(|s| s["addresses"].as_array().into_iter().flatten())
+                    .filter_map(|a| a["targetRef"]["name"].as_str())
+                    .any(|name| ready.iter().any(|r| r == name));
+                Ok(served.then_some(()))
+            },
+        )
+        .map_err(|e| Error::ControlPlane(format!("{e}\n{}", self.describe())))
     }
 
     /// The Deployment's Pods that are not being deleted.
