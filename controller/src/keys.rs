@@ -143,6 +143,18 @@ impl KeySet {
         next
     }
 
+    /// This set with `entry`, in place of any entry of the same key.
+    fn with(&self, entry: KeyEntry, custody: &Custody, now: SystemTime) -> Self {
+        let mut entries: Vec<KeyEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.key.fingerprint() != entry.key.fingerprint())
+            .cloned()
+            .collect();
+        entries.push(entry);
+        self.next(entries, custody, now)
+    }
+
     pub fn entries(&self) -> &[KeyEntry] {
         &self.entries
     }
@@ -269,20 +281,13 @@ impl KeyRegistry {
             if known.is_some_and(|k| k.kms_key_id.is_some() || entry.kms_key_id.is_none()) {
                 return false;
             }
-            let mut entries: Vec<KeyEntry> = set
-                .entries()
-                .iter()
-                .filter(|e| e.key.fingerprint() != entry.key.fingerprint())
-                .cloned()
-                .collect();
             match (&entry.kms_key_id, custody) {
                 (Some(kek), _) => tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), kms_key_id = %kek, "registered private key (wrapped by the KMS)"),
                 (None, Custody::Kms(_)) => tracing::warn!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered a plain private key: with --kms-endpoint it opens SealedSecrets but never seals; wrap it with `kubeseal admin keys wrap`, or delete it if nobody made it"),
                 (None, Custody::Plain) => tracing::info!(secret = %name, fingerprint = %entry.key.fingerprint(), "registered private key"),
             }
             log_activation(&entry, now);
-            entries.push(entry);
-            *set = Arc::new(set.next(entries, custody, now));
+            *set = Arc::new(set.with(entry, custody, now));
             true
         }))
     }
@@ -477,9 +482,7 @@ impl KeyRegistry {
             if set.get(entry.key.fingerprint()).is_some() {
                 return false;
             }
-            let mut entries = set.entries().to_vec();
-            entries.push(entry);
-            *set = Arc::new(set.next(entries, custody, SystemTime::now()));
+            *set = Arc::new(set.with(entry, custody, SystemTime::now()));
             true
         })
     }
@@ -575,16 +578,9 @@ impl KeyRegistry {
             activation: Activation::of(&created),
         };
         let custody = &self.custody;
+        // The watch may have delivered the new Secret already: `with` replaces it.
         self.state.send_modify(|set| {
-            // The watch may have delivered the new Secret already.
-            let mut entries: Vec<KeyEntry> = set
-                .entries()
-                .iter()
-                .filter(|e| e.key.fingerprint() != entry.key.fingerprint())
-                .cloned()
-                .collect();
-            entries.push(entry);
-            *set = Arc::new(set.next(entries, custody, SystemTime::now()));
+            *set = Arc::new(set.with(entry, custody, SystemTime::now()));
         });
         Ok(())
     }
